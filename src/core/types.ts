@@ -1,0 +1,117 @@
+/**
+ * Domain types: plain data, JSON-safe. Every `...At` field is milliseconds since the Unix epoch.
+ */
+
+/** A user's session (the guide's `Session`). */
+export interface Session {
+  /** `<user tag>.<128 random bits>`; see `newUserScopedId`. An identifier, not a bearer secret. */
+  sessionId: string;
+  userId: string;
+  /** Caller-supplied device id, or one derived from the fingerprint; `null` when neither was given. */
+  deviceId: string | null;
+  deviceFingerprint: string | null;
+  ipAddress: string;
+  userAgent: string;
+  createdAt: number;
+  lastActivity: number;
+  lastEndpoint: string | null;
+  /** When the session ends if nothing happens: min(lastActivity + idle timeout, absoluteExpiresAt). */
+  expiresAt: number;
+  /** Hard end of the session, never extended (OWASP absolute timeout). */
+  absoluteExpiresAt: number;
+  mfaVerified: boolean;
+}
+
+/** True when the session has expired at `now` (ms). */
+export function isSessionExpired(session: Pick<Session, 'expiresAt' | 'absoluteExpiresAt'>, now: number): boolean {
+  return now >= session.expiresAt || now >= session.absoluteExpiresAt;
+}
+
+/**
+ * Returns a copy of the session with its activity recorded at `now`: `lastActivity`,
+ * `lastEndpoint`, and (when `idleTimeoutMs` is given) a sliding `expiresAt` that never passes
+ * `absoluteExpiresAt`.
+ */
+export function updateSessionActivity(
+  session: Session,
+  now: number,
+  endpoint?: string | null,
+  idleTimeoutMs?: number,
+): Session {
+  const expiresAt =
+    idleTimeoutMs === undefined ? session.expiresAt : Math.min(now + idleTimeoutMs, session.absoluteExpiresAt);
+  return { ...session, lastActivity: now, lastEndpoint: endpoint ?? session.lastEndpoint, expiresAt };
+}
+
+/** What the blacklist keeps about a revoked access token. */
+export interface BlacklistEntry {
+  jti: string;
+  userId: string | null;
+  reason: string;
+  revokedAt: number;
+  expiresAt: number;
+}
+
+/** A device the user chose to trust (skips MFA on it until `expiresAt`). */
+export interface TrustedDevice {
+  /** Derived from the user id and the fingerprint; stable for the same pair. */
+  deviceId: string;
+  userId: string;
+  /** SHA-256 of the fingerprint: the raw fingerprint is not kept. */
+  fingerprintHash: string;
+  deviceName: string;
+  deviceType: string;
+  trustedAt: number;
+  expiresAt: number;
+}
+
+export const SECURITY_EVENT_TYPES = [
+  'session_created',
+  'new_device',
+  'session_terminated',
+  'all_sessions_terminated',
+  'session_limit_eviction',
+  'session_rotated',
+  'token_revoked',
+  'all_tokens_revoked',
+  'token_reuse_detected',
+  'token_family_revoked',
+  'device_trusted',
+  'device_untrusted',
+] as const;
+export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number] | (string & {});
+
+export type SecuritySeverity = 'info' | 'warning' | 'critical';
+
+/** An entry of the security audit trail. Never carries a token or secret. */
+export interface SecurityEvent {
+  eventId: string;
+  type: SecurityEventType;
+  userId: string | null;
+  severity: SecuritySeverity;
+  timestamp: number;
+  sessionId: string | null;
+  ipAddress: string | null;
+  userAgent: string | null;
+  /** Free-form context (ids, counts, reasons). Values must not be secrets. */
+  details: Record<string, string | number | boolean | null>;
+}
+
+export type SecurityEventInput = Omit<
+  SecurityEvent,
+  'eventId' | 'timestamp' | 'severity' | 'sessionId' | 'ipAddress' | 'userAgent' | 'details'
+> &
+  Partial<Pick<SecurityEvent, 'severity' | 'sessionId' | 'ipAddress' | 'userAgent' | 'details' | 'timestamp'>>;
+
+/** State of a refresh-token family (one login's chain of rotated refresh tokens). */
+export interface RefreshFamily {
+  familyId: string;
+  userId: string;
+  sessionId: string;
+  /** Number of rotations so far (0 = the first refresh token). */
+  generation: number;
+  createdAt: number;
+  expiresAt: number;
+  revoked: boolean;
+  revokedReason: string | null;
+}

@@ -1,0 +1,46 @@
+/**
+ * The narrow set of Redis commands the stores use, in node-redis (`@redis/client` v6) signatures.
+ * Standalone clients, Sentinel and Cluster all provide them (Cluster routes each by its key), so
+ * stores are written once against this interface and never see which topology is behind it.
+ *
+ * Multi-key commands (`del` with several keys, scripts) must name keys of one hash slot.
+ */
+export interface RedisCommands {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options?: { expiration?: { type: 'PX' | 'EX'; value: number }; condition?: 'NX' | 'XX' }): Promise<string | null>;
+  del(keys: string | string[]): Promise<number>;
+  exists(keys: string | string[]): Promise<number>;
+  pExpire(key: string, ms: number): Promise<number>;
+  pTTL(key: string): Promise<number>;
+  hGetAll(key: string): Promise<Record<string, string>>;
+  hGet(key: string, field: string): Promise<string | null>;
+  zScore(key: string, member: string): Promise<number | null>;
+  zCard(key: string): Promise<number>;
+  zAdd(key: string, members: { score: number; value: string } | Array<{ score: number; value: string }>): Promise<number>;
+  zRem(key: string, members: string | string[]): Promise<number>;
+  zRangeWithScores(
+    key: string,
+    min: number | string,
+    max: number | string,
+    options?: { BY?: 'SCORE' | 'LEX'; REV?: boolean; LIMIT?: { offset: number; count: number } },
+  ): Promise<Array<{ value: string; score: number }>>;
+  zRange(
+    key: string,
+    min: number | string,
+    max: number | string,
+    options?: { BY?: 'SCORE' | 'LEX'; REV?: boolean; LIMIT?: { offset: number; count: number } },
+  ): Promise<string[]>;
+  zRemRangeByScore(key: string, min: number | string, max: number | string): Promise<number>;
+  mGet(keys: string[]): Promise<Array<string | null>>;
+}
+
+/**
+ * A Lua script with its SHA1. Scripts live in `src/stores/redis/scripts/*.lua`, each with a header
+ * listing `KEYS[i]`, `ARGV[i]` (with units) and the return value.
+ */
+export interface LuaScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha1: string;
+  readonly numberOfKeys: number;
+}

@@ -1,0 +1,119 @@
+/**
+ * The key schema: the only place that builds Redis key names. `docs/data-model.md` documents each
+ * key as a command transcript; keep the two in step.
+ *
+ * Cluster: every key of one user shares the hash tag `{<user tag>}` (see `userTag`), so scripts
+ * that change a user's session, index, family and watermark together run on one slot. Generated
+ * ids (`<tag>.<random>`) carry the tag, so `sessionKey(sessionId)` needs no lookup.
+ */
+import { assertId, parseUserScopedId, userTag } from '../../core/ids.js';
+import { ConfigError } from '../../core/errors.js';
+
+const PREFIX_PATTERN = /^[A-Za-z0-9._:-]{0,64}$/;
+
+export interface KeySchema {
+  readonly prefix: string;
+  /** STRING, JSON metadata. TTL: the token's remaining lifetime. */
+  blacklist(jti: string): string;
+  /** ZSET jti → expiry ms: every blacklist entry, for stats and cleanup. */
+  blacklistIndex(): string;
+  /** HASH, the refresh family. TTL: the refresh token lifetime. Tag: the user's. */
+  family(familyId: string): string;
+  /** ZSET familyId → expiry ms of revoked families (the guide's SET, scored for pruning). */
+  revokedFamilies(): string;
+  /** STRING JSON session. TTL: until `expiresAt`. Tag: the user's. */
+  session(sessionId: string): string;
+  /** ZSET sessionId → expiresAt ms. The authority on which sessions are live. */
+  userSessions(userId: string): string;
+  /** ZSET sessionId → expiresAt ms; may hold ended members (filtered on read). */
+  deviceSessions(deviceId: string): string;
+  /** STRING JSON trusted device. TTL: trust duration. Tag: the user's. */
+  trustedDevice(userId: string, deviceId: string): string;
+  /** ZSET deviceId → expiresAt ms of the user's trusted devices. */
+  userTrustedDevices(userId: string): string;
+  /** STRING JSON event. TTL: retention (90 days). Tag: the user's (or the event's own). */
+  securityEvent(eventId: string): string;
+  /** ZSET eventId → timestamp ms, trimmed to a bound. */
+  userSecurityEvents(userId: string): string;
+  /** STRING ms: tokens of the user issued before it are revoked. Tag: the user's. */
+  userWatermark(userId: string): string;
+  /** STRING: the cleanup job's lock (one sweeper at a time across instances). */
+  cleanupLock(): string;
+  /** SCAN patterns used by maintenance (bounded SCAN only). */
+  patterns: {
+    session: string;
+    blacklist: string;
+    family: string;
+    userSessions: string;
+    deviceSessions: string;
+    trustedDevice: string;
+    userTrustedDevices: string;
+    securityEvent: string;
+    userSecurityEvents: string;
+  };
+}
+
+function tagged(kind: string, id: string): string {
+  const { tag, rest } = parseUserScopedId(kind, id);
+  return `{${tag}}.${rest}`;
+}
+
+/**
+ * Builds the key schema under `prefix` (e.g. `optix:`; letters, digits and `._:-`, at most 64).
+ * @throws ConfigError when the prefix has other characters (braces would break Cluster routing).
+ */
+export function createKeySchema(prefix = ''): KeySchema {
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new ConfigError('keyPrefix', 'may contain only letters, digits and . _ : - (at most 64)');
+  }
+  const p = prefix;
+  return {
+    prefix: p,
+    blacklist(jti) {
+      assertId('jti', jti);
+      return `${p}token:blacklist:${jti}`;
+    },
+    blacklistIndex: () => `${p}token:blacklist_index`,
+    family: (familyId) => `${p}token:family:${tagged('familyId', familyId)}`,
+    revokedFamilies: () => `${p}token:revoked_families`,
+    session: (sessionId) => `${p}session:${tagged('sessionId', sessionId)}`,
+    userSessions(userId) {
+      assertId('userId', userId);
+      return `${p}user:sessions:{${userTag(userId)}}`;
+    },
+    deviceSessions(deviceId) {
+      assertId('deviceId', deviceId);
+      return `${p}device:sessions:${deviceId}`;
+    },
+    trustedDevice(userId, deviceId) {
+      assertId('userId', userId);
+      assertId('deviceId', deviceId);
+      return `${p}trusted:device:{${userTag(userId)}}.${deviceId}`;
+    },
+    userTrustedDevices(userId) {
+      assertId('userId', userId);
+      return `${p}user:trusted:{${userTag(userId)}}`;
+    },
+    securityEvent: (eventId) => `${p}security:event:${tagged('eventId', eventId)}`,
+    userSecurityEvents(userId) {
+      assertId('userId', userId);
+      return `${p}user:security:{${userTag(userId)}}`;
+    },
+    userWatermark(userId) {
+      assertId('userId', userId);
+      return `${p}user:revoked_before:{${userTag(userId)}}`;
+    },
+    cleanupLock: () => `${p}maintenance:cleanup_lock`,
+    patterns: {
+      session: `${p}session:*`,
+      blacklist: `${p}token:blacklist:*`,
+      family: `${p}token:family:*`,
+      userSessions: `${p}user:sessions:*`,
+      deviceSessions: `${p}device:sessions:*`,
+      trustedDevice: `${p}trusted:device:*`,
+      userTrustedDevices: `${p}user:trusted:*`,
+      securityEvent: `${p}security:event:*`,
+      userSecurityEvents: `${p}user:security:*`,
+    },
+  };
+}
