@@ -32,6 +32,10 @@ export interface RedisCommands {
   ): Promise<string[]>;
   zRemRangeByScore(key: string, min: number | string, max: number | string): Promise<number>;
   mGet(keys: string[]): Promise<Array<string | null>>;
+  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  /** Walks the keyspace in bounded steps (on Cluster: every master in turn). */
+  scanIterator(options: { MATCH: string; COUNT: number; TYPE?: string }): AsyncIterable<string[]>;
 }
 
 /**
