@@ -1,0 +1,71 @@
+/**
+ * In-memory stores: the reference implementation of every port in `core/ports.ts`, for tests,
+ * development and single-process use. All stores share one `MemoryState`, so an operation that
+ * spans stores (a refresh-token reuse ending its session, a revocation check reading the session
+ * index) is one synchronous step.
+ */
+import { type Clock, systemClock } from '../../core/clock.js';
+import { ConfigError } from '../../core/errors.js';
+import type { Stores } from '../../core/ports.js';
+import { MemoryStoreMaintenance } from './maintenance.js';
+import { MemoryRefreshFamilies } from './refresh-families.js';
+import { MemoryRevocationChecker } from './revocation.js';
+import { MemorySecurityEvents } from './security-events.js';
+import { MemorySessionStore } from './session-store.js';
+import { MemoryState } from './state.js';
+import { MemoryTokenBlacklist } from './token-blacklist.js';
+import { MemoryTrustedDevices } from './trusted-devices.js';
+
+export { MemoryStoreMaintenance } from './maintenance.js';
+export { MemoryRefreshFamilies, REUSE_REASON } from './refresh-families.js';
+export { MemoryRevocationChecker } from './revocation.js';
+export { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT, MemorySecurityEvents } from './security-events.js';
+export { MemorySessionStore } from './session-store.js';
+export { MemoryState } from './state.js';
+export { MemoryTokenBlacklist } from './token-blacklist.js';
+export { MemoryTrustedDevices } from './trusted-devices.js';
+
+/** 90 days, in seconds. */
+export const DEFAULT_SECURITY_EVENT_TTL_SECONDS = 90 * 24 * 60 * 60;
+export const DEFAULT_MAX_EVENTS_PER_USER = 1000;
+
+export interface MemoryStoresOptions {
+  /** Where time comes from (default `systemClock`). Tests pass a `ManualClock`. */
+  clock?: Clock;
+  /** Retention of security events, in seconds (default 90 days). */
+  securityEventTtlSeconds?: number;
+  /** Bound of each user's security event index (default 1000). */
+  maxEventsPerUser?: number;
+}
+
+/**
+ * Builds every store over one shared in-memory state.
+ *
+ * @throws ConfigError (ERR_CONFIG) when `securityEventTtlSeconds` is not a finite number > 0 or
+ *   `maxEventsPerUser` is not an integer ≥ 1.
+ * @example
+ * const clock = new ManualClock();
+ * const stores = createMemoryStores({ clock });
+ * await stores.tokenBlacklist.blacklistToken({ jti, ttlSeconds: 900, reason: 'logout' });
+ */
+export function createMemoryStores(options: MemoryStoresOptions = {}): Stores {
+  const clock = options.clock ?? systemClock;
+  const ttlSeconds = options.securityEventTtlSeconds ?? DEFAULT_SECURITY_EVENT_TTL_SECONDS;
+  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
+    throw new ConfigError('securityEventTtlSeconds', 'must be a finite number of seconds greater than 0');
+  }
+  const maxEventsPerUser = options.maxEventsPerUser ?? DEFAULT_MAX_EVENTS_PER_USER;
+  if (!Number.isSafeInteger(maxEventsPerUser) || maxEventsPerUser < 1) {
+    throw new ConfigError('maxEventsPerUser', 'must be an integer of at least 1');
+  }
+  const state = new MemoryState({ clock, eventRetentionMs: Math.ceil(ttlSeconds * 1000), maxEventsPerUser });
+  return {
+    tokenBlacklist: new MemoryTokenBlacklist(state),
+    sessionStore: new MemorySessionStore(state),
+    trustedDevices: new MemoryTrustedDevices(state),
+    securityEvents: new MemorySecurityEvents(state),
+    refreshFamilies: new MemoryRefreshFamilies(state),
+    revocation: new MemoryRevocationChecker(state),
+    maintenance: new MemoryStoreMaintenance(state),
+  };
+}

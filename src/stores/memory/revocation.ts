@@ -1,0 +1,39 @@
+import type { RevocationReason } from '../../core/errors.js';
+import { assertId, parseUserScopedId } from '../../core/ids.js';
+import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
+import type { MemoryState } from './state.js';
+import { assertFiniteNumber } from './validate.js';
+
+/**
+ * In-memory `RevocationChecker`. Checks, in order: the jti's blacklist entry, the user's
+ * watermark, the token's family, the token's session; returns the first that revokes it.
+ */
+export class MemoryRevocationChecker implements RevocationChecker {
+  readonly #state: MemoryState;
+
+  constructor(state: MemoryState) {
+    this.#state = state;
+  }
+
+  async check(query: RevocationQuery): Promise<RevocationReason | null> {
+    assertId('jti', query.jti);
+    assertId('userId', query.userId);
+    assertFiniteNumber('issuedAtMs', query.issuedAtMs);
+    if (query.familyId !== undefined) parseUserScopedId('familyId', query.familyId);
+    if (query.sessionId !== undefined) parseUserScopedId('sessionId', query.sessionId);
+
+    const state = this.#state;
+    const now = state.now();
+    if (state.read(state.blacklist, query.jti, now) !== undefined) return 'blacklisted';
+    const watermark = state.watermark(query.userId, now);
+    if (watermark !== null && watermark > query.issuedAtMs) return 'user_revoked';
+    if (query.familyId !== undefined) {
+      const record = state.read(state.families, query.familyId, now);
+      if (record === undefined || record.family.revoked) return 'family_revoked';
+    }
+    if (query.sessionId !== undefined && state.liveSession(query.sessionId, now) === null) {
+      return 'session_ended';
+    }
+    return null;
+  }
+}

@@ -1,0 +1,132 @@
+import { InvalidArgumentError } from '../../core/errors.js';
+import { assertId, newUnscopedId, newUserScopedId, parseUserScopedId } from '../../core/ids.js';
+import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
+import type { SecurityEvent, SecurityEventInput, SecuritySeverity } from '../../core/types.js';
+import { indexAdd, type MemoryState } from './state.js';
+import { assertFiniteNumber, assertNonEmptyString } from './validate.js';
+
+const SEVERITIES: readonly SecuritySeverity[] = ['info', 'warning', 'critical'];
+export const DEFAULT_EVENT_LIMIT = 50;
+export const MAX_EVENT_LIMIT = 1000;
+
+function copyEvent(event: SecurityEvent): SecurityEvent {
+  return { ...event, details: { ...event.details } };
+}
+
+/** Newest first by timestamp, then by id (as `ZRANGE … REV` orders equal scores). */
+function byTimestampDesc(a: [string, number], b: [string, number]): number {
+  return b[1] - a[1] || (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0);
+}
+
+/**
+ * In-memory `SecurityEventStore`. An event lives for the retention counted from when it was
+ * recorded; each user's index (eventId → timestamp) is pruned of events past the retention and
+ * trimmed to the newest `maxEventsPerUser` on every write.
+ */
+export class MemorySecurityEvents implements SecurityEventStore {
+  readonly #state: MemoryState;
+
+  constructor(state: MemoryState) {
+    this.#state = state;
+  }
+
+  async record(input: SecurityEventInput): Promise<SecurityEvent> {
+    assertNonEmptyString('type', input.type);
+    const userId = input.userId ?? null;
+    if (userId !== null) assertId('userId', userId);
+    const severity = input.severity ?? 'info';
+    if (!SEVERITIES.includes(severity)) {
+      throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}`);
+    }
+    const state = this.#state;
+    const now = state.now();
+    const timestamp = input.timestamp ?? now;
+    assertFiniteNumber('timestamp', timestamp);
+    const event: SecurityEvent = {
+      eventId: userId === null ? newUnscopedId() : newUserScopedId(userId),
+      type: input.type,
+      userId,
+      severity,
+      timestamp,
+      sessionId: input.sessionId ?? null,
+      ipAddress: input.ipAddress ?? null,
+      userAgent: input.userAgent ?? null,
+      details: { ...(input.details ?? {}) },
+    };
+    state.securityEvents.set(event.eventId, { value: event, expiresAt: now + state.eventRetentionMs });
+    if (userId !== null) {
+      pruneUserEvents(state, userId, now);
+      indexAdd(state.userSecurityEvents, userId, event.eventId, timestamp);
+      trimUserEvents(state, userId);
+    }
+    return copyEvent(event);
+  }
+
+  async get(eventId: string): Promise<SecurityEvent | null> {
+    parseUserScopedId('eventId', eventId);
+    const event = this.#state.read(this.#state.securityEvents, eventId);
+    return event === undefined ? null : copyEvent(event);
+  }
+
+  async listUserEvents(userId: string, options: ListEventsOptions = {}): Promise<SecurityEvent[]> {
+    assertId('userId', userId);
+    const since = options.since ?? Number.NEGATIVE_INFINITY;
+    const until = options.until ?? Number.POSITIVE_INFINITY;
+    if (options.since !== undefined) assertFiniteNumber('since', options.since);
+    if (options.until !== undefined) assertFiniteNumber('until', options.until);
+    const limit = options.limit ?? DEFAULT_EVENT_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new InvalidArgumentError('limit', 'must be an integer of at least 1');
+    }
+    const state = this.#state;
+    const now = state.now();
+    const oldest = now - state.eventRetentionMs;
+    const members = [...(state.userSecurityEvents.get(userId) ?? [])]
+      .filter(([, timestamp]) => timestamp >= since && timestamp <= until && timestamp > oldest)
+      .sort(byTimestampDesc);
+    const events: SecurityEvent[] = [];
+    for (const [eventId] of members) {
+      if (events.length >= Math.min(limit, MAX_EVENT_LIMIT)) break;
+      const event = state.read(state.securityEvents, eventId, now);
+      if (event !== undefined) events.push(copyEvent(event));
+    }
+    return events;
+  }
+}
+
+/** Removes from the user's index events past the retention or without a record. Returns the count. */
+export function pruneUserEvents(state: MemoryState, userId: string, now = state.now()): number {
+  const index = state.userSecurityEvents.get(userId);
+  if (index === undefined) return 0;
+  const oldest = now - state.eventRetentionMs;
+  let removed = 0;
+  for (const [eventId, timestamp] of index) {
+    if (timestamp <= oldest || state.read(state.securityEvents, eventId, now) === undefined) {
+      index.delete(eventId);
+      removed++;
+    }
+  }
+  if (index.size === 0) state.userSecurityEvents.delete(userId);
+  return removed;
+}
+
+/** Keeps only the newest `maxEventsPerUser` members of the user's index (records stay until their TTL). */
+function trimUserEvents(state: MemoryState, userId: string): void {
+  const index = state.userSecurityEvents.get(userId);
+  if (index === undefined || index.size <= state.maxEventsPerUser) return;
+  const oldestFirst = [...index].sort(byTimestampDesc).reverse();
+  for (const [eventId] of oldestFirst.slice(0, index.size - state.maxEventsPerUser)) index.delete(eventId);
+}
+
+/** Prunes every user's event index and drops expired event records. */
+export function cleanupEventIndexes(state: MemoryState): { removed: number; scanned: number } {
+  const now = state.now();
+  let removed = 0;
+  let scanned = 0;
+  for (const [userId, index] of [...state.userSecurityEvents]) {
+    scanned += index.size;
+    removed += pruneUserEvents(state, userId, now);
+  }
+  for (const eventId of [...state.securityEvents.keys()]) state.read(state.securityEvents, eventId, now);
+  return { removed, scanned };
+}

@@ -1,0 +1,160 @@
+import { assertId, parseUserScopedId } from '../../core/ids.js';
+import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
+import type { BlacklistEntry, RefreshFamily } from '../../core/types.js';
+import type { MemoryState } from './state.js';
+import { assertFiniteNumber, assertNonEmptyString, assertTtlSeconds } from './validate.js';
+
+/** A TTL in seconds as whole milliseconds, never 0 (a Redis `PX 0` is an error). */
+export function ttlMs(ttlSeconds: number): number {
+  return Math.max(1, Math.ceil(ttlSeconds * 1000));
+}
+
+/** In-memory `TokenBlacklist`: entries, revoked families and watermarks in the shared state. */
+export class MemoryTokenBlacklist implements TokenBlacklist {
+  readonly #state: MemoryState;
+
+  constructor(state: MemoryState) {
+    this.#state = state;
+  }
+
+  async blacklistToken(input: BlacklistTokenInput): Promise<void> {
+    assertId('jti', input.jti);
+    const userId = input.userId ?? null;
+    if (userId !== null) assertId('userId', userId);
+    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+    assertNonEmptyString('reason', input.reason);
+    this.#write(input.jti, userId, input.reason, input.ttlSeconds, this.#state.now());
+  }
+
+  async isBlacklisted(jti: string): Promise<boolean> {
+    assertId('jti', jti);
+    return this.#state.read(this.#state.blacklist, jti) !== undefined;
+  }
+
+  async getEntry(jti: string): Promise<BlacklistEntry | null> {
+    assertId('jti', jti);
+    const entry = this.#state.read(this.#state.blacklist, jti);
+    return entry === undefined ? null : { ...entry };
+  }
+
+  async blacklistAllUserTokens(input: {
+    userId: string;
+    tokenJtis: readonly string[];
+    ttlSeconds: number;
+    reason: string;
+  }): Promise<number> {
+    assertId('userId', input.userId);
+    if (!Array.isArray(input.tokenJtis)) throw new TypeError('tokenJtis must be an array');
+    // Every id is checked before anything is written: one bad jti writes nothing.
+    for (const jti of input.tokenJtis) assertId('jti', jti);
+    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+    assertNonEmptyString('reason', input.reason);
+    const now = this.#state.now();
+    const jtis = new Set(input.tokenJtis);
+    for (const jti of jtis) this.#write(jti, input.userId, input.reason, input.ttlSeconds, now);
+    return jtis.size;
+  }
+
+  async blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void> {
+    parseUserScopedId('familyId', input.familyId);
+    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+    assertNonEmptyString('reason', input.reason);
+    const state = this.#state;
+    const now = state.now();
+    const until = now + ttlMs(input.ttlSeconds);
+    const record = state.read(state.families, input.familyId, now);
+    let family: RefreshFamily;
+    let expiresAt: number;
+    if (record === undefined) {
+      // A tombstone: the family is unknown here (expired, or created elsewhere), but every token
+      // that names it must still be refused.
+      expiresAt = until;
+      family = {
+        familyId: input.familyId,
+        userId: '',
+        sessionId: '',
+        generation: 0,
+        createdAt: now,
+        expiresAt,
+        revoked: true,
+        revokedReason: input.reason,
+      };
+      state.families.set(input.familyId, {
+        value: { family, currentHash: null, previousHash: null, rotatedAt: null, childBlob: null },
+        expiresAt,
+      });
+    } else {
+      // Revoked for at least `ttlSeconds`; never shortens the life of the family record.
+      expiresAt = Math.max(record.family.expiresAt, until);
+      family = { ...record.family, revoked: true, revokedReason: input.reason, expiresAt };
+      state.families.set(input.familyId, { value: { ...record, family }, expiresAt });
+    }
+    state.revokedFamilies.set(input.familyId, expiresAt);
+  }
+
+  async isFamilyRevoked(familyId: string): Promise<boolean> {
+    parseUserScopedId('familyId', familyId);
+    return this.#state.read(this.#state.families, familyId)?.family.revoked === true;
+  }
+
+  async revokeUserTokensBefore(input: {
+    userId: string;
+    beforeMs: number;
+    ttlSeconds: number;
+  }): Promise<void> {
+    assertId('userId', input.userId);
+    assertFiniteNumber('beforeMs', input.beforeMs);
+    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+    const state = this.#state;
+    const now = state.now();
+    const current = state.read(state.watermarks, input.userId, now);
+    const previousExpiry = current === undefined ? 0 : state.watermarks.get(input.userId)!.expiresAt;
+    state.watermarks.set(input.userId, {
+      // Only moves forward: a late or replayed call cannot un-revoke tokens.
+      value: current === undefined ? input.beforeMs : Math.max(current, input.beforeMs),
+      expiresAt: Math.max(previousExpiry, now + ttlMs(input.ttlSeconds)),
+    });
+  }
+
+  async getUserWatermark(userId: string): Promise<number | null> {
+    assertId('userId', userId);
+    return this.#state.watermark(userId);
+  }
+
+  async cleanupExpired(): Promise<number> {
+    return cleanupTokenIndexes(this.#state).removed;
+  }
+
+  #write(jti: string, userId: string | null, reason: string, ttlSeconds: number, now: number): void {
+    const expiresAt = now + ttlMs(ttlSeconds);
+    this.#state.blacklist.set(jti, { value: { jti, userId, reason, revokedAt: now, expiresAt }, expiresAt });
+    this.#state.blacklistIndex.set(jti, expiresAt);
+  }
+}
+
+/**
+ * Prunes the blacklist index and the revoked-family index of members whose record has expired,
+ * and drops expired watermarks. Returns the index members removed and the members looked at.
+ */
+export function cleanupTokenIndexes(state: MemoryState): { removed: number; scanned: number } {
+  const now = state.now();
+  let removed = 0;
+  let scanned = 0;
+  for (const [jti, expiresAt] of state.blacklistIndex) {
+    scanned++;
+    if (expiresAt <= now || state.read(state.blacklist, jti, now) === undefined) {
+      state.blacklistIndex.delete(jti);
+      removed++;
+    }
+  }
+  for (const [familyId, expiresAt] of state.revokedFamilies) {
+    scanned++;
+    const record = state.read(state.families, familyId, now);
+    if (expiresAt <= now || record === undefined || !record.family.revoked) {
+      state.revokedFamilies.delete(familyId);
+      removed++;
+    }
+  }
+  for (const userId of [...state.watermarks.keys()]) state.read(state.watermarks, userId, now);
+  return { removed, scanned };
+}

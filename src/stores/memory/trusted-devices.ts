@@ -1,0 +1,104 @@
+import { InvalidArgumentError } from '../../core/errors.js';
+import { assertId } from '../../core/ids.js';
+import type { TrustedDeviceStore } from '../../core/ports.js';
+import type { TrustedDevice } from '../../core/types.js';
+import { indexAdd, indexRemove, type MemoryState } from './state.js';
+import { assertFiniteNumber, assertNonEmptyString } from './validate.js';
+
+/** The record key of a trusted device: ids never contain NUL, so the pair is unambiguous. */
+function deviceKey(userId: string, deviceId: string): string {
+  return `${userId}\0${deviceId}`;
+}
+
+/** Most recently trusted first, then by id. */
+function byTrustedAtDesc(a: TrustedDevice, b: TrustedDevice): number {
+  return b.trustedAt - a.trustedAt || (a.deviceId < b.deviceId ? 1 : a.deviceId > b.deviceId ? -1 : 0);
+}
+
+/** In-memory `TrustedDeviceStore`: records that expire at `expiresAt`, and a per-user index. */
+export class MemoryTrustedDevices implements TrustedDeviceStore {
+  readonly #state: MemoryState;
+
+  constructor(state: MemoryState) {
+    this.#state = state;
+  }
+
+  async trust(device: TrustedDevice): Promise<TrustedDevice> {
+    assertId('userId', device.userId);
+    assertId('deviceId', device.deviceId);
+    assertNonEmptyString('device.fingerprintHash', device.fingerprintHash);
+    assertFiniteNumber('device.trustedAt', device.trustedAt);
+    assertFiniteNumber('device.expiresAt', device.expiresAt);
+    const state = this.#state;
+    const now = state.now();
+    if (device.expiresAt <= now) throw new InvalidArgumentError('device.expiresAt', 'must be in the future');
+    pruneUserDevices(state, device.userId, now);
+    state.trustedDevices.set(deviceKey(device.userId, device.deviceId), {
+      value: { ...device },
+      expiresAt: device.expiresAt,
+    });
+    indexAdd(state.userTrustedDevices, device.userId, device.deviceId, device.expiresAt);
+    return { ...device };
+  }
+
+  async get(userId: string, deviceId: string): Promise<TrustedDevice | null> {
+    assertId('userId', userId);
+    assertId('deviceId', deviceId);
+    const device = this.#state.read(this.#state.trustedDevices, deviceKey(userId, deviceId));
+    return device === undefined ? null : { ...device };
+  }
+
+  async listUserDevices(userId: string): Promise<TrustedDevice[]> {
+    assertId('userId', userId);
+    const state = this.#state;
+    const now = state.now();
+    const devices: TrustedDevice[] = [];
+    for (const deviceId of state.userTrustedDevices.get(userId)?.keys() ?? []) {
+      const device = state.read(state.trustedDevices, deviceKey(userId, deviceId), now);
+      if (device !== undefined) devices.push({ ...device });
+    }
+    return devices.sort(byTrustedAtDesc);
+  }
+
+  async revoke(userId: string, deviceId: string): Promise<boolean> {
+    assertId('userId', userId);
+    assertId('deviceId', deviceId);
+    const state = this.#state;
+    const key = deviceKey(userId, deviceId);
+    const trusted = state.read(state.trustedDevices, key) !== undefined;
+    state.trustedDevices.delete(key);
+    indexRemove(state.userTrustedDevices, userId, deviceId);
+    return trusted;
+  }
+}
+
+/** Removes from the user's device index every member whose trust has ended. Returns the count. */
+export function pruneUserDevices(state: MemoryState, userId: string, now = state.now()): number {
+  const index = state.userTrustedDevices.get(userId);
+  if (index === undefined) return 0;
+  let removed = 0;
+  for (const [deviceId, expiresAt] of index) {
+    if (
+      expiresAt <= now ||
+      state.read(state.trustedDevices, deviceKey(userId, deviceId), now) === undefined
+    ) {
+      index.delete(deviceId);
+      removed++;
+    }
+  }
+  if (index.size === 0) state.userTrustedDevices.delete(userId);
+  return removed;
+}
+
+/** Prunes every user's device index and drops expired device records. */
+export function cleanupTrustedDeviceIndexes(state: MemoryState): { removed: number; scanned: number } {
+  const now = state.now();
+  let removed = 0;
+  let scanned = 0;
+  for (const [userId, index] of [...state.userTrustedDevices]) {
+    scanned += index.size;
+    removed += pruneUserDevices(state, userId, now);
+  }
+  for (const key of [...state.trustedDevices.keys()]) state.read(state.trustedDevices, key, now);
+  return { removed, scanned };
+}
