@@ -1,0 +1,364 @@
+/**
+ * `RedisClient`: the guide's connection manager over `@redis/client` v6, for standalone Redis,
+ * Sentinel and Cluster, with or without TLS. The stores use `commands`, `runScript` and `wrap`;
+ * operators use `ping`, `info`, `healthCheck`; the guide's `set`/`get`/`delete` are kept.
+ */
+import { inspect } from 'node:util';
+import { createHash } from 'node:crypto';
+import { createClient, createCluster, createSentinel, ErrorReply } from '@redis/client';
+import { ConfigError, StoreTimeoutError, StoreUnavailableError } from '../core/errors.js';
+import type { LuaScript, RedisCommands } from './commands.js';
+import { type RedisClientOptions, type ResolvedRedisOptions, resolveRedisOptions } from './config.js';
+
+/** What `healthCheck()` returns (the guide's health check). */
+export interface RedisHealth {
+  status: 'healthy' | 'unhealthy';
+  topology: 'standalone' | 'sentinel' | 'cluster';
+  connectedClients: number | null;
+  opsPerSec: number | null;
+  latencyMs: number | null;
+  error?: string;
+}
+
+/** `INFO` parsed: numbers where the value is numeric, strings otherwise. */
+export type RedisInfo = Record<string, string | number>;
+
+/** Something to tell about connection trouble; gets no secrets. */
+export interface RedisClientLogger {
+  warn(obj: object, msg: string): void;
+}
+
+/** True for the server's NOSCRIPT reply: the one place the protocol string is matched. */
+export function isNoScriptError(err: unknown): boolean {
+  return err instanceof ErrorReply && err.message.startsWith('NOSCRIPT');
+}
+
+/** Parses the text of `INFO` into an object. */
+export function parseInfo(text: string): RedisInfo {
+  const out: RedisInfo = {};
+  for (const line of text.split(/\r?\n/)) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.indexOf(':');
+    if (i === -1) continue;
+    const key = line.slice(0, i);
+    const value = line.slice(i + 1);
+    out[key] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+  }
+  return out;
+}
+
+/** Creates a Lua script object (name, source, SHA1). */
+export function luaScript(name: string, source: string, numberOfKeys: number): LuaScript {
+  return Object.freeze({ name, source, numberOfKeys, sha1: createHash('sha1').update(source).digest('hex') });
+}
+
+// node-redis's three client kinds differ in types but share the command methods we use.
+// biome-ignore lint/suspicious/noExplicitAny: the union of node-redis generics is not expressible usefully
+type AnyNodeRedis = any;
+
+/**
+ * The connection manager. Construct, `connect()`, use, `close()`.
+ *
+ * @example
+ * const redis = new RedisClient({ url: 'redis://localhost:6379/0' });
+ * await redis.connect();
+ * await redis.set('greeting', 'hi', { ttlSeconds: 60 });
+ * await redis.close();
+ *
+ * @throws ConfigError from the constructor when the URL or an option is invalid.
+ */
+export class RedisClient {
+  readonly options: ResolvedRedisOptions;
+  readonly topology: 'standalone' | 'sentinel' | 'cluster';
+  readonly keyPrefix: string;
+  readonly #client: AnyNodeRedis;
+  readonly #logger: RedisClientLogger | undefined;
+  #connected = false;
+  #lastErrorLog = 0;
+
+  constructor(options: RedisClientOptions, deps: { logger?: RedisClientLogger } = {}) {
+    this.options = resolveRedisOptions(options);
+    this.topology = this.options.url.topology;
+    this.keyPrefix = this.options.keyPrefix;
+    this.#logger = deps.logger;
+    this.#client = this.#build();
+    this.#client.on('error', (err: unknown) => this.#onError(err));
+  }
+
+  /** The commands the stores use (routed by key on Cluster). */
+  get commands(): RedisCommands {
+    return this.#client as RedisCommands;
+  }
+
+  /** True between a successful `connect()` and `close()`. */
+  get isConnected(): boolean {
+    return this.#connected;
+  }
+
+  #build(): AnyNodeRedis {
+    const o = this.options;
+    const u = o.url;
+    const tls = o.tls;
+    const reconnectStrategy: false | ((retries: number) => number) = o.retryOnTimeout
+      ? (retries: number) => Math.min(50 * 2 ** retries, 2000)
+      : false;
+    // biome-ignore lint/suspicious/noExplicitAny: node-redis splits TCP and TLS socket types
+    const socketBase: any = {
+      connectTimeout: o.connectTimeoutMs,
+      socketTimeout: o.socketTimeoutMs === 0 ? undefined : o.socketTimeoutMs,
+      reconnectStrategy,
+      ...(u.tls
+        ? {
+            tls: true as const,
+            ca: tls?.ca,
+            cert: tls?.cert,
+            key: tls?.key,
+            servername: tls?.servername,
+            rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+          }
+        : {}),
+    };
+    // NOTES.md: the default 5 s per-command timeout allocates an AbortSignal per command and runs
+    // while queued; we enforce one deadline per operation in `wrap` instead.
+    const commandOptions = { timeout: 0 };
+    const auth = { username: u.username, password: u.password };
+    if (u.topology === 'standalone') {
+      const node = u.nodes[0]!;
+      return createClient({
+        socket: { host: node.host, port: node.port, ...socketBase },
+        ...auth,
+        database: u.database,
+        name: o.clientName,
+        RESP: 3,
+        commandOptions,
+      });
+    }
+    if (u.topology === 'cluster') {
+      return createCluster({
+        rootNodes: u.nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
+        // NOTES.md: over TLS the discovered nodes need the TLS socket options too.
+        defaults: { socket: socketBase, ...auth, name: o.clientName },
+        commandOptions,
+        useReplicas: false,
+        RESP: 3,
+      });
+    }
+    return createSentinel({
+      name: u.sentinelName!,
+      sentinelRootNodes: u.nodes.map((n) => ({ host: n.host, port: n.port })),
+      nodeClientOptions: { socket: socketBase, ...auth, database: u.database, name: o.clientName },
+      sentinelClientOptions: { socket: socketBase },
+      masterPoolSize: Math.min(o.maxConnections, 32),
+      commandOptions,
+      RESP: 3,
+    });
+  }
+
+  #onError(err: unknown): void {
+    // node-redis emits an error per failed reconnect attempt; log at most once a second.
+    const now = Date.now();
+    if (now - this.#lastErrorLog < 1000) return;
+    this.#lastErrorLog = now;
+    this.#logger?.warn({ err: describeError(err), redis: this.options.redactedUrl }, 'redis_connection_error');
+  }
+
+  /**
+   * Opens the connection(s). Rejects with `StoreUnavailableError` when Redis cannot be reached
+   * within `connectTimeoutMs` (the client is then closed).
+   */
+  async connect(): Promise<void> {
+    if (this.#connected) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.#client.connect(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no connection within ${this.options.connectTimeoutMs} ms`)),
+            this.options.connectTimeoutMs,
+          );
+        }),
+      ]);
+      this.#connected = true;
+    } catch (err) {
+      await this.#destroy();
+      throw new StoreUnavailableError(`cannot connect to Redis at ${this.options.redactedUrl}: ${describeError(err)}`, {
+        cause: err,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #destroy(): Promise<void> {
+    try {
+      if (typeof this.#client.destroy === 'function') this.#client.destroy();
+      else await this.#client.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Closes the connection(s), letting commands in flight finish. Safe to call twice. */
+  async close(): Promise<void> {
+    if (!this.#connected) {
+      await this.#destroy();
+      return;
+    }
+    this.#connected = false;
+    // close() waits for replies in flight; against a dead server that is forever, so bound it.
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.#client.close(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('close timed out')), this.options.commandTimeoutMs);
+        }),
+      ]);
+    } catch {
+      await this.#destroy();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Runs `fn` with the operation deadline (`commandTimeoutMs`) and converts node-redis failures:
+   * no answer in time → `StoreTimeoutError`; anything else → `StoreUnavailableError` (with `cause`).
+   */
+  wrap<T>(operation: string, fn: () => Promise<T>, timeoutMs = this.options.commandTimeoutMs): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new StoreTimeoutError(timeoutMs, operation)), timeoutMs);
+      fn().then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(toStoreError(operation, err));
+        },
+      );
+    });
+  }
+
+  /**
+   * Runs a Lua script: EVALSHA, and EVAL once when the server answers NOSCRIPT (after a restart
+   * or `SCRIPT FLUSH`). All `keys` must be in one hash slot.
+   */
+  runScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    return this.wrap(script.name, async () => {
+      try {
+        return await this.#client.evalSha(script.sha1, { keys, arguments: args });
+      } catch (err) {
+        if (!isNoScriptError(err)) throw err;
+        return await this.#client.eval(script.source, { keys, arguments: args });
+      }
+    });
+  }
+
+  /** `PING` (every master on Cluster). Resolves with the round-trip time in ms. */
+  async ping(): Promise<number> {
+    const start = performance.now();
+    await this.wrap('ping', async () => {
+      if (this.topology === 'cluster') {
+        await Promise.all(this.#client.masters.map(async (m: unknown) => (await this.#client.nodeClient(m)).ping()));
+      } else {
+        await this.#client.ping();
+      }
+    });
+    return performance.now() - start;
+  }
+
+  /** `INFO [section]` parsed into an object (on Cluster: summed over masters where numeric). */
+  async info(section?: string): Promise<RedisInfo> {
+    if (section !== undefined && !/^[a-z]{1,32}$/.test(section)) {
+      throw new ConfigError('section', 'must be an INFO section name such as memory, clients, stats');
+    }
+    return this.wrap('info', async () => {
+      const run = (c: AnyNodeRedis): Promise<string> => (section ? c.info(section) : c.info());
+      if (this.topology !== 'cluster') return parseInfo(String(await run(this.#client)));
+      const parts: RedisInfo[] = await Promise.all(
+        this.#client.masters.map(async (m: unknown) => parseInfo(String(await run(await this.#client.nodeClient(m))))),
+      );
+      const merged: RedisInfo = {};
+      for (const part of parts) {
+        for (const [k, v] of Object.entries(part)) {
+          const prev = merged[k];
+          merged[k] = typeof v === 'number' && typeof prev === 'number' ? prev + v : (prev ?? v);
+        }
+      }
+      merged.cluster_masters = parts.length;
+      return merged;
+    });
+  }
+
+  /** `SET` under the key prefix, with an optional TTL in seconds. */
+  async set(key: string, value: string, options: { ttlSeconds?: number } = {}): Promise<void> {
+    const ttl = options.ttlSeconds;
+    if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) {
+      throw new ConfigError('ttlSeconds', 'must be a positive integer');
+    }
+    await this.wrap('set', () =>
+      this.commands.set(this.keyPrefix + key, value, ttl ? { expiration: { type: 'EX', value: ttl } } : undefined),
+    );
+  }
+
+  /** `GET` under the key prefix. */
+  get(key: string): Promise<string | null> {
+    return this.wrap('get', () => this.commands.get(this.keyPrefix + key));
+  }
+
+  /** `DEL` under the key prefix; resolves with whether the key existed. */
+  async delete(key: string): Promise<boolean> {
+    return (await this.wrap('delete', () => this.commands.del(this.keyPrefix + key))) > 0;
+  }
+
+  /** The guide's health check: never throws; `unhealthy` carries a readable error. */
+  async healthCheck(): Promise<RedisHealth> {
+    try {
+      const latencyMs = await this.ping();
+      const info = await this.info();
+      const num = (v: unknown) => (typeof v === 'number' ? v : null);
+      return {
+        status: 'healthy',
+        topology: this.topology,
+        connectedClients: num(info.connected_clients),
+        opsPerSec: num(info.instantaneous_ops_per_sec),
+        latencyMs: Math.round(latencyMs * 1000) / 1000,
+      };
+    } catch (err) {
+      return {
+        status: 'unhealthy',
+        topology: this.topology,
+        connectedClients: null,
+        opsPerSec: null,
+        latencyMs: null,
+        error: describeError(err),
+      };
+    }
+  }
+
+  toString(): string {
+    return `RedisClient(${this.topology} ${this.options.redactedUrl})`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  toJSON(): object {
+    return { topology: this.topology, url: this.options.redactedUrl };
+  }
+}
+
+/** A one-line description of an error, with any URL password redacted. */
+export function describeError(err: unknown): string {
+  const msg = err instanceof Error ? err.message || err.name : String(err);
+  return msg.replace(/(\w+:\/\/[^:@/\s]*:)[^@\s]*@/g, '$1***@');
+}
+
+function toStoreError(operation: string, err: unknown): Error {
+  if (err instanceof StoreUnavailableError || err instanceof StoreTimeoutError) return err;
+  return new StoreUnavailableError(`Redis ${operation} failed: ${describeError(err)}`, { cause: err });
+}
