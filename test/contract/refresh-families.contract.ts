@@ -1,0 +1,290 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { newUserScopedId } from '../../src/core/ids.js';
+import type { RotateResult } from '../../src/core/ports.js';
+import { makeSession, uniqueUserId } from '../helpers/fixtures.js';
+import {
+  assertExpires,
+  assertRejectsAll,
+  BAD_IDS,
+  BAD_TTLS,
+  badScopedIds,
+  type ContractStores,
+  type MakeStores,
+  newTokenHash,
+  now,
+  passTime,
+  setupFamily,
+  withStores,
+} from './harness.js';
+
+function rotate(
+  ctx: ContractStores,
+  familyId: string,
+  presentedHash: string,
+  options: { nextHash?: string; childBlob?: string; graceMs?: number } = {},
+): Promise<RotateResult> {
+  return ctx.stores.refreshFamilies.rotate({
+    familyId,
+    presentedHash,
+    nextHash: options.nextHash ?? newTokenHash(),
+    childBlob: options.childBlob ?? 'child-token-blob',
+    graceMs: options.graceMs ?? 10_000,
+  });
+}
+
+/** `RefreshFamilyStore`: atomic rotation, the grace window, reuse detection. */
+export function refreshFamiliesContract(name: string, makeStores: MakeStores): void {
+  describe(`RefreshFamilyStore contract (${name})`, () => {
+    it('create starts a family at generation 0 and get returns it', () =>
+      withStores(makeStores, async (ctx) => {
+        const userId = uniqueUserId();
+        const session = makeSession(userId, {}, now(ctx));
+        await ctx.stores.sessionStore.createSession(session);
+        const familyId = newUserScopedId(userId);
+        const before = now(ctx);
+        const family = await ctx.stores.refreshFamilies.create({
+          familyId,
+          userId,
+          sessionId: session.sessionId,
+          tokenHash: newTokenHash(),
+          ttlSeconds: 3600,
+        });
+        const after = now(ctx);
+        assert.ok(
+          family.createdAt >= before && family.createdAt <= after,
+          'createdAt is the time of the call',
+        );
+        assert.deepEqual(family, {
+          familyId,
+          userId,
+          sessionId: session.sessionId,
+          generation: 0,
+          createdAt: family.createdAt,
+          expiresAt: family.createdAt + 3_600_000,
+          revoked: false,
+          revokedReason: null,
+        });
+        assert.deepEqual(await ctx.stores.refreshFamilies.get(familyId), family);
+      }));
+
+    it('get returns null and rotate not_found for an unknown family', () =>
+      withStores(makeStores, async (ctx) => {
+        const familyId = newUserScopedId(uniqueUserId());
+        assert.equal(await ctx.stores.refreshFamilies.get(familyId), null);
+        assert.deepEqual(await rotate(ctx, familyId, newTokenHash()), { status: 'not_found' });
+      }));
+
+    it('rotate with the current hash moves the family on to nextHash', () =>
+      withStores(makeStores, async (ctx) => {
+        const { family, tokenHash } = await setupFamily(ctx, uniqueUserId());
+        const h1 = newTokenHash();
+        const r1 = await rotate(ctx, family.familyId, tokenHash, { nextHash: h1 });
+        assert.equal(r1.status, 'rotated');
+        assert.deepEqual(r1.family, { ...family, generation: 1 });
+        assert.deepEqual(await ctx.stores.refreshFamilies.get(family.familyId), { ...family, generation: 1 });
+        const r2 = await rotate(ctx, family.familyId, h1);
+        assert.equal(r2.status, 'rotated');
+        assert.equal(r2.family.generation, 2);
+      }));
+
+    it('the previous hash within graceMs gets the same child again, without forking', () =>
+      withStores(makeStores, async (ctx) => {
+        const { family, tokenHash, session } = await setupFamily(ctx, uniqueUserId());
+        const h1 = newTokenHash();
+        assert.equal(
+          (await rotate(ctx, family.familyId, tokenHash, { nextHash: h1, childBlob: 'c1' })).status,
+          'rotated',
+        );
+        for (let i = 0; i < 3; i++) {
+          const again = await rotate(ctx, family.familyId, tokenHash, { childBlob: `other-${i}` });
+          assert.equal(again.status, 'grace');
+          assert.equal(again.status === 'grace' && again.childBlob, 'c1', 'the stored child, not a new one');
+          assert.equal(again.family.generation, 1);
+        }
+        assert.deepEqual(await ctx.stores.refreshFamilies.get(family.familyId), { ...family, generation: 1 });
+        assert.deepEqual(await ctx.stores.sessionStore.getSession(session.sessionId), session);
+        const next = await rotate(ctx, family.familyId, h1);
+        assert.equal(next.status, 'rotated', 'the child is still the current token');
+        assert.equal(next.family.generation, 2);
+      }));
+
+    it('the previous hash after graceMs is reuse: the family is revoked and its session ended', () =>
+      withStores(makeStores, async (ctx) => {
+        const { stores } = ctx;
+        const userId = uniqueUserId();
+        const { family, tokenHash, session } = await setupFamily(ctx, userId);
+        const graceMs = ctx.clock ? 1000 : 200;
+        const h1 = newTokenHash();
+        await rotate(ctx, family.familyId, tokenHash, { nextHash: h1, childBlob: 'c1', graceMs });
+        if (ctx.clock) {
+          ctx.clock.advance(graceMs);
+          assert.equal(
+            (await rotate(ctx, family.familyId, tokenHash, { graceMs })).status,
+            'grace',
+            'inclusive',
+          );
+        }
+        await passTime(ctx, ctx.clock ? 1 : graceMs);
+        const reused = await rotate(ctx, family.familyId, tokenHash, { graceMs });
+        assert.equal(reused.status, 'reused');
+        assert.ok(reused.status === 'reused');
+        assert.equal(reused.family.revoked, true);
+        assert.equal(reused.family.revokedReason, 'token_reuse_detected');
+        assert.deepEqual(reused.sessionEnded, session);
+        assert.equal(await stores.sessionStore.getSession(session.sessionId), null);
+        assert.deepEqual(await stores.sessionStore.getUserSessions(userId, { activeOnly: false }), []);
+        assert.deepEqual(await stores.sessionStore.getDeviceSessions(session.deviceId!), []);
+        const stored = await stores.refreshFamilies.get(family.familyId);
+        assert.equal(stored?.revoked, true);
+        assert.equal(stored?.revokedReason, 'token_reuse_detected');
+        assert.equal(await stores.tokenBlacklist.isFamilyRevoked(family.familyId), true);
+        assert.equal(
+          (await rotate(ctx, family.familyId, h1)).status,
+          'revoked',
+          'the child dies with the family',
+        );
+        assert.equal((await rotate(ctx, family.familyId, tokenHash)).status, 'revoked');
+      }));
+
+    it('an unknown hash is reuse', () =>
+      withStores(makeStores, async (ctx) => {
+        const { family, session } = await setupFamily(ctx, uniqueUserId());
+        const result = await rotate(ctx, family.familyId, newTokenHash());
+        assert.equal(result.status, 'reused');
+        assert.deepEqual(result.status === 'reused' && result.sessionEnded, session);
+        assert.equal(await ctx.stores.sessionStore.getSession(session.sessionId), null);
+      }));
+
+    it('a hash two generations old is reuse, even within graceMs', () =>
+      withStores(makeStores, async (ctx) => {
+        const { family, tokenHash } = await setupFamily(ctx, uniqueUserId());
+        const h1 = newTokenHash();
+        await rotate(ctx, family.familyId, tokenHash, { nextHash: h1 });
+        await rotate(ctx, family.familyId, h1);
+        const result = await rotate(ctx, family.familyId, tokenHash, { graceMs: 60_000 });
+        assert.equal(result.status, 'reused');
+        assert.equal(result.status === 'reused' && result.family.revoked, true);
+      }));
+
+    it('the user watermark revokes families created before it, and only those', () =>
+      withStores(makeStores, async (ctx) => {
+        const userId = uniqueUserId();
+        const { family, tokenHash, session } = await setupFamily(ctx, userId);
+        const bl = ctx.stores.tokenBlacklist;
+        await bl.revokeUserTokensBefore({ userId, beforeMs: family.createdAt, ttlSeconds: 3600 });
+        const h1 = newTokenHash();
+        const r1 = await rotate(ctx, family.familyId, tokenHash, { nextHash: h1 });
+        assert.equal(r1.status, 'rotated', 'a watermark equal to createdAt does not revoke');
+        await bl.revokeUserTokensBefore({ userId, beforeMs: family.createdAt + 1, ttlSeconds: 3600 });
+        const r2 = await rotate(ctx, family.familyId, h1);
+        assert.equal(r2.status, 'revoked');
+        assert.equal(
+          (await ctx.stores.refreshFamilies.get(family.familyId))?.generation,
+          1,
+          'nothing rotated',
+        );
+        assert.deepEqual(await ctx.stores.sessionStore.getSession(session.sessionId), session);
+        const other = await setupFamily(ctx, uniqueUserId());
+        assert.equal((await rotate(ctx, other.family.familyId, other.tokenHash)).status, 'rotated');
+      }));
+
+    it('a family whose session has ended reports session_ended and rotates nothing', () =>
+      withStores(makeStores, async (ctx) => {
+        const { family, tokenHash, session } = await setupFamily(ctx, uniqueUserId());
+        await ctx.stores.sessionStore.deleteSession(session.sessionId);
+        const result = await rotate(ctx, family.familyId, tokenHash);
+        assert.equal(result.status, 'session_ended');
+        assert.equal(result.status === 'session_ended' && result.family.familyId, family.familyId);
+        assert.equal((await rotate(ctx, family.familyId, newTokenHash())).status, 'session_ended');
+        const stored = await ctx.stores.refreshFamilies.get(family.familyId);
+        assert.equal(stored?.generation, 0);
+        assert.equal(stored?.revoked, false);
+      }));
+
+    it('a family whose session expired reports session_ended', () =>
+      withStores(makeStores, async (ctx) => {
+        const { family, tokenHash } = await setupFamily(ctx, uniqueUserId(), { sessionTtlMs: 300 });
+        await passTime(ctx, 300);
+        assert.equal((await rotate(ctx, family.familyId, tokenHash)).status, 'session_ended');
+        assert.equal((await ctx.stores.refreshFamilies.get(family.familyId))?.generation, 0);
+      }));
+
+    it('a family lives ttlSeconds', () =>
+      withStores(makeStores, async (ctx) => {
+        const { family, tokenHash } = await setupFamily(ctx, uniqueUserId(), { ttlSeconds: 1 });
+        await assertExpires(
+          ctx,
+          1000,
+          async () => (await ctx.stores.refreshFamilies.get(family.familyId)) !== null,
+          'refresh family',
+        );
+        assert.deepEqual(await rotate(ctx, family.familyId, tokenHash), { status: 'not_found' });
+      }));
+
+    it('100 concurrent rotations with the same hash: one rotated, the rest grace with the same child', () =>
+      withStores(makeStores, async (ctx) => {
+        const { family, tokenHash, session } = await setupFamily(ctx, uniqueUserId());
+        const results = await Promise.all(
+          Array.from({ length: 100 }, (_, i) =>
+            rotate(ctx, family.familyId, tokenHash, { nextHash: newTokenHash(), childBlob: `child-${i}` }),
+          ),
+        );
+        const winners = results.flatMap((r, i) => (r.status === 'rotated' ? [i] : []));
+        assert.equal(winners.length, 1, `statuses: ${results.map((r) => r.status).join(',')}`);
+        const expected = `child-${winners[0]}`;
+        for (const r of results) {
+          if (r.status === 'rotated') continue;
+          assert.equal(r.status, 'grace');
+          assert.equal(r.status === 'grace' && r.childBlob, expected);
+        }
+        const stored = await ctx.stores.refreshFamilies.get(family.familyId);
+        assert.equal(stored?.generation, 1);
+        assert.equal(stored?.revoked, false);
+        assert.deepEqual(await ctx.stores.sessionStore.getSession(session.sessionId), session);
+      }));
+
+    it('rejects bad ids with ERR_INVALID_ID and bad TTLs with ERR_INVALID_ARGUMENT', () =>
+      withStores(makeStores, async (ctx) => {
+        const families = ctx.stores.refreshFamilies;
+        const userId = uniqueUserId();
+        const session = makeSession(userId, {}, now(ctx));
+        await ctx.stores.sessionStore.createSession(session);
+        const valid = {
+          familyId: newUserScopedId(userId),
+          userId,
+          sessionId: session.sessionId,
+          tokenHash: newTokenHash(),
+          ttlSeconds: 3600,
+        };
+        const scoped = badScopedIds(userId);
+        await assertRejectsAll(
+          scoped,
+          'ERR_INVALID_ID',
+          (familyId) => families.create({ ...valid, familyId }),
+          'create.familyId',
+        );
+        await assertRejectsAll(
+          BAD_IDS,
+          'ERR_INVALID_ID',
+          (bad) => families.create({ ...valid, userId: bad }),
+          'create.userId',
+        );
+        await assertRejectsAll(
+          scoped,
+          'ERR_INVALID_ID',
+          (sessionId) => families.create({ ...valid, sessionId }),
+          'create.sessionId',
+        );
+        await assertRejectsAll(
+          BAD_TTLS,
+          'ERR_INVALID_ARGUMENT',
+          (ttlSeconds) => families.create({ ...valid, ttlSeconds }),
+          'create.ttlSeconds',
+        );
+        assert.equal(await families.get(valid.familyId), null, 'nothing was written');
+        await assertRejectsAll(scoped, 'ERR_INVALID_ID', (id) => families.get(id), 'get');
+        await assertRejectsAll(scoped, 'ERR_INVALID_ID', (id) => rotate(ctx, id, newTokenHash()), 'rotate');
+      }));
+  });
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { makeTrustedDevice, uniqueUserId } from '../helpers/fixtures.js';
+import { assertExpires, assertRejectsAll, BAD_IDS, type MakeStores, now, withStores } from './harness.js';
+
+/** `TrustedDeviceStore`: a trust record per (user, device) that lives until `expiresAt`. */
+export function trustedDevicesContract(name: string, makeStores: MakeStores): void {
+  describe(`TrustedDeviceStore contract (${name})`, () => {
+    it('trust stores the device and returns it; get returns it for its user only', () =>
+      withStores(makeStores, async (ctx) => {
+        const devices = ctx.stores.trustedDevices;
+        const userId = uniqueUserId();
+        const device = makeTrustedDevice(userId, { deviceName: 'iPhone 13', deviceType: 'mobile' }, now(ctx));
+        assert.deepEqual(await devices.trust(device), device);
+        assert.deepEqual(await devices.get(userId, device.deviceId), device);
+        assert.equal(
+          await devices.get(uniqueUserId(), device.deviceId),
+          null,
+          "another user's lookup finds nothing",
+        );
+        assert.equal(await devices.get(userId, 'unknown-device'), null);
+      }));
+
+    it('listUserDevices lists the trusted devices, most recently trusted first', () =>
+      withStores(makeStores, async (ctx) => {
+        const devices = ctx.stores.trustedDevices;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        const older = makeTrustedDevice(userId, { trustedAt: t - 5000 }, t);
+        const newer = makeTrustedDevice(userId, { trustedAt: t }, t);
+        const middle = makeTrustedDevice(userId, { trustedAt: t - 1000 }, t);
+        for (const d of [newer, older, middle]) await devices.trust(d);
+        await devices.trust(makeTrustedDevice(uniqueUserId(), {}, t));
+        assert.deepEqual(await devices.listUserDevices(userId), [newer, middle, older]);
+        assert.deepEqual(await devices.listUserDevices(uniqueUserId()), []);
+      }));
+
+    it('trust replaces the record of the same device', () =>
+      withStores(makeStores, async (ctx) => {
+        const devices = ctx.stores.trustedDevices;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        const device = makeTrustedDevice(userId, {}, t);
+        await devices.trust(device);
+        const renewed = {
+          ...device,
+          deviceName: 'Renamed laptop',
+          trustedAt: t + 1,
+          expiresAt: t + 60 * 86_400_000,
+        };
+        assert.deepEqual(await devices.trust(renewed), renewed);
+        assert.deepEqual(await devices.get(userId, device.deviceId), renewed);
+        assert.deepEqual(await devices.listUserDevices(userId), [renewed]);
+      }));
+
+    it('revoke removes trust and reports whether the device was trusted', () =>
+      withStores(makeStores, async (ctx) => {
+        const devices = ctx.stores.trustedDevices;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        const device = makeTrustedDevice(userId, {}, t);
+        const other = makeTrustedDevice(userId, { trustedAt: t - 1 }, t);
+        await devices.trust(device);
+        await devices.trust(other);
+        assert.equal(
+          await devices.revoke(uniqueUserId(), device.deviceId),
+          false,
+          "another user can't revoke it",
+        );
+        assert.equal(await devices.revoke(userId, device.deviceId), true);
+        assert.equal(await devices.get(userId, device.deviceId), null);
+        assert.deepEqual(await devices.listUserDevices(userId), [other]);
+        assert.equal(await devices.revoke(userId, device.deviceId), false);
+      }));
+
+    it('trust ends at expiresAt: get, listUserDevices and revoke no longer see the device', () =>
+      withStores(makeStores, async (ctx) => {
+        const devices = ctx.stores.trustedDevices;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        const device = makeTrustedDevice(userId, { expiresAt: t + 300 }, t);
+        await devices.trust(device);
+        await assertExpires(
+          ctx,
+          300,
+          async () => (await devices.get(userId, device.deviceId)) !== null,
+          'trusted device',
+        );
+        assert.deepEqual(await devices.listUserDevices(userId), []);
+        assert.equal(await devices.revoke(userId, device.deviceId), false);
+      }));
+
+    it('rejects bad ids with ERR_INVALID_ID', () =>
+      withStores(makeStores, async (ctx) => {
+        const devices = ctx.stores.trustedDevices;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        const valid = makeTrustedDevice(userId, {}, t);
+        await assertRejectsAll(
+          BAD_IDS,
+          'ERR_INVALID_ID',
+          (bad) => devices.trust({ ...valid, userId: bad }),
+          'trust.userId',
+        );
+        await assertRejectsAll(
+          BAD_IDS,
+          'ERR_INVALID_ID',
+          (bad) => devices.trust({ ...valid, deviceId: bad }),
+          'trust.deviceId',
+        );
+        await assertRejectsAll(
+          BAD_IDS,
+          'ERR_INVALID_ID',
+          (bad) => devices.get(bad, valid.deviceId),
+          'get.userId',
+        );
+        await assertRejectsAll(BAD_IDS, 'ERR_INVALID_ID', (bad) => devices.get(userId, bad), 'get.deviceId');
+        await assertRejectsAll(
+          BAD_IDS,
+          'ERR_INVALID_ID',
+          (bad) => devices.listUserDevices(bad),
+          'listUserDevices',
+        );
+        await assertRejectsAll(
+          BAD_IDS,
+          'ERR_INVALID_ID',
+          (bad) => devices.revoke(bad, valid.deviceId),
+          'revoke.userId',
+        );
+        await assertRejectsAll(
+          BAD_IDS,
+          'ERR_INVALID_ID',
+          (bad) => devices.revoke(userId, bad),
+          'revoke.deviceId',
+        );
+        assert.deepEqual(await devices.listUserDevices(userId), []);
+      }));
+  });
+}
