@@ -1,0 +1,215 @@
+/**
+ * Public types of the services (JWT service and session manager). The services orchestrate the
+ * store ports and hold no Redis code.
+ */
+import type { Clock } from '../core/clock.js';
+import type { CleanupStats, SessionLimitPolicy, Stores } from '../core/ports.js';
+import type { SecurityEvent, Session, TrustedDevice } from '../core/types.js';
+
+/** A signing/verification key. Algorithms are pinned per key: a token's `alg` must match its key's. */
+export type JwtKeyConfig =
+  | {
+      kid: string;
+      alg: 'HS256';
+      /** At least 32 bytes (a shorter secret is a `ConfigError`). */
+      secret: string | Uint8Array;
+    }
+  | {
+      kid: string;
+      alg: 'EdDSA' | 'ES256';
+      /** PEM (PKCS#8) private key; absent for a verify-only (retired or external) key. */
+      privateKeyPem?: string;
+      /** PEM (SPKI) public key; derived from the private key when absent. */
+      publicKeyPem?: string;
+    };
+
+export interface JwtServiceOptions {
+  stores: Stores;
+  /**
+   * Keys, the first one (or `activeKid`) signs. Keep retired keys here until their last token has
+   * expired: they keep verifying (key rotation).
+   */
+  keys: readonly JwtKeyConfig[];
+  /** The `kid` that signs new tokens. Default: the first key. */
+  activeKid?: string;
+  /** `iss` written and required. */
+  issuer: string;
+  /** `aud` written and required. */
+  audience: string;
+  /** Access token life. Default 900 (15 min). */
+  accessTokenTtlSeconds?: number;
+  /** Refresh token (family) life. Default 2,592,000 (30 days). */
+  refreshTokenTtlSeconds?: number;
+  /** Window in which the just-rotated refresh token returns the same child. Default 10. */
+  refreshGraceSeconds?: number;
+  /** Allowed clock skew for `exp`/`nbf`/`iat`. Default 0. */
+  clockToleranceSeconds?: number;
+  clock?: Clock;
+}
+
+/** The claims of our access tokens. */
+export interface AccessTokenPayload {
+  iss: string;
+  aud: string;
+  sub: string;
+  jti: string;
+  /** Seconds since the epoch. */
+  iat: number;
+  exp: number;
+  /** Issue time in ms (private claim): the revoke-all watermark needs sub-second precision. */
+  iat_ms: number;
+  sid?: string;
+  fid?: string;
+  email?: string;
+  roles?: string[];
+  permissions?: string[];
+  /** Space-separated permissions (RFC 8693 style), for introspection. */
+  scope?: string;
+}
+
+/** What verification returns: the payload, and whether revocation could be checked. */
+export interface VerifiedToken {
+  payload: AccessTokenPayload;
+  /**
+   * `true` normally. `false` only with `failOpen` when the store could not be reached: the
+   * signature and times were checked, revocation was not.
+   */
+  revocationChecked: boolean;
+}
+
+export interface AccessTokenRecord {
+  jti: string;
+  userId: string;
+  sessionId: string | null;
+  familyId: string | null;
+  /** ms */
+  issuedAt: number;
+  /** ms */
+  expiresAt: number;
+}
+
+export interface CreateAccessTokenInput {
+  userId: string;
+  email?: string;
+  roles?: readonly string[];
+  permissions?: readonly string[];
+  sessionId?: string;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  record: AccessTokenRecord;
+}
+
+export interface VerifyOptions {
+  /**
+   * Fail open when the store cannot be reached (default `false`: fail closed with
+   * `StoreUnavailableError`/`StoreTimeoutError`). Failing open lets a revoked token work until it
+   * expires while Redis is down: use only where availability outweighs revocation.
+   */
+  failOpen?: boolean;
+}
+
+export interface JwtService {
+  /** Signs an access token. */
+  createAccessToken(input: CreateAccessTokenInput): Promise<{ token: string; record: AccessTokenRecord }>;
+  /** Starts a refresh family bound to the session and returns an access + refresh token pair. */
+  issueTokenPair(input: CreateAccessTokenInput & { sessionId: string }): Promise<TokenPair>;
+  /**
+   * Verifies signature (algorithm pinned per `kid`), `exp` (required), `nbf`, `iss`, `aud`, then
+   * revocation (blacklisted jti, revoked family, user watermark, ended session).
+   * @throws JwtVerificationError (ERR_JWT_*) or TokenRevokedError (ERR_TOKEN_REVOKED);
+   *   StoreUnavailableError/StoreTimeoutError when revocation cannot be checked (fail closed).
+   */
+  verifyToken(token: string, options?: VerifyOptions): Promise<VerifiedToken>;
+  /** Signature and claims only, no revocation check: for revoking or inspecting a token. */
+  decodeVerified(token: string): AccessTokenPayload;
+  /** Blacklists a jti. `ttlSeconds` defaults to the access token life. */
+  revokeToken(input: { jti: string; ttlSeconds?: number; userId: string; reason: string }): Promise<void>;
+  /** Revokes an access token given as a string (RFC 7009). `false` when it is not a valid token of ours. */
+  revokeAccessToken(token: string, reason: string): Promise<boolean>;
+  /** Revokes a refresh token's whole family (and so its access tokens). `false` when unknown. */
+  revokeRefreshToken(refreshToken: string, reason: string): Promise<boolean>;
+  /** O(1): every token of the user issued before now stops verifying. */
+  revokeAllUserTokens(userId: string, reason: string): Promise<void>;
+  /** The guide's list form. Returns how many jtis were blacklisted. */
+  blacklistUserTokens(input: { userId: string; tokenJtis: readonly string[]; ttlSeconds?: number; reason: string }): Promise<number>;
+  /**
+   * Rotates a refresh token. Concurrent or repeated presentations of the just-rotated token within
+   * the grace window return the same pair; any other reuse revokes the family, ends its session and
+   * records `token_reuse_detected`.
+   * @throws RefreshTokenInvalidError, RefreshTokenReusedError, RefreshTokenRevokedError
+   */
+  refreshTokens(refreshToken: string, context?: { ipAddress?: string; userAgent?: string }): Promise<TokenPair>;
+  /** Prunes token indexes. */
+  cleanupExpiredTokens(): Promise<{ blacklistIndexEntries: number; durationMs: number }>;
+  /** Public keys of the asymmetric keys, as a JWKS. Empty `keys` with HS256 only. */
+  jwks(): Promise<{ keys: Array<Record<string, unknown>> }>;
+  readonly accessTokenTtlSeconds: number;
+}
+
+export interface SessionManagerOptions {
+  stores: Stores;
+  /** Idle timeout (sliding). Default 30. */
+  sessionTimeoutMinutes?: number;
+  /** Absolute lifetime, never extended. Default 720 (12 h). */
+  absoluteLifetimeMinutes?: number;
+  /** Default 5. */
+  maxSessionsPerUser?: number;
+  /** Default `evict-oldest`. */
+  sessionLimitPolicy?: SessionLimitPolicy;
+  clock?: Clock;
+}
+
+export interface CreateSessionInput {
+  userId: string;
+  ipAddress: string;
+  userAgent: string;
+  deviceFingerprint?: string | null;
+  deviceId?: string | null;
+  mfaVerified?: boolean;
+}
+
+/** A session that could not be checked because the store was down (only with `failOpen`). */
+export interface UnverifiedSession {
+  sessionId: string;
+  unverified: true;
+}
+
+export interface SessionManager {
+  /** Creates a session under the cap; records `session_created` (and `new_device`, evictions). */
+  createSession(input: CreateSessionInput): Promise<Session>;
+  /**
+   * The live session with its activity recorded (idle timeout slides, never past the absolute
+   * lifetime), or `null`. Never resurrects a session terminated meanwhile.
+   * Fails closed (throws StoreUnavailableError/StoreTimeoutError) unless `failOpen`.
+   */
+  validateSession(
+    sessionId: string,
+    options?: { endpoint?: string; failOpen?: boolean },
+  ): Promise<Session | UnverifiedSession | null>;
+  /** The live session without recording activity. */
+  getSession(sessionId: string): Promise<Session | null>;
+  /** A new id for the same session; the old id is dead at once. @throws SessionNotFoundError */
+  rotateSession(sessionId: string): Promise<Session>;
+  listUserSessions(userId: string): Promise<Session[]>;
+  /** Ends the session (its tokens stop verifying). Returns whether it was live. */
+  terminateSession(sessionId: string, reason: string): Promise<boolean>;
+  /** Ends every session of the user but `exceptSessionId`; returns how many ended. */
+  terminateUserSessions(input: { userId: string; exceptSessionId?: string; reason?: string }): Promise<number>;
+  trustDevice(input: {
+    userId: string;
+    deviceFingerprint: string;
+    deviceName: string;
+    deviceType: string;
+    durationDays?: number;
+  }): Promise<TrustedDevice>;
+  isDeviceTrusted(userId: string, deviceFingerprint: string): Promise<boolean>;
+  untrustDevice(userId: string, deviceId: string): Promise<boolean>;
+  listTrustedDevices(userId: string): Promise<TrustedDevice[]>;
+  listSecurityEvents(userId: string, options?: { since?: number; until?: number; limit?: number }): Promise<SecurityEvent[]>;
+  cleanupExpiredSessions(onProgress?: (scanned: number, total: number | null) => void): Promise<CleanupStats>;
+}
