@@ -25,6 +25,12 @@ export interface KeySchema {
   session(sessionId: string): string;
   /** ZSET sessionId → expiresAt ms. The authority on which sessions are live. */
   userSessions(userId: string): string;
+  /** `userSessions` of the session's user, derived from the session id's tag (no lookup). */
+  userSessionsOf(sessionId: string): string;
+  /** ZSET sessionId → createdAt ms: the same members as `userSessions`, in creation order (evict-oldest). */
+  userSessionsCreated(userId: string): string;
+  /** `userSessionsCreated` of the session's user, derived from the session id's tag. */
+  userSessionsCreatedOf(sessionId: string): string;
   /** ZSET sessionId → expiresAt ms; may hold ended members (filtered on read). */
   deviceSessions(deviceId: string): string;
   /** STRING JSON trusted device. TTL: trust duration. Tag: the user's. */
@@ -35,7 +41,12 @@ export interface KeySchema {
   securityEvent(eventId: string): string;
   /** ZSET eventId → timestamp ms, trimmed to a bound. */
   userSecurityEvents(userId: string): string;
-  /** STRING ms: tokens of the user issued before it are revoked. Tag: the user's. */
+  /** `userSecurityEvents` of the event's user, derived from the event id's tag (no lookup). */
+  userSecurityEventsOf(eventId: string): string;
+  /**
+   * STRING JSON `{beforeMs, expiresAt}` (ms): tokens of the user issued before `beforeMs` are
+   * revoked. Tag: the user's.
+   */
   userWatermark(userId: string): string;
   /** STRING: the cleanup job's lock (one sweeper at a time across instances). */
   cleanupLock(): string;
@@ -45,6 +56,7 @@ export interface KeySchema {
     blacklist: string;
     family: string;
     userSessions: string;
+    userSessionsCreated: string;
     deviceSessions: string;
     trustedDevice: string;
     userTrustedDevices: string;
@@ -81,6 +93,13 @@ export function createKeySchema(prefix = ''): KeySchema {
       assertId('userId', userId);
       return `${p}user:sessions:{${userTag(userId)}}`;
     },
+    userSessionsOf: (sessionId) => `${p}user:sessions:{${parseUserScopedId('sessionId', sessionId).tag}}`,
+    userSessionsCreated(userId) {
+      assertId('userId', userId);
+      return `${p}user:sessions_created:{${userTag(userId)}}`;
+    },
+    userSessionsCreatedOf: (sessionId) =>
+      `${p}user:sessions_created:{${parseUserScopedId('sessionId', sessionId).tag}}`,
     deviceSessions(deviceId) {
       assertId('deviceId', deviceId);
       return `${p}device:sessions:${deviceId}`;
@@ -99,6 +118,7 @@ export function createKeySchema(prefix = ''): KeySchema {
       assertId('userId', userId);
       return `${p}user:security:{${userTag(userId)}}`;
     },
+    userSecurityEventsOf: (eventId) => `${p}user:security:{${parseUserScopedId('eventId', eventId).tag}}`,
     userWatermark(userId) {
       assertId('userId', userId);
       return `${p}user:revoked_before:{${userTag(userId)}}`;
@@ -109,6 +129,7 @@ export function createKeySchema(prefix = ''): KeySchema {
       blacklist: `${p}token:blacklist:*`,
       family: `${p}token:family:*`,
       userSessions: `${p}user:sessions:*`,
+      userSessionsCreated: `${p}user:sessions_created:*`,
       deviceSessions: `${p}device:sessions:*`,
       trustedDevice: `${p}trusted:device:*`,
       userTrustedDevices: `${p}user:trusted:*`,

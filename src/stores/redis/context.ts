@@ -1,0 +1,100 @@
+/**
+ * What every Redis store shares: the client, the key schema, the clock and the event settings,
+ * plus the few helpers that turn script replies into typed values.
+ */
+import type { Clock } from '../../core/clock.js';
+import { StoreUnavailableError } from '../../core/errors.js';
+import type { RedisClient } from '../../redis/client.js';
+import type { KeySchema } from './keys.js';
+import { SCRIPTS } from './scripts.js';
+
+export interface RedisStoreContext {
+  readonly client: RedisClient;
+  readonly keys: KeySchema;
+  readonly clock: Clock;
+  /** Retention of security events, in ms. */
+  readonly eventRetentionMs: number;
+  /** Bound of each user's security event index. */
+  readonly maxEventsPerUser: number;
+}
+
+/**
+ * How long an index outlives its latest member, in ms. Scripts compute TTLs from the injected
+ * clock while Redis expires keys by its own: the slack keeps an index (the authority on what is
+ * live) from vanishing before the members it vouches for when the two clocks differ, and leaves
+ * expired members of idle indexes for the sweeper to count and remove. Idle indexes still vanish.
+ */
+export const INDEX_TTL_SLACK_MS = 5 * 60_000;
+
+/** A script reply that must be an array; anything else means a script and its caller disagree. */
+export function replyArray(reply: unknown, operation: string): unknown[] {
+  if (!Array.isArray(reply)) throw unexpectedReply(operation, reply);
+  return reply;
+}
+
+/** A bulk-string reply (or one element of an array reply): the string, or `null` for nil. */
+export function replyString(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (typeof value === 'number') return String(value);
+  return null;
+}
+
+/** A numeric reply (integer, or a number sent as a string). */
+export function replyNumber(value: unknown, operation: string): number {
+  const n = typeof value === 'number' ? value : Number(replyString(value));
+  if (!Number.isFinite(n)) throw unexpectedReply(operation, value);
+  return n;
+}
+
+export function unexpectedReply(operation: string, reply: unknown): StoreUnavailableError {
+  const shown = JSON.stringify(reply)?.slice(0, 80) ?? String(reply);
+  return new StoreUnavailableError(`Redis ${operation}: unexpected reply ${shown}`);
+}
+
+/** A number as a Redis argument (scores and ms): plain decimal, no exponent for our ranges. */
+export function arg(n: number): string {
+  return String(n);
+}
+
+/**
+ * Adds `(score, member)` pairs to an index that stands alone on its slot (`index_add.lua`),
+ * pruning members scored at or below `pruneAtOrBelow`, trimming to `maxMembers` (0 = unbounded)
+ * and, with `expire`, keeping the index alive as long as its highest score plus the slack.
+ */
+export function indexAdd(
+  ctx: RedisStoreContext,
+  key: string,
+  entries: ReadonlyArray<readonly [score: number, member: string]>,
+  options: { now: number; pruneAtOrBelow: number; maxMembers?: number; expire: boolean },
+): Promise<unknown> {
+  const args = [
+    arg(options.now),
+    arg(options.pruneAtOrBelow),
+    arg(options.maxMembers ?? 0),
+    options.expire ? arg(INDEX_TTL_SLACK_MS) : '-1',
+  ];
+  for (const [score, member] of entries) args.push(arg(score), member);
+  return ctx.client.runScript(SCRIPTS.index_add, [key], args);
+}
+
+/**
+ * Walks the keys matching `pattern` with bounded `SCAN` steps (`COUNT 1000`; on Cluster every
+ * master in turn). Each step runs under the client's deadline and error conversion.
+ */
+export async function* scanKeys(ctx: RedisStoreContext, pattern: string): AsyncGenerator<string[]> {
+  const iterator = ctx.client.commands.scanIterator({ MATCH: pattern, COUNT: 1000 })[Symbol.asyncIterator]();
+  for (;;) {
+    const step = await ctx.client.wrap('scan', () => iterator.next());
+    if (step.done) return;
+    yield step.value;
+  }
+}
+
+/** Splits `items` into chunks of at most `size`. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,84 @@
+/**
+ * Redis stores: every port of `core/ports.ts` on node-redis (`@redis/client` v6), on standalone
+ * Redis, Sentinel or Cluster. The key layout is in `keys.ts` and `docs/data-model.md`; every
+ * multi-key change is one Lua script on one hash slot (`scripts/*.lua`).
+ */
+import { type Clock, systemClock } from '../../core/clock.js';
+import { ConfigError } from '../../core/errors.js';
+import type { Stores } from '../../core/ports.js';
+import type { RedisClient } from '../../redis/client.js';
+import type { RedisStoreContext } from './context.js';
+import { createKeySchema } from './keys.js';
+import { RedisStoreMaintenance } from './maintenance.js';
+import { RedisRefreshFamilies } from './refresh-families.js';
+import { RedisRevocationChecker } from './revocation.js';
+import { RedisSecurityEvents } from './security-events.js';
+import { RedisSessionStore } from './session-store.js';
+import { RedisTokenBlacklist } from './token-blacklist.js';
+import { RedisTrustedDevices } from './trusted-devices.js';
+
+export { createKeySchema, type KeySchema } from './keys.js';
+export { RedisStoreMaintenance } from './maintenance.js';
+export { REUSE_REASON, RedisRefreshFamilies } from './refresh-families.js';
+export { RedisRevocationChecker } from './revocation.js';
+export { SCRIPTS } from './scripts.js';
+export { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT, RedisSecurityEvents } from './security-events.js';
+export { RedisSessionStore } from './session-store.js';
+export { BLACKLIST_INDEX_MAX, RedisTokenBlacklist } from './token-blacklist.js';
+export { RedisTrustedDevices } from './trusted-devices.js';
+
+/** 90 days, in seconds. */
+export const DEFAULT_SECURITY_EVENT_TTL_SECONDS = 90 * 24 * 60 * 60;
+export const DEFAULT_MAX_EVENTS_PER_USER = 1000;
+
+export interface RedisStoresOptions {
+  /** Namespace for every key (letters, digits, `._:-`, ≤ 64). Default: `client.keyPrefix`. */
+  keyPrefix?: string;
+  /** Where time comes from (default `systemClock`). Scripts receive it as an argument, never `TIME`. */
+  clock?: Clock;
+  /** Retention of security events, in seconds (default 90 days). */
+  securityEventTtlSeconds?: number;
+  /** Bound of each user's security event index (default 1000). */
+  maxEventsPerUser?: number;
+}
+
+/**
+ * Builds every store over one connected `RedisClient`. The stores hold no state of their own, so
+ * any number of processes may share the same Redis and key prefix.
+ *
+ * @throws ConfigError (ERR_CONFIG) when `keyPrefix` has characters other than letters, digits and
+ *   `._:-`, `securityEventTtlSeconds` is not a finite number > 0, or `maxEventsPerUser` is not an
+ *   integer ≥ 1.
+ * @example
+ * const redis = new RedisClient({ url: process.env.REDIS_URL! });
+ * await redis.connect();
+ * const stores = createRedisStores(redis, { keyPrefix: 'optix:' });
+ * await stores.tokenBlacklist.blacklistToken({ jti, ttlSeconds: 900, reason: 'user_logout' });
+ */
+export function createRedisStores(client: RedisClient, options: RedisStoresOptions = {}): Stores {
+  const keys = createKeySchema(options.keyPrefix ?? client.keyPrefix);
+  const ttlSeconds = options.securityEventTtlSeconds ?? DEFAULT_SECURITY_EVENT_TTL_SECONDS;
+  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
+    throw new ConfigError('securityEventTtlSeconds', 'must be a finite number of seconds greater than 0');
+  }
+  const maxEventsPerUser = options.maxEventsPerUser ?? DEFAULT_MAX_EVENTS_PER_USER;
+  if (!Number.isSafeInteger(maxEventsPerUser) || maxEventsPerUser < 1) {
+    throw new ConfigError('maxEventsPerUser', 'must be an integer of at least 1');
+  }
+  const ctx: RedisStoreContext = {
+    client,
+    keys,
+    clock: options.clock ?? systemClock,
+    eventRetentionMs: Math.ceil(ttlSeconds * 1000),
+    maxEventsPerUser,
+  };
+  return {
+    tokenBlacklist: new RedisTokenBlacklist(ctx),
+    sessionStore: new RedisSessionStore(ctx),
+    trustedDevices: new RedisTrustedDevices(ctx),
+    securityEvents: new RedisSecurityEvents(ctx),
+    refreshFamilies: new RedisRefreshFamilies(ctx),
+    revocation: new RedisRevocationChecker(ctx),
+    maintenance: new RedisStoreMaintenance(ctx),
+  };
+}

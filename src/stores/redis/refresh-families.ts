@@ -1,0 +1,236 @@
+import { InvalidArgumentError } from '../../core/errors.js';
+import { assertId, parseUserScopedId } from '../../core/ids.js';
+import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
+import type { RefreshFamily } from '../../core/types.js';
+import {
+  arg,
+  type RedisStoreContext,
+  replyArray,
+  replyNumber,
+  replyString,
+  unexpectedReply,
+} from './context.js';
+import { decodeSession } from './records.js';
+import { SCRIPTS } from './scripts.js';
+import { indexRevokedFamily } from './token-blacklist.js';
+import {
+  assertFiniteNumber,
+  assertNonEmptyString,
+  assertTtlSeconds,
+  assertUserScoped,
+  ttlMs,
+} from './validate.js';
+
+/** The reason recorded on a family revoked because one of its tokens was presented twice. */
+export const REUSE_REASON = 'token_reuse_detected';
+/** The reason reported (not written) for a family revoked by the user's watermark. */
+const WATERMARK_REASON = 'user_revoked';
+
+/** A family from its HASH fields, or `null` when absent or expired at `now`. */
+function decodeFamily(
+  familyId: string,
+  f: Record<string, string | undefined>,
+  now: number,
+): RefreshFamily | null {
+  const expiresAt = Number(f.expiresAt);
+  if (!Number.isFinite(expiresAt) || expiresAt <= now) return null;
+  return {
+    familyId,
+    userId: f.userId ?? '',
+    sessionId: f.sessionId ?? '',
+    generation: Number(f.gen ?? 0),
+    createdAt: Number(f.createdAt ?? 0),
+    expiresAt,
+    revoked: f.revoked === '1',
+    revokedReason: f.reason ?? null,
+  };
+}
+
+/** The `view()` of `family_rotate.lua`: userId, sessionId, gen, createdAt, expiresAt, revoked, reason. */
+function decodeView(familyId: string, view: unknown): RefreshFamily {
+  const [userId, sessionId, gen, createdAt, expiresAt, revoked, reason] = replyArray(
+    view,
+    'family_rotate',
+  ).map(replyString);
+  return {
+    familyId,
+    userId: userId ?? '',
+    sessionId: sessionId ?? '',
+    generation: Number(gen ?? 0),
+    createdAt: Number(createdAt ?? 0),
+    expiresAt: Number(expiresAt ?? 0),
+    revoked: revoked === '1',
+    revokedReason: reason ?? null,
+  };
+}
+
+/**
+ * `RefreshFamilyStore` on Redis: `token:family:{tag}.<rest>` HASH with fields `userId sessionId
+ * cur prev rotatedAt child gen createdAt expiresAt revoked reason` (`cur`/`prev` are SHA-256 hashes
+ * of refresh secrets, never the secrets). The family id carries its user's tag, so the family, its
+ * session, the user's indexes and watermark share one slot and `rotate` is one script.
+ */
+export class RedisRefreshFamilies implements RefreshFamilyStore {
+  readonly #ctx: RedisStoreContext;
+
+  constructor(ctx: RedisStoreContext) {
+    this.#ctx = ctx;
+  }
+
+  async create(input: {
+    familyId: string;
+    userId: string;
+    sessionId: string;
+    tokenHash: string;
+    ttlSeconds: number;
+  }): Promise<RefreshFamily> {
+    parseUserScopedId('familyId', input.familyId);
+    assertId('userId', input.userId);
+    parseUserScopedId('sessionId', input.sessionId);
+    assertUserScoped('familyId', input.familyId, input.userId);
+    assertUserScoped('sessionId', input.sessionId, input.userId);
+    assertNonEmptyString('tokenHash', input.tokenHash);
+    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+    const { client, keys, clock } = this.#ctx;
+    const key = keys.family(input.familyId);
+    const now = clock.now();
+    const px = ttlMs(input.ttlSeconds);
+    const family: RefreshFamily = {
+      familyId: input.familyId,
+      userId: input.userId,
+      sessionId: input.sessionId,
+      generation: 0,
+      createdAt: now,
+      expiresAt: now + px,
+      revoked: false,
+      revokedReason: null,
+    };
+    const created = replyNumber(
+      await client.runScript(
+        SCRIPTS.family_create,
+        [key],
+        [
+          arg(now),
+          arg(px),
+          ...['userId', family.userId, 'sessionId', family.sessionId, 'cur', input.tokenHash, 'gen', '0'],
+          ...['createdAt', arg(now), 'expiresAt', arg(family.expiresAt), 'revoked', '0'],
+        ],
+      ),
+      'family_create',
+    );
+    // Re-creating would un-revoke a revoked family or restart a rotated one.
+    if (created !== 1) throw new InvalidArgumentError('familyId', 'already exists');
+    return family;
+  }
+
+  async get(familyId: string): Promise<RefreshFamily | null> {
+    const { client, keys, clock } = this.#ctx;
+    const key = keys.family(familyId);
+    return decodeFamily(
+      familyId,
+      await client.wrap('hGetAll', () => client.commands.hGetAll(key)),
+      clock.now(),
+    );
+  }
+
+  async rotate(input: {
+    familyId: string;
+    presentedHash: string;
+    nextHash: string;
+    childBlob: string;
+    graceMs: number;
+  }): Promise<RotateResult> {
+    parseUserScopedId('familyId', input.familyId);
+    assertNonEmptyString('presentedHash', input.presentedHash);
+    assertNonEmptyString('nextHash', input.nextHash);
+    if (typeof input.childBlob !== 'string') throw new InvalidArgumentError('childBlob', 'must be a string');
+    assertFiniteNumber('graceMs', input.graceMs);
+    if (input.graceMs < 0) throw new InvalidArgumentError('graceMs', 'must not be negative');
+    const { client, keys, clock } = this.#ctx;
+    const familyKey = keys.family(input.familyId);
+
+    // Step 1: read the family to learn its user and session (the script's other KEYS). Unknown,
+    // expired and revoked families end here: revoked is final, so no atomic step is needed.
+    const fields = await client.wrap('hGetAll', () => client.commands.hGetAll(familyKey));
+    const read = decodeFamily(input.familyId, fields, clock.now());
+    if (read === null) return { status: 'not_found' };
+    if (read.revoked) return { status: 'revoked', family: read };
+    let sessionKeys: string[];
+    try {
+      sessionKeys = [
+        keys.session(read.sessionId),
+        keys.userSessionsOf(read.sessionId),
+        keys.userSessionsCreatedOf(read.sessionId),
+        keys.userWatermark(read.userId),
+      ];
+    } catch {
+      return { status: 'not_found' }; // not a family this store wrote
+    }
+
+    // Step 2: the compare-and-set over family, session, user index and watermark (one slot).
+    const now = clock.now();
+    const reply = replyArray(
+      await client.runScript(
+        SCRIPTS.family_rotate,
+        [familyKey, ...sessionKeys],
+        [
+          arg(now),
+          read.sessionId,
+          input.presentedHash,
+          input.nextHash,
+          input.childBlob,
+          arg(input.graceMs),
+          REUSE_REASON,
+        ],
+      ),
+      'family_rotate',
+    );
+    const [status, view, extra] = reply;
+    switch (status) {
+      case 'not_found':
+      case 'stale':
+        return { status: 'not_found' };
+      case 'revoked':
+        return { status: 'revoked', family: decodeView(input.familyId, view) };
+      case 'user_revoked': {
+        // Reported, not written: the watermark already revokes every token issued before it.
+        const family = decodeView(input.familyId, view);
+        return { status: 'revoked', family: { ...family, revoked: true, revokedReason: WATERMARK_REASON } };
+      }
+      case 'session_ended':
+        return { status: 'session_ended', family: decodeView(input.familyId, view) };
+      case 'rotated':
+        return { status: 'rotated', family: decodeView(input.familyId, view) };
+      case 'grace':
+        return {
+          status: 'grace',
+          family: decodeView(input.familyId, view),
+          childBlob: replyString(extra) ?? '',
+        };
+      case 'reused': {
+        const family = decodeView(input.familyId, view);
+        const sessionEnded = decodeSession(replyString(extra));
+        // Step 3 (other slots): index the revoked family; drop the ended session's device entry.
+        // Both are secondary: the family hash and the user index already say it all.
+        await Promise.all([
+          indexRevokedFamily(this.#ctx, input.familyId, family.expiresAt, now),
+          sessionEnded?.deviceId ? this.#deviceRemove(sessionEnded.deviceId, sessionEnded.sessionId) : null,
+        ]);
+        return { status: 'reused', family, sessionEnded };
+      }
+      default:
+        throw unexpectedReply('family_rotate', reply);
+    }
+  }
+
+  #deviceRemove(deviceId: string, sessionId: string): Promise<number> | null {
+    const { client, keys } = this.#ctx;
+    let index: string;
+    try {
+      index = keys.deviceSessions(deviceId);
+    } catch {
+      return null;
+    }
+    return client.wrap('zRem', () => client.commands.zRem(index, sessionId));
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The Lua scripts of the Redis stores, read once at module load from `./scripts/*.lua` (copied next
+ * to the compiled module by `scripts/copy-lua.mjs`). Each file's header lists its `KEYS`, `ARGV`
+ * (with units) and return value. `RedisClient.runScript` sends `EVALSHA` and falls back to `EVAL`
+ * on `NOSCRIPT`.
+ *
+ * Every key a script touches is passed in `KEYS`, and all keys of one call share one hash slot
+ * (the user's `{tag}`, or a single key). `test/redis/scripts.test.ts` checks the sources.
+ */
+import { readFileSync } from 'node:fs';
+import type { LuaScript } from '../../redis/commands.js';
+import { luaScript } from '../../redis/client.js';
+
+/** `numberOfKeys` of a script that takes a variable number of keys (given per call). */
+export const VARIADIC_KEYS = -1;
+
+function load(name: string, numberOfKeys: number): LuaScript {
+  const source = readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
+  return luaScript(name, source, numberOfKeys);
+}
+
+/** Every script, by file name. */
+export const SCRIPTS = {
+  session_create: load('session_create', 3),
+  session_get: load('session_get', 2),
+  session_update: load('session_update', 3),
+  session_delete: load('session_delete', 3),
+  session_rotate: load('session_rotate', 4),
+  session_delete_all: load('session_delete_all', VARIADIC_KEYS),
+  session_prune: load('session_prune', VARIADIC_KEYS),
+  index_add: load('index_add', 1),
+  family_create: load('family_create', 1),
+  family_revoke: load('family_revoke', 1),
+  family_rotate: load('family_rotate', 5),
+  watermark_raise: load('watermark_raise', 1),
+  event_record: load('event_record', 2),
+  device_trust: load('device_trust', 2),
+  device_revoke: load('device_revoke', 2),
+  lock_release: load('lock_release', 1),
+} as const satisfies Record<string, LuaScript>;
+
+export type ScriptName = keyof typeof SCRIPTS;

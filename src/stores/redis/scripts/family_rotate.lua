@@ -1,0 +1,96 @@
+--[[
+  Consumes a presented refresh-token hash: one compare-and-set over the family, its session and
+  the user's watermark (all on the user's slot), so concurrent presentations cannot fork it.
+  The caller read the family first (to learn its user and session, from which KEYS are built) and
+  handled unknown, expired and revoked families; everything is checked again here.
+
+  Input:
+    KEYS[1] family              HASH userId sessionId cur prev rotatedAt child gen createdAt
+                                     expiresAt revoked reason
+    KEYS[2] session record      STRING (JSON) of the family's session
+    KEYS[3] user index          ZSET sessionId -> expiry (ms)
+    KEYS[4] user created-order  ZSET sessionId -> createdAt (ms)
+    KEYS[5] user watermark      STRING JSON {beforeMs, expiresAt}
+
+    ARGV[1] now (ms)
+    ARGV[2] the family's session id, as the caller read it
+    ARGV[3] presented token hash
+    ARGV[4] next token hash
+    ARGV[5] child blob (what the caller returns again within the grace window)
+    ARGV[6] grace window (ms, >= 0)
+    ARGV[7] the reason recorded when reuse revokes the family
+
+  Output: {status, {userId, sessionId, gen, createdAt, expiresAt, revoked, reason}, extra}
+    'not_found'      unknown or expired family (no view)
+    'stale'          the family's session id is not ARGV[2] (the caller read another family)
+    'revoked'        already revoked
+    'user_revoked'   the watermark is after the family's creation (reported, not written)
+    'session_ended'  the family's session is not live
+    'rotated'        cur was presented: the family moved on to ARGV[4]
+    'grace'          prev was presented within the grace window; extra = the stored child blob
+    'reused'         any other hash: the family is revoked and its session ended, here;
+                     extra = the session record JSON that was deleted
+]]
+local family, record, userIdx, createdIdx, watermark = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local now = tonumber(ARGV[1])
+
+local function view()
+  return redis.call('HMGET', family, 'userId', 'sessionId', 'gen', 'createdAt', 'expiresAt', 'revoked', 'reason')
+end
+
+local f = redis.call('HMGET', family, 'sessionId', 'cur', 'prev', 'rotatedAt', 'child', 'gen', 'createdAt',
+  'expiresAt', 'revoked')
+local sid, cur, prev, rotatedAt, child, gen, createdAt, expiresAt, revoked =
+  f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]
+
+if not expiresAt or tonumber(expiresAt) <= now then
+  return { 'not_found' }
+end
+if sid ~= ARGV[2] then
+  return { 'stale' }
+end
+if revoked == '1' then
+  return { 'revoked', view() }
+end
+
+local mark = redis.call('GET', watermark)
+if mark then
+  local ok, w = pcall(cjson.decode, mark)
+  if ok and type(w) == 'table' and tonumber(w.expiresAt) and tonumber(w.expiresAt) > now
+    and tonumber(w.beforeMs) and tonumber(w.beforeMs) > tonumber(createdAt) then
+    return { 'user_revoked', view() }
+  end
+end
+
+-- The session must be live: in the user index with a future score, record present and unexpired.
+local score = redis.call('ZSCORE', userIdx, sid)
+local json = false
+if score and tonumber(score) > now then
+  json = redis.call('GET', record)
+end
+if json then
+  local ok, s = pcall(cjson.decode, json)
+  if not ok or type(s) ~= 'table' or not (tonumber(s.expiresAt) and tonumber(s.expiresAt) > now)
+    or not (tonumber(s.absoluteExpiresAt) and tonumber(s.absoluteExpiresAt) > now) then
+    json = false
+  end
+end
+if not json then
+  return { 'session_ended', view() }
+end
+
+if ARGV[3] == cur then
+  redis.call('HSET', family, 'prev', cur, 'cur', ARGV[4], 'rotatedAt', ARGV[1], 'child', ARGV[5],
+    'gen', tostring(tonumber(gen) + 1))
+  return { 'rotated', view() }
+end
+if prev and ARGV[3] == prev and rotatedAt and child and now - tonumber(rotatedAt) <= tonumber(ARGV[6]) then
+  return { 'grace', view(), child }
+end
+
+-- Reuse: revoke the family and end its session in this same step.
+redis.call('HSET', family, 'revoked', '1', 'reason', ARGV[7])
+redis.call('DEL', record)
+redis.call('ZREM', userIdx, sid)
+redis.call('ZREM', createdIdx, sid)
+return { 'reused', view(), json }

@@ -1,0 +1,180 @@
+import { InvalidArgumentError } from '../../core/errors.js';
+import { assertId, isUserScopedId, newUnscopedId, newUserScopedId } from '../../core/ids.js';
+import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
+import type { SecurityEvent, SecurityEventInput, SecuritySeverity } from '../../core/types.js';
+import { arg, INDEX_TTL_SLACK_MS, type RedisStoreContext, replyNumber, scanKeys } from './context.js';
+import { decodeSecurityEvent, encodeSecurityEvent } from './records.js';
+import { SCRIPTS } from './scripts.js';
+import { assertFiniteNumber, assertNonEmptyString } from './validate.js';
+
+const SEVERITIES: readonly SecuritySeverity[] = ['info', 'warning', 'critical'];
+export const DEFAULT_EVENT_LIMIT = 50;
+export const MAX_EVENT_LIMIT = 1000;
+const BATCH = 500;
+
+function copyEvent(event: SecurityEvent): SecurityEvent {
+  return { ...event, details: { ...event.details } };
+}
+
+/**
+ * `SecurityEventStore` on Redis: `security:event:{tag}.<rest>` STRING JSON (`PX` = the retention,
+ * counted from when it was recorded) and `user:security:{tag}` ZSET eventId → timestamp, written
+ * together by one script that also prunes the index of events past the retention and trims it to
+ * the newest `maxEventsPerUser`. An event without a user has an id with a random tag of its own and
+ * no index.
+ */
+export class RedisSecurityEvents implements SecurityEventStore {
+  readonly #ctx: RedisStoreContext;
+
+  constructor(ctx: RedisStoreContext) {
+    this.#ctx = ctx;
+  }
+
+  async record(input: SecurityEventInput): Promise<SecurityEvent> {
+    assertNonEmptyString('type', input.type);
+    const userId = input.userId ?? null;
+    if (userId !== null) assertId('userId', userId);
+    const severity = input.severity ?? 'info';
+    if (!SEVERITIES.includes(severity)) {
+      throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}`);
+    }
+    const { client, keys, clock, eventRetentionMs, maxEventsPerUser } = this.#ctx;
+    const now = clock.now();
+    const timestamp = input.timestamp ?? now;
+    assertFiniteNumber('timestamp', timestamp);
+    const event: SecurityEvent = {
+      eventId: userId === null ? newUnscopedId() : newUserScopedId(userId),
+      type: input.type,
+      userId,
+      severity,
+      timestamp,
+      sessionId: input.sessionId ?? null,
+      ipAddress: input.ipAddress ?? null,
+      userAgent: input.userAgent ?? null,
+      details: { ...(input.details ?? {}) },
+    };
+    const key = keys.securityEvent(event.eventId);
+    const json = encodeSecurityEvent(event, now + eventRetentionMs);
+    if (userId === null) {
+      await client.wrap('set', () =>
+        client.commands.set(key, json, { expiration: { type: 'PX', value: eventRetentionMs } }),
+      );
+    } else {
+      await client.runScript(
+        SCRIPTS.event_record,
+        [key, keys.userSecurityEvents(userId)],
+        [
+          json,
+          arg(eventRetentionMs),
+          event.eventId,
+          arg(timestamp),
+          arg(now - eventRetentionMs),
+          arg(maxEventsPerUser),
+          arg(INDEX_TTL_SLACK_MS),
+        ],
+      );
+    }
+    return copyEvent(event);
+  }
+
+  async get(eventId: string): Promise<SecurityEvent | null> {
+    const { client, keys, clock } = this.#ctx;
+    const key = keys.securityEvent(eventId);
+    const stored = decodeSecurityEvent(await client.wrap('get', () => client.commands.get(key)));
+    return stored !== null && stored.expiresAt > clock.now() && stored.event.eventId === eventId
+      ? stored.event
+      : null;
+  }
+
+  async listUserEvents(userId: string, options: ListEventsOptions = {}): Promise<SecurityEvent[]> {
+    const { client, keys, clock, eventRetentionMs } = this.#ctx;
+    const index = keys.userSecurityEvents(userId);
+    if (options.since !== undefined) assertFiniteNumber('since', options.since);
+    if (options.until !== undefined) assertFiniteNumber('until', options.until);
+    const limit = options.limit ?? DEFAULT_EVENT_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new InvalidArgumentError('limit', 'must be an integer of at least 1');
+    }
+    const want = Math.min(limit, MAX_EVENT_LIMIT);
+    const now = clock.now();
+    // Newest first (ZRANGE … REV orders equal timestamps by id, descending), inside since/until and
+    // the retention (timestamp > now - retention).
+    const oldest = now - eventRetentionMs;
+    const min = options.since !== undefined && options.since > oldest ? arg(options.since) : `(${oldest}`;
+    const max = options.until !== undefined ? arg(options.until) : '+inf';
+
+    const events: SecurityEvent[] = [];
+    let offset = 0;
+    // Page until `want` events are found: members whose record is gone are skipped.
+    for (;;) {
+      const count = Math.min(BATCH, Math.max(want - events.length, 1) + 10);
+      const ids = await client.wrap('zRange', () =>
+        client.commands.zRange(index, max, min, { BY: 'SCORE', REV: true, LIMIT: { offset, count } }),
+      );
+      const valid = ids.filter((id) => isUserScopedId(id) && keys.userSecurityEventsOf(id) === index);
+      // One user's records share the index's slot: one MGET per page.
+      const jsons =
+        valid.length === 0
+          ? []
+          : await client.wrap('mGet', () => client.commands.mGet(valid.map((id) => keys.securityEvent(id))));
+      for (const json of jsons) {
+        if (events.length >= want) break;
+        const stored = decodeSecurityEvent(json);
+        if (stored !== null && stored.expiresAt > now) events.push(stored.event);
+      }
+      if (events.length >= want || ids.length < count) break;
+      offset += ids.length;
+    }
+    return events;
+  }
+}
+
+/**
+ * Prunes every user's event index (bounded `SCAN`, members in batches of 500) of events past the
+ * retention or whose record is gone. Returns the members removed and looked at.
+ */
+export async function cleanupEventIndexes(
+  ctx: RedisStoreContext,
+  onStep?: (scanned: number) => void,
+): Promise<{ removed: number; scanned: number }> {
+  const { client, keys, clock, eventRetentionMs } = ctx;
+  let removed = 0;
+  let scanned = 0;
+  for await (const batch of scanKeys(ctx, keys.patterns.userSecurityEvents)) {
+    for (const index of batch) {
+      const now = clock.now();
+      scanned += await client.wrap('zCard', () => client.commands.zCard(index));
+      removed += await client.wrap('zRemRangeByScore', () =>
+        client.commands.zRemRangeByScore(index, '-inf', now - eventRetentionMs),
+      );
+      let offset = 0;
+      for (;;) {
+        const ids = await client.wrap('zRange', () =>
+          client.commands.zRange(index, offset, offset + BATCH - 1),
+        );
+        if (ids.length === 0) break;
+        const valid = ids.filter((id) => isUserScopedId(id) && keys.userSecurityEventsOf(id) === index);
+        const jsons =
+          valid.length === 0
+            ? []
+            : await client.wrap('mGet', () =>
+                client.commands.mGet(valid.map((id) => keys.securityEvent(id))),
+              );
+        const gone = new Set(ids.filter((id) => !valid.includes(id)));
+        valid.forEach((id, i) => {
+          const stored = decodeSecurityEvent(jsons[i] ?? null);
+          if (stored === null || stored.expiresAt <= now) gone.add(id);
+        });
+        const removedHere =
+          gone.size === 0
+            ? 0
+            : replyNumber(await client.wrap('zRem', () => client.commands.zRem(index, [...gone])), 'zRem');
+        removed += removedHere;
+        if (ids.length < BATCH) break;
+        offset += ids.length - removedHere;
+      }
+      onStep?.(scanned);
+    }
+  }
+  return { removed, scanned };
+}

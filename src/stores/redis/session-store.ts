@@ -1,0 +1,520 @@
+import { InvalidArgumentError, InvalidIdError, SessionLimitError } from '../../core/errors.js';
+import { assertId, isUserScopedId, parseUserScopedId } from '../../core/ids.js';
+import type { CreateSessionOptions, SessionLimitPolicy, SessionStore } from '../../core/ports.js';
+import { isSessionExpired, type Session } from '../../core/types.js';
+import {
+  arg,
+  chunks,
+  INDEX_TTL_SLACK_MS,
+  indexAdd,
+  type RedisStoreContext,
+  replyArray,
+  replyNumber,
+  replyString,
+  scanKeys,
+  unexpectedReply,
+} from './context.js';
+import { byCreatedAtDesc, decodeSession, encodeSession } from './records.js';
+import { SCRIPTS } from './scripts.js';
+import { assertFiniteNumber, assertUserScoped, msUntil } from './validate.js';
+
+const POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny'];
+/** Members read (and records declared to a script) per bounded step. */
+const BATCH = 500;
+/** Records `deleteUserSessions` declares to its script; the rest are deleted right after. */
+const MAX_DECLARED = 1000;
+/** Attempts of the compare-and-set in `rotateSessionId` before giving up on a busy session. */
+const ROTATE_ATTEMPTS = 5;
+
+/** Checks everything about a session that would reach a key or a TTL (as the memory store does). */
+function assertSession(session: Session): void {
+  parseUserScopedId('sessionId', session.sessionId);
+  assertId('userId', session.userId);
+  assertUserScoped('sessionId', session.sessionId, session.userId);
+  if (session.deviceId !== null) assertId('deviceId', session.deviceId);
+  assertFiniteNumber('session.createdAt', session.createdAt);
+  assertFiniteNumber('session.expiresAt', session.expiresAt);
+  assertFiniteNumber('session.absoluteExpiresAt', session.absoluteExpiresAt);
+  if (session.expiresAt > session.absoluteExpiresAt) {
+    throw new InvalidArgumentError('session.expiresAt', 'must not pass absoluteExpiresAt');
+  }
+}
+
+function assertLimitOptions(options: CreateSessionOptions): void {
+  const { maxSessions, onLimit } = options;
+  if (maxSessions !== undefined && (!Number.isSafeInteger(maxSessions) || maxSessions < 1)) {
+    throw new InvalidArgumentError('maxSessions', 'must be an integer of at least 1');
+  }
+  if (onLimit !== undefined && !POLICIES.includes(onLimit)) {
+    throw new InvalidArgumentError('onLimit', `must be one of ${POLICIES.join(', ')}`);
+  }
+}
+
+/** The session if its record says it is unexpired at `now`, else `null`. */
+function unexpired(session: Session | null, now: number): Session | null {
+  return session !== null && !isSessionExpired(session, now) ? session : null;
+}
+
+/**
+ * `SessionStore` on Redis. Per user, on the user's slot `{tag}`: the records
+ * `session:{tag}.<rest>`, the index `user:sessions:{tag}` (sessionId → expiry ms, the authority on
+ * which sessions are live) and `user:sessions_created:{tag}` (sessionId → createdAt, for
+ * evict-oldest). Device indexes `device:sessions:<deviceId>` span users, live on their own slots,
+ * and are filtered on read. Every multi-key change of a user's keys is one Lua script; work across
+ * slots is a sequence of single-slot steps ordered so a crash between them leaves nothing live
+ * that should not be (see docs/data-model.md).
+ */
+export class RedisSessionStore implements SessionStore {
+  readonly #ctx: RedisStoreContext;
+
+  constructor(ctx: RedisStoreContext) {
+    this.#ctx = ctx;
+  }
+
+  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
+    assertSession(session);
+    assertLimitOptions(options);
+    const { client, keys, clock } = this.#ctx;
+    const now = clock.now();
+    if (session.expiresAt <= now)
+      throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
+    const keyList = [
+      keys.userSessions(session.userId),
+      keys.userSessionsCreated(session.userId),
+      keys.session(session.sessionId),
+    ];
+    const deviceIndex = session.deviceId === null ? null : keys.deviceSessions(session.deviceId);
+
+    // Step 1 (device slot): index the device first. Until step 2 lands the member is dead
+    // (no record, not in the user index) and filtered on read, so a crash here is harmless.
+    if (deviceIndex !== null) await this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now);
+
+    // Step 2 (user slot): prune, cap, write the record, index it — one script.
+    const reply = replyArray(
+      await client.runScript(SCRIPTS.session_create, keyList, [
+        arg(now),
+        session.sessionId,
+        arg(session.expiresAt),
+        arg(session.createdAt),
+        encodeSession(session),
+        arg(msUntil(session.expiresAt, now)),
+        arg(options.maxSessions ?? 0),
+        options.onLimit ?? 'evict-oldest',
+        arg(INDEX_TTL_SLACK_MS),
+      ]),
+      'session_create',
+    );
+    const [status, ...rest] = reply;
+    if (status === 'limit') throw new SessionLimitError(session.userId, options.maxSessions ?? 0);
+    if (status !== 'ok') throw unexpectedReply('session_create', reply);
+    const evicted = rest.map((id) => replyString(id) ?? '');
+
+    // Step 3: the evicted sessions already ended (they left the user index in step 2); delete their
+    // records and device entries. Re-assert the device entry: a concurrent cleanup may have pruned
+    // it between steps 1 and 2, when the session was not yet live.
+    await Promise.all([
+      this.#discardRecords(evicted),
+      deviceIndex === null ? null : this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
+    ]);
+    return { evicted };
+  }
+
+  async getSession(sessionId: string): Promise<Session | null> {
+    const now = this.#ctx.clock.now();
+    const session = await this.#readLive(sessionId, now);
+    return session;
+  }
+
+  async updateSession(session: Session, options: { extendTtl?: boolean } = {}): Promise<boolean> {
+    assertSession(session);
+    const { client, keys, clock } = this.#ctx;
+    const now = clock.now();
+    const extend = options.extendTtl === true;
+    if (extend && session.expiresAt <= now) {
+      throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
+    }
+    const reply = await client.runScript(
+      SCRIPTS.session_update,
+      [
+        keys.session(session.sessionId),
+        keys.userSessions(session.userId),
+        keys.userSessionsCreated(session.userId),
+      ],
+      [
+        arg(now),
+        session.sessionId,
+        encodeSession(session),
+        extend ? '1' : '0',
+        arg(session.expiresAt),
+        arg(msUntil(session.expiresAt, now)),
+        arg(INDEX_TTL_SLACK_MS),
+      ],
+    );
+    // Never resurrects: the script wrote nothing unless the session was live.
+    if (reply === null) return false;
+    const [previousJson, scoreReply] = replyArray(reply, 'session_update');
+    const previous = decodeSession(replyString(previousJson));
+    const score = replyNumber(scoreReply, 'session_update');
+
+    // Second step (device slots): follow the record's device and score. Filtered on read, so a
+    // crash in between leaves at worst a stale entry or a missing one that cleanup does not need.
+    const steps: Array<Promise<unknown>> = [];
+    const oldDevice = previous?.deviceId ?? null;
+    if (oldDevice !== null && oldDevice !== session.deviceId) {
+      steps.push(
+        client.wrap('zRem', () => client.commands.zRem(keys.deviceSessions(oldDevice), session.sessionId)),
+      );
+    }
+    if (session.deviceId !== null && (extend || oldDevice !== session.deviceId)) {
+      steps.push(this.#deviceAdd(keys.deviceSessions(session.deviceId), session.sessionId, score, now));
+    }
+    await Promise.all(steps);
+    return true;
+  }
+
+  async deleteSession(sessionId: string): Promise<Session | null> {
+    const { client, keys, clock } = this.#ctx;
+    const keyList = [
+      keys.session(sessionId),
+      keys.userSessionsOf(sessionId),
+      keys.userSessionsCreatedOf(sessionId),
+    ];
+    const now = clock.now();
+    const [json, scoreReply] = replyArray(
+      await client.runScript(SCRIPTS.session_delete, keyList, [sessionId]),
+      'session_delete',
+    );
+    const session = decodeSession(replyString(json));
+    const score = scoreReply === null ? null : replyNumber(scoreReply, 'session_delete');
+    if (session?.deviceId) {
+      const deviceIndex = keys.deviceSessions(session.deviceId);
+      await client.wrap('zRem', () => client.commands.zRem(deviceIndex, sessionId));
+    }
+    return score !== null && score > now ? unexpired(session, now) : null;
+  }
+
+  async rotateSessionId(oldSessionId: string, newSessionId: string): Promise<Session | null> {
+    const oldId = parseUserScopedId('oldSessionId', oldSessionId);
+    const newId = parseUserScopedId('newSessionId', newSessionId);
+    if (oldId.tag !== newId.tag) {
+      throw new InvalidIdError('newSessionId', 'must carry the same user tag as the old session id');
+    }
+    if (oldSessionId === newSessionId) {
+      throw new InvalidArgumentError('newSessionId', 'must differ from the old session id');
+    }
+    const { client, keys, clock } = this.#ctx;
+    const keyList = [
+      keys.session(oldSessionId),
+      keys.session(newSessionId),
+      keys.userSessionsOf(oldSessionId),
+      keys.userSessionsCreatedOf(oldSessionId),
+    ];
+    for (let attempt = 0; attempt < ROTATE_ATTEMPTS; attempt++) {
+      const now = clock.now();
+      const read = await this.#readLiveJson(oldSessionId, now);
+      if (read === null) return null;
+      const moved: Session = { ...read.session, sessionId: newSessionId };
+      const deviceIndex = moved.deviceId === null ? null : keys.deviceSessions(moved.deviceId);
+      // The new id joins the device index first (dead until the script lands, filtered on read).
+      if (deviceIndex !== null) await this.#deviceAdd(deviceIndex, newSessionId, moved.expiresAt, now);
+      const status = replyNumber(
+        await client.runScript(SCRIPTS.session_rotate, keyList, [
+          arg(now),
+          oldSessionId,
+          newSessionId,
+          read.json,
+          encodeSession(moved),
+        ]),
+        'session_rotate',
+      );
+      if (status === 1) {
+        if (deviceIndex !== null)
+          await client.wrap('zRem', () => client.commands.zRem(deviceIndex, oldSessionId));
+        return moved;
+      }
+      if (deviceIndex !== null)
+        await client.wrap('zRem', () => client.commands.zRem(deviceIndex, newSessionId));
+      if (status === 0) return null;
+      if (status === -2) throw new InvalidArgumentError('newSessionId', 'is already in use');
+      // -1: the record changed between our read and the script; read it again.
+    }
+    return null;
+  }
+
+  async getUserSessions(userId: string, options: { activeOnly?: boolean } = {}): Promise<Session[]> {
+    const { client, keys, clock } = this.#ctx;
+    const index = keys.userSessions(userId);
+    const now = clock.now();
+    const activeOnly = options.activeOnly ?? true;
+    // Members scored after now: their records have not reached their TTL (the record's TTL and its
+    // score move together). Expired-by-fields sessions are dropped when `activeOnly`.
+    const ids = (
+      await client.wrap('zRange', () => client.commands.zRange(index, `(${now}`, '+inf', { BY: 'SCORE' }))
+    ).filter(isUserScopedId);
+    const sessions = await this.#readRecords(ids);
+    return sessions
+      .filter((s): s is Session => s !== null && (!activeOnly || !isSessionExpired(s, now)))
+      .sort(byCreatedAtDesc);
+  }
+
+  async deleteUserSessions(userId: string, options: { exceptSessionId?: string } = {}): Promise<Session[]> {
+    const { client, keys, clock } = this.#ctx;
+    const index = keys.userSessions(userId);
+    const createdIndex = keys.userSessionsCreated(userId);
+    const except = options.exceptSessionId;
+    if (except !== undefined) parseUserScopedId('exceptSessionId', except);
+    const now = clock.now();
+
+    const members = await client.wrap('zRange', () => client.commands.zRange(index, 0, -1));
+    const declared = members.filter(
+      (id) => id !== except && isUserScopedId(id) && keys.userSessionsOf(id) === index,
+    );
+    const declaredNow = declared.slice(0, MAX_DECLARED);
+    const [removedReply, recordsReply] = replyArray(
+      await client.runScript(
+        SCRIPTS.session_delete_all,
+        [index, createdIndex, ...declaredNow.map((id) => keys.session(id))],
+        [arg(now), except ?? '', ...declaredNow],
+      ),
+      'session_delete_all',
+    );
+
+    const records = new Map<string, Session | null>();
+    const recordPairs = replyArray(recordsReply, 'session_delete_all');
+    for (let i = 0; i < recordPairs.length; i += 2) {
+      records.set(replyString(recordPairs[i]) ?? '', decodeSession(replyString(recordPairs[i + 1])));
+    }
+    const removed: Array<{ id: string; score: number }> = [];
+    const removedPairs = replyArray(removedReply, 'session_delete_all');
+    for (let i = 0; i < removedPairs.length; i += 2) {
+      removed.push({
+        id: replyString(removedPairs[i]) ?? '',
+        score: replyNumber(removedPairs[i + 1], 'session_delete_all'),
+      });
+    }
+
+    // Members the script could not declare (added after our read, or beyond MAX_DECLARED) are
+    // already out of the index, hence dead: delete their records now.
+    const undeclared = removed
+      .map((r) => r.id)
+      .filter((id) => !records.has(id) && isUserScopedId(id) && keys.userSessionsOf(id) === index);
+    for (const [id, session] of await this.#takeRecords(undeclared)) records.set(id, session);
+
+    const ended: Session[] = [];
+    for (const { id, score } of removed) {
+      const session = unexpired(records.get(id) ?? null, now);
+      if (session !== null && score > now) ended.push(session);
+    }
+    await this.#deviceRemove([...records.values()]);
+    return ended.sort(byCreatedAtDesc);
+  }
+
+  async getDeviceSessions(deviceId: string): Promise<Session[]> {
+    const { client, keys, clock } = this.#ctx;
+    const index = keys.deviceSessions(deviceId);
+    const now = clock.now();
+    const ids = (
+      await client.wrap('zRange', () => client.commands.zRange(index, `(${now}`, '+inf', { BY: 'SCORE' }))
+    ).filter(isUserScopedId);
+    // Members span users (slots): one live read each, in parallel (node-redis pipelines them).
+    const sessions = await Promise.all(ids.map((id) => this.#readLive(id, now)));
+    return sessions.filter((s): s is Session => s !== null && s.deviceId === deviceId).sort(byCreatedAtDesc);
+  }
+
+  async cleanupExpiredSessions(): Promise<number> {
+    const { userIndexEntries, deviceIndexEntries } = await cleanupSessionIndexes(this.#ctx);
+    return userIndexEntries + deviceIndexEntries;
+  }
+
+  /** The live session (index says live, record present and unexpired), or `null`. */
+  async #readLive(sessionId: string, now: number): Promise<Session | null> {
+    return (await this.#readLiveJson(sessionId, now))?.session ?? null;
+  }
+
+  async #readLiveJson(sessionId: string, now: number): Promise<{ session: Session; json: string } | null> {
+    const { client, keys } = this.#ctx;
+    const keyList = [keys.session(sessionId), keys.userSessionsOf(sessionId)];
+    const json = replyString(await client.runScript(SCRIPTS.session_get, keyList, [arg(now), sessionId]));
+    const session = unexpired(decodeSession(json), now);
+    if (json === null || session === null || session.sessionId !== sessionId) return null;
+    return { session, json };
+  }
+
+  /** Reads the records of one user's sessions (one slot: `MGET` in bounded batches). */
+  async #readRecords(ids: readonly string[]): Promise<Array<Session | null>> {
+    const { client, keys } = this.#ctx;
+    const out: Array<Session | null> = [];
+    for (const batch of chunks(ids, BATCH)) {
+      const jsons = await client.wrap('mGet', () =>
+        client.commands.mGet(batch.map((id) => keys.session(id))),
+      );
+      for (const json of jsons) out.push(decodeSession(json));
+    }
+    return out;
+  }
+
+  /** Reads then deletes records of sessions that already left their user index (dead). */
+  async #takeRecords(ids: readonly string[]): Promise<Map<string, Session | null>> {
+    const { client, keys } = this.#ctx;
+    const out = new Map<string, Session | null>();
+    // One user's records share a slot, so one MGET and one DEL per batch are allowed on Cluster;
+    // group by slot anyway in case ids of several users are passed.
+    const bySlot = new Map<string, string[]>();
+    for (const id of ids) {
+      const slot = keys.userSessionsOf(id);
+      bySlot.set(slot, [...(bySlot.get(slot) ?? []), id]);
+    }
+    for (const group of bySlot.values()) {
+      for (const batch of chunks(group, BATCH)) {
+        const recordKeys = batch.map((id) => keys.session(id));
+        const jsons = await client.wrap('mGet', () => client.commands.mGet(recordKeys));
+        await client.wrap('del', () => client.commands.del(recordKeys));
+        batch.forEach((id, i) => {
+          out.set(id, decodeSession(jsons[i] ?? null));
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Deletes the records of evicted sessions and their device index entries. */
+  async #discardRecords(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const records = await this.#takeRecords(ids);
+    await this.#deviceRemove([...records.values()]);
+  }
+
+  /** Removes ended sessions from their device indexes (each on its own slot). */
+  async #deviceRemove(sessions: ReadonlyArray<Session | null>): Promise<void> {
+    const { client, keys } = this.#ctx;
+    await Promise.all(
+      sessions.map((s) => {
+        if (s === null || s.deviceId === null || !isDeviceId(s.deviceId)) return null;
+        const index = keys.deviceSessions(s.deviceId);
+        return client.wrap('zRem', () => client.commands.zRem(index, s.sessionId));
+      }),
+    );
+  }
+
+  #deviceAdd(index: string, sessionId: string, score: number, now: number): Promise<unknown> {
+    return indexAdd(this.#ctx, index, [[score, sessionId]], { now, pruneAtOrBelow: now, expire: true });
+  }
+}
+
+function isDeviceId(value: string): boolean {
+  try {
+    assertId('deviceId', value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Prunes every user and device session index (bounded `SCAN`, members in batches of 500):
+ * members whose score is at or before now, whose record is gone or expired, or — in device
+ * indexes — whose session is no longer live. Used by `cleanupExpiredSessions` and maintenance.
+ */
+export async function cleanupSessionIndexes(
+  ctx: RedisStoreContext,
+  onStep?: (scanned: number) => void,
+): Promise<{ userIndexEntries: number; deviceIndexEntries: number; scanned: number }> {
+  const { keys } = ctx;
+  let scanned = 0;
+  let userIndexEntries = 0;
+  let deviceIndexEntries = 0;
+  // User indexes first: the device pass asks whether a member is still in its user's index.
+  for await (const batch of scanKeys(ctx, keys.patterns.userSessions)) {
+    for (const index of batch) {
+      const r = await pruneUserIndex(ctx, index);
+      scanned += r.scanned;
+      userIndexEntries += r.removed;
+      onStep?.(scanned);
+    }
+  }
+  for await (const batch of scanKeys(ctx, keys.patterns.deviceSessions)) {
+    for (const index of batch) {
+      const r = await pruneDeviceIndex(ctx, index);
+      scanned += r.scanned;
+      deviceIndexEntries += r.removed;
+      onStep?.(scanned);
+    }
+  }
+  return { userIndexEntries, deviceIndexEntries, scanned };
+}
+
+async function pruneUserIndex(
+  ctx: RedisStoreContext,
+  index: string,
+): Promise<{ removed: number; scanned: number }> {
+  const { client, keys } = ctx;
+  let removed = 0;
+  let scanned = 0;
+  let offset = 0;
+  for (;;) {
+    const members = await client.wrap('zRange', () =>
+      client.commands.zRange(index, offset, offset + BATCH - 1),
+    );
+    if (members.length === 0) break;
+    scanned += members.length;
+    const valid = members.filter((id) => isUserScopedId(id) && keys.userSessionsOf(id) === index);
+    const invalid = members.filter((id) => !valid.includes(id));
+    let removedHere = 0;
+    if (invalid.length > 0) {
+      removedHere += await client.wrap('zRem', () => client.commands.zRem(index, invalid));
+    }
+    const first = valid[0];
+    if (first !== undefined) {
+      removedHere += replyNumber(
+        await client.runScript(
+          SCRIPTS.session_prune,
+          [index, keys.userSessionsCreatedOf(first), ...valid.map((id) => keys.session(id))],
+          [arg(ctx.clock.now()), ...valid],
+        ),
+        'session_prune',
+      );
+    }
+    removed += removedHere;
+    if (members.length < BATCH) break;
+    offset += members.length - removedHere;
+  }
+  return { removed, scanned };
+}
+
+async function pruneDeviceIndex(
+  ctx: RedisStoreContext,
+  index: string,
+): Promise<{ removed: number; scanned: number }> {
+  const { client, keys } = ctx;
+  let removed = 0;
+  let scanned = 0;
+  let offset = 0;
+  for (;;) {
+    const now = ctx.clock.now();
+    const members = await client.wrap('zRangeWithScores', () =>
+      client.commands.zRangeWithScores(index, offset, offset + BATCH - 1),
+    );
+    if (members.length === 0) break;
+    scanned += members.length;
+    const dead = await Promise.all(
+      members.map(async ({ value, score }) => {
+        if (score <= now || !isUserScopedId(value)) return true;
+        const json = replyString(
+          await client.runScript(
+            SCRIPTS.session_get,
+            [keys.session(value), keys.userSessionsOf(value)],
+            [arg(now), value],
+          ),
+        );
+        return unexpired(decodeSession(json), now) === null;
+      }),
+    );
+    const toRemove = members.filter((_, i) => dead[i]).map((m) => m.value);
+    const removedHere =
+      toRemove.length === 0 ? 0 : await client.wrap('zRem', () => client.commands.zRem(index, toRemove));
+    removed += removedHere;
+    if (members.length < BATCH) break;
+    offset += members.length - removedHere;
+  }
+  return { removed, scanned };
+}

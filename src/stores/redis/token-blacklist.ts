@@ -1,0 +1,230 @@
+import { assertId, parseUserScopedId } from '../../core/ids.js';
+import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
+import type { BlacklistEntry } from '../../core/types.js';
+import { arg, indexAdd, type RedisStoreContext, replyNumber } from './context.js';
+import { decodeBlacklistEntry, decodeWatermark, encodeBlacklistEntry } from './records.js';
+import { SCRIPTS } from './scripts.js';
+import { assertFiniteNumber, assertNonEmptyString, assertTtlSeconds, ttlMs } from './validate.js';
+
+/** Bound of `token:blacklist_index`: the entries expiring soonest leave it first. */
+export const BLACKLIST_INDEX_MAX = 1_000_000;
+
+/**
+ * `TokenBlacklist` on Redis.
+ *
+ * - `token:blacklist:<jti>` STRING JSON `{userId, reason, revokedAt, expiresAt}`, `PX` = the
+ *   token's remaining life; `token:blacklist_index` ZSET jti → expiresAt (stats and cleanup only,
+ *   pruned and bounded on write). The entry is the truth; the index trails it by one command.
+ * - Families: `token:family:{tag}.<rest>` HASH, `revoked`/`reason` fields, plus
+ *   `token:revoked_families` ZSET familyId → expiry.
+ * - `user:revoked_before:{tag}` STRING JSON `{beforeMs, expiresAt}`: the O(1) revoke-all watermark.
+ *
+ * Reads compare the stored `expiresAt` with the injected clock, so a `ManualClock` expires entries
+ * exactly as Redis's TTL does in production.
+ */
+export class RedisTokenBlacklist implements TokenBlacklist {
+  readonly #ctx: RedisStoreContext;
+
+  constructor(ctx: RedisStoreContext) {
+    this.#ctx = ctx;
+  }
+
+  async blacklistToken(input: BlacklistTokenInput): Promise<void> {
+    assertId('jti', input.jti);
+    const userId = input.userId ?? null;
+    if (userId !== null) assertId('userId', userId);
+    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+    assertNonEmptyString('reason', input.reason);
+    const now = this.#ctx.clock.now();
+    await this.#write([input.jti], userId, input.reason, input.ttlSeconds, now);
+  }
+
+  async isBlacklisted(jti: string): Promise<boolean> {
+    return (await this.getEntry(jti)) !== null;
+  }
+
+  async getEntry(jti: string): Promise<BlacklistEntry | null> {
+    const { client, keys, clock } = this.#ctx;
+    const key = keys.blacklist(jti);
+    const json = await client.wrap('get', () => client.commands.get(key));
+    const entry = decodeBlacklistEntry(jti, json);
+    return entry !== null && entry.expiresAt > clock.now() ? entry : null;
+  }
+
+  async blacklistAllUserTokens(input: {
+    userId: string;
+    tokenJtis: readonly string[];
+    ttlSeconds: number;
+    reason: string;
+  }): Promise<number> {
+    assertId('userId', input.userId);
+    if (!Array.isArray(input.tokenJtis)) throw new TypeError('tokenJtis must be an array');
+    // Every id is checked before anything is written: one bad jti writes nothing.
+    for (const jti of input.tokenJtis) assertId('jti', jti);
+    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+    assertNonEmptyString('reason', input.reason);
+    const jtis = [...new Set(input.tokenJtis)];
+    await this.#write(jtis, input.userId, input.reason, input.ttlSeconds, this.#ctx.clock.now());
+    return jtis.length;
+  }
+
+  async blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void> {
+    parseUserScopedId('familyId', input.familyId);
+    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+    assertNonEmptyString('reason', input.reason);
+    await revokeFamily(this.#ctx, input.familyId, ttlMs(input.ttlSeconds), input.reason);
+  }
+
+  async isFamilyRevoked(familyId: string): Promise<boolean> {
+    const { client, keys, clock } = this.#ctx;
+    const key = keys.family(familyId);
+    const family = await client.wrap('hGetAll', () => client.commands.hGetAll(key));
+    return family.revoked === '1' && Number(family.expiresAt) > clock.now();
+  }
+
+  async revokeUserTokensBefore(input: {
+    userId: string;
+    beforeMs: number;
+    ttlSeconds: number;
+  }): Promise<void> {
+    const { client, keys, clock } = this.#ctx;
+    const key = keys.userWatermark(input.userId);
+    assertFiniteNumber('beforeMs', input.beforeMs);
+    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+    // Only moves forward (compared and written in one script): a late call cannot un-revoke.
+    await client.runScript(
+      SCRIPTS.watermark_raise,
+      [key],
+      [arg(clock.now()), arg(input.beforeMs), arg(ttlMs(input.ttlSeconds))],
+    );
+  }
+
+  async getUserWatermark(userId: string): Promise<number | null> {
+    const { client, keys, clock } = this.#ctx;
+    const key = keys.userWatermark(userId);
+    return decodeWatermark(await client.wrap('get', () => client.commands.get(key)), clock.now());
+  }
+
+  async cleanupExpired(): Promise<number> {
+    return (await cleanupTokenIndexes(this.#ctx)).removed;
+  }
+
+  /**
+   * Writes the entries (each jti on its own slot: in parallel, which node-redis pipelines), then
+   * indexes them. A crash before the index write leaves entries that still work, unindexed until
+   * they expire (the index serves stats and cleanup only).
+   */
+  async #write(
+    jtis: readonly string[],
+    userId: string | null,
+    reason: string,
+    ttlSeconds: number,
+    now: number,
+  ) {
+    const { client, keys } = this.#ctx;
+    const px = ttlMs(ttlSeconds);
+    const expiresAt = now + px;
+    await Promise.all(
+      jtis.map((jti) => {
+        const key = keys.blacklist(jti);
+        const json = encodeBlacklistEntry({ jti, userId, reason, revokedAt: now, expiresAt });
+        return client.wrap('set', () =>
+          client.commands.set(key, json, { expiration: { type: 'PX', value: px } }),
+        );
+      }),
+    );
+    await indexAdd(
+      this.#ctx,
+      keys.blacklistIndex(),
+      jtis.map((jti) => [expiresAt, jti] as const),
+      { now, pruneAtOrBelow: now, maxMembers: BLACKLIST_INDEX_MAX, expire: true },
+    );
+  }
+}
+
+/**
+ * Marks a family revoked for at least `px` ms (a tombstone when unknown) in one script, then
+ * indexes it in `token:revoked_families`. Shared with the refresh-family store's reuse path.
+ */
+export async function revokeFamily(
+  ctx: RedisStoreContext,
+  familyId: string,
+  px: number,
+  reason: string,
+): Promise<void> {
+  const { client, keys, clock } = ctx;
+  const key = keys.family(familyId);
+  const now = clock.now();
+  const expiresAt = replyNumber(
+    await client.runScript(SCRIPTS.family_revoke, [key], [arg(now), arg(px), reason]),
+    'family_revoke',
+  );
+  await indexRevokedFamily(ctx, familyId, expiresAt, now);
+}
+
+/** Adds a revoked family to `token:revoked_families` (its own slot; second step after the revoke). */
+export function indexRevokedFamily(ctx: RedisStoreContext, familyId: string, expiresAt: number, now: number) {
+  return indexAdd(ctx, ctx.keys.revokedFamilies(), [[expiresAt, familyId]], {
+    now,
+    pruneAtOrBelow: now,
+    expire: true,
+  });
+}
+
+/**
+ * Prunes `token:blacklist_index` and `token:revoked_families` of members whose record has expired
+ * (their score is the record's expiry), and revoked-family members whose family is gone or no
+ * longer revoked. Returns the members removed and the members looked at.
+ */
+export async function cleanupTokenIndexes(
+  ctx: RedisStoreContext,
+): Promise<{ removed: number; scanned: number }> {
+  const { client, keys, clock } = ctx;
+  const now = clock.now();
+  const blacklistIndex = keys.blacklistIndex();
+  const revokedIndex = keys.revokedFamilies();
+  const [blacklistSize, revokedSize] = await Promise.all([
+    client.wrap('zCard', () => client.commands.zCard(blacklistIndex)),
+    client.wrap('zCard', () => client.commands.zCard(revokedIndex)),
+  ]);
+  let removed = await client.wrap('zRemRangeByScore', () =>
+    client.commands.zRemRangeByScore(blacklistIndex, '-inf', now),
+  );
+  removed += await client.wrap('zRemRangeByScore', () =>
+    client.commands.zRemRangeByScore(revokedIndex, '-inf', now),
+  );
+
+  // The revoked-family index is small (families are revoked rarely): check each member's record.
+  const BATCH = 500;
+  let offset = 0;
+  for (;;) {
+    const members = await client.wrap('zRange', () =>
+      client.commands.zRange(revokedIndex, offset, offset + BATCH - 1),
+    );
+    if (members.length === 0) break;
+    const stale = await Promise.all(
+      members.map(async (familyId) => {
+        let key: string;
+        try {
+          key = keys.family(familyId);
+        } catch {
+          return true;
+        }
+        const [revoked, expiresAt] = await Promise.all([
+          client.wrap('hGet', () => client.commands.hGet(key, 'revoked')),
+          client.wrap('hGet', () => client.commands.hGet(key, 'expiresAt')),
+        ]);
+        return revoked !== '1' || !(Number(expiresAt) > now);
+      }),
+    );
+    const toRemove = members.filter((_, i) => stale[i]);
+    const removedHere =
+      toRemove.length === 0
+        ? 0
+        : await client.wrap('zRem', () => client.commands.zRem(revokedIndex, toRemove));
+    removed += removedHere;
+    if (members.length < BATCH) break;
+    offset += members.length - removedHere;
+  }
+  return { removed, scanned: blacklistSize + revokedSize };
+}

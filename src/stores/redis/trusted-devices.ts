@@ -1,0 +1,113 @@
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { TrustedDeviceStore } from '../../core/ports.js';
+import type { TrustedDevice } from '../../core/types.js';
+import { arg, chunks, INDEX_TTL_SLACK_MS, type RedisStoreContext, replyString, scanKeys } from './context.js';
+import { byTrustedAtDesc, decodeTrustedDevice, encodeTrustedDevice } from './records.js';
+import { SCRIPTS } from './scripts.js';
+import { assertFiniteNumber, assertNonEmptyString, msUntil } from './validate.js';
+
+const BATCH = 500;
+
+/**
+ * `TrustedDeviceStore` on Redis: `trusted:device:{tag}.<deviceId>` STRING JSON (`PX` = until
+ * `expiresAt`) and `user:trusted:{tag}` ZSET deviceId → expiresAt, both on the user's slot and
+ * changed together by one script.
+ */
+export class RedisTrustedDevices implements TrustedDeviceStore {
+  readonly #ctx: RedisStoreContext;
+
+  constructor(ctx: RedisStoreContext) {
+    this.#ctx = ctx;
+  }
+
+  async trust(device: TrustedDevice): Promise<TrustedDevice> {
+    const { client, keys, clock } = this.#ctx;
+    const keyList = [
+      keys.trustedDevice(device.userId, device.deviceId),
+      keys.userTrustedDevices(device.userId),
+    ];
+    assertNonEmptyString('device.fingerprintHash', device.fingerprintHash);
+    assertFiniteNumber('device.trustedAt', device.trustedAt);
+    assertFiniteNumber('device.expiresAt', device.expiresAt);
+    const now = clock.now();
+    if (device.expiresAt <= now) throw new InvalidArgumentError('device.expiresAt', 'must be in the future');
+    await client.runScript(SCRIPTS.device_trust, keyList, [
+      arg(now),
+      device.deviceId,
+      encodeTrustedDevice(device),
+      arg(msUntil(device.expiresAt, now)),
+      arg(device.expiresAt),
+      arg(INDEX_TTL_SLACK_MS),
+    ]);
+    return { ...device };
+  }
+
+  async get(userId: string, deviceId: string): Promise<TrustedDevice | null> {
+    const { client, keys, clock } = this.#ctx;
+    const key = keys.trustedDevice(userId, deviceId);
+    const device = decodeTrustedDevice(await client.wrap('get', () => client.commands.get(key)));
+    return device !== null && device.expiresAt > clock.now() ? device : null;
+  }
+
+  async listUserDevices(userId: string): Promise<TrustedDevice[]> {
+    const { client, keys, clock } = this.#ctx;
+    const index = keys.userTrustedDevices(userId);
+    const now = clock.now();
+    const ids = await client.wrap('zRange', () =>
+      client.commands.zRange(index, `(${now}`, '+inf', { BY: 'SCORE' }),
+    );
+    const devices: TrustedDevice[] = [];
+    for (const batch of chunks(ids, BATCH)) {
+      const recordKeys: string[] = [];
+      for (const deviceId of batch) {
+        try {
+          recordKeys.push(keys.trustedDevice(userId, deviceId));
+        } catch {
+          // not a valid device id: ignore the member (cleanup removes it)
+        }
+      }
+      if (recordKeys.length === 0) continue;
+      // One user's records share a slot: one MGET per batch.
+      const jsons = await client.wrap('mGet', () => client.commands.mGet(recordKeys));
+      for (const json of jsons) {
+        const device = decodeTrustedDevice(json);
+        if (device !== null && device.expiresAt > now) devices.push(device);
+      }
+    }
+    return devices.sort(byTrustedAtDesc);
+  }
+
+  async revoke(userId: string, deviceId: string): Promise<boolean> {
+    const { client, keys, clock } = this.#ctx;
+    const keyList = [keys.trustedDevice(userId, deviceId), keys.userTrustedDevices(userId)];
+    const json = replyString(await client.runScript(SCRIPTS.device_revoke, keyList, [deviceId]));
+    const device = decodeTrustedDevice(json);
+    return device !== null && device.expiresAt > clock.now();
+  }
+}
+
+/**
+ * Prunes every user's trusted-device index (bounded `SCAN`) of members whose trust has ended.
+ * A member's score is its record's expiry and both are written by one script, so members whose
+ * score is still ahead have their record: scores alone decide. Returns the members removed and
+ * looked at.
+ */
+export async function cleanupTrustedDeviceIndexes(
+  ctx: RedisStoreContext,
+  onStep?: (scanned: number) => void,
+): Promise<{ removed: number; scanned: number }> {
+  const { client, keys, clock } = ctx;
+  let removed = 0;
+  let scanned = 0;
+  for await (const batch of scanKeys(ctx, keys.patterns.userTrustedDevices)) {
+    for (const index of batch) {
+      const now = clock.now();
+      scanned += await client.wrap('zCard', () => client.commands.zCard(index));
+      removed += await client.wrap('zRemRangeByScore', () =>
+        client.commands.zRemRangeByScore(index, '-inf', now),
+      );
+      onStep?.(scanned);
+    }
+  }
+  return { removed, scanned };
+}
