@@ -156,6 +156,12 @@ export type RotateResult =
   | { status: 'revoked'; family: RefreshFamily }
   /** The family's session has ended: nothing rotated. */
   | { status: 'session_ended'; family: RefreshFamily }
+  /**
+   * The family exists but the presented hash is none of its tokens (current, previous or the
+   * bounded history): nothing changes. A forged secret for a known family id must not be able to
+   * revoke the family (family ids are visible in access tokens' `fid` claim).
+   */
+  | { status: 'invalid' }
   /** Unknown or expired family. */
   | { status: 'not_found' };
 
@@ -172,12 +178,22 @@ export interface RefreshFamilyStore {
     sessionId: string;
     tokenHash: string;
     ttlSeconds: number;
+    /** See `RefreshFamily.claims`. */
+    claims?: string | null;
   }): Promise<RefreshFamily>;
   get(familyId: string): Promise<RefreshFamily | null>;
   /**
+   * Revokes the family (reason kept) if `presentedHash` is one of its tokens (current, previous or
+   * history). Returns the family as it now is, or `null` when unknown or the hash does not match.
+   */
+  revokeWithToken(input: { familyId: string; presentedHash: string; reason: string }): Promise<RefreshFamily | null>;
+  /**
    * Consumes `presentedHash`. Current → rotate to `nextHash`, keep `childBlob` for the grace window;
    * previous and within `graceMs` of the rotation → `grace` with the stored blob; any other known
-   * family token → revoke the family and end its session (`reused`).
+   * family token (the previous one after the window, or one of the last 32 rotated hashes) →
+   * revoke the family and end its session (`reused`); a hash the family never had → `invalid`.
+   * Checks run in this order: not_found, revoked (flag or the user's watermark > createdAt),
+   * invalid, session_ended (for current/previous), then rotated / grace / reused.
    */
   rotate(input: { familyId: string; presentedHash: string; nextHash: string; childBlob: string; graceMs: number }): Promise<RotateResult>;
 }

@@ -114,4 +114,9 @@ export interface RefreshFamily {
   expiresAt: number;
   revoked: boolean;
   revokedReason: string | null;
+  /**
+   * Claims copied into every access token minted by a refresh (JSON: email, roles, permissions).
+   * Not secret; `null` when none.
+   */
+  claims: string | null;
 }
