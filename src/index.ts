@@ -1,0 +1,34 @@
+/**
+ * OPTIX Sessions — the library's public API.
+ *
+ * Compose: `new RedisClient(...)` → `createRedisStores(client)` (or `createMemoryStores()`) →
+ * `createJwtService({ stores, ... })` and `createSessionManager({ stores, ... })`.
+ */
+export * from './core/errors.js';
+export * from './core/types.js';
+export type * from './core/ports.js';
+export { type Clock, ManualClock, systemClock } from './core/clock.js';
+export {
+  assertId,
+  isUserScopedId,
+  MAX_ID_LENGTH,
+  newUserScopedId,
+  parseUserScopedId,
+  trustedDeviceId,
+  userTag,
+} from './core/ids.js';
+export { RedisClient, type RedisHealth, type RedisInfo, parseInfo } from './redis/client.js';
+export {
+  parseRedisUrl,
+  redactRedisUrl,
+  type ParsedRedisUrl,
+  type RedisClientOptions,
+  type RedisTlsOptions,
+  type RedisTopology,
+} from './redis/config.js';
+export { createKeySchema, type KeySchema } from './stores/redis/keys.js';
+export { createRedisStores } from './stores/redis/index.js';
+export { createMemoryStores } from './stores/memory/index.js';
+export { createJwtService } from './services/jwt-service.js';
+export { createSessionManager } from './services/session-manager.js';
+export type * from './services/types.js';

@@ -1,0 +1,389 @@
+/**
+ * The JWT service (the guide's RedisJWTService): access tokens, refresh-token rotation with theft
+ * detection, revocation in its four forms (jti blacklist, family, user watermark, ended session).
+ * It orchestrates the store ports and holds no Redis code.
+ */
+import { type Clock, systemClock } from '../core/clock.js';
+import {
+  ConfigError,
+  InvalidArgumentError,
+  JwtVerificationError,
+  RefreshTokenInvalidError,
+  RefreshTokenReusedError,
+  RefreshTokenRevokedError,
+  StoreTimeoutError,
+  StoreUnavailableError,
+  TokenRevokedError,
+} from '../core/errors.js';
+import { assertId, isUserScopedId, newUserScopedId, randomToken } from '../core/ids.js';
+import type { Stores } from '../core/ports.js';
+import { signCompact, verifyCompact } from './jwt/compact.js';
+import { createKeyRing, type KeyRing } from './jwt/key-ring.js';
+import { formatRefreshToken, newRefreshToken, openChild, parseRefreshToken, sealChild } from './jwt/refresh-token.js';
+import type {
+  AccessTokenPayload,
+  AccessTokenRecord,
+  CreateAccessTokenInput,
+  JwtService,
+  JwtServiceOptions,
+  TokenPair,
+  VerifiedToken,
+  VerifyOptions,
+} from './types.js';
+
+const MAX_LIST = 64;
+const MAX_CLAIM_STRING = 256;
+
+function positiveInt(path: string, value: number | undefined, fallback: number, max: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+    throw new ConfigError(path, `must be an integer from 1 to ${max}`);
+  }
+  return v;
+}
+
+function claimString(path: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 1024) {
+    throw new ConfigError(path, 'must be a non-empty string of at most 1024 characters');
+  }
+  return value;
+}
+
+function stringList(name: string, value: readonly string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length > MAX_LIST) {
+    throw new InvalidArgumentError(name, `must be an array of at most ${MAX_LIST} strings`);
+  }
+  for (const v of value) {
+    if (typeof v !== 'string' || v.length === 0 || v.length > MAX_CLAIM_STRING || /[\s\0]/.test(v)) {
+      throw new InvalidArgumentError(name, `entries must be 1-${MAX_CLAIM_STRING} characters without spaces`);
+    }
+  }
+  return [...value];
+}
+
+interface ExtraClaims {
+  email?: string;
+  roles?: string[];
+  permissions?: string[];
+}
+
+function extraClaims(input: CreateAccessTokenInput): ExtraClaims {
+  const out: ExtraClaims = {};
+  if (input.email !== undefined) {
+    if (typeof input.email !== 'string' || input.email.length > 320 || /[\s\0]/.test(input.email)) {
+      throw new InvalidArgumentError('email', 'must be a string of at most 320 characters without spaces');
+    }
+    out.email = input.email;
+  }
+  const roles = stringList('roles', input.roles);
+  const permissions = stringList('permissions', input.permissions);
+  if (roles) out.roles = roles;
+  if (permissions) out.permissions = permissions;
+  return out;
+}
+
+function claimError(claim: string, message: string): JwtVerificationError {
+  return new JwtVerificationError('ERR_JWT_CLAIM', message, claim);
+}
+
+function isStoreFailure(err: unknown): boolean {
+  return err instanceof StoreUnavailableError || err instanceof StoreTimeoutError;
+}
+
+/**
+ * Creates the JWT service.
+ * @throws ConfigError for a short HS256 secret, an unusable key, a bad lifetime or empty iss/aud.
+ */
+export function createJwtService(options: JwtServiceOptions): JwtService {
+  if (!options || typeof options !== 'object' || !options.stores) throw new ConfigError('stores', 'are required');
+  const stores: Stores = options.stores;
+  const ring: KeyRing = createKeyRing(options.keys, options.activeKid);
+  const issuer = claimString('issuer', options.issuer);
+  const audience = claimString('audience', options.audience);
+  const accessTtl = positiveInt('accessTokenTtlSeconds', options.accessTokenTtlSeconds, 900, 86_400);
+  const refreshTtl = positiveInt('refreshTokenTtlSeconds', options.refreshTokenTtlSeconds, 2_592_000, 31_536_000);
+  const graceSeconds = options.refreshGraceSeconds ?? 10;
+  if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 300) {
+    throw new ConfigError('refreshGraceSeconds', 'must be an integer from 0 to 300');
+  }
+  const tolerance = options.clockToleranceSeconds ?? 0;
+  if (!Number.isInteger(tolerance) || tolerance < 0 || tolerance > 300) {
+    throw new ConfigError('clockToleranceSeconds', 'must be an integer from 0 to 300');
+  }
+  const clock: Clock = options.clock ?? systemClock;
+
+  function mint(
+    userId: string,
+    claims: ExtraClaims,
+    sessionId: string | undefined,
+    familyId: string | undefined,
+  ): { token: string; record: AccessTokenRecord } {
+    const nowMs = clock.now();
+    const iat = Math.floor(nowMs / 1000);
+    const exp = iat + accessTtl;
+    const jti = randomToken(16);
+    const payload: AccessTokenPayload = { iss: issuer, aud: audience, sub: userId, jti, iat, exp, iat_ms: nowMs };
+    if (sessionId) payload.sid = sessionId;
+    if (familyId) payload.fid = familyId;
+    if (claims.email !== undefined) payload.email = claims.email;
+    if (claims.roles) payload.roles = claims.roles;
+    if (claims.permissions) {
+      payload.permissions = claims.permissions;
+      payload.scope = claims.permissions.join(' ');
+    }
+    return {
+      token: signCompact(ring, payload),
+      record: {
+        jti,
+        userId,
+        sessionId: sessionId ?? null,
+        familyId: familyId ?? null,
+        issuedAt: nowMs,
+        expiresAt: exp * 1000,
+      },
+    };
+  }
+
+  function checkClaims(raw: Record<string, unknown>): AccessTokenPayload {
+    const now = clock.now() / 1000;
+    const num = (k: string) => {
+      const v = raw[k];
+      return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+    };
+    const exp = num('exp');
+    if (exp === undefined) throw claimError('exp', 'exp is required');
+    if (now >= exp + tolerance) throw new JwtVerificationError('ERR_JWT_EXPIRED', 'token has expired', 'exp');
+    const nbf = raw.nbf;
+    if (nbf !== undefined) {
+      if (typeof nbf !== 'number' || !Number.isFinite(nbf)) throw claimError('nbf', 'nbf must be a number');
+      if (now + tolerance < nbf) throw new JwtVerificationError('ERR_JWT_NOT_YET_VALID', 'token is not yet valid', 'nbf');
+    }
+    const iat = num('iat');
+    if (iat === undefined) throw claimError('iat', 'iat is required');
+    if (iat > now + tolerance) throw new JwtVerificationError('ERR_JWT_NOT_YET_VALID', 'token issued in the future', 'iat');
+    if (raw.iss !== issuer) throw claimError('iss', 'unexpected issuer');
+    const aud = raw.aud;
+    if (!(aud === audience || (Array.isArray(aud) && aud.includes(audience)))) {
+      throw claimError('aud', 'unexpected audience');
+    }
+    const sub = raw.sub;
+    if (typeof sub !== 'string') throw claimError('sub', 'sub is required');
+    try {
+      assertId('sub', sub);
+    } catch {
+      throw claimError('sub', 'sub is malformed');
+    }
+    const jti = raw.jti;
+    if (typeof jti !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(jti)) throw claimError('jti', 'jti is required');
+    for (const k of ['sid', 'fid'] as const) {
+      if (raw[k] !== undefined && !isUserScopedId(raw[k])) throw claimError(k, `${k} is malformed`);
+    }
+    const iatMs = num('iat_ms');
+    if (raw.iat_ms !== undefined && (iatMs === undefined || Math.floor(iatMs / 1000) !== iat)) {
+      throw claimError('iat_ms', 'iat_ms does not match iat');
+    }
+    return { ...(raw as unknown as AccessTokenPayload), iat_ms: iatMs ?? iat * 1000 };
+  }
+
+  function decodeVerified(token: string): AccessTokenPayload {
+    return checkClaims(verifyCompact(ring, token));
+  }
+
+  async function verifyToken(token: string, opts: VerifyOptions = {}): Promise<VerifiedToken> {
+    const payload = decodeVerified(token);
+    let reason: Awaited<ReturnType<Stores['revocation']['check']>>;
+    try {
+      reason = await stores.revocation.check({
+        jti: payload.jti,
+        userId: payload.sub,
+        issuedAtMs: payload.iat_ms,
+        familyId: payload.fid,
+        sessionId: payload.sid,
+      });
+    } catch (err) {
+      if (opts.failOpen && isStoreFailure(err)) return { payload, revocationChecked: false };
+      throw err;
+    }
+    if (reason) {
+      throw new TokenRevokedError(reason, { jti: payload.jti, familyId: payload.fid, sessionId: payload.sid });
+    }
+    return { payload, revocationChecked: true };
+  }
+
+  function remainingSeconds(expSeconds: number): number {
+    return Math.max(1, Math.ceil(expSeconds - clock.now() / 1000));
+  }
+
+  async function revokeToken(input: { jti: string; ttlSeconds?: number; userId: string; reason: string }) {
+    assertId('userId', input.userId);
+    const ttlSeconds = input.ttlSeconds ?? accessTtl;
+    await stores.tokenBlacklist.blacklistToken({
+      jti: input.jti,
+      ttlSeconds,
+      userId: input.userId,
+      reason: input.reason,
+    });
+    await stores.securityEvents.record({
+      type: 'token_revoked',
+      userId: input.userId,
+      details: { jti: input.jti, reason: input.reason },
+    });
+  }
+
+  async function issueTokenPair(input: CreateAccessTokenInput & { sessionId: string }): Promise<TokenPair> {
+    assertId('userId', input.userId);
+    if (!isUserScopedId(input.sessionId)) throw new InvalidArgumentError('sessionId', 'is malformed');
+    const claims = extraClaims(input);
+    const familyId = newUserScopedId(input.userId);
+    const rt = newRefreshToken(familyId);
+    await stores.refreshFamilies.create({
+      familyId,
+      userId: input.userId,
+      sessionId: input.sessionId,
+      tokenHash: rt.hash,
+      ttlSeconds: refreshTtl,
+      claims: JSON.stringify(claims),
+    });
+    const { token, record } = mint(input.userId, claims, input.sessionId, familyId);
+    return { accessToken: token, refreshToken: formatRefreshToken(rt), expiresIn: accessTtl, record };
+  }
+
+  async function refreshTokens(
+    refreshToken: string,
+    context: { ipAddress?: string; userAgent?: string } = {},
+  ): Promise<TokenPair> {
+    const presented = parseRefreshToken(refreshToken);
+    if (!presented) throw new RefreshTokenInvalidError();
+    const family = await stores.refreshFamilies.get(presented.familyId);
+    if (!family) throw new RefreshTokenInvalidError();
+    if (family.revoked) throw new RefreshTokenRevokedError(family.familyId);
+    let claims: ExtraClaims = {};
+    try {
+      claims = family.claims ? (JSON.parse(family.claims) as ExtraClaims) : {};
+    } catch {
+      claims = {};
+    }
+    // The child is prepared before the atomic consume so the store can keep it, sealed under the
+    // presented secret, for the grace window.
+    const next = newRefreshToken(presented.familyId);
+    const minted = mint(family.userId, claims, family.sessionId, family.familyId);
+    const child: TokenPair = {
+      accessToken: minted.token,
+      refreshToken: formatRefreshToken(next),
+      expiresIn: accessTtl,
+      record: minted.record,
+    };
+    const childBlob = sealChild(presented.secret, presented.familyId, JSON.stringify(child));
+    const result = await stores.refreshFamilies.rotate({
+      familyId: presented.familyId,
+      presentedHash: presented.hash,
+      nextHash: next.hash,
+      childBlob,
+      graceMs: graceSeconds * 1000,
+    });
+    switch (result.status) {
+      case 'rotated':
+        return child;
+      case 'grace': {
+        const opened = openChild(presented.secret, presented.familyId, result.childBlob);
+        if (!opened) throw new RefreshTokenInvalidError();
+        return JSON.parse(opened) as TokenPair;
+      }
+      case 'reused':
+        await stores.securityEvents.record({
+          type: 'token_reuse_detected',
+          userId: result.family.userId,
+          severity: 'critical',
+          sessionId: result.family.sessionId,
+          ipAddress: context.ipAddress ?? null,
+          userAgent: context.userAgent ?? null,
+          details: { familyId: result.family.familyId, generation: result.family.generation },
+        });
+        throw new RefreshTokenReusedError(result.family.familyId);
+      case 'revoked':
+        throw new RefreshTokenRevokedError(result.family.familyId);
+      case 'session_ended':
+        throw new RefreshTokenInvalidError('the session of this refresh token has ended');
+      case 'invalid':
+      case 'not_found':
+        throw new RefreshTokenInvalidError();
+    }
+  }
+
+  return {
+    accessTokenTtlSeconds: accessTtl,
+    async createAccessToken(input) {
+      assertId('userId', input.userId);
+      if (input.sessionId !== undefined && !isUserScopedId(input.sessionId)) {
+        throw new InvalidArgumentError('sessionId', 'is malformed');
+      }
+      return mint(input.userId, extraClaims(input), input.sessionId, undefined);
+    },
+    issueTokenPair,
+    verifyToken,
+    decodeVerified,
+    revokeToken,
+    async revokeAccessToken(token, reason) {
+      let payload: AccessTokenPayload;
+      try {
+        payload = decodeVerified(token);
+      } catch (err) {
+        if (err instanceof JwtVerificationError) return false;
+        throw err;
+      }
+      await revokeToken({ jti: payload.jti, userId: payload.sub, reason, ttlSeconds: remainingSeconds(payload.exp) });
+      return true;
+    },
+    async revokeRefreshToken(refreshToken, reason) {
+      const presented = parseRefreshToken(refreshToken);
+      if (!presented) return false;
+      const family = await stores.refreshFamilies.revokeWithToken({
+        familyId: presented.familyId,
+        presentedHash: presented.hash,
+        reason,
+      });
+      if (!family) return false;
+      // The family is revoked first (its access tokens already fail); then its session ends.
+      const ended = await stores.sessionStore.deleteSession(family.sessionId);
+      await stores.securityEvents.record({
+        type: 'token_family_revoked',
+        userId: family.userId,
+        sessionId: family.sessionId,
+        details: { familyId: family.familyId, reason, sessionEnded: ended !== null },
+      });
+      return true;
+    },
+    async revokeAllUserTokens(userId, reason) {
+      assertId('userId', userId);
+      await stores.tokenBlacklist.revokeUserTokensBefore({
+        userId,
+        beforeMs: clock.now() + 1,
+        ttlSeconds: Math.max(accessTtl, refreshTtl),
+      });
+      await stores.securityEvents.record({ type: 'all_tokens_revoked', userId, severity: 'warning', details: { reason } });
+    },
+    async blacklistUserTokens(input) {
+      const count = await stores.tokenBlacklist.blacklistAllUserTokens({
+        userId: input.userId,
+        tokenJtis: input.tokenJtis,
+        ttlSeconds: input.ttlSeconds ?? accessTtl,
+        reason: input.reason,
+      });
+      await stores.securityEvents.record({
+        type: 'all_tokens_revoked',
+        userId: input.userId,
+        severity: 'warning',
+        details: { reason: input.reason, count },
+      });
+      return count;
+    },
+    refreshTokens,
+    async cleanupExpiredTokens() {
+      const start = performance.now();
+      const blacklistIndexEntries = await stores.tokenBlacklist.cleanupExpired();
+      return { blacklistIndexEntries, durationMs: Math.round(performance.now() - start) };
+    },
+    jwks: () => ring.jwks(),
+  };
+}

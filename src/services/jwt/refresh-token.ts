@@ -1,0 +1,65 @@
+/**
+ * Refresh tokens: `<familyId>.<secret>` where the family id is `<user tag>.<128 random bits>` and
+ * the secret is 256 random bits. Only `sha256(secret)` is stored.
+ *
+ * The grace window must hand the same child to a repeated presentation of the parent, but the
+ * child's secret may not be stored raw. It is stored sealed with AES-256-GCM under a key derived
+ * (HKDF-SHA256) from the parent's secret: only a holder of the parent can open it, and Redis alone
+ * reveals nothing usable.
+ */
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { isUserScopedId, randomToken, sha256 } from '../../core/ids.js';
+
+export interface ParsedRefreshToken {
+  familyId: string;
+  secret: string;
+  hash: string;
+}
+
+const SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** A fresh refresh token for a family. */
+export function newRefreshToken(familyId: string): ParsedRefreshToken {
+  const secret = randomToken(32);
+  return { familyId, secret, hash: sha256(secret) };
+}
+
+export function formatRefreshToken(t: ParsedRefreshToken): string {
+  return `${t.familyId}.${t.secret}`;
+}
+
+/** Parses a presented refresh token, or `null` when it is not of our shape. */
+export function parseRefreshToken(token: unknown): ParsedRefreshToken | null {
+  if (typeof token !== 'string' || token.length > 200) return null;
+  const last = token.lastIndexOf('.');
+  if (last === -1) return null;
+  const familyId = token.slice(0, last);
+  const secret = token.slice(last + 1);
+  if (!isUserScopedId(familyId) || !SECRET_PATTERN.test(secret)) return null;
+  return { familyId, secret, hash: sha256(secret) };
+}
+
+function sealKey(parentSecret: string, familyId: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', parentSecret, familyId, 'optix-refresh-grace-v1', 32));
+}
+
+/** Seals `plaintext` for whoever holds `parentSecret`. Output: base64url(iv | tag | ciphertext). */
+export function sealChild(parentSecret: string, familyId: string, plaintext: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealKey(parentSecret, familyId), iv);
+  const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64url');
+}
+
+/** Opens a sealed child, or `null` when the key is wrong or the blob was altered. */
+export function openChild(parentSecret: string, familyId: string, blob: string): string | null {
+  try {
+    const buf = Buffer.from(blob, 'base64url');
+    if (buf.length < 29) return null;
+    const decipher = createDecipheriv('aes-256-gcm', sealKey(parentSecret, familyId), buf.subarray(0, 12));
+    decipher.setAuthTag(buf.subarray(12, 28));
+    return Buffer.concat([decipher.update(buf.subarray(28)), decipher.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The session manager (the guide's RedisSessionManager): idle and absolute timeouts, the per-user
+ * cap, id rotation on privilege change, trusted devices and the security events around them.
+ * It orchestrates the store ports and holds no Redis code.
+ */
+import { type Clock, systemClock } from '../core/clock.js';
+import {
+  ConfigError,
+  InvalidArgumentError,
+  SessionNotFoundError,
+  StoreTimeoutError,
+  StoreUnavailableError,
+} from '../core/errors.js';
+import { assertId, newUserScopedId, parseUserScopedId, sha256, trustedDeviceId } from '../core/ids.js';
+import type { SessionLimitPolicy, Stores } from '../core/ports.js';
+import { isSessionExpired, type Session, type TrustedDevice, updateSessionActivity } from '../core/types.js';
+import type { CreateSessionInput, SessionManager, SessionManagerOptions, UnverifiedSession } from './types.js';
+
+const MAX_TEXT = 1024;
+
+function boundedText(name: string, value: unknown, max = MAX_TEXT): string {
+  if (typeof value !== 'string' || value.length > max || value.includes('\0')) {
+    throw new InvalidArgumentError(name, `must be a string of at most ${max} characters`);
+  }
+  return value;
+}
+
+function minutesOption(path: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 525_600) {
+    throw new ConfigError(path, 'must be a number of minutes from 0 (exclusive) to 525600');
+  }
+  return v;
+}
+
+/**
+ * Creates the session manager.
+ * @throws ConfigError for non-positive timeouts, a cap below 1 or an unknown policy.
+ */
+export function createSessionManager(options: SessionManagerOptions): SessionManager {
+  if (!options || typeof options !== 'object' || !options.stores) throw new ConfigError('stores', 'are required');
+  const stores: Stores = options.stores;
+  const clock: Clock = options.clock ?? systemClock;
+  const idleMs = minutesOption('sessionTimeoutMinutes', options.sessionTimeoutMinutes, 30) * 60_000;
+  const absoluteMs = minutesOption('absoluteLifetimeMinutes', options.absoluteLifetimeMinutes, 720) * 60_000;
+  if (absoluteMs < idleMs) throw new ConfigError('absoluteLifetimeMinutes', 'must not be shorter than the idle timeout');
+  const maxSessions = options.maxSessionsPerUser ?? 5;
+  if (!Number.isInteger(maxSessions) || maxSessions < 1 || maxSessions > 10_000) {
+    throw new ConfigError('maxSessionsPerUser', 'must be an integer from 1 to 10000');
+  }
+  const policy: SessionLimitPolicy = options.sessionLimitPolicy ?? 'evict-oldest';
+  if (policy !== 'evict-oldest' && policy !== 'deny') {
+    throw new ConfigError('sessionLimitPolicy', 'must be evict-oldest or deny');
+  }
+
+  function assertSessionId(sessionId: unknown): asserts sessionId is string {
+    parseUserScopedId('sessionId', sessionId);
+  }
+
+  async function createSession(input: CreateSessionInput): Promise<Session> {
+    if (!input || typeof input !== 'object') throw new InvalidArgumentError('input', 'is required');
+    assertId('userId', input.userId);
+    const ipAddress = boundedText('ipAddress', input.ipAddress, 64);
+    const userAgent = boundedText('userAgent', input.userAgent);
+    const fingerprint =
+      input.deviceFingerprint === undefined || input.deviceFingerprint === null
+        ? null
+        : boundedText('deviceFingerprint', input.deviceFingerprint, 512);
+    let deviceId: string | null = null;
+    if (input.deviceId !== undefined && input.deviceId !== null) {
+      assertId('deviceId', input.deviceId);
+      deviceId = input.deviceId;
+    } else if (fingerprint) {
+      deviceId = trustedDeviceId(input.userId, fingerprint);
+    }
+    const now = clock.now();
+    const session: Session = {
+      sessionId: newUserScopedId(input.userId),
+      userId: input.userId,
+      deviceId,
+      deviceFingerprint: fingerprint,
+      ipAddress,
+      userAgent,
+      createdAt: now,
+      lastActivity: now,
+      lastEndpoint: null,
+      expiresAt: Math.min(now + idleMs, now + absoluteMs),
+      absoluteExpiresAt: now + absoluteMs,
+      mfaVerified: input.mfaVerified === true,
+    };
+    // Whether this device is new is decided before the session joins the index.
+    const knownDevice = deviceId !== null && (await isKnownDevice(input.userId, deviceId));
+    const { evicted } = await stores.sessionStore.createSession(session, { maxSessions, onLimit: policy });
+    const context = { sessionId: session.sessionId, ipAddress, userAgent };
+    await stores.securityEvents.record({
+      type: 'session_created',
+      userId: session.userId,
+      ...context,
+      details: { deviceId, mfaVerified: session.mfaVerified },
+    });
+    if (deviceId !== null && !knownDevice) {
+      await stores.securityEvents.record({
+        type: 'new_device',
+        userId: session.userId,
+        severity: 'warning',
+        ...context,
+        details: { deviceId },
+      });
+    }
+    for (const id of evicted) {
+      await stores.securityEvents.record({
+        type: 'session_limit_eviction',
+        userId: session.userId,
+        severity: 'warning',
+        sessionId: id,
+        details: { limit: maxSessions, newSessionId: session.sessionId },
+      });
+    }
+    return session;
+  }
+
+  async function isKnownDevice(userId: string, deviceId: string): Promise<boolean> {
+    const sessions = await stores.sessionStore.getUserSessions(userId, { activeOnly: true });
+    if (sessions.some((s) => s.deviceId === deviceId)) return true;
+    return (await stores.trustedDevices.get(userId, deviceId)) !== null;
+  }
+
+  async function validateSession(
+    sessionId: string,
+    opts: { endpoint?: string; failOpen?: boolean } = {},
+  ): Promise<Session | UnverifiedSession | null> {
+    assertSessionId(sessionId);
+    const endpoint = opts.endpoint === undefined ? undefined : boundedText('endpoint', opts.endpoint, 512);
+    try {
+      const session = await stores.sessionStore.getSession(sessionId);
+      const now = clock.now();
+      if (!session || isSessionExpired(session, now)) return null;
+      const touched = updateSessionActivity(session, now, endpoint, idleMs);
+      // updateSession writes only if the session is still live: a terminate racing this
+      // validation wins, and the session is reported as gone.
+      const ok = await stores.sessionStore.updateSession(touched, { extendTtl: true });
+      return ok ? touched : null;
+    } catch (err) {
+      if (opts.failOpen && (err instanceof StoreUnavailableError || err instanceof StoreTimeoutError)) {
+        return { sessionId, unverified: true };
+      }
+      throw err;
+    }
+  }
+
+  async function terminateSession(sessionId: string, reason: string): Promise<boolean> {
+    assertSessionId(sessionId);
+    const ended = await stores.sessionStore.deleteSession(sessionId);
+    if (!ended) return false;
+    await stores.securityEvents.record({
+      type: 'session_terminated',
+      userId: ended.userId,
+      sessionId,
+      details: { reason: boundedText('reason', reason, 256) },
+    });
+    return true;
+  }
+
+  return {
+    createSession,
+    validateSession,
+    async getSession(sessionId) {
+      assertSessionId(sessionId);
+      const s = await stores.sessionStore.getSession(sessionId);
+      return s && !isSessionExpired(s, clock.now()) ? s : null;
+    },
+    async rotateSession(sessionId) {
+      const { tag } = parseUserScopedId('sessionId', sessionId);
+      const session = await stores.sessionStore.getSession(sessionId);
+      if (!session) throw new SessionNotFoundError();
+      const newId = newUserScopedId(session.userId);
+      if (!newId.startsWith(`${tag}.`)) throw new SessionNotFoundError();
+      const moved = await stores.sessionStore.rotateSessionId(sessionId, newId);
+      if (!moved) throw new SessionNotFoundError();
+      await stores.securityEvents.record({
+        type: 'session_rotated',
+        userId: moved.userId,
+        sessionId: newId,
+        details: { previousSessionHash: sha256(sessionId).slice(0, 16) },
+      });
+      return moved;
+    },
+    async listUserSessions(userId) {
+      assertId('userId', userId);
+      return stores.sessionStore.getUserSessions(userId, { activeOnly: true });
+    },
+    terminateSession,
+    async terminateUserSessions(input) {
+      assertId('userId', input.userId);
+      if (input.exceptSessionId !== undefined) assertSessionId(input.exceptSessionId);
+      const ended = await stores.sessionStore.deleteUserSessions(input.userId, {
+        exceptSessionId: input.exceptSessionId,
+      });
+      await stores.securityEvents.record({
+        type: 'all_sessions_terminated',
+        userId: input.userId,
+        severity: 'warning',
+        sessionId: input.exceptSessionId ?? null,
+        details: { count: ended.length, reason: input.reason ?? 'user_request', keptCurrent: !!input.exceptSessionId },
+      });
+      return ended.length;
+    },
+    async trustDevice(input) {
+      assertId('userId', input.userId);
+      const fingerprint = boundedText('deviceFingerprint', input.deviceFingerprint, 512);
+      if (fingerprint === '') throw new InvalidArgumentError('deviceFingerprint', 'must not be empty');
+      const deviceName = boundedText('deviceName', input.deviceName, 128);
+      const deviceType = boundedText('deviceType', input.deviceType, 64);
+      const days = input.durationDays ?? 30;
+      if (!Number.isInteger(days) || days < 1 || days > 365) {
+        throw new InvalidArgumentError('durationDays', 'must be an integer from 1 to 365');
+      }
+      const now = clock.now();
+      const device: TrustedDevice = {
+        deviceId: trustedDeviceId(input.userId, fingerprint),
+        userId: input.userId,
+        fingerprintHash: sha256(fingerprint),
+        deviceName,
+        deviceType,
+        trustedAt: now,
+        expiresAt: now + days * 86_400_000,
+      };
+      const saved = await stores.trustedDevices.trust(device);
+      await stores.securityEvents.record({
+        type: 'device_trusted',
+        userId: input.userId,
+        details: { deviceId: device.deviceId, deviceName, deviceType, durationDays: days },
+      });
+      return saved;
+    },
+    async isDeviceTrusted(userId, deviceFingerprint) {
+      assertId('userId', userId);
+      const fp = boundedText('deviceFingerprint', deviceFingerprint, 512);
+      return (await stores.trustedDevices.get(userId, trustedDeviceId(userId, fp))) !== null;
+    },
+    async untrustDevice(userId, deviceId) {
+      assertId('userId', userId);
+      assertId('deviceId', deviceId);
+      const removed = await stores.trustedDevices.revoke(userId, deviceId);
+      if (removed) {
+        await stores.securityEvents.record({ type: 'device_untrusted', userId, details: { deviceId } });
+      }
+      return removed;
+    },
+    async listTrustedDevices(userId) {
+      assertId('userId', userId);
+      return stores.trustedDevices.listUserDevices(userId);
+    },
+    async listSecurityEvents(userId, opts = {}) {
+      assertId('userId', userId);
+      return stores.securityEvents.listUserEvents(userId, opts);
+    },
+    async cleanupExpiredSessions(onProgress) {
+      return stores.maintenance.cleanup(onProgress);
+    },
+  };
+}
+
