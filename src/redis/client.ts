@@ -159,7 +159,10 @@ export class RedisClient {
     const now = Date.now();
     if (now - this.#lastErrorLog < 1000) return;
     this.#lastErrorLog = now;
-    this.#logger?.warn({ err: describeError(err), redis: this.options.redactedUrl }, 'redis_connection_error');
+    this.#logger?.warn(
+      { err: describeError(err), redis: this.options.redactedUrl },
+      'redis_connection_error',
+    );
   }
 
   /**
@@ -182,9 +185,12 @@ export class RedisClient {
       this.#connected = true;
     } catch (err) {
       await this.#destroy();
-      throw new StoreUnavailableError(`cannot connect to Redis at ${this.options.redactedUrl}: ${describeError(err)}`, {
-        cause: err,
-      });
+      throw new StoreUnavailableError(
+        `cannot connect to Redis at ${this.options.redactedUrl}: ${describeError(err)}`,
+        {
+          cause: err,
+        },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -262,7 +268,9 @@ export class RedisClient {
     const start = performance.now();
     await this.wrap('ping', async () => {
       if (this.topology === 'cluster') {
-        await Promise.all(this.#client.masters.map(async (m: unknown) => (await this.#client.nodeClient(m)).ping()));
+        await Promise.all(
+          this.#client.masters.map(async (m: unknown) => (await this.#client.nodeClient(m)).ping()),
+        );
       } else {
         await this.#client.ping();
       }
@@ -279,7 +287,9 @@ export class RedisClient {
       const run = (c: AnyNodeRedis): Promise<string> => (section ? c.info(section) : c.info());
       if (this.topology !== 'cluster') return parseInfo(String(await run(this.#client)));
       const parts: RedisInfo[] = await Promise.all(
-        this.#client.masters.map(async (m: unknown) => parseInfo(String(await run(await this.#client.nodeClient(m))))),
+        this.#client.masters.map(async (m: unknown) =>
+          parseInfo(String(await run(await this.#client.nodeClient(m)))),
+        ),
       );
       const merged: RedisInfo = {};
       for (const part of parts) {
@@ -300,7 +310,11 @@ export class RedisClient {
       throw new ConfigError('ttlSeconds', 'must be a positive integer');
     }
     await this.wrap('set', () =>
-      this.commands.set(this.keyPrefix + key, value, ttl ? { expiration: { type: 'EX', value: ttl } } : undefined),
+      this.commands.set(
+        this.keyPrefix + key,
+        value,
+        ttl ? { expiration: { type: 'EX', value: ttl } } : undefined,
+      ),
     );
   }
 

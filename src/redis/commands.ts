@@ -7,7 +7,11 @@
  */
 export interface RedisCommands {
   get(key: string): Promise<string | null>;
-  set(key: string, value: string, options?: { expiration?: { type: 'PX' | 'EX'; value: number }; condition?: 'NX' | 'XX' }): Promise<string | null>;
+  set(
+    key: string,
+    value: string,
+    options?: { expiration?: { type: 'PX' | 'EX'; value: number }; condition?: 'NX' | 'XX' },
+  ): Promise<string | null>;
   del(keys: string | string[]): Promise<number>;
   exists(keys: string | string[]): Promise<number>;
   pExpire(key: string, ms: number): Promise<number>;
@@ -16,7 +20,10 @@ export interface RedisCommands {
   hGet(key: string, field: string): Promise<string | null>;
   zScore(key: string, member: string): Promise<number | null>;
   zCard(key: string): Promise<number>;
-  zAdd(key: string, members: { score: number; value: string } | Array<{ score: number; value: string }>): Promise<number>;
+  zAdd(
+    key: string,
+    members: { score: number; value: string } | Array<{ score: number; value: string }>,
+  ): Promise<number>;
   zRem(key: string, members: string | string[]): Promise<number>;
   zRangeWithScores(
     key: string,

@@ -132,7 +132,8 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/s.exec(url.trim());
   if (!m) fail('must start with redis:// or rediss://');
   const scheme = m[1]!.toLowerCase();
-  if (scheme !== 'redis' && scheme !== 'rediss') fail(`unsupported scheme "${scheme.slice(0, 16)}" (use redis:// or rediss://)`);
+  if (scheme !== 'redis' && scheme !== 'rediss')
+    fail(`unsupported scheme "${scheme.slice(0, 16)}" (use redis:// or rediss://)`);
   let rest = m[2]!;
   if (/[\s\0]/.test(rest)) fail('contains whitespace or control characters');
 
@@ -196,7 +197,8 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
     if (clusterParam === 'true' || clusterParam === '1') fail('cannot be both sentinel and cluster');
     topology = 'sentinel';
   } else if (nodes.length > 1 || clusterParam === 'true' || clusterParam === '1') {
-    if (clusterParam === 'false' || clusterParam === '0') fail('several hosts need ?sentinel=NAME or a cluster');
+    if (clusterParam === 'false' || clusterParam === '0')
+      fail('several hosts need ?sentinel=NAME or a cluster');
     topology = 'cluster';
     if (database !== 0) fail('Redis Cluster supports only database 0');
   } else {
@@ -230,7 +232,13 @@ export interface ResolvedRedisOptions {
   readonly clientName: string | undefined;
 }
 
-function intOption(path: string, value: number | undefined, fallback: number, min: number, max: number): number {
+function intOption(
+  path: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     throw new ConfigError(path, `must be an integer from ${min} to ${max}`);

@@ -19,7 +19,13 @@ import { assertId, isUserScopedId, newUserScopedId, randomToken } from '../core/
 import type { Stores } from '../core/ports.js';
 import { signCompact, verifyCompact } from './jwt/compact.js';
 import { createKeyRing, type KeyRing } from './jwt/key-ring.js';
-import { formatRefreshToken, newRefreshToken, openChild, parseRefreshToken, sealChild } from './jwt/refresh-token.js';
+import {
+  formatRefreshToken,
+  newRefreshToken,
+  openChild,
+  parseRefreshToken,
+  sealChild,
+} from './jwt/refresh-token.js';
 import type {
   AccessTokenPayload,
   AccessTokenRecord,
@@ -96,13 +102,19 @@ function isStoreFailure(err: unknown): boolean {
  * @throws ConfigError for a short HS256 secret, an unusable key, a bad lifetime or empty iss/aud.
  */
 export function createJwtService(options: JwtServiceOptions): JwtService {
-  if (!options || typeof options !== 'object' || !options.stores) throw new ConfigError('stores', 'are required');
+  if (!options || typeof options !== 'object' || !options.stores)
+    throw new ConfigError('stores', 'are required');
   const stores: Stores = options.stores;
   const ring: KeyRing = createKeyRing(options.keys, options.activeKid);
   const issuer = claimString('issuer', options.issuer);
   const audience = claimString('audience', options.audience);
   const accessTtl = positiveInt('accessTokenTtlSeconds', options.accessTokenTtlSeconds, 900, 86_400);
-  const refreshTtl = positiveInt('refreshTokenTtlSeconds', options.refreshTokenTtlSeconds, 2_592_000, 31_536_000);
+  const refreshTtl = positiveInt(
+    'refreshTokenTtlSeconds',
+    options.refreshTokenTtlSeconds,
+    2_592_000,
+    31_536_000,
+  );
   const graceSeconds = options.refreshGraceSeconds ?? 10;
   if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 300) {
     throw new ConfigError('refreshGraceSeconds', 'must be an integer from 0 to 300');
@@ -123,7 +135,15 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     const iat = Math.floor(nowMs / 1000);
     const exp = iat + accessTtl;
     const jti = randomToken(16);
-    const payload: AccessTokenPayload = { iss: issuer, aud: audience, sub: userId, jti, iat, exp, iat_ms: nowMs };
+    const payload: AccessTokenPayload = {
+      iss: issuer,
+      aud: audience,
+      sub: userId,
+      jti,
+      iat,
+      exp,
+      iat_ms: nowMs,
+    };
     if (sessionId) payload.sid = sessionId;
     if (familyId) payload.fid = familyId;
     if (claims.email !== undefined) payload.email = claims.email;
@@ -157,11 +177,13 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     const nbf = raw.nbf;
     if (nbf !== undefined) {
       if (typeof nbf !== 'number' || !Number.isFinite(nbf)) throw claimError('nbf', 'nbf must be a number');
-      if (now + tolerance < nbf) throw new JwtVerificationError('ERR_JWT_NOT_YET_VALID', 'token is not yet valid', 'nbf');
+      if (now + tolerance < nbf)
+        throw new JwtVerificationError('ERR_JWT_NOT_YET_VALID', 'token is not yet valid', 'nbf');
     }
     const iat = num('iat');
     if (iat === undefined) throw claimError('iat', 'iat is required');
-    if (iat > now + tolerance) throw new JwtVerificationError('ERR_JWT_NOT_YET_VALID', 'token issued in the future', 'iat');
+    if (iat > now + tolerance)
+      throw new JwtVerificationError('ERR_JWT_NOT_YET_VALID', 'token issued in the future', 'iat');
     if (raw.iss !== issuer) throw claimError('iss', 'unexpected issuer');
     const aud = raw.aud;
     if (!(aud === audience || (Array.isArray(aud) && aud.includes(audience)))) {
@@ -175,7 +197,8 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       throw claimError('sub', 'sub is malformed');
     }
     const jti = raw.jti;
-    if (typeof jti !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(jti)) throw claimError('jti', 'jti is required');
+    if (typeof jti !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(jti))
+      throw claimError('jti', 'jti is required');
     for (const k of ['sid', 'fid'] as const) {
       if (raw[k] !== undefined && !isUserScopedId(raw[k])) throw claimError(k, `${k} is malformed`);
     }
@@ -206,7 +229,11 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       throw err;
     }
     if (reason) {
-      throw new TokenRevokedError(reason, { jti: payload.jti, familyId: payload.fid, sessionId: payload.sid });
+      throw new TokenRevokedError(reason, {
+        jti: payload.jti,
+        familyId: payload.fid,
+        sessionId: payload.sid,
+      });
     }
     return { payload, revocationChecked: true };
   }
@@ -332,7 +359,12 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
         if (err instanceof JwtVerificationError) return false;
         throw err;
       }
-      await revokeToken({ jti: payload.jti, userId: payload.sub, reason, ttlSeconds: remainingSeconds(payload.exp) });
+      await revokeToken({
+        jti: payload.jti,
+        userId: payload.sub,
+        reason,
+        ttlSeconds: remainingSeconds(payload.exp),
+      });
       return true;
     },
     async revokeRefreshToken(refreshToken, reason) {
@@ -361,7 +393,12 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
         beforeMs: clock.now() + 1,
         ttlSeconds: Math.max(accessTtl, refreshTtl),
       });
-      await stores.securityEvents.record({ type: 'all_tokens_revoked', userId, severity: 'warning', details: { reason } });
+      await stores.securityEvents.record({
+        type: 'all_tokens_revoked',
+        userId,
+        severity: 'warning',
+        details: { reason },
+      });
     },
     async blacklistUserTokens(input) {
       const count = await stores.tokenBlacklist.blacklistAllUserTokens({

@@ -14,7 +14,12 @@ import {
 import { assertId, newUserScopedId, parseUserScopedId, sha256, trustedDeviceId } from '../core/ids.js';
 import type { SessionLimitPolicy, Stores } from '../core/ports.js';
 import { isSessionExpired, type Session, type TrustedDevice, updateSessionActivity } from '../core/types.js';
-import type { CreateSessionInput, SessionManager, SessionManagerOptions, UnverifiedSession } from './types.js';
+import type {
+  CreateSessionInput,
+  SessionManager,
+  SessionManagerOptions,
+  UnverifiedSession,
+} from './types.js';
 
 const MAX_TEXT = 1024;
 
@@ -38,12 +43,14 @@ function minutesOption(path: string, value: number | undefined, fallback: number
  * @throws ConfigError for non-positive timeouts, a cap below 1 or an unknown policy.
  */
 export function createSessionManager(options: SessionManagerOptions): SessionManager {
-  if (!options || typeof options !== 'object' || !options.stores) throw new ConfigError('stores', 'are required');
+  if (!options || typeof options !== 'object' || !options.stores)
+    throw new ConfigError('stores', 'are required');
   const stores: Stores = options.stores;
   const clock: Clock = options.clock ?? systemClock;
   const idleMs = minutesOption('sessionTimeoutMinutes', options.sessionTimeoutMinutes, 30) * 60_000;
   const absoluteMs = minutesOption('absoluteLifetimeMinutes', options.absoluteLifetimeMinutes, 720) * 60_000;
-  if (absoluteMs < idleMs) throw new ConfigError('absoluteLifetimeMinutes', 'must not be shorter than the idle timeout');
+  if (absoluteMs < idleMs)
+    throw new ConfigError('absoluteLifetimeMinutes', 'must not be shorter than the idle timeout');
   const maxSessions = options.maxSessionsPerUser ?? 5;
   if (!Number.isInteger(maxSessions) || maxSessions < 1 || maxSessions > 10_000) {
     throw new ConfigError('maxSessionsPerUser', 'must be an integer from 1 to 10000');
@@ -201,7 +208,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         userId: input.userId,
         severity: 'warning',
         sessionId: input.exceptSessionId ?? null,
-        details: { count: ended.length, reason: input.reason ?? 'user_request', keptCurrent: !!input.exceptSessionId },
+        details: {
+          count: ended.length,
+          reason: input.reason ?? 'user_request',
+          keptCurrent: !!input.exceptSessionId,
+        },
       });
       return ended.length;
     },
@@ -260,4 +271,3 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     },
   };
 }
-

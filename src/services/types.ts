@@ -136,14 +136,22 @@ export interface JwtService {
   /** O(1): every token of the user issued before now stops verifying. */
   revokeAllUserTokens(userId: string, reason: string): Promise<void>;
   /** The guide's list form. Returns how many jtis were blacklisted. */
-  blacklistUserTokens(input: { userId: string; tokenJtis: readonly string[]; ttlSeconds?: number; reason: string }): Promise<number>;
+  blacklistUserTokens(input: {
+    userId: string;
+    tokenJtis: readonly string[];
+    ttlSeconds?: number;
+    reason: string;
+  }): Promise<number>;
   /**
    * Rotates a refresh token. Concurrent or repeated presentations of the just-rotated token within
    * the grace window return the same pair; any other reuse revokes the family, ends its session and
    * records `token_reuse_detected`.
    * @throws RefreshTokenInvalidError, RefreshTokenReusedError, RefreshTokenRevokedError
    */
-  refreshTokens(refreshToken: string, context?: { ipAddress?: string; userAgent?: string }): Promise<TokenPair>;
+  refreshTokens(
+    refreshToken: string,
+    context?: { ipAddress?: string; userAgent?: string },
+  ): Promise<TokenPair>;
   /** Prunes token indexes. */
   cleanupExpiredTokens(): Promise<{ blacklistIndexEntries: number; durationMs: number }>;
   /** Public keys of the asymmetric keys, as a JWKS. Empty `keys` with HS256 only. */
@@ -199,7 +207,11 @@ export interface SessionManager {
   /** Ends the session (its tokens stop verifying). Returns whether it was live. */
   terminateSession(sessionId: string, reason: string): Promise<boolean>;
   /** Ends every session of the user but `exceptSessionId`; returns how many ended. */
-  terminateUserSessions(input: { userId: string; exceptSessionId?: string; reason?: string }): Promise<number>;
+  terminateUserSessions(input: {
+    userId: string;
+    exceptSessionId?: string;
+    reason?: string;
+  }): Promise<number>;
   trustDevice(input: {
     userId: string;
     deviceFingerprint: string;
@@ -210,6 +222,9 @@ export interface SessionManager {
   isDeviceTrusted(userId: string, deviceFingerprint: string): Promise<boolean>;
   untrustDevice(userId: string, deviceId: string): Promise<boolean>;
   listTrustedDevices(userId: string): Promise<TrustedDevice[]>;
-  listSecurityEvents(userId: string, options?: { since?: number; until?: number; limit?: number }): Promise<SecurityEvent[]>;
+  listSecurityEvents(
+    userId: string,
+    options?: { since?: number; until?: number; limit?: number },
+  ): Promise<SecurityEvent[]>;
   cleanupExpiredSessions(onProgress?: (scanned: number, total: number | null) => void): Promise<CleanupStats>;
 }

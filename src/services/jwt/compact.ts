@@ -96,12 +96,15 @@ export function verifyCompact(ring: KeyRing, token: string): Record<string, unkn
   const header = parseJsonObject(decodeSegment(headSeg, 'header'), 'header');
   const alg = header.alg;
   if (typeof alg !== 'string') throw new JwtVerificationError('ERR_JWT_ALGORITHM', 'header has no alg');
-  if (header.crit !== undefined) throw new JwtVerificationError('ERR_JWT_MALFORMED', 'crit headers are not supported');
+  if (header.crit !== undefined)
+    throw new JwtVerificationError('ERR_JWT_MALFORMED', 'crit headers are not supported');
   const kid = header.kid;
-  if (typeof kid !== 'string' || kid.length > 64) throw new JwtVerificationError('ERR_JWT_KEY_UNKNOWN', 'unknown key');
+  if (typeof kid !== 'string' || kid.length > 64)
+    throw new JwtVerificationError('ERR_JWT_KEY_UNKNOWN', 'unknown key');
   const key = ring.get(kid);
   if (!key) throw new JwtVerificationError('ERR_JWT_KEY_UNKNOWN', 'unknown key');
-  if (alg !== key.alg) throw new JwtVerificationError('ERR_JWT_ALGORITHM', 'algorithm not allowed for this key');
+  if (alg !== key.alg)
+    throw new JwtVerificationError('ERR_JWT_ALGORITHM', 'algorithm not allowed for this key');
   const sig = decodeSegment(token.slice(second + 1), 'signature');
   if (!rawVerify(key, token.slice(0, second), sig)) {
     throw new JwtVerificationError('ERR_JWT_SIGNATURE', 'signature verification failed');

@@ -61,13 +61,15 @@ function importKey(cfg: JwtKeyConfig, i: number): RingKey {
   if (cfg.alg === 'ES256' && (type !== 'ec' || curve !== 'prime256v1')) {
     throw new ConfigError(path, 'ES256 needs a P-256 EC key');
   }
-  if (signKey && signKey.asymmetricKeyType !== type) throw new ConfigError(path, 'private and public keys differ');
+  if (signKey && signKey.asymmetricKeyType !== type)
+    throw new ConfigError(path, 'private and public keys differ');
   return { kid: cfg.kid, alg: cfg.alg, verifyKey, signKey };
 }
 
 /** Imports and checks the keys. @throws ConfigError naming the key and the problem. */
 export function createKeyRing(keys: readonly JwtKeyConfig[], activeKid?: string): KeyRing {
-  if (!Array.isArray(keys) || keys.length === 0) throw new ConfigError('keys', 'at least one key is required');
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new ConfigError('keys', 'at least one key is required');
   const byKid = new Map<string, RingKey>();
   keys.forEach((cfg, i) => {
     const key = importKey(cfg, i);

@@ -1,0 +1,56 @@
+/**
+ * Both backends for the service tests: memory, and Redis on the file's throwaway server (or
+ * `REDIS_URL`). Each `make()` gives fresh, isolated stores on a manual clock that starts now, so
+ * tests move time instead of sleeping (Redis TTLs are set from the same clock and are long enough).
+ */
+import { after } from 'node:test';
+import { ManualClock } from '../../src/core/clock.js';
+import type { Stores } from '../../src/core/ports.js';
+import { RedisClient } from '../../src/redis/client.js';
+import { createMemoryStores } from '../../src/stores/memory/index.js';
+import { createRedisStores } from '../../src/stores/redis/index.js';
+import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
+
+export interface Backend {
+  name: 'memory' | 'redis';
+  make(): Promise<{ stores: Stores; clock: ManualClock; keyPrefix: string | null }>;
+}
+
+const clients: RedisClient[] = [];
+let shared: Promise<RedisClient> | null = null;
+
+/** A new connected client to the file's Redis (closed after the file). */
+export async function newRedisClient(options: { commandTimeoutMs?: number; keyPrefix?: string } = {}) {
+  const client = new RedisClient({ url: await getTestRedisUrl(), commandTimeoutMs: 5000, ...options });
+  await client.connect();
+  clients.push(client);
+  return client;
+}
+
+after(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  shared = null;
+});
+
+export const BACKENDS: Backend[] = [
+  {
+    name: 'memory',
+    async make() {
+      const clock = new ManualClock(Date.now());
+      return { stores: createMemoryStores({ clock }), clock, keyPrefix: null };
+    },
+  },
+  {
+    name: 'redis',
+    async make() {
+      shared ??= newRedisClient();
+      const client = await shared;
+      const clock = new ManualClock(Date.now());
+      const keyPrefix = uniquePrefix();
+      return { stores: createRedisStores(client, { keyPrefix, clock }), clock, keyPrefix };
+    },
+  },
+];
+
+/** A 32-byte HS256 test secret (never used outside tests). */
+export const TEST_SECRET = 'test-secret-0123456789abcdef-0123456789';

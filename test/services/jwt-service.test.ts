@@ -1,0 +1,305 @@
+import assert from 'node:assert/strict';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { createLocalJWKSet, importPKCS8, jwtVerify, SignJWT } from 'jose';
+import { ManualClock } from '../../src/core/clock.js';
+import { ConfigError, OptixError } from '../../src/core/errors.js';
+import { createMemoryStores } from '../../src/stores/memory/index.js';
+import { createJwtService } from '../../src/services/jwt-service.js';
+import { createSessionManager } from '../../src/services/session-manager.js';
+import type { JwtKeyConfig, JwtServiceOptions } from '../../src/services/types.js';
+import { USER_AGENT, uniqueUserId } from '../helpers/fixtures.js';
+import { BACKENDS, TEST_SECRET } from './backends.js';
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+function pem(alg: 'EdDSA' | 'ES256') {
+  const { privateKey, publicKey } =
+    alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+async function rejectsCode(p: Promise<unknown>, code: string) {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof OptixError, `expected OptixError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    return true;
+  });
+}
+
+for (const backend of BACKENDS) {
+  describe(`JWT service (${backend.name})`, () => {
+    async function setup(extra: Partial<JwtServiceOptions> = {}) {
+      const { stores, clock } = await backend.make();
+      const jwt = createJwtService({
+        stores,
+        keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+        issuer: 'optix-test',
+        audience: 'optix-api',
+        clock,
+        ...extra,
+      });
+      const sessions = createSessionManager({ stores, clock });
+      const userId = uniqueUserId();
+      const session = await sessions.createSession({ userId, ipAddress: '10.0.0.1', userAgent: USER_AGENT });
+      return { stores, clock, jwt, sessions, userId, session };
+    }
+
+    it('signs and verifies an access token with the guide claims', async () => {
+      const { jwt, userId } = await setup();
+      const { token, record } = await jwt.createAccessToken({
+        userId,
+        email: 'user@example.com',
+        roles: ['user'],
+        permissions: ['read', 'write'],
+      });
+      const { payload, revocationChecked } = await jwt.verifyToken(token);
+      assert.equal(revocationChecked, true);
+      assert.equal(payload.sub, userId);
+      assert.equal(payload.jti, record.jti);
+      assert.deepEqual(payload.roles, ['user']);
+      assert.equal(payload.scope, 'read write');
+      assert.equal(record.expiresAt - record.issuedAt <= 900_000, true);
+    });
+
+    it('rejects alg none, HS/ES confusion, unknown kid, tampering, expiry, nbf, iss and aud', async () => {
+      const es = pem('ES256');
+      const { jwt, userId, clock } = await setup({
+        keys: [
+          { kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET },
+          { kid: 'es-1', alg: 'ES256', ...es },
+        ],
+      });
+      const { token } = await jwt.createAccessToken({ userId });
+      const [h, p] = token.split('.') as [string, string, string];
+      const payload = JSON.parse(Buffer.from(p, 'base64url').toString());
+      // alg: none, with and without a signature
+      await rejectsCode(jwt.verifyToken(`${b64({ alg: 'none', kid: 'hs-1' })}.${p}.`), 'ERR_JWT_MALFORMED');
+      await rejectsCode(
+        jwt.verifyToken(`${b64({ alg: 'none', kid: 'hs-1' })}.${p}.c2ln`),
+        'ERR_JWT_ALGORITHM',
+      );
+      // HS256 keyed with the ES256 public key (the classic confusion attack)
+      const confusedHead = b64({ alg: 'HS256', typ: 'JWT', kid: 'es-1' });
+      const confusedSig = createHmac('sha256', es.publicKeyPem)
+        .update(`${confusedHead}.${p}`)
+        .digest('base64url');
+      await rejectsCode(jwt.verifyToken(`${confusedHead}.${p}.${confusedSig}`), 'ERR_JWT_ALGORITHM');
+      // unknown kid
+      const otherHead = b64({ alg: 'HS256', typ: 'JWT', kid: 'nope' });
+      const otherSig = createHmac('sha256', TEST_SECRET).update(`${otherHead}.${p}`).digest('base64url');
+      await rejectsCode(jwt.verifyToken(`${otherHead}.${p}.${otherSig}`), 'ERR_JWT_KEY_UNKNOWN');
+      // tampered payload
+      const tampered = b64({ ...payload, sub: 'someone-else' });
+      await rejectsCode(jwt.verifyToken(`${h}.${tampered}.${token.split('.')[2]}`), 'ERR_JWT_SIGNATURE');
+      // wrong issuer / audience, signed with the right key by another service
+      const other = createJwtService({
+        stores: createMemoryStores({ clock }),
+        keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+        issuer: 'evil',
+        audience: 'optix-api',
+        clock,
+      });
+      await rejectsCode(jwt.verifyToken((await other.createAccessToken({ userId })).token), 'ERR_JWT_CLAIM');
+      const otherAud = createJwtService({
+        stores: createMemoryStores({ clock }),
+        keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+        issuer: 'optix-test',
+        audience: 'another-api',
+        clock,
+      });
+      await rejectsCode(
+        jwt.verifyToken((await otherAud.createAccessToken({ userId })).token),
+        'ERR_JWT_CLAIM',
+      );
+      // not yet valid (nbf in the future), signed correctly
+      const nbfBody = b64({ ...payload, nbf: Math.floor(clock.now() / 1000) + 600 });
+      const nbfSig = createHmac('sha256', TEST_SECRET).update(`${h}.${nbfBody}`).digest('base64url');
+      await rejectsCode(jwt.verifyToken(`${h}.${nbfBody}.${nbfSig}`), 'ERR_JWT_NOT_YET_VALID');
+      // exp missing
+      const { exp: _exp, ...noExp } = payload;
+      const noExpBody = b64(noExp);
+      const noExpSig = createHmac('sha256', TEST_SECRET).update(`${h}.${noExpBody}`).digest('base64url');
+      await rejectsCode(jwt.verifyToken(`${h}.${noExpBody}.${noExpSig}`), 'ERR_JWT_CLAIM');
+      // expired
+      clock.advance(901_000);
+      await rejectsCode(jwt.verifyToken(token), 'ERR_JWT_EXPIRED');
+      // garbage
+      for (const junk of [
+        '',
+        'a.b',
+        'a.b.c.d',
+        '....',
+        `${h}.${p}`,
+        '\u0000.\u0000.\u0000',
+        'x'.repeat(9000),
+      ]) {
+        await rejectsCode(jwt.verifyToken(junk), 'ERR_JWT_MALFORMED');
+      }
+    });
+
+    it('refuses a short HS256 secret and keys of the wrong type', async () => {
+      const { stores } = await backend.make();
+      const base = { stores, issuer: 'i', audience: 'a' };
+      assert.throws(
+        () => createJwtService({ ...base, keys: [{ kid: 'k', alg: 'HS256', secret: 'short' }] }),
+        ConfigError,
+      );
+      const ed = pem('EdDSA');
+      assert.throws(
+        () => createJwtService({ ...base, keys: [{ kid: 'k', alg: 'ES256', ...ed }] }),
+        ConfigError,
+      );
+      assert.throws(() => createJwtService({ ...base, keys: [] }), ConfigError);
+    });
+
+    it('rotates keys: old tokens keep verifying, tokens of a removed key do not; JWKS interoperates with jose', async () => {
+      const ed = pem('EdDSA');
+      const es = pem('ES256');
+      const { stores, clock, userId } = await setup();
+      const opts = { stores, issuer: 'optix-test', audience: 'optix-api', clock };
+      const oldKeys: JwtKeyConfig[] = [{ kid: 'ed-1', alg: 'EdDSA', ...ed }];
+      const v1 = createJwtService({ ...opts, keys: oldKeys });
+      const oldToken = (await v1.createAccessToken({ userId })).token;
+      const v2 = createJwtService({ ...opts, keys: [{ kid: 'es-2', alg: 'ES256', ...es }, ...oldKeys] });
+      const newToken = (await v2.createAccessToken({ userId })).token;
+      assert.equal((await v2.verifyToken(oldToken)).payload.sub, userId);
+      assert.equal((await v2.verifyToken(newToken)).payload.sub, userId);
+      const v3 = createJwtService({ ...opts, keys: [{ kid: 'es-2', alg: 'ES256', ...es }] });
+      await rejectsCode(v3.verifyToken(oldToken), 'ERR_JWT_KEY_UNKNOWN');
+      // jose verifies our tokens through our JWKS …
+      const jwks = await v2.jwks();
+      assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), ['ed-1', 'es-2']);
+      const set = createLocalJWKSet(jwks as never);
+      for (const t of [oldToken, newToken]) {
+        const { payload } = await jwtVerify(t, set, {
+          issuer: 'optix-test',
+          audience: 'optix-api',
+          currentDate: new Date(clock.now()),
+        });
+        assert.equal(payload.sub, userId);
+      }
+      // … and we verify jose's.
+      const iat = Math.floor(clock.now() / 1000);
+      const joseToken = await new SignJWT({ jti: 'jose-made-1' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'es-2' })
+        .setSubject(userId)
+        .setIssuer('optix-test')
+        .setAudience('optix-api')
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 60)
+        .sign(await importPKCS8(es.privateKeyPem, 'ES256'));
+      assert.equal((await v2.verifyToken(joseToken)).payload.sub, userId);
+    });
+
+    it('revokes a jti, all of a user (O(1) watermark) and the list form', async () => {
+      const { jwt, userId, clock } = await setup();
+      const a = await jwt.createAccessToken({ userId });
+      const b = await jwt.createAccessToken({ userId });
+      await jwt.revokeToken({ jti: a.record.jti, userId, reason: 'security_concern' });
+      await rejectsCode(jwt.verifyToken(a.token), 'ERR_TOKEN_REVOKED');
+      await jwt.verifyToken(b.token);
+      clock.advance(5);
+      await jwt.revokeAllUserTokens(userId, 'password_changed');
+      await rejectsCode(jwt.verifyToken(b.token), 'ERR_TOKEN_REVOKED');
+      clock.advance(1);
+      const c = await jwt.createAccessToken({ userId });
+      await jwt.verifyToken(c.token);
+      const d = await jwt.createAccessToken({ userId });
+      assert.equal(
+        await jwt.blacklistUserTokens({ userId, tokenJtis: [c.record.jti, d.record.jti], reason: 'x' }),
+        2,
+      );
+      await rejectsCode(jwt.verifyToken(c.token), 'ERR_TOKEN_REVOKED');
+      await rejectsCode(jwt.verifyToken(d.token), 'ERR_TOKEN_REVOKED');
+      assert.equal(await jwt.revokeAccessToken('not-a-token', 'x'), false);
+    });
+
+    it('rotates refresh tokens; 100 concurrent presentations get one child; reuse after the window revokes the family', async () => {
+      const { jwt, stores, userId, session, clock } = await setup();
+      const pair = await jwt.issueTokenPair({ userId, sessionId: session.sessionId, roles: ['trader'] });
+      const results = await Promise.all(
+        Array.from({ length: 100 }, () => jwt.refreshTokens(pair.refreshToken)),
+      );
+      const children = new Set(results.map((r) => r.refreshToken));
+      assert.equal(children.size, 1, 'every caller gets the same child');
+      assert.equal(new Set(results.map((r) => r.accessToken)).size, 1);
+      const family = await stores.refreshFamilies.get(pair.refreshToken.slice(0, 39));
+      assert.equal(family?.generation, 1, 'exactly one rotation');
+      const child = results[0]!;
+      assert.deepEqual((await jwt.verifyToken(child.accessToken)).payload.roles, ['trader']);
+      // the child rotates normally
+      const grandchild = await jwt.refreshTokens(child.refreshToken);
+      await jwt.verifyToken(grandchild.accessToken);
+      // the first token presented again, long after: theft
+      clock.advance(11_000);
+      await rejectsCode(jwt.refreshTokens(pair.refreshToken), 'ERR_REFRESH_REUSED');
+      for (const t of [pair.accessToken, child.accessToken, grandchild.accessToken]) {
+        await rejectsCode(jwt.verifyToken(t), 'ERR_TOKEN_REVOKED');
+      }
+      await rejectsCode(jwt.refreshTokens(grandchild.refreshToken), 'ERR_REFRESH_REVOKED');
+      assert.equal(await stores.sessionStore.getSession(session.sessionId), null, 'the session ended');
+      const events = await stores.securityEvents.listUserEvents(userId, { limit: 100 });
+      const reuse = events.find((e) => e.type === 'token_reuse_detected');
+      assert.ok(reuse, 'reuse recorded');
+      assert.equal(
+        JSON.stringify(events).includes(pair.refreshToken.slice(40)),
+        false,
+        'no secret in events',
+      );
+    });
+
+    it('a forged secret for a known family is refused without revoking it', async () => {
+      const { jwt, userId, session } = await setup();
+      const pair = await jwt.issueTokenPair({ userId, sessionId: session.sessionId });
+      const familyId = pair.refreshToken.slice(0, 39);
+      await rejectsCode(jwt.refreshTokens(`${familyId}.${'A'.repeat(43)}`), 'ERR_REFRESH_INVALID');
+      assert.equal(await jwt.revokeRefreshToken(`${familyId}.${'B'.repeat(43)}`, 'x'), false);
+      const next = await jwt.refreshTokens(pair.refreshToken);
+      await jwt.verifyToken(next.accessToken);
+      for (const junk of ['', 'x', `${familyId}.short`, `${familyId}`, '{a}.b.c', 'a'.repeat(500)]) {
+        await rejectsCode(jwt.refreshTokens(junk), 'ERR_REFRESH_INVALID');
+      }
+    });
+
+    it('revoking a refresh token kills its family and its access tokens; an ended session fails its tokens', async () => {
+      const { jwt, sessions, userId, session } = await setup();
+      const pair = await jwt.issueTokenPair({ userId, sessionId: session.sessionId });
+      assert.equal(await jwt.revokeRefreshToken(pair.refreshToken, 'logout'), true);
+      await rejectsCode(jwt.verifyToken(pair.accessToken), 'ERR_TOKEN_REVOKED');
+      await rejectsCode(jwt.refreshTokens(pair.refreshToken), 'ERR_REFRESH_REVOKED');
+      const s2 = await sessions.createSession({ userId, ipAddress: '10.0.0.2', userAgent: USER_AGENT });
+      const pair2 = await jwt.issueTokenPair({ userId, sessionId: s2.sessionId });
+      assert.equal(await sessions.terminateSession(s2.sessionId, 'logout'), true);
+      await assert.rejects(jwt.verifyToken(pair2.accessToken), {
+        code: 'ERR_TOKEN_REVOKED',
+        reason: 'session_ended',
+      });
+      await rejectsCode(jwt.refreshTokens(pair2.refreshToken), 'ERR_REFRESH_INVALID');
+    });
+  });
+}
+
+describe('JWT service: manual clock sanity', () => {
+  it('clock tolerance accepts small skew only', async () => {
+    const clock = new ManualClock(Date.now());
+    const stores = createMemoryStores({ clock });
+    const jwt = createJwtService({
+      stores,
+      keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+      issuer: 'i',
+      audience: 'a',
+      clock,
+      clockToleranceSeconds: 30,
+      accessTokenTtlSeconds: 60,
+    });
+    const { token } = await jwt.createAccessToken({ userId: 'u-1' });
+    clock.advance(80_000);
+    await jwt.verifyToken(token);
+    clock.advance(20_000);
+    await assert.rejects(jwt.verifyToken(token), { code: 'ERR_JWT_EXPIRED' });
+  });
+});

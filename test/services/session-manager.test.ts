@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../../src/core/errors.js';
+import { createJwtService } from '../../src/services/jwt-service.js';
+import { createSessionManager } from '../../src/services/session-manager.js';
+import type { SessionManagerOptions } from '../../src/services/types.js';
+import { USER_AGENT, uniqueUserId } from '../helpers/fixtures.js';
+import { BACKENDS, TEST_SECRET } from './backends.js';
+
+const MIN = 60_000;
+
+for (const backend of BACKENDS) {
+  describe(`session manager (${backend.name})`, () => {
+    async function setup(opts: Partial<SessionManagerOptions> = {}) {
+      const { stores, clock } = await backend.make();
+      const sessions = createSessionManager({ stores, clock, sessionTimeoutMinutes: 30, ...opts });
+      const jwt = createJwtService({
+        stores,
+        clock,
+        keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+        issuer: 'optix-test',
+        audience: 'optix-api',
+      });
+      const userId = uniqueUserId();
+      const login = (extra: Record<string, unknown> = {}) =>
+        sessions.createSession({ userId, ipAddress: '192.168.1.1', userAgent: USER_AGENT, ...extra });
+      return { stores, clock, sessions, jwt, userId, login };
+    }
+
+    it('validates with a sliding idle timeout bounded by the absolute lifetime', async () => {
+      const { sessions, clock, login } = await setup({
+        sessionTimeoutMinutes: 30,
+        absoluteLifetimeMinutes: 60,
+      });
+      const s = await login({ deviceFingerprint: 'fp-1', mfaVerified: true });
+      assert.equal(s.mfaVerified, true);
+      clock.advance(20 * MIN);
+      const v1 = await sessions.validateSession(s.sessionId, { endpoint: '/api/trades' });
+      assert.ok(v1 && !('unverified' in v1));
+      assert.equal(v1.lastEndpoint, '/api/trades');
+      assert.equal(v1.expiresAt, clock.now() + 30 * MIN);
+      clock.advance(25 * MIN); // 45 min in: alive because activity slid the idle timeout
+      const v2 = await sessions.validateSession(s.sessionId);
+      assert.ok(v2 && !('unverified' in v2));
+      assert.equal(v2.expiresAt, s.createdAt + 60 * MIN, 'never past the absolute lifetime');
+      clock.advance(16 * MIN); // 61 min: past the absolute lifetime
+      assert.equal(await sessions.validateSession(s.sessionId), null);
+      const idle = await login();
+      clock.advance(31 * MIN);
+      assert.equal(await sessions.validateSession(idle.sessionId), null, 'idle timeout');
+    });
+
+    it('evicts the oldest at the cap, or denies with the deny policy', async () => {
+      const { sessions, clock, login, userId, stores } = await setup({ maxSessionsPerUser: 2 });
+      const a = await login();
+      clock.advance(1);
+      const b = await login();
+      clock.advance(1);
+      const c = await login();
+      const live = (await sessions.listUserSessions(userId)).map((s) => s.sessionId).sort();
+      assert.deepEqual(live, [b.sessionId, c.sessionId].sort());
+      assert.equal(await sessions.validateSession(a.sessionId), null);
+      const events = await stores.securityEvents.listUserEvents(userId, { limit: 100 });
+      assert.ok(events.some((e) => e.type === 'session_limit_eviction' && e.sessionId === a.sessionId));
+      const deny = await setup({ maxSessionsPerUser: 1, sessionLimitPolicy: 'deny' });
+      await deny.login();
+      await assert.rejects(deny.login(), { code: 'ERR_SESSION_LIMIT' });
+    });
+
+    it('1,000 concurrent logins with a cap of 5 leave exactly 5 live sessions, equal to the index', async () => {
+      const { sessions, login, userId, stores } = await setup({ maxSessionsPerUser: 5 });
+      const created = await Promise.allSettled(Array.from({ length: 1000 }, () => login()));
+      assert.equal(created.filter((r) => r.status === 'fulfilled').length, 1000);
+      const live = await sessions.listUserSessions(userId);
+      assert.equal(live.length, 5);
+      const alive = await Promise.all(
+        created.map(async (r) =>
+          r.status === 'fulfilled' ? await stores.sessionStore.getSession(r.value.sessionId) : null,
+        ),
+      );
+      const aliveIds = alive
+        .filter((s) => s !== null)
+        .map((s) => s!.sessionId)
+        .sort();
+      assert.deepEqual(aliveIds, live.map((s) => s.sessionId).sort());
+    });
+
+    it('never resurrects a session terminated while validations race it', async () => {
+      const { sessions, login } = await setup();
+      for (let i = 0; i < 20; i++) {
+        const s = await login();
+        const [, ...rest] = await Promise.all([
+          sessions.terminateSession(s.sessionId, 'logout'),
+          ...Array.from({ length: 10 }, () => sessions.validateSession(s.sessionId)),
+        ]);
+        assert.equal(await sessions.getSession(s.sessionId), null);
+        assert.equal(await sessions.validateSession(s.sessionId), null);
+        assert.ok(rest.length === 10);
+      }
+    });
+
+    it('rotates the session id: the old id is dead at once, tokens of the old id fail', async () => {
+      const { sessions, jwt, login, userId } = await setup();
+      const s = await login();
+      const pair = await jwt.issueTokenPair({ userId, sessionId: s.sessionId });
+      const moved = await sessions.rotateSession(s.sessionId);
+      assert.notEqual(moved.sessionId, s.sessionId);
+      assert.equal(moved.createdAt, s.createdAt);
+      assert.equal(await sessions.getSession(s.sessionId), null);
+      assert.ok(await sessions.getSession(moved.sessionId));
+      await assert.rejects(jwt.verifyToken(pair.accessToken), { code: 'ERR_TOKEN_REVOKED' });
+      await assert.rejects(sessions.rotateSession(s.sessionId), { code: 'ERR_SESSION_NOT_FOUND' });
+    });
+
+    it('terminates all sessions but the current one and their tokens stop verifying', async () => {
+      const { sessions, jwt, login, userId } = await setup({ maxSessionsPerUser: 10 });
+      const all = [];
+      for (let i = 0; i < 4; i++) all.push(await login());
+      const pairs = await Promise.all(all.map((s) => jwt.issueTokenPair({ userId, sessionId: s.sessionId })));
+      const current = all[0]!;
+      assert.equal(await sessions.terminateUserSessions({ userId, exceptSessionId: current.sessionId }), 3);
+      await jwt.verifyToken(pairs[0]!.accessToken);
+      for (const p of pairs.slice(1))
+        await assert.rejects(jwt.verifyToken(p.accessToken), { code: 'ERR_TOKEN_REVOKED' });
+      assert.deepEqual(
+        (await sessions.listUserSessions(userId)).map((s) => s.sessionId),
+        [current.sessionId],
+      );
+      assert.equal(await sessions.terminateUserSessions({ userId }), 1);
+      assert.deepEqual(await sessions.listUserSessions(userId), []);
+    });
+
+    it('trusts, checks, lists and untrusts devices; expiry ends trust', async () => {
+      const { sessions, clock, userId } = await setup();
+      const d = await sessions.trustDevice({
+        userId,
+        deviceFingerprint: 'fingerprint_hash',
+        deviceName: 'iPhone 13',
+        deviceType: 'mobile',
+        durationDays: 30,
+      });
+      assert.equal(await sessions.isDeviceTrusted(userId, 'fingerprint_hash'), true);
+      assert.equal(await sessions.isDeviceTrusted(userId, 'other'), false);
+      assert.equal(d.fingerprintHash.includes('fingerprint_hash'), false);
+      assert.deepEqual(
+        (await sessions.listTrustedDevices(userId)).map((x) => x.deviceId),
+        [d.deviceId],
+      );
+      assert.equal(await sessions.untrustDevice(userId, d.deviceId), true);
+      assert.equal(await sessions.isDeviceTrusted(userId, 'fingerprint_hash'), false);
+      await sessions.trustDevice({
+        userId,
+        deviceFingerprint: 'fp2',
+        deviceName: 'Mac',
+        deviceType: 'desktop',
+        durationDays: 1,
+      });
+      clock.advance(86_400_001);
+      assert.equal(await sessions.isDeviceTrusted(userId, 'fp2'), false);
+    });
+
+    it('records the security events, with ids and context but no secrets', async () => {
+      const { sessions, jwt, login, userId, stores, clock } = await setup({ maxSessionsPerUser: 1 });
+      const s = await login({ deviceFingerprint: 'fp-a' });
+      const pair = await jwt.issueTokenPair({ userId, sessionId: s.sessionId });
+      clock.advance(1);
+      const s2 = await login({ deviceFingerprint: 'fp-a' }); // evicts s; same device: not new
+      await jwt.revokeAccessToken(pair.accessToken, 'user_logout');
+      const t = await sessions.trustDevice({
+        userId,
+        deviceFingerprint: 'fp-a',
+        deviceName: 'x',
+        deviceType: 'y',
+      });
+      await sessions.untrustDevice(userId, t.deviceId);
+      await sessions.terminateSession(s2.sessionId, 'logout');
+      await login({ deviceFingerprint: 'fp-b' });
+      await sessions.terminateUserSessions({ userId });
+      const events = await stores.securityEvents.listUserEvents(userId, { limit: 100 });
+      const types = new Set(events.map((e) => e.type));
+      for (const t of [
+        'session_created',
+        'new_device',
+        'session_limit_eviction',
+        'token_revoked',
+        'device_trusted',
+        'device_untrusted',
+        'session_terminated',
+        'all_sessions_terminated',
+      ]) {
+        assert.ok(types.has(t), `missing ${t}`);
+      }
+      assert.equal(events.filter((e) => e.type === 'new_device').length, 2, 'fp-a once, fp-b once');
+      const text = JSON.stringify(events);
+      assert.equal(text.includes(pair.accessToken), false);
+      assert.equal(text.includes(pair.refreshToken), false);
+      for (let i = 1; i < events.length; i++) assert.ok(events[i - 1]!.timestamp >= events[i]!.timestamp);
+    });
+
+    it('rejects bad input with typed errors before any store call', async () => {
+      const { sessions, stores } = await setup();
+      await assert.rejects(sessions.validateSession('x*y'), { code: 'ERR_INVALID_ID' });
+      await assert.rejects(sessions.createSession({ userId: 'a:b', ipAddress: '1', userAgent: 'u' }), {
+        code: 'ERR_INVALID_ID',
+      });
+      await assert.rejects(
+        sessions.createSession({ userId: 'ok', ipAddress: 'x'.repeat(100), userAgent: 'u' }),
+        {
+          code: 'ERR_INVALID_ARGUMENT',
+        },
+      );
+      assert.throws(() => createSessionManager({ stores, sessionTimeoutMinutes: 0 }), ConfigError);
+      assert.throws(() => createSessionManager({ stores, maxSessionsPerUser: 0 }), ConfigError);
+    });
+  });
+}
