@@ -267,7 +267,9 @@ export class RedisClient {
   async ping(): Promise<number> {
     const start = performance.now();
     await this.wrap('ping', async () => {
+      if (!this.#connected) throw new Error('not connected');
       if (this.topology === 'cluster') {
+        if (this.#client.masters.length === 0) throw new Error('no cluster master known');
         await Promise.all(
           this.#client.masters.map(async (m: unknown) => (await this.#client.nodeClient(m)).ping()),
         );
