@@ -43,14 +43,18 @@ function decodeFamily(
     expiresAt,
     revoked: f.revoked === '1',
     revokedReason: f.reason ?? null,
+    claims: f.claims ?? null,
   };
 }
 
-/** The `view()` of `family_rotate.lua`: userId, sessionId, gen, createdAt, expiresAt, revoked, reason. */
+/**
+ * The family as the scripts return it (`family_rotate.lua`, `family_revoke_token.lua`): userId,
+ * sessionId, gen, createdAt, expiresAt, revoked, reason, claims.
+ */
 function decodeView(familyId: string, view: unknown): RefreshFamily {
-  const [userId, sessionId, gen, createdAt, expiresAt, revoked, reason] = replyArray(
+  const [userId, sessionId, gen, createdAt, expiresAt, revoked, reason, claims] = replyArray(
     view,
-    'family_rotate',
+    'family view',
   ).map(replyString);
   return {
     familyId,
@@ -61,6 +65,7 @@ function decodeView(familyId: string, view: unknown): RefreshFamily {
     expiresAt: Number(expiresAt ?? 0),
     revoked: revoked === '1',
     revokedReason: reason ?? null,
+    claims: claims ?? null,
   };
 }
 
@@ -83,6 +88,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     sessionId: string;
     tokenHash: string;
     ttlSeconds: number;
+    claims?: string | null;
   }): Promise<RefreshFamily> {
     parseUserScopedId('familyId', input.familyId);
     assertId('userId', input.userId);
@@ -91,6 +97,9 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     assertUserScoped('sessionId', input.sessionId, input.userId);
     assertNonEmptyString('tokenHash', input.tokenHash);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+    const claims = input.claims ?? null;
+    if (claims !== null && typeof claims !== 'string')
+      throw new InvalidArgumentError('claims', 'must be a string');
     const { client, keys, clock } = this.#ctx;
     const key = keys.family(input.familyId);
     const now = clock.now();
@@ -104,6 +113,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
       expiresAt: now + px,
       revoked: false,
       revokedReason: null,
+      claims,
     };
     const created = replyNumber(
       await client.runScript(
@@ -114,6 +124,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
           arg(px),
           ...['userId', family.userId, 'sessionId', family.sessionId, 'cur', input.tokenHash, 'gen', '0'],
           ...['createdAt', arg(now), 'expiresAt', arg(family.expiresAt), 'revoked', '0'],
+          ...(claims === null ? [] : ['claims', claims]),
         ],
       ),
       'family_create',
@@ -197,6 +208,8 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
         const family = decodeView(input.familyId, view);
         return { status: 'revoked', family: { ...family, revoked: true, revokedReason: WATERMARK_REASON } };
       }
+      case 'invalid':
+        return { status: 'invalid' };
       case 'session_ended':
         return { status: 'session_ended', family: decodeView(input.familyId, view) };
       case 'rotated':
@@ -221,6 +234,29 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
       default:
         throw unexpectedReply('family_rotate', reply);
     }
+  }
+
+  async revokeWithToken(input: {
+    familyId: string;
+    presentedHash: string;
+    reason: string;
+  }): Promise<RefreshFamily | null> {
+    parseUserScopedId('familyId', input.familyId);
+    assertNonEmptyString('presentedHash', input.presentedHash);
+    assertNonEmptyString('reason', input.reason);
+    const { client, keys, clock } = this.#ctx;
+    const key = keys.family(input.familyId);
+    const now = clock.now();
+    const view = await client.runScript(
+      SCRIPTS.family_revoke_token,
+      [key],
+      [arg(now), input.presentedHash, input.reason],
+    );
+    if (view === null) return null;
+    const family = decodeView(input.familyId, view);
+    // Second step (its own slot): the revoked-family index serves stats and cleanup only.
+    await indexRevokedFamily(this.#ctx, input.familyId, family.expiresAt, now);
+    return family;
   }
 
   #deviceRemove(deviceId: string, sessionId: string): Promise<number> | null {

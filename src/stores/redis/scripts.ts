@@ -32,6 +32,7 @@ export const SCRIPTS = {
   family_create: load('family_create', 1),
   family_revoke: load('family_revoke', 1),
   family_rotate: load('family_rotate', 5),
+  family_revoke_token: load('family_revoke_token', 1),
   watermark_raise: load('watermark_raise', 1),
   event_record: load('event_record', 2),
   device_trust: load('device_trust', 2),

@@ -6,7 +6,7 @@
 
   Input:
     KEYS[1] family              HASH userId sessionId cur prev rotatedAt child gen createdAt
-                                     expiresAt revoked reason
+                                     expiresAt revoked reason claims r0..r31
     KEYS[2] session record      STRING (JSON) of the family's session
     KEYS[3] user index          ZSET sessionId -> expiry (ms)
     KEYS[4] user created-order  ZSET sessionId -> createdAt (ms)
@@ -20,22 +20,32 @@
     ARGV[6] grace window (ms, >= 0)
     ARGV[7] the reason recorded when reuse revokes the family
 
-  Output: {status, {userId, sessionId, gen, createdAt, expiresAt, revoked, reason}, extra}
+  The family keeps its last 32 rotated (consumed) hashes in the ring fields r0..r31: a rotation
+  from generation g writes the consumed hash to r<g mod 32>. A hash that is neither cur, prev nor
+  in the ring was never the family's: 'invalid', and nothing changes (a forged secret for a known
+  family id must not be able to revoke the family).
+
+  Checks run in this order: not_found, revoked (flag, then watermark), invalid, session_ended (for
+  cur and prev only), then rotated / grace / reused.
+
+  Output: {status, {userId, sessionId, gen, createdAt, expiresAt, revoked, reason, claims}, extra}
     'not_found'      unknown or expired family (no view)
     'stale'          the family's session id is not ARGV[2] (the caller read another family)
     'revoked'        already revoked
     'user_revoked'   the watermark is after the family's creation (reported, not written)
-    'session_ended'  the family's session is not live
+    'invalid'        the presented hash was never one of the family's tokens (no view)
+    'session_ended'  cur or prev was presented but the family's session is not live
     'rotated'        cur was presented: the family moved on to ARGV[4]
     'grace'          prev was presented within the grace window; extra = the stored child blob
-    'reused'         any other hash: the family is revoked and its session ended, here;
-                     extra = the session record JSON that was deleted
+    'reused'         prev after the window, or a ring hash: the family is revoked and its session
+                     ended, here; extra = the session record JSON if the session was live, else nil
 ]]
 local family, record, userIdx, createdIdx, watermark = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now = tonumber(ARGV[1])
 
 local function view()
-  return redis.call('HMGET', family, 'userId', 'sessionId', 'gen', 'createdAt', 'expiresAt', 'revoked', 'reason')
+  return redis.call('HMGET', family, 'userId', 'sessionId', 'gen', 'createdAt', 'expiresAt', 'revoked', 'reason',
+    'claims')
 end
 
 local f = redis.call('HMGET', family, 'sessionId', 'cur', 'prev', 'rotatedAt', 'child', 'gen', 'createdAt',
@@ -62,7 +72,27 @@ if mark then
   end
 end
 
--- The session must be live: in the user index with a future score, record present and unexpired.
+local presented = ARGV[3]
+local current = presented == cur
+local previous = prev and presented == prev
+if not current and not previous then
+  local ring = {}
+  for i = 0, 31 do
+    ring[#ring + 1] = 'r' .. i
+  end
+  local known = false
+  for _, hash in ipairs(redis.call('HMGET', family, unpack(ring))) do
+    if hash == presented then
+      known = true
+      break
+    end
+  end
+  if not known then
+    return { 'invalid' }
+  end
+end
+
+-- Is the session live: in the user index with a future score, record present and unexpired?
 local score = redis.call('ZSCORE', userIdx, sid)
 local json = false
 if score and tonumber(score) > now then
@@ -75,20 +105,20 @@ if json then
     json = false
   end
 end
-if not json then
+if not json and (current or previous) then
   return { 'session_ended', view() }
 end
 
-if ARGV[3] == cur then
+if current then
   redis.call('HSET', family, 'prev', cur, 'cur', ARGV[4], 'rotatedAt', ARGV[1], 'child', ARGV[5],
-    'gen', tostring(tonumber(gen) + 1))
+    'gen', tostring(tonumber(gen) + 1), 'r' .. (tonumber(gen) % 32), cur)
   return { 'rotated', view() }
 end
-if prev and ARGV[3] == prev and rotatedAt and child and now - tonumber(rotatedAt) <= tonumber(ARGV[6]) then
+if previous and rotatedAt and child and now - tonumber(rotatedAt) <= tonumber(ARGV[6]) then
   return { 'grace', view(), child }
 end
 
--- Reuse: revoke the family and end its session in this same step.
+-- Reuse: revoke the family and end its session (if still there) in this same step.
 redis.call('HSET', family, 'revoked', '1', 'reason', ARGV[7])
 redis.call('DEL', record)
 redis.call('ZREM', userIdx, sid)
