@@ -8,7 +8,7 @@
     ARGV[1] now (ms)
     ARGV[2] TTL (ms, > 0)
     ARGV[3..n] field, value pairs of the new family (userId, sessionId, cur, gen, createdAt,
-               expiresAt, revoked)
+               expiresAt, revoked, and claims when given)
 
   Output:
     1 created; 0 a family with this id exists and has not expired (nothing written)

@@ -9,7 +9,7 @@
 
     ARGV[1] now (ms, from the caller's clock)
     ARGV[2] session id
-    ARGV[3] expiry score (ms): min(expiresAt, absoluteExpiresAt), > now
+    ARGV[3] expiresAt (ms, > now; never past absoluteExpiresAt): the index score
     ARGV[4] createdAt (ms)
     ARGV[5] record JSON
     ARGV[6] record TTL (ms, > 0)
