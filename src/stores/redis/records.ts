@@ -151,7 +151,7 @@ export function decodeSecurityEvent(json: string | null): { event: SecurityEvent
     return null;
   }
   const { expiresAt, ...event } = o;
-  return { event: event as unknown as SecurityEvent, expiresAt: o.expiresAt };
+  return { event: event as unknown as SecurityEvent, expiresAt: expiresAt as number };
 }
 
 /** The watermark record: `{"beforeMs": ms, "expiresAt": ms}` (written by `watermark_raise.lua`). */

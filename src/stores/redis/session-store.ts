@@ -120,9 +120,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async getSession(sessionId: string): Promise<Session | null> {
-    const now = this.#ctx.clock.now();
-    const session = await this.#readLive(sessionId, now);
-    return session;
+    return this.#readLive(sessionId, this.#ctx.clock.now());
   }
 
   async updateSession(session: Session, options: { extendTtl?: boolean } = {}): Promise<boolean> {
@@ -362,7 +360,9 @@ export class RedisSessionStore implements SessionStore {
     const bySlot = new Map<string, string[]>();
     for (const id of ids) {
       const slot = keys.userSessionsOf(id);
-      bySlot.set(slot, [...(bySlot.get(slot) ?? []), id]);
+      const group = bySlot.get(slot);
+      if (group === undefined) bySlot.set(slot, [id]);
+      else group.push(id);
     }
     for (const group of bySlot.values()) {
       for (const batch of chunks(group, BATCH)) {
