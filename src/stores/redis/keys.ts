@@ -7,7 +7,7 @@
  * ids (`<tag>.<random>`) carry the tag, so `sessionKey(sessionId)` needs no lookup.
  */
 import { assertId, parseUserScopedId, userTag } from '../../core/ids.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, InvalidIdError } from '../../core/errors.js';
 
 const PREFIX_PATTERN = /^[A-Za-z0-9._:-]{0,64}$/;
 
@@ -50,6 +50,10 @@ export interface KeySchema {
   userWatermark(userId: string): string;
   /** STRING: the cleanup job's lock (one sweeper at a time across instances). */
   cleanupLock(): string;
+  /** STRING holder token, PX = the cleanup interval: the fleet sweeps once per interval (HTTP service). */
+  cleanupSchedule(): string;
+  /** STRING counter, PX = the window: one rate-limit bucket (HTTP service). `bucket`: `[A-Za-z0-9._-]`. */
+  rateLimit(bucket: string): string;
   /** SCAN patterns used by maintenance (bounded SCAN only). */
   patterns: {
     session: string;
@@ -124,6 +128,11 @@ export function createKeySchema(prefix = ''): KeySchema {
       return `${p}user:revoked_before:{${userTag(userId)}}`;
     },
     cleanupLock: () => `${p}maintenance:cleanup_lock`,
+    cleanupSchedule: () => `${p}maintenance:cleanup_schedule`,
+    rateLimit(bucket) {
+      if (!/^[A-Za-z0-9._-]{1,128}$/.test(bucket)) throw new InvalidIdError('rate-limit bucket', 'malformed');
+      return `${p}ratelimit:${bucket}`;
+    },
     patterns: {
       session: `${p}session:*`,
       blacklist: `${p}token:blacklist:*`,
