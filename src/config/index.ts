@@ -1,0 +1,12 @@
+/** Environment → validated, frozen configuration. Only entry points call `loadConfig`. */
+export { describeConfig, type Env, type LoadConfigOptions, loadConfig } from './load.js';
+export type {
+  JwtConfig,
+  LogLevel,
+  NodeEnv,
+  OptixConfig,
+  RateLimitConfig,
+  RedisConfig,
+  SessionConfig,
+} from './types.js';
+export { ENV_VARIABLES, type EnvVariable } from './variables.js';

@@ -1,0 +1,79 @@
+/**
+ * The validated, frozen configuration of one process. Built from the environment by
+ * `loadConfig` (entry points only); everything else receives it.
+ */
+import type { SessionLimitPolicy } from '../core/ports.js';
+import type { RedisTlsOptions } from '../redis/config.js';
+import type { JwtKeyConfig } from '../services/types.js';
+
+export type NodeEnv = 'development' | 'test' | 'production';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface RedisConfig {
+  /** The URL as given (contains the password, if any: never log it; use `redactedUrl`). */
+  readonly url: string;
+  readonly redactedUrl: string;
+  readonly maxConnections: number;
+  readonly socketTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+  readonly retryOnTimeout: boolean;
+  readonly keyPrefix: string;
+  readonly tls: RedisTlsOptions | undefined;
+}
+
+export interface JwtConfig {
+  /** Signing key first, then retired keys that still verify. */
+  readonly keys: readonly JwtKeyConfig[];
+  readonly activeKid: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly refreshGraceSeconds: number;
+  readonly clockToleranceSeconds: number;
+  /** True when an EdDSA/ES256 key is configured: `/.well-known/jwks.json` is served. */
+  readonly asymmetric: boolean;
+}
+
+export interface SessionConfig {
+  readonly idleTimeoutMinutes: number;
+  readonly absoluteTimeoutMinutes: number;
+  readonly maxSessionsPerUser: number;
+  readonly limitPolicy: SessionLimitPolicy;
+}
+
+export interface RateLimitConfig {
+  /** Requests per client per minute; 0 turns the limit off. */
+  readonly refreshPerMinute: number;
+  readonly revokePerMinute: number;
+  readonly introspectPerMinute: number;
+}
+
+export interface OptixConfig {
+  readonly nodeEnv: NodeEnv;
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly trustProxy: boolean;
+    readonly bodyLimitBytes: number;
+  };
+  readonly logLevel: LogLevel;
+  /** Salt of the hashes logged in place of ids. */
+  readonly logIdSalt: string;
+  /** `null`: the in-memory backend. */
+  readonly redis: RedisConfig | null;
+  readonly jwt: JwtConfig;
+  readonly sessions: SessionConfig;
+  readonly serviceApiKeys: readonly string[];
+  readonly rateLimits: RateLimitConfig;
+  /** 0 = no background cleanup. */
+  readonly cleanupIntervalSeconds: number;
+  /** What development mode generated because it was not configured (print once, then forget). */
+  readonly generated: {
+    readonly jwtSecret: boolean;
+    readonly serviceApiKey: string | null;
+  };
+  /** Things an operator should know at start-up (dev mode, in-memory backend…). */
+  readonly warnings: readonly string[];
+}

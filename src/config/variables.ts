@@ -1,0 +1,170 @@
+/**
+ * Every environment variable the service reads, with its default and meaning. The README's and
+ * `docs/operations.md`'s configuration tables are written from this list, and a test checks that
+ * both name every variable here and that `load.ts` reads no other.
+ */
+export interface EnvVariable {
+  readonly name: string;
+  /** The default as a user would write it; `''` when there is none. */
+  readonly default: string;
+  readonly description: string;
+}
+
+export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
+  {
+    name: 'NODE_ENV',
+    default: 'development',
+    description:
+      '`development`, `test` or `production` (production refuses to start without `REDIS_URL`, a signing key and service keys).',
+  },
+  { name: 'HOST', default: '127.0.0.1', description: 'Interface to listen on (`0.0.0.0` in a container).' },
+  { name: 'PORT', default: '8080', description: 'TCP port (0 picks a free one).' },
+  {
+    name: 'TRUST_PROXY',
+    default: 'false',
+    description:
+      'Trust `X-Forwarded-For` from a reverse proxy (per-client rate limits then use the forwarded address).',
+  },
+  {
+    name: 'BODY_LIMIT_BYTES',
+    default: '16384',
+    description: 'Largest request body accepted; larger → 413 `ERR_PAYLOAD_TOO_LARGE`.',
+  },
+  {
+    name: 'LOG_LEVEL',
+    default: 'info',
+    description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',
+  },
+  {
+    name: 'LOG_ID_SALT',
+    default: '(random per process)',
+    description:
+      'Salt of the hashes logged in place of session ids; set the same value on every instance to correlate logs.',
+  },
+  {
+    name: 'REDIS_URL',
+    default: '(unset: in-memory)',
+    description:
+      'Redis URL: `redis://`, `rediss://` (TLS), Sentinel `redis://s1:26379,s2:26379/0?sentinel=mymaster`, Cluster `redis://n1:6379,n2:6379,n3:6379`. Unset: in-memory backend (one process only).',
+  },
+  {
+    name: 'REDIS_MAX_CONNECTIONS',
+    default: '50',
+    description:
+      'Upper bound of connections (sizes the Sentinel master pool; node-redis pipelines one connection per node otherwise).',
+  },
+  {
+    name: 'REDIS_SOCKET_TIMEOUT_MS',
+    default: '5000',
+    description: 'A connection silent this long is closed and reconnected (0 = off).',
+  },
+  { name: 'REDIS_CONNECT_TIMEOUT_MS', default: '5000', description: 'Time allowed to open a connection.' },
+  {
+    name: 'REDIS_COMMAND_TIMEOUT_MS',
+    default: '1000',
+    description:
+      'Deadline of one store operation; past it the request fails with 503 `ERR_STORE_TIMEOUT` instead of hanging.',
+  },
+  {
+    name: 'REDIS_RETRY_ON_TIMEOUT',
+    default: 'true',
+    description: 'Reconnect with backoff (≤ 2 s) after a timeout or a dropped connection.',
+  },
+  {
+    name: 'REDIS_KEY_PREFIX',
+    default: 'optix:',
+    description: 'Namespace of every key (letters, digits, `._:-`).',
+  },
+  {
+    name: 'REDIS_TLS_CA_FILE',
+    default: '',
+    description: 'PEM CA bundle to verify the Redis server (with `rediss://`).',
+  },
+  {
+    name: 'REDIS_TLS_CERT_FILE',
+    default: '',
+    description: 'PEM client certificate, for servers that require client auth.',
+  },
+  { name: 'REDIS_TLS_KEY_FILE', default: '', description: 'PEM client key (with `REDIS_TLS_CERT_FILE`).' },
+  {
+    name: 'JWT_SECRET',
+    default: '(dev: generated)',
+    description: 'HS256 signing secret, at least 32 bytes. Either this or `JWT_PRIVATE_KEY_FILE`.',
+  },
+  {
+    name: 'JWT_PRIVATE_KEY_FILE',
+    default: '',
+    description:
+      'PEM (PKCS#8) private key for `JWT_ALG`; its public key is served at `/.well-known/jwks.json`.',
+  },
+  {
+    name: 'JWT_ALG',
+    default: 'EdDSA',
+    description: '`EdDSA` (Ed25519) or `ES256` (P-256), for `JWT_PRIVATE_KEY_FILE`.',
+  },
+  { name: 'JWT_KID', default: '(derived from the key)', description: 'Key id written in the token header.' },
+  {
+    name: 'JWT_PREVIOUS_KEYS',
+    default: '',
+    description:
+      'Retired keys that still verify, comma-separated `ALG:kid:value` (`HS256:old1:<secret>` or `EdDSA:old2:/path/public.pem`). Keep each until its last token has expired.',
+  },
+  { name: 'JWT_ISSUER', default: 'optix-sessions', description: '`iss` written and required.' },
+  { name: 'JWT_AUDIENCE', default: 'optix', description: '`aud` written and required.' },
+  {
+    name: 'JWT_CLOCK_TOLERANCE_SECONDS',
+    default: '0',
+    description: 'Allowed clock skew for `exp`/`nbf`/`iat`.',
+  },
+  { name: 'ACCESS_TOKEN_TTL_SECONDS', default: '900', description: 'Access token life.' },
+  {
+    name: 'REFRESH_TOKEN_TTL_SECONDS',
+    default: '2592000',
+    description: 'Refresh token (family) life, 30 days.',
+  },
+  {
+    name: 'REFRESH_GRACE_SECONDS',
+    default: '10',
+    description:
+      'Window in which the just-rotated refresh token returns the same new pair instead of counting as theft.',
+  },
+  { name: 'SESSION_IDLE_TIMEOUT_MINUTES', default: '30', description: 'Sliding idle timeout of a session.' },
+  {
+    name: 'SESSION_ABSOLUTE_TIMEOUT_MINUTES',
+    default: '720',
+    description: 'Hard end of a session (12 h), never extended.',
+  },
+  { name: 'MAX_SESSIONS_PER_USER', default: '5', description: 'Live sessions per user.' },
+  {
+    name: 'SESSION_LIMIT_POLICY',
+    default: 'evict-oldest',
+    description: '`evict-oldest` or `deny` (409 `ERR_SESSION_LIMIT`) at the cap.',
+  },
+  {
+    name: 'SERVICE_API_KEYS',
+    default: '(dev: generated)',
+    description:
+      'Comma-separated keys (≥ 32 characters each) accepted as `Authorization: Bearer <key>` on service and admin routes. Several allow rotation.',
+  },
+  {
+    name: 'RATE_LIMIT_REFRESH_PER_MINUTE',
+    default: '60',
+    description: 'Refreshes per client address per minute (0 = off).',
+  },
+  {
+    name: 'RATE_LIMIT_REVOKE_PER_MINUTE',
+    default: '60',
+    description: 'Revocations per client address per minute (0 = off).',
+  },
+  {
+    name: 'RATE_LIMIT_INTROSPECT_PER_MINUTE',
+    default: '6000',
+    description: 'Introspections per service key per minute (0 = off).',
+  },
+  {
+    name: 'CLEANUP_INTERVAL_SECONDS',
+    default: '300',
+    description:
+      'Interval of the background cleanup job (0 = off). One instance sweeps at a time (Redis lock).',
+  },
+]);

@@ -1,0 +1,171 @@
+/**
+ * The composition root: builds everything one process needs, once, from the configuration, and
+ * hands it back with one `close()`. The HTTP app, the server, the CLI and the tests all start
+ * here; nothing imports a global.
+ */
+import type { OptixConfig } from './config/types.js';
+import type { Clock } from './core/clock.js';
+import type { StoreStats, Stores } from './core/ports.js';
+import { RedisClient, type RedisClientLogger, type RedisHealth } from './redis/client.js';
+import { createJwtService } from './services/jwt-service.js';
+import { createSessionManager } from './services/session-manager.js';
+import type { JwtService, SessionManager } from './services/types.js';
+import { createMemoryStores } from './stores/memory/index.js';
+import { createRedisStores } from './stores/redis/index.js';
+
+export interface OptixDeps {
+  /** Told about Redis connection trouble (gets no secrets). */
+  logger?: RedisClientLogger;
+  /** Where time comes from (tests pass a `ManualClock`). */
+  clock?: Clock;
+}
+
+/** Selected Redis INFO fields (sections memory, clients, stats, keyspace). */
+export interface RedisInfoSummary {
+  usedMemoryBytes: number | null;
+  usedMemoryHuman: string | null;
+  maxmemoryPolicy: string | null;
+  connectedClients: number | null;
+  opsPerSec: number | null;
+  keyspaceHits: number | null;
+  keyspaceMisses: number | null;
+  evictedKeys: number | null;
+  expiredKeys: number | null;
+  /** `db0` → `keys=…,expires=…,avg_ttl=…`. */
+  keyspace: Record<string, string>;
+}
+
+/** `GET /v1/admin/stats` and `optix-sessions stats`. */
+export interface OptixStats {
+  backend: 'memory' | 'redis';
+  store: StoreStats;
+  redis: RedisInfoSummary | null;
+}
+
+/** What the health check of the backend reports (`/readyz`, `optix-sessions health`). */
+export type BackendHealth = RedisHealth | { status: 'healthy'; topology: 'memory' };
+
+export interface Optix {
+  readonly config: OptixConfig;
+  readonly backend: 'memory' | 'redis';
+  /** The connected client, or `null` with the in-memory backend. */
+  readonly redis: RedisClient | null;
+  readonly stores: Stores;
+  readonly jwt: JwtService;
+  readonly sessions: SessionManager;
+  /** Never throws; `unhealthy` carries a readable error. */
+  health(): Promise<BackendHealth>;
+  /** Counts of live records (bounded SCANs) and, with Redis, INFO memory/clients/stats/keyspace. */
+  stats(): Promise<OptixStats>;
+  /** Closes the Redis connection (if any). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the stores (Redis when `config.redis` is set, memory otherwise), the JWT service and the
+ * session manager.
+ *
+ * @throws StoreUnavailableError (ERR_STORE_UNAVAILABLE) when Redis cannot be reached within
+ *   `REDIS_CONNECT_TIMEOUT_MS`; ConfigError for options the services reject.
+ * @example
+ * const optix = await createOptix(loadConfig(process.env));
+ * try { … } finally { await optix.close(); }
+ */
+export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Promise<Optix> {
+  let redis: RedisClient | null = null;
+  let stores: Stores;
+  if (config.redis !== null) {
+    const r = config.redis;
+    redis = new RedisClient(
+      {
+        url: r.url,
+        maxConnections: r.maxConnections,
+        socketTimeoutMs: r.socketTimeoutMs,
+        connectTimeoutMs: r.connectTimeoutMs,
+        commandTimeoutMs: r.commandTimeoutMs,
+        retryOnTimeout: r.retryOnTimeout,
+        keyPrefix: r.keyPrefix,
+        ...(r.tls ? { tls: r.tls } : {}),
+        clientName: 'optix-sessions',
+      },
+      deps.logger ? { logger: deps.logger } : {},
+    );
+    await redis.connect();
+    stores = createRedisStores(
+      redis,
+      deps.clock ? { keyPrefix: r.keyPrefix, clock: deps.clock } : { keyPrefix: r.keyPrefix },
+    );
+  } else {
+    stores = createMemoryStores(deps.clock ? { clock: deps.clock } : {});
+  }
+
+  try {
+    const jwt = createJwtService({
+      stores,
+      keys: config.jwt.keys,
+      activeKid: config.jwt.activeKid,
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
+      refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
+      refreshGraceSeconds: config.jwt.refreshGraceSeconds,
+      clockToleranceSeconds: config.jwt.clockToleranceSeconds,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
+    const sessions = createSessionManager({
+      stores,
+      sessionTimeoutMinutes: config.sessions.idleTimeoutMinutes,
+      absoluteLifetimeMinutes: config.sessions.absoluteTimeoutMinutes,
+      maxSessionsPerUser: config.sessions.maxSessionsPerUser,
+      sessionLimitPolicy: config.sessions.limitPolicy,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
+    const client = redis;
+    let closed = false;
+    return Object.freeze({
+      config,
+      backend: client === null ? 'memory' : 'redis',
+      redis: client,
+      stores,
+      jwt,
+      sessions,
+      async health(): Promise<BackendHealth> {
+        if (client === null) return { status: 'healthy', topology: 'memory' };
+        return client.healthCheck();
+      },
+      async stats(): Promise<OptixStats> {
+        const store = await stores.maintenance.stats();
+        if (client === null) return { backend: 'memory', store, redis: null };
+        const [memory, clients, stats, keyspace] = await Promise.all(
+          ['memory', 'clients', 'stats', 'keyspace'].map((section) => client.info(section)),
+        );
+        const num = (v: unknown) => (typeof v === 'number' ? v : null);
+        const str = (v: unknown) => (v === undefined ? null : String(v));
+        return {
+          backend: 'redis',
+          store,
+          redis: {
+            usedMemoryBytes: num(memory?.used_memory),
+            usedMemoryHuman: str(memory?.used_memory_human),
+            maxmemoryPolicy: str(memory?.maxmemory_policy),
+            connectedClients: num(clients?.connected_clients),
+            opsPerSec: num(stats?.instantaneous_ops_per_sec),
+            keyspaceHits: num(stats?.keyspace_hits),
+            keyspaceMisses: num(stats?.keyspace_misses),
+            evictedKeys: num(stats?.evicted_keys),
+            expiredKeys: num(stats?.expired_keys),
+            keyspace: Object.fromEntries(Object.entries(keyspace ?? {}).map(([k, v]) => [k, String(v)])),
+          },
+        };
+      },
+      async close(): Promise<void> {
+        if (closed) return;
+        closed = true;
+        await client?.close();
+      },
+    } satisfies Optix);
+  } catch (err) {
+    await redis?.close();
+    throw err;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * `buildApp(optix, options)`: the Fastify application over a container. It never listens (the
+ * server does, tests use `app.inject()`), and closing it closes the container unless told not to.
+ */
+import { createHash } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { Optix } from '../container.js';
+import { createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
+import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
+import { httpError, toHttpError } from './errors.js';
+import { createLogger, hashId } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { redisRateLimitStore } from './rate-limit.js';
+import { adminRoutes } from './routes/admin.js';
+import { meRoutes } from './routes/me.js';
+import { opsRoutes } from './routes/ops.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { createKeySchema } from '../stores/redis/keys.js';
+
+export interface AppOptions {
+  /** The pino logger (default: one from `config.logLevel`, to stdout). */
+  logger?: Logger;
+  /** Metrics registry (default: a new one, with process metrics). */
+  metrics?: Metrics;
+  /** Close the container when the app closes (default true). */
+  closeOptixOnClose?: boolean;
+}
+
+export type OptixApp = FastifyInstance & {
+  readonly optix: Optix;
+  readonly metrics: Metrics;
+  readonly lifecycle: Lifecycle;
+};
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    optix: Optix;
+    metrics: Metrics;
+    lifecycle: Lifecycle;
+  }
+}
+
+const PER_MINUTE_MS = 60_000;
+
+function perMinute(max: number, keyGenerator?: (request: FastifyRequest) => string): RouteRateLimit {
+  if (max === 0) return false;
+  return keyGenerator ? { max, timeWindow: PER_MINUTE_MS, keyGenerator } : { max, timeWindow: PER_MINUTE_MS };
+}
+
+/** Introspection is limited per service key (digested), falling back to the address. */
+function serviceClientKey(request: FastifyRequest): string {
+  const auth = request.headers.authorization;
+  if (typeof auth === 'string' && auth.length > 7) {
+    return `k:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}`;
+  }
+  return `ip:${request.ip}`;
+}
+
+/**
+ * Builds the HTTP application: routes, schemas, OpenAPI (`/docs/json`) and Swagger UI (`/docs`),
+ * error mapping, metrics, rate limits and safe request logs. Await `app.ready()` (or `inject`).
+ *
+ * @example
+ * const optix = await createOptix(loadConfig(process.env));
+ * const app = await buildApp(optix);
+ * const res = await app.inject({ method: 'GET', url: '/healthz' });
+ */
+export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<OptixApp> {
+  const { config } = optix;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const metrics = options.metrics ?? createMetrics();
+  const lifecycle: Lifecycle = { draining: false };
+
+  const app = Fastify({
+    loggerInstance: logger,
+    // Fastify's own request lines carry raw URLs (which can hold ids); ours log route patterns.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustProxy,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  // TypeBox's compiler: bodies are checked as sent (no coercion: `"userId": 1` is an error);
+  // params and query strings are converted from their string form first.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  app.decorate('optix', optix);
+  app.decorate('metrics', metrics);
+  app.decorate('lifecycle', lifecycle);
+  app.decorateRequest('principal', null);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route, status_code: String(reply.statusCode) };
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, seconds);
+    const quiet = route === '/healthz' || route === '/readyz' || route === '/metrics';
+    request.log[quiet ? 'debug' : 'info'](
+      { method: request.method, route, statusCode: reply.statusCode, ms: Math.round(seconds * 10_000) / 10 },
+      'request_completed',
+    );
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const view = toHttpError(err);
+    const code = view.body.error.code;
+    if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT') metrics.redisErrors.inc({ code });
+    if (view.serverFault) {
+      request.log.error({ err, code, route: request.routeOptions.url ?? 'unmatched' }, 'request_failed');
+    } else {
+      request.log.info({ code, route: request.routeOptions.url ?? 'unmatched' }, 'request_rejected');
+    }
+    if (view.status === 401) {
+      reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${code}"`);
+    }
+    if (view.status === 503) reply.header('retry-after', '1');
+    reply.code(view.status).send(view.body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({
+      error: {
+        code: 'ERR_NOT_FOUND',
+        message: `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`,
+      },
+    });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'OPTIX Sessions',
+        version: '0.1.0',
+        description:
+          'Session and token authority of the OPTIX trading platform: sessions, access/refresh tokens with rotation and theft detection, revocation (RFC 7009), introspection (RFC 7662), trusted devices and the security audit trail. Errors: `{ "error": { "code", "message" } }` (docs/errors.md).',
+      },
+      components: {
+        securitySchemes: {
+          serviceKey: { type: 'http', scheme: 'bearer', description: 'A key from SERVICE_API_KEYS' },
+          userToken: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: "The user's access token",
+          },
+        },
+      },
+      tags: [
+        { name: 'sessions', description: 'Create sessions (login service)' },
+        { name: 'tokens', description: 'Refresh, revoke (RFC 7009), introspect (RFC 7662)' },
+        { name: 'me', description: "The user's own sessions, devices and security events" },
+        { name: 'admin', description: 'Operator actions (service key)' },
+        { name: 'ops', description: 'Health, readiness, metrics, JWKS' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const redisStore =
+    optix.redis !== null
+      ? redisRateLimitStore(optix.redis, createKeySchema(config.redis?.keyPrefix ?? optix.redis.keyPrefix))
+      : undefined;
+  await app.register(rateLimit, {
+    global: false,
+    ...(redisStore ? { store: redisStore } : {}),
+    // A Redis outage must not add refused refreshes to it: count locally lost, let requests through.
+    skipOnError: true,
+    errorResponseBuilder: (request, context) => {
+      metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' });
+      return httpError('ERR_RATE_LIMITED', `rate limit exceeded, retry in ${context.after}`);
+    },
+  });
+
+  const salt = config.logIdSalt;
+  const verifyServiceKey = createServiceKeyVerifier(config.serviceApiKeys);
+  const ctx: RouteContext = {
+    optix,
+    metrics,
+    lifecycle,
+    requireService: requireServiceKey(verifyServiceKey),
+    requireUser: requireUser(optix.jwt, optix.sessions, metrics),
+    hashId: (id) => hashId(salt, id),
+    rateLimits: {
+      refresh: perMinute(config.rateLimits.refreshPerMinute),
+      revoke: perMinute(config.rateLimits.revokePerMinute),
+      introspect: perMinute(config.rateLimits.introspectPerMinute, serviceClientKey),
+    },
+  };
+
+  await app.register(opsRoutes, ctx);
+  await app.register(sessionRoutes, ctx);
+  await app.register(async (scope) => {
+    // Form bodies (RFC 7009/7662 clients send them) only where the RFCs call for them.
+    await scope.register(formbody, { bodyLimit: config.http.bodyLimitBytes });
+    await scope.register(tokenRoutes, ctx);
+  });
+  await app.register(meRoutes, ctx);
+  await app.register(adminRoutes, ctx);
+
+  if (options.closeOptixOnClose ?? true) {
+    app.addHook('onClose', async () => {
+      await optix.close();
+    });
+  }
+  return app as unknown as OptixApp;
+}

@@ -1,0 +1,102 @@
+/**
+ * The two kinds of caller: services (internal and admin routes) with a key from
+ * `SERVICE_API_KEYS`, and users (`/v1/me/*`) with their own access token.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isOptixError } from '../core/errors.js';
+import type { JwtService, SessionManager } from '../services/types.js';
+import type { AccessTokenPayload } from '../services/types.js';
+import { httpError } from './errors.js';
+import type { Metrics } from './metrics.js';
+import { verificationOutcome } from './metrics.js';
+
+/** Who made the request, once authenticated. */
+export type Principal =
+  | { kind: 'service' /** A short digest naming the key (for rate limits and logs). */; keyId: string }
+  | { kind: 'user'; userId: string; sessionId: string | null; payload: AccessTokenPayload; token: string };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const BEARER = /^Bearer[ \t]+([\x21-\x7e]+)[ \t]*$/i;
+
+/** The bearer credential of the request, or `null`. */
+export function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const m = BEARER.exec(header);
+  return m ? m[1]! : null;
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Checks presented keys against the configured ones in constant time: both sides are hashed to 32
+ * bytes first (so `timingSafeEqual` sees equal lengths and the key length does not leak), and
+ * every configured key is compared (no early exit).
+ */
+export function createServiceKeyVerifier(keys: readonly string[]): (presented: string) => string | null {
+  const expected = keys.map((k) => ({
+    hash: digest(k),
+    keyId: digest(`key-id:${k}`).toString('base64url').slice(0, 12),
+  }));
+  return (presented) => {
+    const hash = digest(presented);
+    let match: string | null = null;
+    for (const e of expected) {
+      if (timingSafeEqual(hash, e.hash)) match = e.keyId;
+    }
+    return match;
+  };
+}
+
+/** preHandler: requires a service key. */
+export function requireServiceKey(verify: (presented: string) => string | null) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const presented = bearerToken(request);
+    if (presented === null)
+      throw httpError('ERR_UNAUTHORIZED', 'a service key is required (Authorization: Bearer <key>)');
+    const keyId = verify(presented);
+    if (keyId === null) throw httpError('ERR_UNAUTHORIZED', 'invalid service key');
+    request.principal = { kind: 'service', keyId };
+  };
+}
+
+/**
+ * preHandler: requires the user's own access token (signature, claims and revocation checked,
+ * fail closed), then records activity on its session (the idle timeout slides).
+ */
+export function requireUser(jwt: JwtService, sessions: SessionManager, metrics: Metrics) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const token = bearerToken(request);
+    if (token === null)
+      throw httpError('ERR_UNAUTHORIZED', 'an access token is required (Authorization: Bearer <token>)');
+    let payload: AccessTokenPayload;
+    try {
+      payload = (await jwt.verifyToken(token)).payload;
+      metrics.verifications.inc({ outcome: 'valid' });
+    } catch (err) {
+      metrics.verifications.inc({ outcome: verificationOutcome(isOptixError(err) ? err.code : undefined) });
+      throw err;
+    }
+    const sessionId = payload.sid ?? null;
+    if (sessionId !== null) {
+      const live = await sessions.validateSession(sessionId, {
+        endpoint: request.routeOptions.url ?? 'unknown',
+      });
+      if (live === null) throw httpError('ERR_UNAUTHORIZED', 'the session of this token has ended');
+    }
+    request.principal = { kind: 'user', userId: payload.sub, sessionId, payload, token };
+  };
+}
+
+/** The authenticated user of a `/v1/me` route (the preHandler guarantees one). */
+export function userOf(request: FastifyRequest): Extract<Principal, { kind: 'user' }> {
+  const p = request.principal;
+  if (p === null || p.kind !== 'user') throw httpError('ERR_UNAUTHORIZED', 'an access token is required');
+  return p;
+}

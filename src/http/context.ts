@@ -1,0 +1,38 @@
+/**
+ * What every route plugin receives from `buildApp`: the container, metrics, the auth hooks and the
+ * rate-limit settings. Passed as plugin options, so no route imports a global.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Optix } from '../container.js';
+import type { Metrics } from './metrics.js';
+
+export interface Lifecycle {
+  /** Set when shutdown began: `/readyz` answers 503 so load balancers stop sending traffic. */
+  draining: boolean;
+}
+
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** Rate-limit options for one route (`false`: no limit). */
+export type RouteRateLimit =
+  | false
+  | {
+      max: number;
+      timeWindow: number;
+      keyGenerator?: (request: FastifyRequest) => string;
+    };
+
+export interface RouteContext {
+  readonly optix: Optix;
+  readonly metrics: Metrics;
+  readonly lifecycle: Lifecycle;
+  readonly requireService: Hook;
+  readonly requireUser: Hook;
+  /** Salted hash of an id for logs (never log the id). */
+  readonly hashId: (id: string) => string;
+  readonly rateLimits: {
+    readonly refresh: RouteRateLimit;
+    readonly revoke: RouteRateLimit;
+    readonly introspect: RouteRateLimit;
+  };
+}

@@ -1,0 +1,151 @@
+/** `/v1/admin/*`: operator actions, with a service key. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { RouteContext } from '../context.js';
+import { httpError } from '../errors.js';
+import {
+  authErrors,
+  ErrorResponse,
+  EventsQuery,
+  IdString,
+  SecurityEventView,
+  SessionIdString,
+  SessionView,
+} from '../schemas.js';
+
+const security = [{ serviceKey: [] }];
+const UserParams = Type.Object({ userId: IdString('User id') });
+
+export const StatsView = Type.Object({
+  backend: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),
+  store: Type.Object({
+    sessions: Type.Integer(),
+    blacklistEntries: Type.Integer(),
+    families: Type.Integer(),
+    revokedFamilies: Type.Integer(),
+    trustedDevices: Type.Integer(),
+    securityEvents: Type.Integer(),
+  }),
+  redis: Type.Union([
+    Type.Null(),
+    Type.Object({
+      usedMemoryBytes: Type.Union([Type.Number(), Type.Null()]),
+      usedMemoryHuman: Type.Union([Type.String(), Type.Null()]),
+      maxmemoryPolicy: Type.Union([Type.String(), Type.Null()]),
+      connectedClients: Type.Union([Type.Number(), Type.Null()]),
+      opsPerSec: Type.Union([Type.Number(), Type.Null()]),
+      keyspaceHits: Type.Union([Type.Number(), Type.Null()]),
+      keyspaceMisses: Type.Union([Type.Number(), Type.Null()]),
+      evictedKeys: Type.Union([Type.Number(), Type.Null()]),
+      expiredKeys: Type.Union([Type.Number(), Type.Null()]),
+      keyspace: Type.Record(Type.String(), Type.String()),
+    }),
+  ]),
+});
+
+export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
+  const { optix, metrics } = ctx;
+  const { sessions, jwt } = optix;
+  const preHandler = ctx.requireService;
+
+  app.get(
+    '/v1/admin/users/:userId/sessions',
+    {
+      preHandler,
+      schema: {
+        tags: ['admin'],
+        summary: "A user's live sessions",
+        security,
+        params: UserParams,
+        response: { 200: Type.Object({ sessions: Type.Array(SessionView) }), ...authErrors },
+      },
+    },
+    async (request) => ({ sessions: await sessions.listUserSessions(request.params.userId) }),
+  );
+
+  app.delete(
+    '/v1/admin/users/:userId/sessions',
+    {
+      preHandler,
+      schema: {
+        tags: ['admin'],
+        summary: 'Revoke everything of a user: every session ends, every token stops verifying (O(1))',
+        security,
+        params: UserParams,
+        response: { 200: Type.Object({ ended: Type.Integer() }), ...authErrors },
+      },
+    },
+    async (request) => {
+      const { userId } = request.params;
+      // Tokens first: from here on nothing the user holds verifies, even if the second step fails.
+      await jwt.revokeAllUserTokens(userId, 'admin_revoke_user');
+      metrics.revocations.inc({ kind: 'user' });
+      const ended = await sessions.terminateUserSessions({ userId, reason: 'admin_revoke_user' });
+      if (ended > 0) metrics.sessionsEnded.inc({ reason: 'admin' }, ended);
+      return { ended };
+    },
+  );
+
+  app.delete(
+    '/v1/admin/sessions/:sessionId',
+    {
+      preHandler,
+      schema: {
+        tags: ['admin'],
+        summary: 'End a session',
+        security,
+        params: Type.Object({ sessionId: SessionIdString }),
+        response: { 204: Type.Null(), ...authErrors, 404: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { sessionId } = request.params;
+      if (!(await sessions.terminateSession(sessionId, 'admin_terminated'))) {
+        throw httpError('ERR_SESSION_NOT_FOUND', 'no such session');
+      }
+      metrics.sessionsEnded.inc({ reason: 'admin' });
+      metrics.revocations.inc({ kind: 'session' });
+      request.log.info({ sessionHash: ctx.hashId(sessionId) }, 'session_terminated_by_admin');
+      reply.code(204);
+      return null;
+    },
+  );
+
+  app.get(
+    '/v1/admin/users/:userId/security-events',
+    {
+      preHandler,
+      schema: {
+        tags: ['admin'],
+        summary: "A user's security events, newest first",
+        security,
+        params: UserParams,
+        querystring: EventsQuery,
+        response: { 200: Type.Object({ events: Type.Array(SecurityEventView) }), ...authErrors },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const events = await sessions.listSecurityEvents(request.params.userId, {
+        ...(q.since !== undefined ? { since: q.since } : {}),
+        ...(q.until !== undefined ? { until: q.until } : {}),
+        limit: q.limit ?? 50,
+      });
+      return { events };
+    },
+  );
+
+  app.get(
+    '/v1/admin/stats',
+    {
+      preHandler,
+      schema: {
+        tags: ['admin'],
+        summary: 'Store counts and Redis INFO (memory, clients, stats, keyspace)',
+        security,
+        response: { 200: StatsView, ...authErrors },
+      },
+    },
+    async () => optix.stats(),
+  );
+};

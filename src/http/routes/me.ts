@@ -1,0 +1,214 @@
+/**
+ * `/v1/me/*`: the user's own sessions, trusted devices and security events, authorized by the
+ * user's access token. Another user's session or device is "not found" (404), never "forbidden":
+ * the answer must not confirm that the id exists.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { userOf } from '../auth.js';
+import type { RouteContext } from '../context.js';
+import { httpError } from '../errors.js';
+import {
+  authErrors,
+  ErrorResponse,
+  EventsQuery,
+  IdString,
+  SecurityEventView,
+  SessionIdString,
+  SessionListView,
+  TrustedDeviceView,
+} from '../schemas.js';
+
+const security = [{ userToken: [] }];
+const NoContent = Type.Null({ description: 'No content' });
+
+export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
+  const { optix, metrics } = ctx;
+  const { sessions, jwt } = optix;
+  const preHandler = ctx.requireUser;
+
+  app.get(
+    '/v1/me/sessions',
+    {
+      preHandler,
+      schema: {
+        tags: ['me'],
+        summary: 'My live sessions, newest first',
+        security,
+        response: { 200: SessionListView, ...authErrors },
+      },
+    },
+    async (request) => {
+      const me = userOf(request);
+      const list = await sessions.listUserSessions(me.userId);
+      return { sessions: list.map((s) => ({ ...s, current: s.sessionId === me.sessionId })) };
+    },
+  );
+
+  app.delete(
+    '/v1/me/sessions/:sessionId',
+    {
+      preHandler,
+      schema: {
+        tags: ['me'],
+        summary: 'End one of my sessions (its tokens stop working)',
+        security,
+        params: Type.Object({ sessionId: SessionIdString }),
+        response: { 204: NoContent, ...authErrors, 404: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const me = userOf(request);
+      const { sessionId } = request.params;
+      const session = await sessions.getSession(sessionId);
+      if (session === null || session.userId !== me.userId)
+        throw httpError('ERR_SESSION_NOT_FOUND', 'no such session');
+      if (await sessions.terminateSession(sessionId, 'user_terminated')) {
+        metrics.sessionsEnded.inc({ reason: 'user_terminated' });
+        metrics.revocations.inc({ kind: 'session' });
+      }
+      request.log.info({ sessionHash: ctx.hashId(sessionId) }, 'session_terminated');
+      reply.code(204);
+      return null;
+    },
+  );
+
+  app.post(
+    '/v1/me/logout',
+    {
+      preHandler,
+      schema: {
+        tags: ['me'],
+        summary: 'Log out: end this session and revoke this token',
+        security,
+        response: { 204: NoContent, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const me = userOf(request);
+      if (await jwt.revokeAccessToken(me.token, 'logout')) metrics.revocations.inc({ kind: 'access_token' });
+      if (me.sessionId !== null && (await sessions.terminateSession(me.sessionId, 'logout'))) {
+        metrics.sessionsEnded.inc({ reason: 'logout' });
+      }
+      reply.code(204);
+      return null;
+    },
+  );
+
+  app.post(
+    '/v1/me/logout-others',
+    {
+      preHandler,
+      schema: {
+        tags: ['me'],
+        summary: 'End every other session of mine (e.g. after a password change)',
+        security,
+        response: { 200: Type.Object({ ended: Type.Integer() }), ...authErrors },
+      },
+    },
+    async (request) => {
+      const me = userOf(request);
+      const ended = await sessions.terminateUserSessions({
+        userId: me.userId,
+        ...(me.sessionId !== null ? { exceptSessionId: me.sessionId } : {}),
+        reason: 'logout_others',
+      });
+      if (ended > 0) {
+        metrics.sessionsEnded.inc({ reason: 'logout_others' }, ended);
+        metrics.revocations.inc({ kind: 'session' }, ended);
+      }
+      return { ended };
+    },
+  );
+
+  app.get(
+    '/v1/me/devices',
+    {
+      preHandler,
+      schema: {
+        tags: ['me'],
+        summary: 'My trusted devices',
+        security,
+        response: { 200: Type.Object({ devices: Type.Array(TrustedDeviceView) }), ...authErrors },
+      },
+    },
+    async (request) => ({ devices: await sessions.listTrustedDevices(userOf(request).userId) }),
+  );
+
+  app.post(
+    '/v1/me/devices',
+    {
+      preHandler,
+      schema: {
+        tags: ['me'],
+        summary: 'Trust a device (skips MFA on it until it expires)',
+        security,
+        body: Type.Object(
+          {
+            deviceFingerprint: Type.String({ minLength: 1, maxLength: 512 }),
+            deviceName: Type.String({ minLength: 1, maxLength: 128 }),
+            deviceType: Type.String({ minLength: 1, maxLength: 64 }),
+            durationDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, default: 30 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: TrustedDeviceView, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const device = await sessions.trustDevice({
+        userId: userOf(request).userId,
+        deviceFingerprint: b.deviceFingerprint,
+        deviceName: b.deviceName,
+        deviceType: b.deviceType,
+        ...(b.durationDays !== undefined ? { durationDays: b.durationDays } : {}),
+      });
+      reply.code(201);
+      return device;
+    },
+  );
+
+  app.delete(
+    '/v1/me/devices/:deviceId',
+    {
+      preHandler,
+      schema: {
+        tags: ['me'],
+        summary: 'Stop trusting a device',
+        security,
+        params: Type.Object({ deviceId: IdString('Trusted device id') }),
+        response: { 204: NoContent, ...authErrors, 404: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const removed = await sessions.untrustDevice(userOf(request).userId, request.params.deviceId);
+      if (!removed) throw httpError('ERR_NOT_FOUND', 'no such trusted device');
+      reply.code(204);
+      return null;
+    },
+  );
+
+  app.get(
+    '/v1/me/security-events',
+    {
+      preHandler,
+      schema: {
+        tags: ['me'],
+        summary: 'My security events, newest first',
+        security,
+        querystring: EventsQuery,
+        response: { 200: Type.Object({ events: Type.Array(SecurityEventView) }), ...authErrors },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const events = await sessions.listSecurityEvents(userOf(request).userId, {
+        ...(q.since !== undefined ? { since: q.since } : {}),
+        ...(q.until !== undefined ? { until: q.until } : {}),
+        limit: q.limit ?? 50,
+      });
+      return { events };
+    },
+  );
+};

@@ -1,0 +1,198 @@
+/**
+ * Token endpoints: refresh (rotation with theft detection), revocation (RFC 7009) and
+ * introspection (RFC 7662). Revoke and introspect accept JSON or form bodies.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { isOptixError } from '../../core/errors.js';
+import type { RouteContext } from '../context.js';
+import { verificationOutcome } from '../metrics.js';
+import { authErrors, ErrorResponse, TokenPairView, TokenString } from '../schemas.js';
+
+const TokenBody = Type.Object(
+  {
+    token: TokenString('The token to revoke or inspect'),
+    token_type_hint: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: '`access_token` or `refresh_token` (a hint; both are tried)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Introspection = Type.Object({
+  active: Type.Boolean(),
+  sub: Type.Optional(Type.String()),
+  jti: Type.Optional(Type.String()),
+  sid: Type.Optional(Type.String()),
+  exp: Type.Optional(Type.Integer()),
+  iat: Type.Optional(Type.Integer()),
+  iss: Type.Optional(Type.String()),
+  aud: Type.Optional(Type.String()),
+  scope: Type.Optional(Type.String()),
+  client_id: Type.Optional(Type.String()),
+  token_type: Type.Optional(Type.String()),
+  email: Type.Optional(Type.String()),
+  roles: Type.Optional(Type.Array(Type.String())),
+});
+
+/** Codes of a refresh that failed because of the token (as opposed to the store). */
+const REFRESH_OUTCOMES: Record<string, string> = {
+  ERR_REFRESH_INVALID: 'invalid',
+  ERR_REFRESH_REUSED: 'reused',
+  ERR_REFRESH_REVOKED: 'revoked',
+};
+
+export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
+  const { optix, metrics } = ctx;
+
+  app.post(
+    '/v1/token/refresh',
+    {
+      config: { rateLimit: ctx.rateLimits.refresh },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Rotate a refresh token',
+        description:
+          'Returns a new access and refresh token. Presenting the just-rotated token again within REFRESH_GRACE_SECONDS returns the same pair; any other reuse revokes the whole family and ends its session (401 ERR_REFRESH_REUSED).',
+        body: Type.Object(
+          { refreshToken: TokenString('The current refresh token') },
+          { additionalProperties: false },
+        ),
+        response: { 200: TokenPairView, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const userAgent = request.headers['user-agent'];
+      try {
+        const pair = await optix.jwt.refreshTokens(request.body.refreshToken, {
+          ipAddress: request.ip,
+          ...(typeof userAgent === 'string' ? { userAgent: userAgent.slice(0, 1024) } : {}),
+        });
+        metrics.refreshes.inc({ outcome: 'rotated' });
+        reply.header('cache-control', 'no-store');
+        return {
+          accessToken: pair.accessToken,
+          refreshToken: pair.refreshToken,
+          tokenType: 'Bearer' as const,
+          expiresIn: pair.expiresIn,
+        };
+      } catch (err) {
+        const outcome = isOptixError(err) ? REFRESH_OUTCOMES[err.code] : undefined;
+        if (outcome !== undefined) metrics.refreshes.inc({ outcome });
+        if (outcome === 'reused') {
+          metrics.reuseDetections.inc();
+          metrics.revocations.inc({ kind: 'refresh_family' });
+          request.log.warn('refresh_reuse_detected');
+        }
+        throw err;
+      }
+    },
+  );
+
+  app.post(
+    '/v1/revoke',
+    {
+      config: { rateLimit: ctx.rateLimits.revoke },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Revoke a token (RFC 7009)',
+        description:
+          'JSON or `application/x-www-form-urlencoded`. Answers 200 whether or not the token was known or valid. Revoking a refresh token revokes its whole family (every access token of it) and ends its session.',
+        consumes: ['application/json', 'application/x-www-form-urlencoded'],
+        body: TokenBody,
+        response: {
+          200: Type.Object({}),
+          400: ErrorResponse,
+          413: ErrorResponse,
+          415: ErrorResponse,
+          429: ErrorResponse,
+          503: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { token, token_type_hint: hint } = request.body;
+      // RFC 7009 §2.2: an invalid token is answered with 200 too; only a store failure is an error.
+      const quietly = async (attempt: () => Promise<boolean>) => {
+        try {
+          return await attempt();
+        } catch (err) {
+          if (isOptixError(err) && verificationOutcome(err.code) !== 'store_unavailable') return false;
+          throw err;
+        }
+      };
+      const tryAccess = async () => {
+        const done = await quietly(() => optix.jwt.revokeAccessToken(token, 'rfc7009_revoke'));
+        if (done) metrics.revocations.inc({ kind: 'access_token' });
+        return done;
+      };
+      const tryRefresh = async () => {
+        const done = await quietly(() => optix.jwt.revokeRefreshToken(token, 'rfc7009_revoke'));
+        if (done) {
+          metrics.revocations.inc({ kind: 'refresh_family' });
+          metrics.sessionsEnded.inc({ reason: 'refresh_revoked' });
+        }
+        return done;
+      };
+      // The hint only orders the attempts (RFC 7009 §2.1: the server extends its search).
+      if (hint === 'refresh_token') {
+        if (!(await tryRefresh())) await tryAccess();
+      } else if (!(await tryAccess())) {
+        await tryRefresh();
+      }
+      reply.header('cache-control', 'no-store');
+      return {};
+    },
+  );
+
+  app.post(
+    '/v1/introspect',
+    {
+      preHandler: ctx.requireService,
+      config: { rateLimit: ctx.rateLimits.introspect },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Introspect an access token (RFC 7662)',
+        description:
+          'Signature, expiry, issuer, audience and every revocation (token, family, user, session) are checked. An inactive, unknown or malformed token answers exactly `{"active": false}`. Refresh tokens are opaque and always answer `{"active": false}`.',
+        security: [{ serviceKey: [] }],
+        consumes: ['application/json', 'application/x-www-form-urlencoded'],
+        body: TokenBody,
+        response: { 200: Introspection, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      let payload: Awaited<ReturnType<typeof optix.jwt.verifyToken>>['payload'];
+      try {
+        payload = (await optix.jwt.verifyToken(request.body.token)).payload;
+      } catch (err) {
+        const code = isOptixError(err) ? err.code : undefined;
+        const outcome = verificationOutcome(code);
+        metrics.verifications.inc({ outcome });
+        // Fail closed, visibly: a store outage is a 503, not a confident "inactive".
+        if (outcome === 'store_unavailable') throw err;
+        if (code === undefined) throw err;
+        return { active: false };
+      }
+      metrics.verifications.inc({ outcome: 'valid' });
+      return {
+        active: true,
+        sub: payload.sub,
+        jti: payload.jti,
+        ...(payload.sid !== undefined ? { sid: payload.sid } : {}),
+        exp: payload.exp,
+        iat: payload.iat,
+        iss: payload.iss,
+        aud: payload.aud,
+        scope: payload.scope ?? '',
+        token_type: 'Bearer',
+        ...(payload.email !== undefined ? { email: payload.email } : {}),
+        ...(payload.roles !== undefined ? { roles: payload.roles } : {}),
+      };
+    },
+  );
+};
