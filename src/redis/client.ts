@@ -72,6 +72,7 @@ export class RedisClient {
   readonly topology: 'standalone' | 'sentinel' | 'cluster';
   readonly keyPrefix: string;
   readonly #client: AnyNodeRedis;
+  readonly #commands: RedisCommands;
   readonly #logger: RedisClientLogger | undefined;
   #connected = false;
   #lastErrorLog = 0;
@@ -83,11 +84,33 @@ export class RedisClient {
     this.#logger = deps.logger;
     this.#client = this.#build();
     this.#client.on('error', (err: unknown) => this.#onError(err));
+    this.#commands = this.topology === 'cluster' ? this.#clusterCommands() : (this.#client as RedisCommands);
   }
 
   /** The commands the stores use (routed by key on Cluster). */
   get commands(): RedisCommands {
-    return this.#client as RedisCommands;
+    return this.#commands;
+  }
+
+  /**
+   * node-redis's cluster client routes keyed commands itself but has no `scanIterator`: SCAN is
+   * per node. This adds one that walks every master in turn, one bounded SCAN at a time.
+   */
+  #clusterCommands(): RedisCommands {
+    const cluster = this.#client;
+    async function* scanIterator(options: { MATCH: string; COUNT: number; TYPE?: string }) {
+      for (const master of [...cluster.masters]) {
+        const node = await cluster.nodeClient(master);
+        yield* node.scanIterator(options) as AsyncIterable<string[]>;
+      }
+    }
+    return new Proxy(cluster, {
+      get(target, prop, receiver) {
+        if (prop === 'scanIterator') return scanIterator;
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as RedisCommands;
   }
 
   /** True between a successful `connect()` and `close()`. */
