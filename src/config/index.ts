@@ -1,4 +1,5 @@
 /** Environment → validated, frozen configuration. Only entry points call `loadConfig`. */
+export { readEnv } from './env-file.js';
 export { describeConfig, type Env, type LoadConfigOptions, loadConfig } from './load.js';
 export type {
   JwtConfig,

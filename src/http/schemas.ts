@@ -29,7 +29,10 @@ export const EpochMs = (description: string) =>
 export const ErrorResponse = Type.Object(
   {
     error: Type.Object({
-      code: Type.Enum([...ERROR_CODES], { type: 'string', description: 'Stable error code (see docs/errors.md)' }),
+      code: Type.Enum([...ERROR_CODES], {
+        type: 'string',
+        description: 'Stable error code (see docs/errors.md)',
+      }),
       message: Type.String(),
     }),
   },

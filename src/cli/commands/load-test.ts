@@ -1,0 +1,145 @@
+/**
+ * `optix-sessions load-test`: the guide's load test — N operations at a concurrency — reporting
+ * ops/s and latency percentiles. Scenarios:
+ *   set      the guide's loop: `SET loadtest:<run>:<i> value_<i> EX 60` (Redis only)
+ *   verify   full access-token verification (signature, claims, every revocation check)
+ *   session  create a session and end it (the write path: scripts, indexes, events)
+ */
+import { randomBytes } from 'node:crypto';
+import type { Optix } from '../../container.js';
+import { describeError } from '../../redis/client.js';
+import {
+  type CliIo,
+  CliError,
+  EXIT,
+  type GlobalOptions,
+  positiveInt,
+  printJson,
+  withOptix,
+} from '../context.js';
+
+export const SCENARIOS = ['set', 'verify', 'session'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface LoadTestResult {
+  scenario: Scenario;
+  backend: 'memory' | 'redis';
+  ops: number;
+  concurrency: number;
+  errors: number;
+  firstError: string | null;
+  durationMs: number;
+  opsPerSec: number;
+  latencyMs: { p50: number; p99: number; max: number };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))] ?? 0;
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Runs `ops` operations of `scenario`, `concurrency` at a time. */
+export async function runLoadTest(
+  optix: Optix,
+  input: { scenario: Scenario; ops: number; concurrency: number },
+): Promise<LoadTestResult> {
+  const run = randomBytes(6).toString('hex');
+  let op: (i: number) => Promise<unknown>;
+  let after: () => Promise<void> = async () => undefined;
+  if (input.scenario === 'set') {
+    const redis = optix.redis;
+    if (redis === null)
+      throw new CliError(EXIT.USAGE, 'the set scenario needs Redis (REDIS_URL); try --scenario verify');
+    op = (i) => redis.set(`loadtest:${run}:${i}`, `value_${i}`, { ttlSeconds: 60 });
+  } else if (input.scenario === 'verify') {
+    const userId = `loadtest-${run}`;
+    const session = await optix.sessions.createSession({
+      userId,
+      ipAddress: '127.0.0.1',
+      userAgent: 'optix-sessions load-test',
+    });
+    const pair = await optix.jwt.issueTokenPair({ userId, sessionId: session.sessionId });
+    op = () => optix.jwt.verifyToken(pair.accessToken);
+    after = async () => {
+      await optix.jwt.revokeRefreshToken(pair.refreshToken, 'load_test_done');
+    };
+  } else {
+    op = async (i) => {
+      const userId = `loadtest-${run}-${i % 1000}`;
+      const s = await optix.sessions.createSession({
+        userId,
+        ipAddress: '127.0.0.1',
+        userAgent: 'optix-sessions load-test',
+      });
+      await optix.sessions.terminateSession(s.sessionId, 'load_test');
+    };
+  }
+
+  const latencies = new Float64Array(input.ops);
+  let next = 0;
+  let errors = 0;
+  let firstError: string | null = null;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= input.ops) return;
+      const t0 = performance.now();
+      try {
+        await op(i);
+      } catch (err) {
+        errors++;
+        firstError ??= describeError(err);
+      }
+      latencies[i] = performance.now() - t0;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(input.concurrency, input.ops) }, worker));
+  const durationMs = performance.now() - started;
+  await after();
+  latencies.sort();
+  return {
+    scenario: input.scenario,
+    backend: optix.backend,
+    ops: input.ops,
+    concurrency: input.concurrency,
+    errors,
+    firstError,
+    durationMs: round(durationMs),
+    opsPerSec: Math.round((input.ops / durationMs) * 1000),
+    latencyMs: {
+      p50: round(percentile(latencies, 0.5)),
+      p99: round(percentile(latencies, 0.99)),
+      max: round(latencies[latencies.length - 1] ?? 0),
+    },
+  };
+}
+
+export async function loadTestCommand(
+  io: CliIo,
+  options: GlobalOptions & { ops?: string; concurrency?: string; scenario?: string },
+): Promise<number> {
+  const ops = positiveInt('--ops', options.ops, 10_000, 10_000_000);
+  const concurrency = positiveInt('--concurrency', options.concurrency, 50, 10_000);
+  if (options.scenario !== undefined && !(SCENARIOS as readonly string[]).includes(options.scenario)) {
+    throw new CliError(EXIT.USAGE, `--scenario must be one of ${SCENARIOS.join(', ')}`);
+  }
+  return withOptix(io, options, async (optix) => {
+    const scenario = (options.scenario as Scenario | undefined) ?? (optix.redis ? 'set' : 'verify');
+    if (!options.json) {
+      io.stderr.write(`load-test: ${ops} × ${scenario} at concurrency ${concurrency} on ${optix.backend}…\n`);
+    }
+    const r = await runLoadTest(optix, { scenario, ops, concurrency });
+    if (options.json) printJson(io, r);
+    else {
+      io.stdout.write(
+        `${r.scenario}: ${r.ops} ops in ${(r.durationMs / 1000).toFixed(2)} s = ${r.opsPerSec} ops/s (concurrency ${r.concurrency}, ${r.backend})\n` +
+          `latency p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, max ${r.latencyMs.max.toFixed(3)} ms\n` +
+          `errors ${r.errors}${r.firstError ? ` (first: ${r.firstError})` : ''}\n`,
+      );
+    }
+    return r.errors === 0 ? EXIT.OK : EXIT.FAILURE;
+  });
+}

@@ -1,0 +1,63 @@
+/** `optix-sessions sessions list <userId>` and `sessions revoke <sessionId>`. */
+import { assertId, parseUserScopedId } from '../../core/ids.js';
+import {
+  type CliIo,
+  CliError,
+  EXIT,
+  type GlobalOptions,
+  iso,
+  printJson,
+  table,
+  withOptix,
+} from '../context.js';
+
+export async function sessionsListCommand(
+  io: CliIo,
+  userId: string,
+  options: GlobalOptions,
+): Promise<number> {
+  assertId('userId', userId);
+  return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
+    const sessions = await optix.sessions.listUserSessions(userId);
+    if (options.json) {
+      printJson(
+        io,
+        sessions.map(({ deviceFingerprint: _omit, ...s }) => s),
+      );
+      return EXIT.OK;
+    }
+    if (sessions.length === 0) {
+      io.stdout.write(`no live sessions for ${userId}\n`);
+      return EXIT.OK;
+    }
+    const rows = [
+      ['SESSION', 'CREATED', 'LAST ACTIVITY', 'EXPIRES', 'IP', 'DEVICE', 'MFA'],
+      ...sessions.map((s) => [
+        s.sessionId,
+        iso(s.createdAt),
+        iso(s.lastActivity),
+        iso(Math.min(s.expiresAt, s.absoluteExpiresAt)),
+        s.ipAddress,
+        s.deviceId ?? '-',
+        s.mfaVerified ? 'yes' : 'no',
+      ]),
+    ];
+    io.stdout.write(`${table(rows)}\n${sessions.length} live session(s)\n`);
+    return EXIT.OK;
+  });
+}
+
+export async function sessionsRevokeCommand(
+  io: CliIo,
+  sessionId: string,
+  options: GlobalOptions & { reason?: string },
+): Promise<number> {
+  parseUserScopedId('sessionId', sessionId);
+  return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
+    const ended = await optix.sessions.terminateSession(sessionId, options.reason ?? 'operator_cli');
+    if (!ended) throw new CliError(EXIT.NOT_FOUND, 'no such live session');
+    if (options.json) printJson(io, { ended: true });
+    else io.stdout.write('session ended; its tokens no longer verify\n');
+    return EXIT.OK;
+  });
+}

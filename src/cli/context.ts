@@ -1,0 +1,149 @@
+/**
+ * What every CLI command shares: where output goes, exit codes, and opening the container from the
+ * environment with readable failures (a bad `REDIS_URL` is named without its password).
+ */
+import { readEnv } from '../config/env-file.js';
+import { type Env, loadConfig } from '../config/load.js';
+import type { OptixConfig } from '../config/types.js';
+import { createOptix, type Optix } from '../container.js';
+import { ConfigError, InvalidArgumentError, InvalidIdError, isOptixError } from '../core/errors.js';
+import { describeError } from '../redis/client.js';
+
+/** Exit codes (sysexits.h where one fits). */
+export const EXIT = Object.freeze({
+  OK: 0,
+  /** The operation ran and failed (unhealthy, errors during a load test…). */
+  FAILURE: 1,
+  /** Bad command line or argument. */
+  USAGE: 2,
+  /** The named session or user had nothing to act on. */
+  NOT_FOUND: 3,
+  /** Redis could not be reached. */
+  UNAVAILABLE: 69,
+  /** Another instance holds the cleanup lock: try again later. */
+  TEMPFAIL: 75,
+  /** Bad configuration (environment or `.env`). */
+  CONFIG: 78,
+});
+
+export interface Output {
+  write(text: string): unknown;
+}
+
+export interface CliIo {
+  stdout: Output;
+  stderr: Output;
+  /** The environment (default `process.env`); `.env` is merged under it. */
+  env: Env;
+  /** Whether stderr is a terminal (progress bars). */
+  isTTY: boolean;
+}
+
+/** A failure with its exit code and a message for the operator. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(exitCode: number, message: string) {
+    super(message);
+    this.exitCode = exitCode;
+    this.name = 'CliError';
+  }
+}
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  envFile?: string;
+  redisUrl?: string;
+  json?: boolean;
+}
+
+/** Reads `.env` + environment (+ `--redis-url`) into the validated configuration. */
+export function configFrom(io: CliIo, options: GlobalOptions): OptixConfig {
+  const env = readEnv({ env: io.env, ...(options.envFile !== undefined ? { path: options.envFile } : {}) });
+  return loadConfig(options.redisUrl !== undefined ? { ...env, REDIS_URL: options.redisUrl } : env);
+}
+
+/**
+ * Opens the container for a command, runs `fn`, and always closes it.
+ * With `requireRedis`, a missing `REDIS_URL` is a configuration error: operator commands act on
+ * the shared store, and an empty in-memory one would only mislead.
+ */
+export async function withOptix<T>(
+  io: CliIo,
+  options: GlobalOptions & { requireRedis?: boolean },
+  fn: (optix: Optix) => Promise<T>,
+): Promise<T> {
+  const config = configFrom(io, options);
+  if (options.requireRedis && config.redis === null) {
+    throw new CliError(
+      EXIT.CONFIG,
+      'REDIS_URL is not set: this command acts on the shared Redis store (set REDIS_URL, use --redis-url, or --env-file)',
+    );
+  }
+  const optix = await createOptix(config);
+  try {
+    return await fn(optix);
+  } finally {
+    await optix.close();
+  }
+}
+
+/** Maps an error to its exit code and prints one readable line (never a stack, never a password). */
+export function reportError(io: CliIo, err: unknown): number {
+  if (err instanceof CliError) {
+    io.stderr.write(`optix-sessions: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof ConfigError) {
+    io.stderr.write(`optix-sessions: configuration error: ${err.message}\n`);
+    return EXIT.CONFIG;
+  }
+  if (isOptixError(err)) {
+    const code = err.code;
+    io.stderr.write(`optix-sessions: ${describeError(err)} (${code})\n`);
+    if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT') return EXIT.UNAVAILABLE;
+    if (err instanceof InvalidIdError || err instanceof InvalidArgumentError) return EXIT.USAGE;
+    return EXIT.FAILURE;
+  }
+  io.stderr.write(`optix-sessions: ${describeError(err)}\n`);
+  return EXIT.FAILURE;
+}
+
+/** Prints `value` as JSON (for `--json`). */
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** `2026-01-01T00:00:00.000Z` for an epoch-ms value (or `-`). */
+export function iso(ms: number | null | undefined): string {
+  return typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : '-';
+}
+
+/** A left-aligned text table. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** Parses a positive integer option, or throws a usage error naming it. */
+export function positiveInt(name: string, value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new CliError(
+      EXIT.USAGE,
+      `${name} must be a whole number from 1 to ${max}, got "${value.slice(0, 32)}"`,
+    );
+  }
+  return Number(value);
+}

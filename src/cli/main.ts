@@ -1,0 +1,176 @@
+/**
+ * The operator CLI (`optix-sessions`, the package's `bin`). `run(argv, io)` returns the exit code
+ * instead of exiting, so tests drive it in-process.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { cleanupCommand } from './commands/cleanup.js';
+import { eventsCommand } from './commands/events.js';
+import { healthCommand } from './commands/health.js';
+import { loadTestCommand, SCENARIOS } from './commands/load-test.js';
+import { revokeUserCommand } from './commands/revoke-user.js';
+import { sessionsListCommand, sessionsRevokeCommand } from './commands/sessions.js';
+import { statsCommand } from './commands/stats.js';
+import { type CliIo, EXIT, type GlobalOptions, reportError } from './context.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0   success
+  1   the operation failed (unhealthy, errors during a load test)
+  2   bad command line or argument
+  3   nothing to act on (no such session)
+  69  Redis unreachable
+  75  another instance holds the cleanup lock; try again later
+  78  configuration error (environment or .env)
+
+Configuration comes from the environment and ./.env (see README, "Configuration").`;
+
+/** Builds the command tree. Actions store their exit code in `result.code`. */
+export function buildProgram(io: CliIo, result: { code: number }): Command {
+  const program = new Command('optix-sessions')
+    .description('OPTIX Sessions: the session and token authority — service and operator commands')
+    .version('0.1.0', '-V, --version')
+    .addOption(new Option('--env-file <path>', 'read variables from this file instead of ./.env'))
+    .addOption(new Option('--redis-url <url>', 'override REDIS_URL'))
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+    })
+    .exitOverride();
+
+  const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+    async (...args: A): Promise<void> => {
+      try {
+        result.code = await fn(...args);
+      } catch (err) {
+        result.code = reportError(io, err);
+      }
+    };
+  const json = () => new Option('--json', 'print JSON');
+
+  program
+    .command('serve')
+    .description('run the HTTP service (same as npm start); SIGTERM/SIGINT shut it down gracefully')
+    .action(
+      action(async (_opts: object, cmd: Command) => {
+        const { main } = await import('../server.js');
+        const g = globals(cmd);
+        const env = g.redisUrl !== undefined ? { ...io.env, REDIS_URL: g.redisUrl } : undefined;
+        return new Promise<number>((resolve) => {
+          void main({
+            ...(g.envFile !== undefined ? { envFile: g.envFile } : {}),
+            ...(env !== undefined ? { env } : {}),
+            exit: resolve,
+          });
+        });
+      }),
+    );
+
+  program
+    .command('health')
+    .description(
+      "check the backend: Redis PING, connected clients, ops/s, latency (the guide's health check)",
+    )
+    .addOption(json())
+    .action(action(async (_opts: object, cmd: Command) => healthCommand(io, globals(cmd))));
+
+  program
+    .command('stats')
+    .description('live sessions, blacklist entries, families; Redis INFO memory/clients/stats/keyspace')
+    .addOption(json())
+    .action(action(async (_opts: object, cmd: Command) => statsCommand(io, globals(cmd))));
+
+  program
+    .command('cleanup')
+    .description('prune expired entries from every index now (progress bar on a terminal)')
+    .addOption(json())
+    .action(action(async (_opts: object, cmd: Command) => cleanupCommand(io, globals(cmd))));
+
+  const sessions = program.command('sessions').description("list or end a user's sessions");
+  sessions
+    .command('list <userId>')
+    .description("a user's live sessions, newest first")
+    .addOption(json())
+    .action(
+      action(async (userId: string, _opts: object, cmd: Command) =>
+        sessionsListCommand(io, userId, globals(cmd)),
+      ),
+    );
+  sessions
+    .command('revoke <sessionId>')
+    .description('end a session; its tokens stop verifying')
+    .option('--reason <text>', 'recorded in the security event', 'operator_cli')
+    .addOption(json())
+    .action(
+      action(async (sessionId: string, _opts: object, cmd: Command) =>
+        sessionsRevokeCommand(io, sessionId, globals(cmd) as GlobalOptions & { reason?: string }),
+      ),
+    );
+
+  program
+    .command('revoke-user <userId>')
+    .description("revoke every token of a user (O(1) watermark) and end all of the user's sessions")
+    .option('--reason <text>', 'recorded in the security events', 'operator_cli')
+    .addOption(json())
+    .action(
+      action(async (userId: string, _opts: object, cmd: Command) =>
+        revokeUserCommand(io, userId, globals(cmd) as GlobalOptions & { reason?: string }),
+      ),
+    );
+
+  program
+    .command('events <userId>')
+    .description("a user's security events, newest first")
+    .option('--limit <n>', 'at most this many (1-1000)', '50')
+    .option('--since <time>', 'ISO date or epoch ms')
+    .option('--until <time>', 'ISO date or epoch ms')
+    .addOption(json())
+    .action(
+      action(async (userId: string, _opts: object, cmd: Command) => eventsCommand(io, userId, globals(cmd))),
+    );
+
+  program
+    .command('load-test')
+    .description("the guide's load test: N operations at a concurrency; prints ops/s and p50/p99 latency")
+    .option('--ops <n>', 'number of operations', '10000')
+    .option('--concurrency <n>', 'operations in flight', '50')
+    .addOption(
+      new Option(
+        '--scenario <name>',
+        'set (Redis SET with TTL, the guide), verify (token verification), session (create+end)',
+      ).choices(SCENARIOS),
+    )
+    .addOption(json())
+    .action(action(async (_opts: object, cmd: Command) => loadTestCommand(io, globals(cmd))));
+
+  return program;
+}
+
+/** Parses `argv` (without `node` and the script) and runs the command. Resolves with the exit code. */
+export async function run(argv: readonly string[], io?: Partial<CliIo>): Promise<number> {
+  const full: CliIo = {
+    stdout: io?.stdout ?? process.stdout,
+    stderr: io?.stderr ?? process.stderr,
+    env: io?.env ?? process.env,
+    isTTY: io?.isTTY ?? process.stderr.isTTY === true,
+  };
+  const result = { code: EXIT.OK };
+  const program = buildProgram(full, result);
+  if (argv.length === 0) {
+    program.outputHelp();
+    return EXIT.USAGE;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    return reportError(full, err);
+  }
+  return result.code;
+}
