@@ -90,6 +90,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   // TypeBox's compiler: bodies are checked as sent (no coercion: `"userId": 1` is an error);
   // params and query strings are converted from their string form first.
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // JSON only (plus forms where the RFCs call for them): a text/plain body is a 415, not a string.
+  app.removeContentTypeParser('text/plain');
 
   app.decorate('optix', optix);
   app.decorate('metrics', metrics);

@@ -54,7 +54,7 @@ export function createServiceKeyVerifier(keys: readonly string[]): (presented: s
   };
 }
 
-/** preHandler: requires a service key. */
+/** onRequest hook: requires a service key. */
 export function requireServiceKey(verify: (presented: string) => string | null) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const presented = bearerToken(request);
@@ -67,7 +67,7 @@ export function requireServiceKey(verify: (presented: string) => string | null) 
 }
 
 /**
- * preHandler: requires the user's own access token (signature, claims and revocation checked,
+ * onRequest hook: requires the user's own access token (signature, claims and revocation checked,
  * fail closed), then records activity on its session (the idle timeout slides).
  */
 export function requireUser(jwt: JwtService, sessions: SessionManager, metrics: Metrics) {
@@ -94,7 +94,7 @@ export function requireUser(jwt: JwtService, sessions: SessionManager, metrics: 
   };
 }
 
-/** The authenticated user of a `/v1/me` route (the preHandler guarantees one). */
+/** The authenticated user of a `/v1/me` route (the onRequest hook guarantees one). */
 export function userOf(request: FastifyRequest): Extract<Principal, { kind: 'user' }> {
   const p = request.principal;
   if (p === null || p.kind !== 'user') throw httpError('ERR_UNAUTHORIZED', 'an access token is required');

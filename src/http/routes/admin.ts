@@ -46,12 +46,12 @@ export const StatsView = Type.Object({
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
   const { optix, metrics } = ctx;
   const { sessions, jwt } = optix;
-  const preHandler = ctx.requireService;
+  const onRequest = ctx.requireService;
 
   app.get(
     '/v1/admin/users/:userId/sessions',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['admin'],
         summary: "A user's live sessions",
@@ -66,7 +66,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
   app.delete(
     '/v1/admin/users/:userId/sessions',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['admin'],
         summary: 'Revoke everything of a user: every session ends, every token stops verifying (O(1))',
@@ -89,7 +89,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
   app.delete(
     '/v1/admin/sessions/:sessionId',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['admin'],
         summary: 'End a session',
@@ -114,7 +114,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
   app.get(
     '/v1/admin/users/:userId/security-events',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['admin'],
         summary: "A user's security events, newest first",
@@ -138,7 +138,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
   app.get(
     '/v1/admin/stats',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['admin'],
         summary: 'Store counts and Redis INFO (memory, clients, stats, keyspace)',

@@ -25,12 +25,12 @@ const NoContent = Type.Null({ description: 'No content' });
 export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
   const { optix, metrics } = ctx;
   const { sessions, jwt } = optix;
-  const preHandler = ctx.requireUser;
+  const onRequest = ctx.requireUser;
 
   app.get(
     '/v1/me/sessions',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['me'],
         summary: 'My live sessions, newest first',
@@ -48,7 +48,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
   app.delete(
     '/v1/me/sessions/:sessionId',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['me'],
         summary: 'End one of my sessions (its tokens stop working)',
@@ -76,7 +76,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
   app.post(
     '/v1/me/logout',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['me'],
         summary: 'Log out: end this session and revoke this token',
@@ -98,7 +98,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
   app.post(
     '/v1/me/logout-others',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['me'],
         summary: 'End every other session of mine (e.g. after a password change)',
@@ -124,7 +124,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
   app.get(
     '/v1/me/devices',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['me'],
         summary: 'My trusted devices',
@@ -138,7 +138,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
   app.post(
     '/v1/me/devices',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['me'],
         summary: 'Trust a device (skips MFA on it until it expires)',
@@ -172,7 +172,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
   app.delete(
     '/v1/me/devices/:deviceId',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['me'],
         summary: 'Stop trusting a device',
@@ -192,7 +192,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
   app.get(
     '/v1/me/security-events',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['me'],
         summary: 'My security events, newest first',

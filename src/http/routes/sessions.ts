@@ -33,7 +33,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
   app.post(
     '/v1/sessions',
     {
-      preHandler: ctx.requireService,
+      onRequest: ctx.requireService,
       schema: {
         tags: ['sessions'],
         summary: 'Create a session and its first token pair',

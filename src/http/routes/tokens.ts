@@ -151,7 +151,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
   app.post(
     '/v1/introspect',
     {
-      preHandler: ctx.requireService,
+      onRequest: ctx.requireService,
       config: { rateLimit: ctx.rateLimits.introspect },
       schema: {
         tags: ['tokens'],

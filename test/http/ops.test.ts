@@ -1,0 +1,146 @@
+/** /healthz, /readyz, /metrics, /.well-known/jwks.json, /docs, unknown routes. */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { createHarness, errorCode, uniqueUser } from './harness.js';
+
+describe('ops routes (memory backend)', async () => {
+  const h = await createHarness();
+
+  test('GET /healthz → 200 {status: ok}', async () => {
+    const res = await h.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { status: 'ok' });
+  });
+
+  test('GET /readyz → 200 ready; 503 draining once shutdown began', async () => {
+    const res = await h.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { status: 'ready', backend: 'memory' });
+    h.app.lifecycle.draining = true;
+    try {
+      const draining = await h.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(draining.statusCode, 503);
+      assert.equal(draining.json().status, 'draining');
+    } finally {
+      h.app.lifecycle.draining = false;
+    }
+  });
+
+  test('GET /metrics: Prometheus text with the service metrics', async () => {
+    const login = await h.login(uniqueUser());
+    await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token: login.accessToken } });
+    await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token: 'bad' } });
+    await h.inject({ method: 'POST', url: '/v1/revoke', payload: { token: login.accessToken } });
+    await h.inject({ method: 'POST', url: '/v1/me/logout', headers: login.user });
+    const res = await h.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^text\/plain/);
+    const text = res.body;
+    for (const pattern of [
+      /optix_http_requests_total\{method="POST",route="\/v1\/sessions",status_code="201"\} \d+/,
+      /optix_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/v1\/introspect",status_code="200"\} \d+/,
+      /optix_token_verifications_total\{outcome="valid"\} \d+/,
+      /optix_token_verifications_total\{outcome="invalid"\} \d+/,
+      /optix_revocations_total\{kind="access_token"\} \d+/,
+      /optix_sessions_created_total \d+/,
+      /# TYPE optix_sessions_ended_total counter/,
+      /# TYPE optix_refresh_reuse_detections_total counter/,
+      /# TYPE optix_redis_errors_total counter/,
+      /optix_process_cpu_user_seconds_total/,
+    ]) {
+      assert.match(text, pattern);
+    }
+    assert.ok(!text.includes(login.sessionId), 'no ids in metric labels');
+  });
+
+  test('GET /.well-known/jwks.json is absent with HS256 only', async () => {
+    const res = await h.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+    assert.equal(res.statusCode, 404);
+  });
+
+  test('OpenAPI at /docs/json documents every route; Swagger UI at /docs', async () => {
+    const res = await h.inject({ method: 'GET', url: '/docs/json' });
+    assert.equal(res.statusCode, 200);
+    const spec = res.json();
+    assert.equal(spec.openapi, '3.1.0');
+    const paths = Object.keys(spec.paths);
+    for (const path of [
+      '/v1/sessions',
+      '/v1/token/refresh',
+      '/v1/revoke',
+      '/v1/introspect',
+      '/v1/me/sessions',
+      '/v1/me/sessions/{sessionId}',
+      '/v1/me/logout',
+      '/v1/me/logout-others',
+      '/v1/me/devices',
+      '/v1/me/devices/{deviceId}',
+      '/v1/me/security-events',
+      '/v1/admin/users/{userId}/sessions',
+      '/v1/admin/sessions/{sessionId}',
+      '/v1/admin/users/{userId}/security-events',
+      '/v1/admin/stats',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+    ]) {
+      assert.ok(paths.includes(path), `${path} missing from ${paths.join(', ')}`);
+    }
+    assert.ok(spec.components.securitySchemes.serviceKey);
+    assert.deepEqual(spec.paths['/v1/introspect'].post.security, [{ serviceKey: [] }]);
+    const ui = await h.inject({ method: 'GET', url: '/docs' });
+    assert.equal(ui.statusCode, 200);
+    assert.match(String(ui.headers['content-type']), /^text\/html/);
+    assert.match(ui.body, /swagger/i);
+    const css = await h.inject({ method: 'GET', url: '/docs/static/swagger-ui.css' });
+    assert.equal(css.statusCode, 200);
+  });
+
+  test('unknown routes and methods → 404 ERR_NOT_FOUND', async () => {
+    for (const [method, url] of [
+      ['GET', '/nope'],
+      ['PUT', '/v1/sessions'],
+      ['GET', '/v1/introspect'],
+    ] as const) {
+      const res = await h.inject({ method, url });
+      assert.equal(res.statusCode, 404);
+      assert.equal(errorCode(res), 'ERR_NOT_FOUND');
+    }
+  });
+
+  test('a bad URL → 4xx, never 500', async () => {
+    for (const url of ['/v1/me/sessions/%E0%A4%A', '/v1/admin/users/%/sessions']) {
+      const res = await h.inject({ method: 'GET', url, headers: h.service });
+      assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${url} → ${res.statusCode} ${res.body}`);
+    }
+  });
+});
+
+describe('JWKS with an EdDSA signing key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'optix-jwks-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const keyFile = join(dir, 'ed25519.pem');
+  writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const h = await createHarness({ JWT_SECRET: '', JWT_PRIVATE_KEY_FILE: keyFile, JWT_ALG: 'EdDSA', JWT_KID: 'ed-1' });
+
+  test('GET /.well-known/jwks.json serves the public key; tokens verify', async () => {
+    const res = await h.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+    assert.equal(res.statusCode, 200);
+    const { keys } = res.json();
+    assert.equal(keys.length, 1);
+    assert.equal(keys[0].kid, 'ed-1');
+    assert.equal(keys[0].kty, 'OKP');
+    assert.equal(keys[0].d, undefined, 'no private part');
+    const login = await h.login(uniqueUser());
+    const header = JSON.parse(Buffer.from(login.accessToken.split('.')[0]!, 'base64url').toString());
+    assert.equal(header.alg, 'EdDSA');
+    assert.equal(header.kid, 'ed-1');
+    const intro = await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token: login.accessToken } });
+    assert.equal(intro.json().active, true);
+  });
+});
