@@ -8,7 +8,10 @@ import { HTTP_STATUS, toHttpError } from '../../src/http/errors.js';
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 
 describe('docs/errors.md', () => {
-  const rows = [...doc.matchAll(/^\| `(ERR_[A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => ({ code: m[1]!, status: Number(m[2]) }));
+  const rows = [...doc.matchAll(/^\| `(ERR_[A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => ({
+    code: m[1]!,
+    status: Number(m[2]),
+  }));
 
   test('lists every code of ERROR_CODES exactly once, and nothing else', () => {
     assert.deepEqual(rows.map((r) => r.code).sort(), [...ERROR_CODES].sort());
@@ -45,7 +48,11 @@ describe('toHttpError', () => {
   test('framework errors become our codes', () => {
     const cases: Array<[object, number, string]> = [
       [{ code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413, message: 'x' }, 413, 'ERR_PAYLOAD_TOO_LARGE'],
-      [{ code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415, message: 'x' }, 415, 'ERR_UNSUPPORTED_MEDIA_TYPE'],
+      [
+        { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415, message: 'x' },
+        415,
+        'ERR_UNSUPPORTED_MEDIA_TYPE',
+      ],
       [{ code: 'FST_ERR_CTP_EMPTY_JSON_BODY', statusCode: 400, message: 'x' }, 400, 'ERR_VALIDATION'],
       [{ statusCode: 400, message: 'x', validation: [], validationContext: 'body' }, 400, 'ERR_VALIDATION'],
       [{ statusCode: 400, message: 'x', validation: [], validationContext: 'params' }, 400, 'ERR_INVALID_ID'],

@@ -114,7 +114,11 @@ export async function createHarness(env: Env = {}, deps: { clock?: Clock } = {})
         payload: { userId, ipAddress: '203.0.113.9', userAgent: 'harness/1.0', ...extra },
       });
       assert.equal(res.statusCode, 201, res.body);
-      const body = res.json() as { accessToken: string; refreshToken: string; session: { sessionId: string } };
+      const body = res.json() as {
+        accessToken: string;
+        refreshToken: string;
+        session: { sessionId: string };
+      };
       return {
         sessionId: body.session.sessionId,
         accessToken: body.accessToken,

@@ -29,7 +29,11 @@ describe('/v1/me', async () => {
     for (const [method, url] of routes) {
       for (const headers of badHeaders) {
         const res = await h.inject({ method: method as 'GET', url, headers });
-        assert.equal(res.statusCode, 401, `${method} ${url} ${JSON.stringify(headers).slice(0, 30)} → ${res.body}`);
+        assert.equal(
+          res.statusCode,
+          401,
+          `${method} ${url} ${JSON.stringify(headers).slice(0, 30)} → ${res.body}`,
+        );
         const code = errorCode(res);
         assert.match(code, /^ERR_(UNAUTHORIZED|JWT_[A-Z_]+)$/);
       }
@@ -43,7 +47,11 @@ describe('/v1/me', async () => {
     await h.login(uniqueUser()); // someone else
     const res = await h.inject({ method: 'GET', url: '/v1/me/sessions', headers: b.user });
     assert.equal(res.statusCode, 200);
-    const sessions = res.json().sessions as Array<{ sessionId: string; current: boolean; lastEndpoint: string | null }>;
+    const sessions = res.json().sessions as Array<{
+      sessionId: string;
+      current: boolean;
+      lastEndpoint: string | null;
+    }>;
     assert.deepEqual(sessions.map((s) => s.sessionId).sort(), [a.sessionId, b.sessionId].sort());
     assert.equal(sessions.find((s) => s.sessionId === b.sessionId)?.current, true);
     assert.equal(sessions.find((s) => s.sessionId === a.sessionId)?.current, false);
@@ -56,7 +64,11 @@ describe('/v1/me', async () => {
     const b = await h.login(userId);
     const stranger = await h.login(uniqueUser());
 
-    const theirs = await h.inject({ method: 'DELETE', url: `/v1/me/sessions/${stranger.sessionId}`, headers: a.user });
+    const theirs = await h.inject({
+      method: 'DELETE',
+      url: `/v1/me/sessions/${stranger.sessionId}`,
+      headers: a.user,
+    });
     assert.equal(theirs.statusCode, 404);
     assert.equal(errorCode(theirs), 'ERR_SESSION_NOT_FOUND');
     const strangerStill = await h.inject({ method: 'GET', url: '/v1/me/sessions', headers: stranger.user });
@@ -68,7 +80,11 @@ describe('/v1/me', async () => {
     const dead = await h.inject({ method: 'GET', url: '/v1/me/sessions', headers: b.user });
     assert.equal(dead.statusCode, 401, 'the ended session’s token no longer works');
 
-    const again = await h.inject({ method: 'DELETE', url: `/v1/me/sessions/${b.sessionId}`, headers: a.user });
+    const again = await h.inject({
+      method: 'DELETE',
+      url: `/v1/me/sessions/${b.sessionId}`,
+      headers: a.user,
+    });
     assert.equal(again.statusCode, 404);
     const unknown = await h.inject({
       method: 'DELETE',
@@ -101,9 +117,18 @@ describe('/v1/me', async () => {
     const after = await h.inject({ method: 'GET', url: '/v1/me/sessions', headers: a.user });
     assert.equal(after.statusCode, 401);
     assert.equal(errorCode(after), 'ERR_TOKEN_REVOKED');
-    const intro = await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token: a.accessToken } });
+    const intro = await h.inject({
+      method: 'POST',
+      url: '/v1/introspect',
+      headers: h.service,
+      payload: { token: a.accessToken },
+    });
     assert.deepEqual(intro.json(), { active: false });
-    const refresh = await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: a.refreshToken } });
+    const refresh = await h.inject({
+      method: 'POST',
+      url: '/v1/token/refresh',
+      payload: { refreshToken: a.refreshToken },
+    });
     assert.equal(refresh.statusCode, 401);
   });
 
@@ -132,7 +157,12 @@ describe('/v1/me', async () => {
       method: 'POST',
       url: '/v1/me/devices',
       headers: a.user,
-      payload: { deviceFingerprint: 'fp-'.padEnd(64, 'x'), deviceName: 'iPhone 13', deviceType: 'mobile', durationDays: 30 },
+      payload: {
+        deviceFingerprint: 'fp-'.padEnd(64, 'x'),
+        deviceName: 'iPhone 13',
+        deviceType: 'mobile',
+        durationDays: 30,
+      },
     });
     assert.equal(created.statusCode, 201, created.body);
     const device = created.json();
@@ -159,13 +189,25 @@ describe('/v1/me', async () => {
     }
 
     const other = await h.login(uniqueUser());
-    const notMine = await h.inject({ method: 'DELETE', url: `/v1/me/devices/${device.deviceId}`, headers: other.user });
+    const notMine = await h.inject({
+      method: 'DELETE',
+      url: `/v1/me/devices/${device.deviceId}`,
+      headers: other.user,
+    });
     assert.equal(notMine.statusCode, 404);
     assert.equal(errorCode(notMine), 'ERR_NOT_FOUND');
 
-    const del = await h.inject({ method: 'DELETE', url: `/v1/me/devices/${device.deviceId}`, headers: a.user });
+    const del = await h.inject({
+      method: 'DELETE',
+      url: `/v1/me/devices/${device.deviceId}`,
+      headers: a.user,
+    });
     assert.equal(del.statusCode, 204);
-    const again = await h.inject({ method: 'DELETE', url: `/v1/me/devices/${device.deviceId}`, headers: a.user });
+    const again = await h.inject({
+      method: 'DELETE',
+      url: `/v1/me/devices/${device.deviceId}`,
+      headers: a.user,
+    });
     assert.equal(again.statusCode, 404);
   });
 
@@ -208,7 +250,9 @@ describe('/v1/me', async () => {
     const before = (a.body.session as { expiresAt: number }).expiresAt;
     await new Promise((r) => setTimeout(r, 5));
     const res = await h.inject({ method: 'GET', url: '/v1/me/sessions', headers: a.user });
-    const now = (res.json().sessions as Array<{ expiresAt: number; current: boolean }>).find((s) => s.current)!;
+    const now = (res.json().sessions as Array<{ expiresAt: number; current: boolean }>).find(
+      (s) => s.current,
+    )!;
     assert.ok(now.expiresAt > before);
   });
 });

@@ -32,7 +32,12 @@ describe('ops routes (memory backend)', async () => {
 
   test('GET /metrics: Prometheus text with the service metrics', async () => {
     const login = await h.login(uniqueUser());
-    await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token: login.accessToken } });
+    await h.inject({
+      method: 'POST',
+      url: '/v1/introspect',
+      headers: h.service,
+      payload: { token: login.accessToken },
+    });
     await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token: 'bad' } });
     await h.inject({ method: 'POST', url: '/v1/revoke', payload: { token: login.accessToken } });
     await h.inject({ method: 'POST', url: '/v1/me/logout', headers: login.user });
@@ -126,7 +131,12 @@ describe('JWKS with an EdDSA signing key', async () => {
   const { privateKey } = generateKeyPairSync('ed25519');
   const keyFile = join(dir, 'ed25519.pem');
   writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  const h = await createHarness({ JWT_SECRET: '', JWT_PRIVATE_KEY_FILE: keyFile, JWT_ALG: 'EdDSA', JWT_KID: 'ed-1' });
+  const h = await createHarness({
+    JWT_SECRET: '',
+    JWT_PRIVATE_KEY_FILE: keyFile,
+    JWT_ALG: 'EdDSA',
+    JWT_KID: 'ed-1',
+  });
 
   test('GET /.well-known/jwks.json serves the public key; tokens verify', async () => {
     const res = await h.inject({ method: 'GET', url: '/.well-known/jwks.json' });
@@ -140,7 +150,12 @@ describe('JWKS with an EdDSA signing key', async () => {
     const header = JSON.parse(Buffer.from(login.accessToken.split('.')[0]!, 'base64url').toString());
     assert.equal(header.alg, 'EdDSA');
     assert.equal(header.kid, 'ed-1');
-    const intro = await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token: login.accessToken } });
+    const intro = await h.inject({
+      method: 'POST',
+      url: '/v1/introspect',
+      headers: h.service,
+      payload: { token: login.accessToken },
+    });
     assert.equal(intro.json().active, true);
   });
 });

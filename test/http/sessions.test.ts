@@ -32,7 +32,12 @@ describe('POST /v1/sessions', async () => {
     assert.match(json.session.sessionId, /^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22}$/);
     assert.equal('deviceFingerprint' in json.session, false, 'the fingerprint is not echoed');
     // The token works and carries the claims.
-    const intro = await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token: json.accessToken } });
+    const intro = await h.inject({
+      method: 'POST',
+      url: '/v1/introspect',
+      headers: h.service,
+      payload: { token: json.accessToken },
+    });
     assert.equal(intro.json().active, true);
     assert.equal(intro.json().scope, 'orders:read orders:write');
     assert.equal(intro.json().sid, json.session.sessionId);
@@ -65,7 +70,12 @@ describe('POST /v1/sessions', async () => {
 
   test("a user's access token is not a service key", async () => {
     const login = await h.login(uniqueUser());
-    const res = await h.inject({ method: 'POST', url: '/v1/sessions', headers: login.user, payload: valid() });
+    const res = await h.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      headers: login.user,
+      payload: valid(),
+    });
     assert.equal(res.statusCode, 401);
   });
 
@@ -167,11 +177,20 @@ describe('POST /v1/sessions', async () => {
     const userId = uniqueUser('cap');
     const first = await h.login(userId);
     for (let i = 0; i < 5; i++) await h.login(userId);
-    const list = await h.inject({ method: 'GET', url: `/v1/admin/users/${userId}/sessions`, headers: h.service });
+    const list = await h.inject({
+      method: 'GET',
+      url: `/v1/admin/users/${userId}/sessions`,
+      headers: h.service,
+    });
     const ids = (list.json().sessions as Array<{ sessionId: string }>).map((s) => s.sessionId);
     assert.equal(ids.length, 5);
     assert.ok(!ids.includes(first.sessionId));
-    const intro = await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token: first.accessToken } });
+    const intro = await h.inject({
+      method: 'POST',
+      url: '/v1/introspect',
+      headers: h.service,
+      payload: { token: first.accessToken },
+    });
     assert.deepEqual(intro.json(), { active: false });
   });
 });

@@ -10,21 +10,38 @@ describe('POST /v1/token/refresh', async () => {
 
   test('rotates: new pair, old access token still valid until revoked, new one active', async () => {
     const login = await h.login(uniqueUser());
-    const res = await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: login.refreshToken } });
+    const res = await h.inject({
+      method: 'POST',
+      url: '/v1/token/refresh',
+      payload: { refreshToken: login.refreshToken },
+    });
     assert.equal(res.statusCode, 200, res.body);
     const pair = res.json();
     assert.equal(pair.tokenType, 'Bearer');
     assert.equal(pair.expiresIn, 900);
     assert.notEqual(pair.refreshToken, login.refreshToken);
     assert.equal(res.headers['cache-control'], 'no-store');
-    const intro = await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token: pair.accessToken } });
+    const intro = await h.inject({
+      method: 'POST',
+      url: '/v1/introspect',
+      headers: h.service,
+      payload: { token: pair.accessToken },
+    });
     assert.equal(intro.json().active, true);
   });
 
   test('the just-rotated token within the grace window returns the same pair', async () => {
     const login = await h.login(uniqueUser());
-    const a = await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: login.refreshToken } });
-    const b = await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: login.refreshToken } });
+    const a = await h.inject({
+      method: 'POST',
+      url: '/v1/token/refresh',
+      payload: { refreshToken: login.refreshToken },
+    });
+    const b = await h.inject({
+      method: 'POST',
+      url: '/v1/token/refresh',
+      payload: { refreshToken: login.refreshToken },
+    });
     assert.equal(a.statusCode, 200);
     assert.equal(b.statusCode, 200);
     assert.equal(b.json().refreshToken, a.json().refreshToken);
@@ -32,16 +49,37 @@ describe('POST /v1/token/refresh', async () => {
 
   test('reuse of an older token → 401 ERR_REFRESH_REUSED, the family and its session die', async () => {
     const login = await h.login(uniqueUser());
-    const r1 = (await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: login.refreshToken } })).json();
-    const r2 = (await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: r1.refreshToken } })).json();
-    const reuse = await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: login.refreshToken } });
+    const r1 = (
+      await h.inject({
+        method: 'POST',
+        url: '/v1/token/refresh',
+        payload: { refreshToken: login.refreshToken },
+      })
+    ).json();
+    const r2 = (
+      await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: r1.refreshToken } })
+    ).json();
+    const reuse = await h.inject({
+      method: 'POST',
+      url: '/v1/token/refresh',
+      payload: { refreshToken: login.refreshToken },
+    });
     assert.equal(reuse.statusCode, 401, reuse.body);
     assert.equal(errorCode(reuse), 'ERR_REFRESH_REUSED');
     for (const token of [r2.accessToken, r1.accessToken, login.accessToken]) {
-      const intro = await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token } });
+      const intro = await h.inject({
+        method: 'POST',
+        url: '/v1/introspect',
+        headers: h.service,
+        payload: { token },
+      });
       assert.deepEqual(intro.json(), { active: false });
     }
-    const again = await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: r2.refreshToken } });
+    const again = await h.inject({
+      method: 'POST',
+      url: '/v1/token/refresh',
+      payload: { refreshToken: r2.refreshToken },
+    });
     assert.equal(again.statusCode, 401);
     assert.match(errorCode(again), /^ERR_REFRESH_(REVOKED|REUSED|INVALID)$/);
     const metrics = await h.inject({ method: 'GET', url: '/metrics' });
@@ -49,7 +87,12 @@ describe('POST /v1/token/refresh', async () => {
   });
 
   test('garbage and unknown refresh tokens → 401 ERR_REFRESH_INVALID', async () => {
-    for (const refreshToken of ['garbage', 'a.b.c', 'AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB.CCCC', 'x'.repeat(4000)]) {
+    for (const refreshToken of [
+      'garbage',
+      'a.b.c',
+      'AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB.CCCC',
+      'x'.repeat(4000),
+    ]) {
       const res = await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken } });
       assert.equal(res.statusCode, 401, res.body);
       assert.equal(errorCode(res), 'ERR_REFRESH_INVALID');
@@ -68,7 +111,9 @@ describe('POST /v1/token/refresh', async () => {
 describe('POST /v1/revoke (RFC 7009)', async () => {
   const h = await createHarness();
   const introspect = async (token: string) =>
-    (await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token } })).json();
+    (
+      await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token } })
+    ).json();
 
   test('revoking an access token (JSON) makes it inactive; 200 {}', async () => {
     const login = await h.login(uniqueUser());
@@ -80,7 +125,13 @@ describe('POST /v1/revoke (RFC 7009)', async () => {
 
   test('revoking a refresh token (form) revokes its family: access tokens and refresh die', async () => {
     const login = await h.login(uniqueUser());
-    const rotated = (await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: login.refreshToken } })).json();
+    const rotated = (
+      await h.inject({
+        method: 'POST',
+        url: '/v1/token/refresh',
+        payload: { refreshToken: login.refreshToken },
+      })
+    ).json();
     const res = await h.inject({
       method: 'POST',
       url: '/v1/revoke',
@@ -90,23 +141,39 @@ describe('POST /v1/revoke (RFC 7009)', async () => {
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(await introspect(login.accessToken), { active: false });
     assert.deepEqual(await introspect(rotated.accessToken), { active: false });
-    const refresh = await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: rotated.refreshToken } });
+    const refresh = await h.inject({
+      method: 'POST',
+      url: '/v1/token/refresh',
+      payload: { refreshToken: rotated.refreshToken },
+    });
     assert.equal(refresh.statusCode, 401);
   });
 
   test('a wrong hint is only a hint', async () => {
     const login = await h.login(uniqueUser());
-    await h.inject({ method: 'POST', url: '/v1/revoke', payload: { token: login.refreshToken, token_type_hint: 'access_token' } });
+    await h.inject({
+      method: 'POST',
+      url: '/v1/revoke',
+      payload: { token: login.refreshToken, token_type_hint: 'access_token' },
+    });
     assert.deepEqual(await introspect(login.accessToken), { active: false });
     const other = await h.login(uniqueUser());
-    await h.inject({ method: 'POST', url: '/v1/revoke', payload: { token: other.accessToken, token_type_hint: 'refresh_token' } });
+    await h.inject({
+      method: 'POST',
+      url: '/v1/revoke',
+      payload: { token: other.accessToken, token_type_hint: 'refresh_token' },
+    });
     assert.deepEqual(await introspect(other.accessToken), { active: false });
   });
 
   test('unknown, invalid and already revoked tokens → 200 (RFC 7009 §2.2)', async () => {
     const login = await h.login(uniqueUser());
     for (const token of ['nope', 'a.b.c', login.accessToken, login.accessToken, 'x'.repeat(8000)]) {
-      const res = await h.inject({ method: 'POST', url: '/v1/revoke', payload: { token, token_type_hint: 'unsupported_kind' } });
+      const res = await h.inject({
+        method: 'POST',
+        url: '/v1/revoke',
+        payload: { token, token_type_hint: 'unsupported_kind' },
+      });
       assert.equal(res.statusCode, 200, res.body);
     }
   });
@@ -115,13 +182,23 @@ describe('POST /v1/revoke (RFC 7009)', async () => {
     let res = await h.inject({ method: 'POST', url: '/v1/revoke', payload: {} });
     assert.equal(res.statusCode, 400);
     assert.equal(errorCode(res), 'ERR_VALIDATION');
-    res = await h.inject({ method: 'POST', url: '/v1/revoke', headers: form, payload: 'token_type_hint=access_token' });
+    res = await h.inject({
+      method: 'POST',
+      url: '/v1/revoke',
+      headers: form,
+      payload: 'token_type_hint=access_token',
+    });
     assert.equal(res.statusCode, 400);
     assert.equal(errorCode(res), 'ERR_VALIDATION');
   });
 
   test('wrong content type → 415', async () => {
-    const res = await h.inject({ method: 'POST', url: '/v1/revoke', headers: { 'content-type': 'text/plain' }, payload: 'token=x' });
+    const res = await h.inject({
+      method: 'POST',
+      url: '/v1/revoke',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'token=x',
+    });
     assert.equal(res.statusCode, 415);
   });
 });
@@ -131,7 +208,11 @@ describe('POST /v1/introspect (RFC 7662)', async () => {
 
   test('an active token: sub, jti, sid, exp, iat, scope, token_type', async () => {
     const userId = uniqueUser();
-    const login = await h.login(userId, { permissions: ['quotes:read'], roles: ['trader'], email: 'u@example.com' });
+    const login = await h.login(userId, {
+      permissions: ['quotes:read'],
+      roles: ['trader'],
+      email: 'u@example.com',
+    });
     const res = await h.inject({
       method: 'POST',
       url: '/v1/introspect',
@@ -153,8 +234,19 @@ describe('POST /v1/introspect (RFC 7662)', async () => {
   test('inactive tokens answer exactly {"active":false}', async () => {
     const login = await h.login(uniqueUser());
     const tampered = `${login.accessToken.slice(0, -4)}AAAA`;
-    for (const token of ['garbage', 'a.b.c', tampered, login.refreshToken, 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.']) {
-      const res = await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token } });
+    for (const token of [
+      'garbage',
+      'a.b.c',
+      tampered,
+      login.refreshToken,
+      'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
+    ]) {
+      const res = await h.inject({
+        method: 'POST',
+        url: '/v1/introspect',
+        headers: h.service,
+        payload: { token },
+      });
       assert.equal(res.statusCode, 200);
       assert.equal(res.body, '{"active":false}');
     }
@@ -163,7 +255,12 @@ describe('POST /v1/introspect (RFC 7662)', async () => {
   test('requires a service key: none, wrong, or a user token → 401', async () => {
     const login = await h.login(uniqueUser());
     for (const headers of [{}, { authorization: 'Bearer not-a-key-000000000000000000000000' }, login.user]) {
-      const res = await h.inject({ method: 'POST', url: '/v1/introspect', headers, payload: { token: login.accessToken } });
+      const res = await h.inject({
+        method: 'POST',
+        url: '/v1/introspect',
+        headers,
+        payload: { token: login.accessToken },
+      });
       assert.equal(res.statusCode, 401);
       assert.equal(errorCode(res), 'ERR_UNAUTHORIZED');
     }
@@ -188,7 +285,11 @@ describe('rate limits (per client)', async () => {
     const codes: number[] = [];
     let last = null as Awaited<ReturnType<typeof h.inject>> | null;
     for (let i = 0; i < 4; i++) {
-      last = await h.inject({ method: 'POST', url: '/v1/token/refresh', payload: { refreshToken: 'unknown' } });
+      last = await h.inject({
+        method: 'POST',
+        url: '/v1/token/refresh',
+        payload: { refreshToken: 'unknown' },
+      });
       codes.push(last.statusCode);
     }
     assert.deepEqual(codes, [401, 401, 401, 429]);
@@ -215,7 +316,12 @@ describe('rate limits (per client)', async () => {
   test('introspect is limited per service key', async () => {
     const login = await h.login(uniqueUser());
     const call = (key: string) =>
-      h.inject({ method: 'POST', url: '/v1/introspect', headers: { authorization: `Bearer ${key}` }, payload: { token: login.accessToken } });
+      h.inject({
+        method: 'POST',
+        url: '/v1/introspect',
+        headers: { authorization: `Bearer ${key}` },
+        payload: { token: login.accessToken },
+      });
     assert.equal((await call(SERVICE_KEY)).statusCode, 200);
     assert.equal((await call(SERVICE_KEY)).statusCode, 200);
     assert.equal((await call(SERVICE_KEY)).statusCode, 429);

@@ -34,11 +34,8 @@ export async function statsCommand(io: CliIo, options: GlobalOptions): Promise<n
         ['evicted keys', String(r.evictedKeys ?? '-')],
         ...Object.entries(r.keyspace).map(([db, v]) => [`keyspace ${db}`, v]),
       );
-      if (
-        r.maxmemoryPolicy !== null &&
-        r.maxmemoryPolicy !== 'noeviction' &&
-        !r.maxmemoryPolicy.startsWith('volatile')
-      ) {
+      // An evicted blacklist entry or watermark silently un-revokes tokens (README, "Memory").
+      if (r.maxmemoryPolicy !== null && r.maxmemoryPolicy !== 'noeviction') {
         rows.push(['WARNING', `maxmemory-policy ${r.maxmemoryPolicy} can evict revocations; use noeviction`]);
       }
     }

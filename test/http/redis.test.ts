@@ -1,0 +1,125 @@
+/**
+ * The app on Redis (a redis-server spawned on a spare port): the main flow, rate limits shared by
+ * two app instances, readiness with Redis INFO, and fail-closed behaviour while Redis is down.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { getTestRedisUrl, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
+import { createHarness, errorCode, SECOND_SERVICE_KEY, uniqueUser } from './harness.js';
+
+describe('HTTP on Redis', async () => {
+  const url = await getTestRedisUrl();
+  const prefix = uniquePrefix();
+  const env = { REDIS_URL: url, REDIS_KEY_PREFIX: prefix, RATE_LIMIT_INTROSPECT_PER_MINUTE: '5' };
+  const a = await createHarness(env);
+  const b = await createHarness(env);
+
+  test('the main flow across two instances: create at A, refresh at B, revoke at A, introspect at B', async () => {
+    const login = await a.login(uniqueUser());
+    const me = await b.inject({ method: 'GET', url: '/v1/me/sessions', headers: login.user });
+    assert.equal(me.statusCode, 200);
+    const refreshed = await b.inject({
+      method: 'POST',
+      url: '/v1/token/refresh',
+      payload: { refreshToken: login.refreshToken },
+    });
+    assert.equal(refreshed.statusCode, 200, refreshed.body);
+    const pair = refreshed.json();
+    const revoke = await a.inject({
+      method: 'POST',
+      url: '/v1/revoke',
+      payload: { token: pair.refreshToken },
+    });
+    assert.equal(revoke.statusCode, 200);
+    const intro = await b.inject({
+      method: 'POST',
+      url: '/v1/introspect',
+      headers: b.service,
+      payload: { token: pair.accessToken },
+    });
+    assert.deepEqual(intro.json(), { active: false });
+  });
+
+  test('rate limits are shared through Redis: 5 per minute across both instances', async () => {
+    const login = await a.login(uniqueUser());
+    const codes: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const h = i % 2 === 0 ? a : b;
+      const res = await h.inject({
+        method: 'POST',
+        url: '/v1/introspect',
+        headers: { authorization: `Bearer ${SECOND_SERVICE_KEY}` }, // a key no other test used
+        payload: { token: login.accessToken },
+      });
+      codes.push(res.statusCode);
+    }
+    assert.deepEqual(codes, [200, 200, 200, 200, 200, 429]);
+  });
+
+  test('GET /readyz reports Redis: clients, ops/s, latency', async () => {
+    const res = await a.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(res.statusCode, 200);
+    const body = res.json();
+    assert.equal(body.status, 'ready');
+    assert.equal(body.backend, 'redis');
+    assert.equal(body.redis.status, 'healthy');
+    assert.equal(body.redis.topology, 'standalone');
+    assert.ok(body.redis.connectedClients >= 2);
+    assert.equal(typeof body.redis.latencyMs, 'number');
+  });
+
+  test('GET /v1/admin/stats includes Redis INFO', async () => {
+    await a.login(uniqueUser());
+    const res = await a.inject({ method: 'GET', url: '/v1/admin/stats', headers: a.service });
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json();
+    assert.equal(body.backend, 'redis');
+    assert.ok(body.store.sessions >= 1);
+    assert.equal(typeof body.redis.usedMemoryBytes, 'number');
+    assert.ok(Object.keys(body.redis.keyspace).includes('db0'));
+  });
+});
+
+describe('HTTP while Redis is down', async () => {
+  const server = await startRedisServer();
+  after(() => server.stop());
+  const h = await createHarness({
+    REDIS_URL: server.url,
+    REDIS_KEY_PREFIX: uniquePrefix(),
+    REDIS_COMMAND_TIMEOUT_MS: '300',
+    REDIS_CONNECT_TIMEOUT_MS: '1000',
+  });
+
+  test('fails closed with 503 ERR_STORE_UNAVAILABLE/TIMEOUT within the deadline, then recovers', async () => {
+    const login = await h.login(uniqueUser());
+    await server.stop().catch(() => undefined);
+    const started = Date.now();
+    const intro = await h.inject({
+      method: 'POST',
+      url: '/v1/introspect',
+      headers: h.service,
+      payload: { token: login.accessToken },
+    });
+    assert.equal(intro.statusCode, 503, intro.body);
+    assert.match(errorCode(intro), /^ERR_STORE_(UNAVAILABLE|TIMEOUT)$/);
+    assert.equal(intro.headers['retry-after'], '1');
+    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+
+    const create = await h.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      headers: h.service,
+      payload: { userId: uniqueUser(), ipAddress: '203.0.113.1', userAgent: 'x' },
+    });
+    assert.equal(create.statusCode, 503);
+    const me = await h.inject({ method: 'GET', url: '/v1/me/sessions', headers: login.user });
+    assert.equal(me.statusCode, 503);
+    const ready = await h.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(ready.statusCode, 503);
+    assert.equal(ready.json().status, 'unhealthy');
+    const live = await h.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(live.statusCode, 200, 'liveness does not depend on Redis');
+    const metrics = await h.inject({ method: 'GET', url: '/metrics' });
+    assert.match(metrics.body, /optix_redis_errors_total\{code="ERR_STORE_(UNAVAILABLE|TIMEOUT)"\} [1-9]/);
+  });
+});

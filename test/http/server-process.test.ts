@@ -1,0 +1,237 @@
+/**
+ * The real server process, started as a user would (`node --import tsx src/server.ts`) on a free
+ * port: health and docs, graceful shutdown, refusals with readable errors, two processes sharing one
+ * Redis, and the README's curl flow run against it.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, test } from 'node:test';
+import { findFreePort, getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const serverEntry = join(root, 'src/server.ts');
+const tsx = import.meta.resolve('tsx');
+// A working directory without a .env, so only the variables given here apply.
+const cwd = mkdtempSync(join(tmpdir(), 'optix-server-'));
+after(() => rmSync(cwd, { recursive: true, force: true }));
+
+const README_KEY = 'optix-dev-service-key-0123456789abcdef';
+
+interface Proc {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+after(() => {
+  for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function startProcess(env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, ['--import', tsx, serverEntry], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+async function waitHealthy(base: string, proc: Proc, timeoutMs = 15_000): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (proc.child.exitCode !== null)
+      throw new Error(`server exited early: ${proc.stderr()}\n${proc.stdout()}`);
+    try {
+      const res = await fetch(`${base}/healthz`);
+      if (res.ok) return Date.now() - started;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no /healthz within ${timeoutMs} ms: ${proc.stderr()}`);
+}
+
+async function stopProcess(proc: Proc): Promise<number | null> {
+  proc.child.kill('SIGTERM');
+  return proc.exited;
+}
+
+describe('the server process', () => {
+  test('with nothing set: serves /healthz and /docs/json on the port, prints the dev key once, exits 0 on SIGTERM', async () => {
+    const port = await findFreePort();
+    const base = `http://127.0.0.1:${port}`;
+    const proc = startProcess({ PORT: String(port) });
+    const ms = await waitHealthy(base, proc);
+    assert.ok(ms < 15_000);
+    const health = await fetch(`${base}/healthz`);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+    const docs = await fetch(`${base}/docs/json`);
+    assert.equal(docs.status, 200);
+    const spec = (await docs.json()) as { openapi: string; paths: Record<string, unknown> };
+    assert.equal(spec.openapi, '3.1.0');
+    assert.ok('/v1/sessions' in spec.paths);
+    const ui = await fetch(`${base}/docs`);
+    assert.equal(ui.status, 200);
+
+    // The generated service key is printed once (stderr banner) and works; logs never carry it.
+    const key = /Service key for this process[^\n]*\n\s+(dev-\S+)/.exec(proc.stderr())?.[1];
+    assert.ok(key, proc.stderr());
+    assert.match(proc.stderr(), /DEVELOPMENT MODE/);
+    const create = await fetch(`${base}/v1/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'proc-user', ipAddress: '203.0.113.5', userAgent: 'test' }),
+    });
+    assert.equal(create.status, 201);
+    const { accessToken, refreshToken, session } = (await create.json()) as Record<string, string> & {
+      session: { sessionId: string };
+    };
+
+    assert.equal(await stopProcess(proc), 0);
+    const logs = proc.stdout();
+    assert.match(logs, /"msg":"server_listening"/);
+    assert.match(logs, /"msg":"shutdown_completed"/);
+    for (const secret of [key, accessToken!, refreshToken!, session.sessionId]) {
+      assert.ok(!logs.includes(secret), 'a secret reached the logs');
+    }
+    assert.equal(proc.stderr().split(key).length - 1, 1, 'the key is printed exactly once');
+  });
+
+  test('NODE_ENV=production without REDIS_URL, a secret and service keys refuses to start (exit 78)', async () => {
+    const proc = startProcess({ NODE_ENV: 'production', PORT: '0' });
+    assert.equal(await proc.exited, 78);
+    const err = proc.stderr();
+    assert.match(err, /configuration error/);
+    for (const name of ['REDIS_URL', 'JWT_SECRET', 'SERVICE_API_KEYS']) assert.match(err, new RegExp(name));
+  });
+
+  test('a bad REDIS_URL is named without its password (exit 78); an unreachable Redis exits 69', async () => {
+    const bad = startProcess({ REDIS_URL: 'redis://:hunter2-secret@localhost:99999/0', PORT: '0' });
+    assert.equal(await bad.exited, 78);
+    assert.match(bad.stderr(), /REDIS_URL/);
+    assert.ok(!bad.stderr().includes('hunter2-secret'));
+
+    const port = await findFreePort();
+    const down = startProcess({
+      REDIS_URL: `redis://:hunter2-secret@127.0.0.1:${port}/0`,
+      REDIS_CONNECT_TIMEOUT_MS: '500',
+      PORT: '0',
+    });
+    assert.equal(await down.exited, 69);
+    assert.match(down.stderr(), /cannot connect to Redis/);
+    assert.ok(!down.stderr().includes('hunter2-secret'));
+    assert.ok(!down.stdout().includes('hunter2-secret'));
+  });
+});
+
+describe('two server processes sharing one Redis', () => {
+  test('a token revoked through one is active:false at the other', async () => {
+    const redisUrl = await getTestRedisUrl();
+    const shared = {
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: uniquePrefix(),
+      JWT_SECRET: 'two-process-secret-0123456789abcdef-0123456789',
+      SERVICE_API_KEYS: README_KEY,
+      LOG_LEVEL: 'warn',
+    };
+    const [p1, p2] = await Promise.all([findFreePort(), findFreePort()]);
+    const a = startProcess({ ...shared, PORT: String(p1) });
+    const b = startProcess({ ...shared, PORT: String(p2) });
+    const baseA = `http://127.0.0.1:${p1}`;
+    const baseB = `http://127.0.0.1:${p2}`;
+    try {
+      await Promise.all([waitHealthy(baseA, a), waitHealthy(baseB, b)]);
+      const auth = { authorization: `Bearer ${README_KEY}`, 'content-type': 'application/json' };
+      const created = await fetch(`${baseA}/v1/sessions`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ userId: 'bob', ipAddress: '203.0.113.8', userAgent: 'test' }),
+      });
+      assert.equal(created.status, 201);
+      const { accessToken } = (await created.json()) as { accessToken: string };
+      const introspectAtB = async () =>
+        (
+          await fetch(`${baseB}/v1/introspect`, {
+            method: 'POST',
+            headers: auth,
+            body: JSON.stringify({ token: accessToken }),
+          })
+        ).json();
+      assert.equal(((await introspectAtB()) as { active: boolean }).active, true);
+
+      const revoked = await fetch(`${baseA}/v1/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `token=${accessToken}`,
+      });
+      assert.equal(revoked.status, 200);
+      const started = performance.now();
+      assert.deepEqual(await introspectAtB(), { active: false });
+      const seenMs = performance.now() - started;
+      assert.ok(seenMs < 1000, `seen after ${seenMs} ms`);
+    } finally {
+      assert.equal(await stopProcess(a), 0);
+      assert.equal(await stopProcess(b), 0);
+    }
+  });
+});
+
+describe("the README's curl flow", () => {
+  test('scripts/readme-flow.sh is the README block verbatim', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const script = readFileSync(join(root, 'scripts/readme-flow.sh'), 'utf8');
+    const fromScript = /# --- README flow begin ---\n([\s\S]*?)# --- README flow end ---/.exec(script)?.[1];
+    const fromReadme = /<!-- readme-flow -->\n```bash\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(fromScript, 'markers in the script');
+    assert.ok(fromReadme, 'a ```bash block after <!-- readme-flow --> in the README');
+    assert.equal(fromReadme, fromScript);
+    assert.match(readme, new RegExp(`SERVICE_API_KEYS=${README_KEY} npm start`));
+  });
+
+  test('runs as written against a started server', async () => {
+    const port = await findFreePort();
+    const base = `http://127.0.0.1:${port}`;
+    const proc = startProcess({ PORT: String(port), SERVICE_API_KEYS: README_KEY });
+    try {
+      await waitHealthy(base, proc);
+      const flow = spawn('bash', [join(root, 'scripts/readme-flow.sh')], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '', OPTIX_URL: base },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      flow.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      flow.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      const code = await new Promise<number | null>((resolve) => flow.once('exit', resolve));
+      assert.equal(code, 0, err);
+      const lines = out.trim().split('\n');
+      assert.equal(lines.length, 4, out);
+      const sessions = JSON.parse(lines[0]!) as { sessions: Array<{ userId: string; current: boolean }> };
+      assert.equal(sessions.sessions[0]?.userId, 'alice');
+      assert.equal((JSON.parse(lines[1]!) as { active: boolean; sub: string }).active, true);
+      assert.equal(lines[2], '{}');
+      assert.equal(lines[3], '{"active":false}');
+    } finally {
+      assert.equal(await stopProcess(proc), 0);
+    }
+  });
+});
