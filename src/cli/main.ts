@@ -167,8 +167,8 @@ export async function run(argv: readonly string[], io?: Partial<CliIo>): Promise
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
-      return EXIT.USAGE;
+      // --help, `help`, --version exit 0; anything else commander refused is a usage error.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     return reportError(full, err);
   }

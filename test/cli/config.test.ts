@@ -1,0 +1,257 @@
+/** Environment → configuration: defaults, production rules, and errors that name the variable. */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { after, describe, test } from 'node:test';
+import { readEnv } from '../../src/config/env-file.js';
+import { type Env, loadConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/core/errors.js';
+
+const SECRET = 'a-real-secret-of-at-least-32-bytes-0123456789';
+const KEY = 'service-key-0123456789abcdef-0123456789';
+const PROD: Env = {
+  NODE_ENV: 'production',
+  REDIS_URL: 'redis://redis.internal:6379/0',
+  JWT_SECRET: SECRET,
+  SERVICE_API_KEYS: KEY,
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'optix-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function configError(env: Env): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.equal(err.code, 'ERR_CONFIG');
+    return err;
+  }
+  assert.fail(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  test('nothing set: development on 127.0.0.1:8080, in memory, generated secret and key, warnings', () => {
+    const c = loadConfig({});
+    assert.equal(c.nodeEnv, 'development');
+    assert.equal(c.http.host, '127.0.0.1');
+    assert.equal(c.http.port, 8080);
+    assert.equal(c.redis, null);
+    assert.equal(c.generated.jwtSecret, true);
+    assert.match(c.generated.serviceApiKey ?? '', /^dev-[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(c.serviceApiKeys, [c.generated.serviceApiKey]);
+    assert.equal(c.warnings.length, 3);
+    assert.equal(c.jwt.accessTokenTtlSeconds, 900);
+    assert.equal(c.jwt.refreshTokenTtlSeconds, 2_592_000);
+    assert.equal(c.jwt.refreshGraceSeconds, 10);
+    assert.equal(c.sessions.idleTimeoutMinutes, 30);
+    assert.equal(c.sessions.absoluteTimeoutMinutes, 720);
+    assert.equal(c.sessions.maxSessionsPerUser, 5);
+    assert.equal(c.sessions.limitPolicy, 'evict-oldest');
+    assert.equal(c.cleanupIntervalSeconds, 300);
+    assert.equal(c.logLevel, 'info');
+    // Two processes get different ephemeral secrets.
+    assert.notEqual(loadConfig({}).generated.serviceApiKey, c.generated.serviceApiKey);
+  });
+
+  test('the result is frozen, and neither JSON nor inspect shows a secret', () => {
+    const c = loadConfig({ ...PROD, REDIS_URL: 'redis://user:pa55word@redis:6379/0' });
+    assert.ok(Object.isFrozen(c));
+    assert.ok(Object.isFrozen(c.jwt));
+    assert.ok(Object.isFrozen(c.serviceApiKeys));
+    assert.throws(() => {
+      (c as { logLevel: string }).logLevel = 'trace';
+    }, TypeError);
+    for (const text of [JSON.stringify(c), inspect(c, { depth: 10 })]) {
+      assert.ok(!text.includes(SECRET));
+      assert.ok(!text.includes(KEY));
+      assert.ok(!text.includes('pa55word'));
+    }
+    assert.match(JSON.stringify(c), /redis:\/\/user:\*\*\*@redis:6379\/0/);
+  });
+
+  test('production with everything set: no warnings, nothing generated', () => {
+    const c = loadConfig(PROD);
+    assert.equal(c.nodeEnv, 'production');
+    assert.deepEqual(c.warnings, []);
+    assert.equal(c.generated.jwtSecret, false);
+    assert.equal(c.generated.serviceApiKey, null);
+    assert.equal(c.redis?.url, PROD.REDIS_URL);
+    assert.equal(c.redis?.keyPrefix, 'optix:');
+    assert.equal(c.jwt.keys[0]?.alg, 'HS256');
+    assert.match(c.jwt.activeKid, /^hs256-/);
+    // Same secret, same kid: instances agree.
+    assert.equal(loadConfig(PROD).jwt.activeKid, c.jwt.activeKid);
+  });
+
+  test('production without REDIS_URL, a secret and service keys: one error naming all three', () => {
+    const err = configError({ NODE_ENV: 'production' });
+    assert.equal(err.path, 'REDIS_URL');
+    assert.match(err.message, /REDIS_URL/);
+    assert.match(err.message, /JWT_SECRET/);
+    assert.match(err.message, /SERVICE_API_KEYS/);
+  });
+
+  test('each bad value is reported with its variable', () => {
+    const cases: Array<[Env, string]> = [
+      [{ PORT: 'abc' }, 'PORT'],
+      [{ PORT: '70000' }, 'PORT'],
+      [{ PORT: '-1' }, 'PORT'],
+      [{ HOST: 'a b' }, 'HOST'],
+      [{ NODE_ENV: 'prod' }, 'NODE_ENV'],
+      [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+      [{ BODY_LIMIT_BYTES: '10' }, 'BODY_LIMIT_BYTES'],
+      [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
+      [{ REDIS_URL: 'http://localhost' }, 'REDIS_URL'],
+      [{ REDIS_URL: 'redis://localhost:6379/99' }, 'REDIS_URL'],
+      [{ REDIS_MAX_CONNECTIONS: '0' }, 'REDIS_MAX_CONNECTIONS'],
+      [{ REDIS_COMMAND_TIMEOUT_MS: '1.5' }, 'REDIS_COMMAND_TIMEOUT_MS'],
+      [{ REDIS_RETRY_ON_TIMEOUT: 'sometimes' }, 'REDIS_RETRY_ON_TIMEOUT'],
+      [{ REDIS_URL: 'redis://h:6379', REDIS_KEY_PREFIX: 'a{b}' }, 'REDIS_KEY_PREFIX'],
+      [{ REDIS_TLS_CA_FILE: '/x.pem' }, 'REDIS_TLS_CA_FILE'],
+      [{ REDIS_URL: 'redis://h:6379', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }, 'REDIS_TLS_CA_FILE'],
+      [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+      [{ JWT_SECRET: SECRET, JWT_PRIVATE_KEY_FILE: '/x.pem' }, 'JWT_SECRET'],
+      [{ JWT_ALG: 'ES256' }, 'JWT_ALG'],
+      [{ JWT_ALG: 'RS256', JWT_PRIVATE_KEY_FILE: '/x.pem' }, 'JWT_ALG'],
+      [{ JWT_PRIVATE_KEY_FILE: '/nonexistent/key.pem' }, 'JWT_PRIVATE_KEY_FILE'],
+      [{ JWT_KID: 'has space' }, 'JWT_KID'],
+      [{ JWT_PREVIOUS_KEYS: 'nonsense' }, 'JWT_PREVIOUS_KEYS[0]'],
+      [{ JWT_PREVIOUS_KEYS: 'RS256:k:x' }, 'JWT_PREVIOUS_KEYS[0]'],
+      [{ JWT_PREVIOUS_KEYS: `HS256:k1:${SECRET},HS256:k2:short` }, 'JWT_PREVIOUS_KEYS[1]'],
+      [{ ACCESS_TOKEN_TTL_SECONDS: '0' }, 'ACCESS_TOKEN_TTL_SECONDS'],
+      [{ ACCESS_TOKEN_TTL_SECONDS: '3600', REFRESH_TOKEN_TTL_SECONDS: '600' }, 'REFRESH_TOKEN_TTL_SECONDS'],
+      [{ REFRESH_GRACE_SECONDS: '301' }, 'REFRESH_GRACE_SECONDS'],
+      [
+        { SESSION_IDLE_TIMEOUT_MINUTES: '60', SESSION_ABSOLUTE_TIMEOUT_MINUTES: '30' },
+        'SESSION_ABSOLUTE_TIMEOUT_MINUTES',
+      ],
+      [{ MAX_SESSIONS_PER_USER: '0' }, 'MAX_SESSIONS_PER_USER'],
+      [{ SESSION_LIMIT_POLICY: 'kick' }, 'SESSION_LIMIT_POLICY'],
+      [{ SERVICE_API_KEYS: 'short' }, 'SERVICE_API_KEYS'],
+      [{ SERVICE_API_KEYS: `${KEY},has space in it 0123456789abcdef0123` }, 'SERVICE_API_KEYS'],
+      [{ RATE_LIMIT_REFRESH_PER_MINUTE: '-1' }, 'RATE_LIMIT_REFRESH_PER_MINUTE'],
+      [{ CLEANUP_INTERVAL_SECONDS: 'often' }, 'CLEANUP_INTERVAL_SECONDS'],
+    ];
+    for (const [env, name] of cases) {
+      const err = configError(env);
+      assert.equal(err.path, name, `${JSON.stringify(env)} → ${err.message}`);
+      assert.ok(err.message.startsWith(`${name}: `), err.message);
+    }
+  });
+
+  test('a bad REDIS_URL never shows its password', () => {
+    for (const url of [
+      'redis://:hunter2@host:99999/0',
+      'redis://user:hunter2@host/abc',
+      'rediss://:hunter2@h/0?x=1',
+    ]) {
+      const err = configError({ REDIS_URL: url });
+      assert.equal(err.path, 'REDIS_URL');
+      assert.ok(!err.message.includes('hunter2'), err.message);
+    }
+  });
+
+  test('0 is a value, not "unset"', () => {
+    const c = loadConfig({
+      CLEANUP_INTERVAL_SECONDS: '0',
+      RATE_LIMIT_REVOKE_PER_MINUTE: '0',
+      PORT: '0',
+      REFRESH_GRACE_SECONDS: '0',
+    });
+    assert.equal(c.cleanupIntervalSeconds, 0);
+    assert.equal(c.rateLimits.revokePerMinute, 0);
+    assert.equal(c.http.port, 0);
+    assert.equal(c.jwt.refreshGraceSeconds, 0);
+  });
+
+  test('Redis options and TLS files are read', () => {
+    const ca = join(dir, 'ca.pem');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const c = loadConfig({
+      REDIS_URL: 'rediss://redis.internal:6380/2',
+      REDIS_MAX_CONNECTIONS: '10',
+      REDIS_SOCKET_TIMEOUT_MS: '0',
+      REDIS_CONNECT_TIMEOUT_MS: '2000',
+      REDIS_COMMAND_TIMEOUT_MS: '250',
+      REDIS_RETRY_ON_TIMEOUT: 'false',
+      REDIS_KEY_PREFIX: 'prod:',
+      REDIS_TLS_CA_FILE: ca,
+    });
+    assert.deepEqual(
+      { ...c.redis, tls: undefined },
+      {
+        url: 'rediss://redis.internal:6380/2',
+        redactedUrl: 'rediss://redis.internal:6380/2',
+        maxConnections: 10,
+        socketTimeoutMs: 0,
+        connectTimeoutMs: 2000,
+        commandTimeoutMs: 250,
+        retryOnTimeout: false,
+        keyPrefix: 'prod:',
+        tls: undefined,
+      },
+    );
+    assert.match(String(c.redis?.tls?.ca), /BEGIN CERTIFICATE/);
+  });
+
+  test('EdDSA and ES256 key files; a key of the wrong type is refused', () => {
+    const ed = join(dir, 'ed.pem');
+    const ec = join(dir, 'ec.pem');
+    const ecPub = join(dir, 'ec-pub.pem');
+    const rsa = join(dir, 'rsa.pem');
+    writeFileSync(ed, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const ecPair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(ec, ecPair.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(ecPub, ecPair.publicKey.export({ type: 'spki', format: 'pem' }));
+    writeFileSync(
+      rsa,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    );
+
+    const c = loadConfig({
+      JWT_PRIVATE_KEY_FILE: ed,
+      JWT_PREVIOUS_KEYS: `ES256:old-ec:${ecPub},HS256:old-hs:${SECRET}`,
+    });
+    assert.equal(c.jwt.asymmetric, true);
+    assert.deepEqual(
+      c.jwt.keys.map((k) => `${k.alg}:${k.kid}`),
+      [`EdDSA:${c.jwt.activeKid}`, 'ES256:old-ec', 'HS256:old-hs'],
+    );
+    assert.match(c.jwt.activeKid, /^eddsa-/);
+    const retired = c.jwt.keys[1] as { privateKeyPem?: string; publicKeyPem?: string };
+    assert.equal(retired.privateKeyPem, undefined, 'retired keys only verify');
+
+    assert.equal(
+      loadConfig({ JWT_PRIVATE_KEY_FILE: ec, JWT_ALG: 'ES256', JWT_KID: 'k1' }).jwt.activeKid,
+      'k1',
+    );
+    assert.equal(configError({ JWT_PRIVATE_KEY_FILE: ec }).path, 'JWT_PRIVATE_KEY_FILE'); // EdDSA by default
+    assert.equal(configError({ JWT_PRIVATE_KEY_FILE: rsa, JWT_ALG: 'ES256' }).path, 'JWT_PRIVATE_KEY_FILE');
+    assert.equal(configError({ JWT_PRIVATE_KEY_FILE: ecPub, JWT_ALG: 'ES256' }).path, 'JWT_PRIVATE_KEY_FILE');
+    assert.equal(
+      configError({ JWT_PRIVATE_KEY_FILE: ed, JWT_KID: 'same', JWT_PREVIOUS_KEYS: `HS256:same:${SECRET}` })
+        .path,
+      'JWT_PREVIOUS_KEYS',
+    );
+  });
+});
+
+describe('readEnv (.env)', () => {
+  test('merges the file under the environment; a missing default file is fine', () => {
+    const file = join(dir, '.env');
+    writeFileSync(file, 'PORT=9999\nLOG_LEVEL=debug\n# comment\nJWT_ISSUER="quoted issuer"\n');
+    const env = readEnv({ path: file, env: { LOG_LEVEL: 'warn' } });
+    assert.equal(env.PORT, '9999');
+    assert.equal(env.LOG_LEVEL, 'warn', 'the environment wins');
+    assert.equal(env.JWT_ISSUER, 'quoted issuer');
+    assert.deepEqual(readEnv({ path: undefined, env: { A: '1' } }).A, '1');
+  });
+
+  test('an explicitly named file that does not exist is a ConfigError', () => {
+    assert.throws(() => readEnv({ path: join(dir, 'missing.env'), env: {} }), ConfigError);
+  });
+});
