@@ -23,19 +23,16 @@ export const capturedLogs: string[] = [];
 /** Every secret a test saw in this file. */
 export const seenSecrets = new Set<string>([SERVICE_KEY, SECOND_SERVICE_KEY, JWT_SECRET]);
 
-let registered = false;
-function registerLogCheck(): void {
-  if (registered) return;
-  registered = true;
-  after(() => {
-    const text = capturedLogs.join('');
-    assert.ok(capturedLogs.length > 0, 'the harness captured no logs');
-    for (const secret of seenSecrets) {
-      if (secret.length < 8) continue;
-      assert.ok(!text.includes(secret), `a secret appeared in the logs: ${secret.slice(0, 12)}…`);
-    }
-  });
-}
+// Registered when a test file imports this module (at its top level, so on the root test): runs
+// after all of the file's tests, over every line any harness app logged.
+after(() => {
+  if (capturedLogs.length === 0) return; // the file built no app
+  const text = capturedLogs.join('');
+  for (const secret of seenSecrets) {
+    if (secret.length < 8) continue;
+    assert.ok(!text.includes(secret), `a secret appeared in the logs: ${secret.slice(0, 12)}…`);
+  }
+});
 
 /** Remembers a secret so the end-of-file log check looks for it. */
 export function remember(...secrets: Array<string | null | undefined>): void {
@@ -71,7 +68,6 @@ export const BASE_ENV: Env = {
 
 /** Builds an app over a fresh container from `BASE_ENV` + `env`. Closed after the file. */
 export async function createHarness(env: Env = {}, deps: { clock?: Clock } = {}): Promise<Harness> {
-  registerLogCheck();
   const config = loadConfig({ ...BASE_ENV, ...env });
   const optix = await createOptix(config, deps.clock ? { clock: deps.clock } : {});
   const sink = new Writable({
