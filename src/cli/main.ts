@@ -135,6 +135,10 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
   program
     .command('load-test')
     .description("the guide's load test: N operations at a concurrency; prints ops/s and p50/p99 latency")
+    .addHelpText(
+      'after',
+      '\nRun it against a staging Redis: `set` keys expire after 60 s, but the `session` scenario leaves\nsecurity events of loadtest-* users (kept for the 90-day retention).',
+    )
     .option('--ops <n>', 'number of operations', '10000')
     .option('--concurrency <n>', 'operations in flight', '50')
     .addOption(

@@ -85,6 +85,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
         if (outcome === 'reused') {
           metrics.reuseDetections.inc();
           metrics.revocations.inc({ kind: 'refresh_family' });
+          metrics.sessionsEnded.inc({ reason: 'refresh_reuse' });
           request.log.warn('refresh_reuse_detected');
         }
         throw err;
