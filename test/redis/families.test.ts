@@ -70,6 +70,18 @@ describe('Redis refresh families: bounded token history', () => {
     assert.equal((await rotate('h40')).status, 'revoked');
   });
 
+  it('checks run in order: invalid before session_ended, which applies to cur and prev only', async () => {
+    const { stores, family, rotate, session } = await familyWithHistory(3);
+    await stores.sessionStore.deleteSession(session.sessionId);
+    assert.deepEqual(await rotate('forged'), { status: 'invalid' });
+    assert.equal((await rotate('h3')).status, 'session_ended', 'current');
+    assert.equal((await rotate('h2')).status, 'session_ended', 'previous');
+    const reused = await rotate('h1'); // an older hash: reuse even though the session is gone
+    assert.equal(reused.status, 'reused');
+    assert.equal(reused.status === 'reused' && reused.sessionEnded, null);
+    assert.equal((await stores.refreshFamilies.get(family.familyId))?.revokedReason, 'token_reuse_detected');
+  });
+
   it('revokeWithToken needs one of the family’s hashes; the first reason is kept', async () => {
     const { stores, family } = await familyWithHistory(3);
     assert.equal(
