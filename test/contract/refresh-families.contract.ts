@@ -64,8 +64,34 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
           expiresAt: family.createdAt + 3_600_000,
           revoked: false,
           revokedReason: null,
+          claims: null,
         });
         assert.deepEqual(await ctx.stores.refreshFamilies.get(familyId), family);
+      }));
+
+    it('create keeps the claims, and rotation keeps them', () =>
+      withStores(makeStores, async (ctx) => {
+        const userId = uniqueUserId();
+        const session = makeSession(userId, {}, now(ctx));
+        await ctx.stores.sessionStore.createSession(session);
+        const claims = JSON.stringify({
+          email: 'trader@example.com',
+          roles: ['user'],
+          permissions: ['read'],
+        });
+        const tokenHash = newTokenHash();
+        const family = await ctx.stores.refreshFamilies.create({
+          familyId: newUserScopedId(userId),
+          userId,
+          sessionId: session.sessionId,
+          tokenHash,
+          ttlSeconds: 3600,
+          claims,
+        });
+        assert.equal(family.claims, claims);
+        assert.equal((await ctx.stores.refreshFamilies.get(family.familyId))?.claims, claims);
+        const rotated = await rotate(ctx, family.familyId, tokenHash);
+        assert.equal(rotated.status === 'rotated' && rotated.family.claims, claims);
       }));
 
     it('get returns null and rotate not_found for an unknown family', () =>
@@ -147,13 +173,22 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
         assert.equal((await rotate(ctx, family.familyId, tokenHash)).status, 'revoked');
       }));
 
-    it('an unknown hash is reuse', () =>
+    it('a hash the family never had is invalid and changes nothing', () =>
       withStores(makeStores, async (ctx) => {
-        const { family, session } = await setupFamily(ctx, uniqueUserId());
-        const result = await rotate(ctx, family.familyId, newTokenHash());
-        assert.equal(result.status, 'reused');
-        assert.deepEqual(result.status === 'reused' && result.sessionEnded, session);
-        assert.equal(await ctx.stores.sessionStore.getSession(session.sessionId), null);
+        const { family, tokenHash, session } = await setupFamily(ctx, uniqueUserId());
+        assert.deepEqual(await rotate(ctx, family.familyId, newTokenHash()), { status: 'invalid' });
+        assert.deepEqual(
+          await ctx.stores.refreshFamilies.get(family.familyId),
+          family,
+          'not revoked, not rotated',
+        );
+        assert.deepEqual(await ctx.stores.sessionStore.getSession(session.sessionId), session);
+        assert.equal(await ctx.stores.tokenBlacklist.isFamilyRevoked(family.familyId), false);
+        assert.equal(
+          (await rotate(ctx, family.familyId, tokenHash)).status,
+          'rotated',
+          'the real token still works',
+        );
       }));
 
     it('a hash two generations old is reuse, even within graceMs', () =>
@@ -165,6 +200,28 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
         const result = await rotate(ctx, family.familyId, tokenHash, { graceMs: 60_000 });
         assert.equal(result.status, 'reused');
         assert.equal(result.status === 'reused' && result.family.revoked, true);
+      }));
+
+    it('the family remembers its last 32 consumed hashes: older ones are invalid, not reuse', () =>
+      withStores(makeStores, async (ctx) => {
+        const { family, tokenHash } = await setupFamily(ctx, uniqueUserId());
+        const consumed = [tokenHash];
+        let current = tokenHash;
+        for (let i = 0; i < 33; i++) {
+          const next = newTokenHash();
+          assert.equal((await rotate(ctx, family.familyId, current, { nextHash: next })).status, 'rotated');
+          current = next;
+          consumed.push(next);
+        }
+        // consumed[0..32] were rotated away; the last 32 of them (consumed[1..32]) are remembered.
+        assert.deepEqual(
+          await rotate(ctx, family.familyId, consumed[0]!),
+          { status: 'invalid' },
+          '33 rotations ago',
+        );
+        assert.equal((await ctx.stores.refreshFamilies.get(family.familyId))?.revoked, false);
+        const result = await rotate(ctx, family.familyId, consumed[1]!);
+        assert.equal(result.status, 'reused', '32 rotations ago');
       }));
 
     it('the user watermark revokes families created before it, and only those', () =>
@@ -196,10 +253,118 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
         const result = await rotate(ctx, family.familyId, tokenHash);
         assert.equal(result.status, 'session_ended');
         assert.equal(result.status === 'session_ended' && result.family.familyId, family.familyId);
-        assert.equal((await rotate(ctx, family.familyId, newTokenHash())).status, 'session_ended');
+        assert.deepEqual(
+          await rotate(ctx, family.familyId, newTokenHash()),
+          { status: 'invalid' },
+          'invalid first',
+        );
         const stored = await ctx.stores.refreshFamilies.get(family.familyId);
         assert.equal(stored?.generation, 0);
         assert.equal(stored?.revoked, false);
+      }));
+
+    it('session_ended applies to the current and previous hash; an older hash is still reuse', () =>
+      withStores(makeStores, async (ctx) => {
+        const { family, tokenHash, session } = await setupFamily(ctx, uniqueUserId());
+        const h1 = newTokenHash();
+        const h2 = newTokenHash();
+        await rotate(ctx, family.familyId, tokenHash, { nextHash: h1 });
+        await rotate(ctx, family.familyId, h1, { nextHash: h2 });
+        await ctx.stores.sessionStore.deleteSession(session.sessionId);
+        assert.equal((await rotate(ctx, family.familyId, h2)).status, 'session_ended', 'current');
+        assert.equal(
+          (await rotate(ctx, family.familyId, h1, { graceMs: 0 })).status,
+          'session_ended',
+          'previous',
+        );
+        const result = await rotate(ctx, family.familyId, tokenHash);
+        assert.equal(result.status, 'reused', 'two generations old');
+        assert.equal(
+          result.status === 'reused' && result.sessionEnded,
+          null,
+          'the session had already ended',
+        );
+        assert.equal((await ctx.stores.refreshFamilies.get(family.familyId))?.revoked, true);
+      }));
+
+    it('revoked is reported before invalid: any hash of a revoked family gets revoked', () =>
+      withStores(makeStores, async (ctx) => {
+        const userId = uniqueUserId();
+        const a = await setupFamily(ctx, userId);
+        await ctx.stores.tokenBlacklist.blacklistTokenFamily({
+          familyId: a.family.familyId,
+          ttlSeconds: 600,
+          reason: 'x',
+        });
+        assert.equal((await rotate(ctx, a.family.familyId, newTokenHash())).status, 'revoked');
+        const b = await setupFamily(ctx, userId);
+        await ctx.stores.tokenBlacklist.revokeUserTokensBefore({
+          userId,
+          beforeMs: b.family.createdAt + 1,
+          ttlSeconds: 600,
+        });
+        assert.equal(
+          (await rotate(ctx, b.family.familyId, newTokenHash())).status,
+          'revoked',
+          'by the watermark',
+        );
+      }));
+
+    it('revokeWithToken revokes the family on presentation of one of its tokens', () =>
+      withStores(makeStores, async (ctx) => {
+        const families = ctx.stores.refreshFamilies;
+        const userId = uniqueUserId();
+        for (const which of ['current', 'previous', 'older'] as const) {
+          const { family, tokenHash } = await setupFamily(ctx, userId);
+          const h1 = newTokenHash();
+          const h2 = newTokenHash();
+          await rotate(ctx, family.familyId, tokenHash, { nextHash: h1 });
+          await rotate(ctx, family.familyId, h1, { nextHash: h2 });
+          const presented = which === 'current' ? h2 : which === 'previous' ? h1 : tokenHash;
+          const revoked = await families.revokeWithToken({
+            familyId: family.familyId,
+            presentedHash: presented,
+            reason: 'logout',
+          });
+          assert.deepEqual(
+            revoked,
+            { ...family, generation: 2, revoked: true, revokedReason: 'logout' },
+            which,
+          );
+          assert.deepEqual(await families.get(family.familyId), revoked);
+          assert.equal(await ctx.stores.tokenBlacklist.isFamilyRevoked(family.familyId), true);
+          assert.equal((await rotate(ctx, family.familyId, h2)).status, 'revoked');
+          const again = await families.revokeWithToken({
+            familyId: family.familyId,
+            presentedHash: h2,
+            reason: 'later',
+          });
+          assert.equal(again?.revokedReason, 'logout', 'the first reason is kept');
+        }
+      }));
+
+    it('revokeWithToken changes nothing for a hash the family never had or an unknown family', () =>
+      withStores(makeStores, async (ctx) => {
+        const families = ctx.stores.refreshFamilies;
+        const { family, tokenHash } = await setupFamily(ctx, uniqueUserId());
+        assert.equal(
+          await families.revokeWithToken({
+            familyId: family.familyId,
+            presentedHash: newTokenHash(),
+            reason: 'x',
+          }),
+          null,
+        );
+        assert.deepEqual(await families.get(family.familyId), family);
+        assert.equal(
+          await families.revokeWithToken({
+            familyId: newUserScopedId(family.userId),
+            presentedHash: tokenHash,
+            reason: 'x',
+          }),
+          null,
+        );
+        assert.equal((await rotate(ctx, family.familyId, tokenHash)).status, 'rotated');
       }));
 
     it('a family whose session expired reports session_ended', () =>
@@ -285,6 +450,12 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
         assert.equal(await families.get(valid.familyId), null, 'nothing was written');
         await assertRejectsAll(scoped, 'ERR_INVALID_ID', (id) => families.get(id), 'get');
         await assertRejectsAll(scoped, 'ERR_INVALID_ID', (id) => rotate(ctx, id, newTokenHash()), 'rotate');
+        await assertRejectsAll(
+          scoped,
+          'ERR_INVALID_ID',
+          (familyId) => families.revokeWithToken({ familyId, presentedHash: newTokenHash(), reason: 'x' }),
+          'revokeWithToken',
+        );
       }));
   });
 }

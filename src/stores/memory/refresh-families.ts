@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { assertId, parseUserScopedId } from '../../core/ids.js';
 import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
-import { copyFamily, copySession, type MemoryState } from './state.js';
+import { copyFamily, copySession, FAMILY_HISTORY, type MemoryState } from './state.js';
 import { ttlMs } from './token-blacklist.js';
 import { assertFiniteNumber, assertNonEmptyString, assertTtlSeconds, assertUserScoped } from './validate.js';
 
@@ -11,7 +11,9 @@ export const REUSE_REASON = 'token_reuse_detected';
 
 /**
  * In-memory `RefreshFamilyStore`. `rotate` is one synchronous compare-and-set over the family, its
- * session and the user's watermark, so concurrent presentations of one token cannot fork it.
+ * session and the user's watermark, so concurrent presentations of one token cannot fork it. A
+ * family remembers its current and previous hash and the last 32 consumed hashes, so reuse of an
+ * old token is told apart from a hash the family never had (`invalid`, nothing changes).
  */
 export class MemoryRefreshFamilies implements RefreshFamilyStore {
   readonly #state: MemoryState;
@@ -26,6 +28,7 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     sessionId: string;
     tokenHash: string;
     ttlSeconds: number;
+    claims?: string | null;
   }): Promise<RefreshFamily> {
     parseUserScopedId('familyId', input.familyId);
     assertId('userId', input.userId);
@@ -34,6 +37,8 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     assertUserScoped('sessionId', input.sessionId, input.userId);
     assertNonEmptyString('tokenHash', input.tokenHash);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+    const claims = input.claims ?? null;
+    if (claims !== null && typeof claims !== 'string') throw new InvalidArgumentError('claims', 'must be a string');
     const state = this.#state;
     const now = state.now();
     if (state.read(state.families, input.familyId, now) !== undefined) {
@@ -49,9 +54,17 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
       expiresAt: now + ttlMs(input.ttlSeconds),
       revoked: false,
       revokedReason: null,
+      claims,
     };
     state.families.set(input.familyId, {
-      value: { family, currentHash: input.tokenHash, previousHash: null, rotatedAt: null, childBlob: null },
+      value: {
+        family,
+        currentHash: input.tokenHash,
+        previousHash: null,
+        rotatedAt: null,
+        childBlob: null,
+        history: [],
+      },
       expiresAt: family.expiresAt,
     });
     return copyFamily(family);
@@ -88,21 +101,31 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
       // Revoked by "revoke everything before": reported, not written (the watermark already is).
       return { status: 'revoked', family: { ...family, revoked: true, revokedReason: 'user_revoked' } };
     }
-    if (state.liveSession(family.sessionId, now) === null) {
+    const current = input.presentedHash === record.currentHash;
+    const previous = record.previousHash !== null && input.presentedHash === record.previousHash;
+    if (!current && !previous && !record.history.includes(input.presentedHash)) {
+      // Never one of the family's tokens: a forged secret for a known (visible) family id must
+      // not be able to revoke the family. Nothing changes.
+      return { status: 'invalid' };
+    }
+    const session = state.liveSession(family.sessionId, now);
+    if (session === null && (current || previous)) {
       return { status: 'session_ended', family: copyFamily(family) };
     }
 
-    if (input.presentedHash === record.currentHash) {
+    if (current) {
       const rotated: RefreshFamily = { ...family, generation: family.generation + 1 };
       record.family = rotated;
-      record.previousHash = record.currentHash;
+      record.previousHash = input.presentedHash;
+      record.history.push(input.presentedHash);
+      if (record.history.length > FAMILY_HISTORY) record.history.shift();
       record.currentHash = input.nextHash;
       record.rotatedAt = now;
       record.childBlob = input.childBlob;
       return { status: 'rotated', family: copyFamily(rotated) };
     }
     if (
-      input.presentedHash === record.previousHash &&
+      previous &&
       record.rotatedAt !== null &&
       record.childBlob !== null &&
       now - record.rotatedAt <= input.graceMs
@@ -110,15 +133,40 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
       return { status: 'grace', family: copyFamily(family), childBlob: record.childBlob };
     }
 
-    // Reuse: revoke the family and end its session in the same step.
+    // Reuse (the previous token after the window, or an older one): revoke the family and end its
+    // session in the same step.
     const revoked: RefreshFamily = { ...family, revoked: true, revokedReason: REUSE_REASON };
     record.family = revoked;
     state.revokedFamilies.set(family.familyId, family.expiresAt);
-    const sessionEnded = state.endSession(family.sessionId, now);
+    state.endSession(family.sessionId, now);
     return {
       status: 'reused',
       family: copyFamily(revoked),
-      sessionEnded: sessionEnded === null ? null : copySession(sessionEnded),
+      sessionEnded: session === null ? null : copySession(session),
     };
+  }
+
+  async revokeWithToken(input: {
+    familyId: string;
+    presentedHash: string;
+    reason: string;
+  }): Promise<RefreshFamily | null> {
+    parseUserScopedId('familyId', input.familyId);
+    assertNonEmptyString('presentedHash', input.presentedHash);
+    assertNonEmptyString('reason', input.reason);
+    const state = this.#state;
+    const record = state.read(state.families, input.familyId);
+    if (record === undefined) return null;
+    const known =
+      input.presentedHash === record.currentHash ||
+      input.presentedHash === record.previousHash ||
+      record.history.includes(input.presentedHash);
+    if (!known) return null;
+    if (!record.family.revoked) {
+      // The first reason is kept: a later logout does not rewrite why the family was revoked.
+      record.family = { ...record.family, revoked: true, revokedReason: input.reason };
+      state.revokedFamilies.set(input.familyId, record.family.expiresAt);
+    }
+    return copyFamily(record.family);
   }
 }

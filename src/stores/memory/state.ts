@@ -34,7 +34,12 @@ export interface FamilyRecord {
   previousHash: string | null;
   rotatedAt: number | null;
   childBlob: string | null;
+  /** The last `FAMILY_HISTORY` consumed (rotated) hashes, oldest first; includes `previousHash`. */
+  history: string[];
 }
+
+/** How many consumed hashes a family remembers to tell reuse from a forged secret. */
+export const FAMILY_HISTORY = 32;
 
 /** member → score, like a Redis sorted set. */
 export type Index = Map<string, number>;

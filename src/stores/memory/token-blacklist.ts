@@ -78,9 +78,10 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
         expiresAt,
         revoked: true,
         revokedReason: input.reason,
+        claims: null,
       };
       state.families.set(input.familyId, {
-        value: { family, currentHash: null, previousHash: null, rotatedAt: null, childBlob: null },
+        value: { family, currentHash: null, previousHash: null, rotatedAt: null, childBlob: null, history: [] },
         expiresAt,
       });
     } else {
