@@ -38,7 +38,9 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     assertNonEmptyString('tokenHash', input.tokenHash);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
     const claims = input.claims ?? null;
-    if (claims !== null && typeof claims !== 'string') throw new InvalidArgumentError('claims', 'must be a string');
+    if (claims !== null && typeof claims !== 'string') {
+      throw new InvalidArgumentError('claims', 'must be a string');
+    }
     const state = this.#state;
     const now = state.now();
     if (state.read(state.families, input.familyId, now) !== undefined) {

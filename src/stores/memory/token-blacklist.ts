@@ -81,7 +81,14 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
         claims: null,
       };
       state.families.set(input.familyId, {
-        value: { family, currentHash: null, previousHash: null, rotatedAt: null, childBlob: null, history: [] },
+        value: {
+          family,
+          currentHash: null,
+          previousHash: null,
+          rotatedAt: null,
+          childBlob: null,
+          history: [],
+        },
         expiresAt,
       });
     } else {
