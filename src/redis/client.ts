@@ -171,7 +171,12 @@ export class RedisClient {
       sentinelRootNodes: u.nodes.map((n) => ({ host: n.host, port: n.port })),
       nodeClientOptions: { socket: socketBase, ...auth, database: u.database, name: o.clientName },
       sentinelClientOptions: { socket: socketBase },
-      masterPoolSize: Math.min(o.maxConnections, 32),
+      // One reserved, pipelined master connection. node-redis 6.3.1 leases a pool client per
+      // burst of commands and, with masterPoolSize > 1, leaks the leases of a concurrent first
+      // burst: every command queued behind them waits forever (1000 concurrent SETs: 32 answered).
+      // Plain commands never need more than one connection; the pool only serves WATCH/MULTI leases.
+      masterPoolSize: 1,
+      reserveClient: true,
       commandOptions,
       RESP: 3,
     });

@@ -46,9 +46,8 @@ export interface RedisClientOptions {
   url: string;
   /**
    * `REDIS_MAX_CONNECTIONS`. node-redis multiplexes every command over one pipelined connection
-   * per node, so standalone and Cluster open one connection per node and this is an upper bound
-   * that is only validated; with Sentinel it sizes the master connection pool (`masterPoolSize`,
-   * capped at 32). Default 50.
+   * per node, so standalone, Sentinel and Cluster open one connection per node (plus, on
+   * Sentinel, one to a sentinel) and this is an upper bound that is only validated. Default 50.
    */
   maxConnections?: number;
   /** Socket inactivity timeout: a connection silent this long is closed and reconnected. 0 = off. Default 5000. */
