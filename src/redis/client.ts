@@ -200,14 +200,24 @@ export class RedisClient {
   async connect(): Promise<void> {
     if (this.#connected) return;
     let timer: NodeJS.Timeout | undefined;
+    let lastError: unknown;
+    let onError: ((err: unknown) => void) | undefined;
     try {
       await Promise.race([
         this.#client.connect(),
         new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no connection within ${this.options.connectTimeoutMs} ms`)),
-            this.options.connectTimeoutMs,
-          );
+          timer = setTimeout(() => {
+            const last = lastError === undefined ? '' : ` (last error: ${describeError(lastError)})`;
+            reject(new Error(`no connection within ${this.options.connectTimeoutMs} ms${last}`));
+          }, this.options.connectTimeoutMs);
+          // node-redis retries a refused certificate or password like a dropped connection and
+          // only emits 'error': without this, a wrong CA looked like "no connection within 5000 ms".
+          onError = (err: unknown) => {
+            lastError = err;
+            const fatal = fatalConnectError(err);
+            if (fatal !== null) reject(new Error(fatal, { cause: err }));
+          };
+          this.#client.on('error', onError);
         }),
       ]);
       this.#connected = true;
@@ -221,6 +231,7 @@ export class RedisClient {
       );
     } finally {
       clearTimeout(timer);
+      if (onError) this.#client.off('error', onError);
     }
   }
 
@@ -400,6 +411,26 @@ export class RedisClient {
 export function describeError(err: unknown): string {
   const msg = err instanceof Error ? err.message || err.name : String(err);
   return msg.replace(/(\w+:\/\/[^:@/\s]*:)[^@\s]*@/g, '$1***@');
+}
+
+/**
+ * A connection error that retrying cannot cure, described for the operator, or `null`: the server's
+ * certificate refused (TLS verification is on by default) or the credentials refused.
+ */
+export function fatalConnectError(err: unknown): string | null {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS_|ERR_SSL_/.test(code)) {
+      return (
+        `TLS certificate of the server rejected (${code}: ${describeError(e)}); ` +
+        'give the CA that signed it as tls.ca (verification stays on)'
+      );
+    }
+    if (/^(WRONGPASS|NOAUTH|NOPERM)\b/.test(e.message)) {
+      return `authentication refused by the server: ${describeError(e)}`;
+    }
+  }
+  return null;
 }
 
 function toStoreError(operation: string, err: unknown): Error {
