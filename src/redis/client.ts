@@ -20,6 +20,22 @@ export interface RedisHealth {
   error?: string;
 }
 
+/** What `checkEvictionPolicy()` found. */
+export interface EvictionPolicyReport {
+  /** `maxmemory-policy` (on Cluster: of every master, distinct values joined by `,`). */
+  policy: string;
+  /** `maxmemory` in bytes (on Cluster: the smallest non-zero limit of a master); 0 = no limit. */
+  maxmemoryBytes: number;
+  /**
+   * `true` only with `noeviction`: every other policy may delete keys when memory runs out, and
+   * every key we write has a TTL, so even the `volatile-*` policies can silently drop a
+   * blacklist entry, a revoke-all watermark or a revoked family, and a revoked token verifies again.
+   */
+  safe: boolean;
+  /** One line for the operator. */
+  message: string;
+}
+
 /** `INFO` parsed: numbers where the value is numeric, strings otherwise. */
 export type RedisInfo = Record<string, string | number>;
 
@@ -342,6 +358,42 @@ export class RedisClient {
       merged.cluster_masters = parts.length;
       return merged;
     });
+  }
+
+  /**
+   * Reads `maxmemory-policy` (from `INFO memory`, so it works where `CONFIG` is not allowed, e.g.
+   * managed Redis or an ACL user without `config`) on the master, or every master on Cluster.
+   * Revocation is only as durable as its keys: with any policy but `noeviction`, Redis under
+   * memory pressure may delete a blacklist entry and the revoked token is accepted again, with no
+   * error anywhere. With `noeviction` writes fail instead (`OOM command not allowed`), which the
+   * stores report as `StoreUnavailableError`. Call it at start-up and refuse to run (or warn) when
+   * `safe` is false.
+   *
+   * @throws StoreUnavailableError / StoreTimeoutError when Redis cannot be asked.
+   * @example
+   * const report = await redis.checkEvictionPolicy();
+   * if (!report.safe) throw new Error(report.message);
+   */
+  async checkEvictionPolicy(): Promise<EvictionPolicyReport> {
+    const nodes = await this.wrap('info', async () => {
+      const read = async (c: AnyNodeRedis) => parseInfo(String(await c.info('memory')));
+      if (this.topology !== 'cluster') return [await read(this.#client)];
+      return Promise.all(
+        this.#client.masters.map(async (m: unknown) => read(await this.#client.nodeClient(m))),
+      );
+    });
+    const policies = [...new Set(nodes.map((n: RedisInfo) => String(n.maxmemory_policy ?? 'unknown')))];
+    const limits = nodes.map((n: RedisInfo) => (typeof n.maxmemory === 'number' ? n.maxmemory : 0));
+    const nonZero = limits.filter((l: number) => l > 0);
+    const maxmemoryBytes = nonZero.length === 0 ? 0 : Math.min(...nonZero);
+    const policy = policies.join(',');
+    const safe = policies.length === 1 && policies[0] === 'noeviction';
+    const message = safe
+      ? `maxmemory-policy noeviction: nothing is evicted; writes fail when memory is full`
+      : `maxmemory-policy ${policy} can evict revocation entries (blacklist, watermarks, revoked ` +
+        `families) under memory pressure, and a revoked token would then be accepted: set ` +
+        `maxmemory-policy noeviction${maxmemoryBytes === 0 ? ' (no maxmemory is set now, so nothing is evicted yet)' : ''}`;
+    return { policy, maxmemoryBytes, safe, message };
   }
 
   /** `SET` under the key prefix, with an optional TTL in seconds. */
