@@ -3,6 +3,7 @@
  * `REDIS_URL`). Each `make()` gives fresh, isolated stores on a manual clock that starts now, so
  * tests move time instead of sleeping (Redis TTLs are set from the same clock and are long enough).
  */
+import { readFileSync } from 'node:fs';
 import { after } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Stores } from '../../src/core/ports.js';
@@ -19,9 +20,23 @@ export interface Backend {
 const clients: RedisClient[] = [];
 let shared: Promise<RedisClient> | null = null;
 
+/**
+ * `REDIS_TLS_CA_FILE`: the CA that signed the server certificate of a `rediss://` `REDIS_URL`
+ * (test/topologies sets both to run these tests over TLS with an ACL user).
+ */
+function tlsFromEnv(): { tls?: { ca: string } } {
+  const file = process.env.REDIS_TLS_CA_FILE;
+  return file ? { tls: { ca: readFileSync(file, 'utf8') } } : {};
+}
+
 /** A new connected client to the file's Redis (closed after the file). */
 export async function newRedisClient(options: { commandTimeoutMs?: number; keyPrefix?: string } = {}) {
-  const client = new RedisClient({ url: await getTestRedisUrl(), commandTimeoutMs: 5000, ...options });
+  const client = new RedisClient({
+    url: await getTestRedisUrl(),
+    commandTimeoutMs: 5000,
+    ...tlsFromEnv(),
+    ...options,
+  });
   await client.connect();
   clients.push(client);
   return client;
