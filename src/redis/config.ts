@@ -59,7 +59,7 @@ export interface RedisClientOptions {
    * with `StoreTimeoutError`, so nothing waits on a dead Redis for longer. Default 1000.
    */
   commandTimeoutMs?: number;
-  /** Reconnect after a timeout or a dropped connection (exponential backoff, ≤ 2 s). Default true. */
+  /** Reconnect after a timeout or a dropped connection (exponential backoff from 50 ms, ≤ 500 ms). Default true. */
   retryOnTimeout?: boolean;
   /** Namespace prefix for every key (letters, digits, `._:-`). Default `''`. */
   keyPrefix?: string;
