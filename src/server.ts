@@ -141,6 +141,17 @@ export async function main(
     return;
   }
   for (const w of config.warnings) logger.warn(w);
+  // An evicting Redis silently forgets revocations (README, "Memory"): say so at every start.
+  const redis = server.optix.redis;
+  if (redis !== null) {
+    const report = await redis.checkEvictionPolicy().catch(() => null);
+    if (report !== null && !report.safe) {
+      logger.warn(
+        { policy: report.policy, maxmemoryBytes: report.maxmemoryBytes },
+        `redis_eviction_policy_unsafe: ${report.message}`,
+      );
+    }
+  }
   logger.info(
     {
       url: server.url,

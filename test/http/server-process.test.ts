@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { findFreePort, getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
+import { findFreePort, getTestRedisUrl, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const serverEntry = join(root, 'src/server.ts');
@@ -193,6 +193,29 @@ describe('two server processes sharing one Redis', () => {
     } finally {
       assert.equal(await stopProcess(a), 0);
       assert.equal(await stopProcess(b), 0);
+    }
+  });
+});
+
+describe('a Redis that evicts', () => {
+  test('allkeys-lru is reported at start-up as a danger to revocations', async () => {
+    const redis = await startRedisServer({
+      args: ['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru'],
+    });
+    try {
+      const port = await findFreePort();
+      const proc = startProcess({ PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'warn' });
+      await waitHealthy(`http://127.0.0.1:${port}`, proc);
+      for (let i = 0; i < 50 && !proc.stdout().includes('redis_eviction_policy_unsafe'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.match(
+        proc.stdout(),
+        /redis_eviction_policy_unsafe: maxmemory-policy allkeys-lru can evict revocation/,
+      );
+      assert.equal(await stopProcess(proc), 0);
+    } finally {
+      await redis.stop();
     }
   });
 });

@@ -35,9 +35,8 @@ export async function statsCommand(io: CliIo, options: GlobalOptions): Promise<n
         ...Object.entries(r.keyspace).map(([db, v]) => [`keyspace ${db}`, v]),
       );
       // An evicted blacklist entry or watermark silently un-revokes tokens (README, "Memory").
-      if (r.maxmemoryPolicy !== null && r.maxmemoryPolicy !== 'noeviction') {
-        rows.push(['WARNING', `maxmemory-policy ${r.maxmemoryPolicy} can evict revocations; use noeviction`]);
-      }
+      const eviction = await optix.redis!.checkEvictionPolicy();
+      if (!eviction.safe) rows.push(['WARNING', eviction.message]);
     }
     io.stdout.write(`${table(rows)}\n`);
     return EXIT.OK;
