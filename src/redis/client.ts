@@ -51,6 +51,9 @@ export interface RedisClientLogger {
  */
 export const RECONNECT_MAX_DELAY_MS = 500;
 
+/** Cluster: how often the slot map is re-read while a node is reconnecting. */
+export const CLUSTER_TOPOLOGY_REFRESH_MS = 1000;
+
 /** True for the server's NOSCRIPT reply: the one place the protocol string is matched. */
 export function isNoScriptError(err: unknown): boolean {
   return err instanceof ErrorReply && err.message.startsWith('NOSCRIPT');
@@ -186,6 +189,10 @@ export class RedisClient {
         defaults: { socket: socketBase, ...auth, name: o.clientName },
         commandOptions,
         useReplicas: false,
+        // While a node is unreachable, re-read the slot map every second (node-redis's default is
+        // 5 s): after a master dies, commands for its slots resume ~1 s after a replica takes over,
+        // not up to 5 s (or 10 s when the failover takes longer than the first refresh).
+        topologyRefreshOnReconnectionAttemptStrategy: CLUSTER_TOPOLOGY_REFRESH_MS,
         RESP: 3,
       });
     }
