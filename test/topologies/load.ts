@@ -397,6 +397,8 @@ export interface OutageReport {
   domain: number;
   /** ms from the fault to the end of the last store failure (0 when none). */
   lastFailureAfterFaultMs: number;
+  /** ms from the fault to the start of the last operation that failed: every later one succeeded. */
+  resumedAfterFaultMs: number;
   /** ms from the fault to the first success of an operation started after it. */
   firstSuccessAfterFaultMs: number | null;
   /** Slowest store failure, ms, by operation kind. */
@@ -410,11 +412,13 @@ export function outage(ledger: Ledger, faultAt: number): OutageReport {
   for (const f of failures) slowest[f.kind] = Math.max(slowest[f.kind] ?? 0, f.end - f.start);
   const after = ops.filter((o) => o.start >= faultAt && o.outcome === 'ok').sort((a, b) => a.end - b.end);
   const lastFailure = failures.reduce((m, f) => Math.max(m, f.end), faultAt);
+  const lastFailedStart = failures.reduce((m, f) => Math.max(m, f.start), faultAt);
   return {
     ok: ops.filter((o) => o.outcome === 'ok').length,
     storeFailures: failures.length,
     domain: ops.filter((o) => o.outcome === 'domain').length,
     lastFailureAfterFaultMs: Math.round(lastFailure - faultAt),
+    resumedAfterFaultMs: Math.round(lastFailedStart - faultAt),
     firstSuccessAfterFaultMs: after[0] ? Math.round(after[0].end - faultAt) : null,
     slowestFailureMs: Object.fromEntries(Object.entries(slowest).map(([k, v]) => [k, Math.round(v)])),
   };
