@@ -30,7 +30,11 @@ export function assertId(kind: string, value: unknown): asserts value is string 
  * bearer credentials (see docs/data-model.md).
  */
 export function userTag(userId: string): string {
-  return createHash('sha256').update('optix:user:').update(userId).digest('base64url').slice(0, USER_TAG_LENGTH);
+  return createHash('sha256')
+    .update('optix:user:')
+    .update(userId)
+    .digest('base64url')
+    .slice(0, USER_TAG_LENGTH);
 }
 export const USER_TAG_LENGTH = 16;
 

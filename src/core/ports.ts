@@ -186,7 +186,11 @@ export interface RefreshFamilyStore {
    * Revokes the family (reason kept) if `presentedHash` is one of its tokens (current, previous or
    * history). Returns the family as it now is, or `null` when unknown or the hash does not match.
    */
-  revokeWithToken(input: { familyId: string; presentedHash: string; reason: string }): Promise<RefreshFamily | null>;
+  revokeWithToken(input: {
+    familyId: string;
+    presentedHash: string;
+    reason: string;
+  }): Promise<RefreshFamily | null>;
   /**
    * Consumes `presentedHash`. Current → rotate to `nextHash`, keep `childBlob` for the grace window;
    * previous and within `graceMs` of the rotation → `grace` with the stored blob; any other known
@@ -195,7 +199,13 @@ export interface RefreshFamilyStore {
    * Checks run in this order: not_found, revoked (flag or the user's watermark > createdAt),
    * invalid, session_ended (for current/previous), then rotated / grace / reused.
    */
-  rotate(input: { familyId: string; presentedHash: string; nextHash: string; childBlob: string; graceMs: number }): Promise<RotateResult>;
+  rotate(input: {
+    familyId: string;
+    presentedHash: string;
+    nextHash: string;
+    childBlob: string;
+    graceMs: number;
+  }): Promise<RotateResult>;
 }
 
 /** Everything `verifyToken` must know about a signed, unexpired token, read in one round trip. */

@@ -23,7 +23,10 @@ export interface Session {
 }
 
 /** True when the session has expired at `now` (ms). */
-export function isSessionExpired(session: Pick<Session, 'expiresAt' | 'absoluteExpiresAt'>, now: number): boolean {
+export function isSessionExpired(
+  session: Pick<Session, 'expiresAt' | 'absoluteExpiresAt'>,
+  now: number,
+): boolean {
   return now >= session.expiresAt || now >= session.absoluteExpiresAt;
 }
 
@@ -39,7 +42,9 @@ export function updateSessionActivity(
   idleTimeoutMs?: number,
 ): Session {
   const expiresAt =
-    idleTimeoutMs === undefined ? session.expiresAt : Math.min(now + idleTimeoutMs, session.absoluteExpiresAt);
+    idleTimeoutMs === undefined
+      ? session.expiresAt
+      : Math.min(now + idleTimeoutMs, session.absoluteExpiresAt);
   return { ...session, lastActivity: now, lastEndpoint: endpoint ?? session.lastEndpoint, expiresAt };
 }
 
@@ -101,7 +106,9 @@ export type SecurityEventInput = Omit<
   SecurityEvent,
   'eventId' | 'timestamp' | 'severity' | 'sessionId' | 'ipAddress' | 'userAgent' | 'details'
 > &
-  Partial<Pick<SecurityEvent, 'severity' | 'sessionId' | 'ipAddress' | 'userAgent' | 'details' | 'timestamp'>>;
+  Partial<
+    Pick<SecurityEvent, 'severity' | 'sessionId' | 'ipAddress' | 'userAgent' | 'details' | 'timestamp'>
+  >;
 
 /** State of a refresh-token family (one login's chain of rotated refresh tokens). */
 export interface RefreshFamily {
