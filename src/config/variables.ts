@@ -51,7 +51,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     name: 'REDIS_MAX_CONNECTIONS',
     default: '50',
     description:
-      'Upper bound of connections (sizes the Sentinel master pool; node-redis pipelines one connection per node otherwise).',
+      'Accepted (as in the guide) and validated, 1 to 10000, but it changes nothing: node-redis pipelines every command over one connection per node whatever this value (standalone: one; Sentinel: one reserved master connection, plus one to a sentinel; Cluster: one per master).',
   },
   {
     name: 'REDIS_SOCKET_TIMEOUT_MS',
@@ -68,7 +68,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   {
     name: 'REDIS_RETRY_ON_TIMEOUT',
     default: 'true',
-    description: 'Reconnect with backoff (≤ 2 s) after a timeout or a dropped connection.',
+    description:
+      'Reconnect after a timeout or a dropped connection, with backoff from 50 ms doubling up to 500 ms (`false`: no reconnect).',
   },
   {
     name: 'REDIS_KEY_PREFIX',

@@ -1,14 +1,17 @@
 /** Environment → configuration: defaults, production rules, and errors that name the variable. */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
+import { inspect, promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
 import { readEnv } from '../../src/config/env-file.js';
 import { type Env, loadConfig } from '../../src/config/load.js';
+import { createOptix } from '../../src/container.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 
 const SECRET = 'a-real-secret-of-at-least-32-bytes-0123456789';
 const KEY = 'service-key-0123456789abcdef-0123456789';
@@ -19,6 +22,7 @@ const PROD: Env = {
   SERVICE_API_KEYS: KEY,
 };
 
+const execFileAsync = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'optix-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -253,5 +257,47 @@ describe('readEnv (.env)', () => {
 
   test('an explicitly named file that does not exist is a ConfigError', () => {
     assert.throws(() => readEnv({ path: join(dir, 'missing.env'), env: {} }), ConfigError);
+  });
+});
+
+describe('REDIS_MAX_CONNECTIONS', () => {
+  test('is validated but changes nothing: one pipelined connection whatever its value (standalone)', async () => {
+    const server = await startRedisServer();
+    const connections = async () => {
+      const { stdout } = await execFileAsync('redis-cli', ['-p', String(server.port), 'CLIENT', 'LIST']);
+      const names = stdout.split('\n').flatMap((line) => /\bname=(\S*)/.exec(line)?.[1] ?? []);
+      return {
+        main: names.filter((n) => n === 'optix-sessions').length,
+        all: names.filter((n) => n.startsWith('optix-sessions')).length,
+      };
+    };
+    try {
+      const seen: Array<{ main: number; all: number }> = [];
+      for (const max of ['1', '500']) {
+        const config = loadConfig({ REDIS_URL: server.url, REDIS_MAX_CONNECTIONS: max, JWT_SECRET: SECRET });
+        assert.equal(config.redis?.maxConnections, Number(max));
+        const optix = await createOptix(config);
+        try {
+          // A burst of concurrent work: a pool would grow here; a pipelined connection does not.
+          await Promise.all(
+            Array.from({ length: 200 }, (_, i) =>
+              optix.sessions.createSession({
+                userId: `conn-user-${i}`,
+                ipAddress: '203.0.113.1',
+                userAgent: 't',
+              }),
+            ),
+          );
+          seen.push(await connections());
+        } finally {
+          await optix.close();
+        }
+      }
+      assert.equal(seen[0]!.main, 1, 'REDIS_MAX_CONNECTIONS=1: one command connection');
+      assert.equal(seen[1]!.main, 1, 'REDIS_MAX_CONNECTIONS=500: still one command connection');
+      assert.equal(seen[1]!.all, seen[0]!.all, 'the same connections in both cases');
+    } finally {
+      await server.stop();
+    }
   });
 });

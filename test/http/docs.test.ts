@@ -1,7 +1,12 @@
 /** The README, docs/operations.md and docker-compose.yml say what the code does. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import type { OptixConfig } from '../../src/config/types.js';
 import { ENV_VARIABLES } from '../../src/config/variables.js';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -24,6 +29,64 @@ describe('configuration documentation', () => {
     }
   });
 
+  test('both tables are written from src/config/variables.ts: each row is exactly its entry', () => {
+    const expected = (v: (typeof ENV_VARIABLES)[number]) => {
+      const shown = v.default === '' ? '—' : v.default.startsWith('(') ? v.default : `\`${v.default}\``;
+      return `| \`${v.name}\` | ${shown} | ${v.description} |`;
+    };
+    for (const [name, doc] of [
+      ['README.md', readme],
+      ['docs/operations.md', operations],
+    ] as const) {
+      const rows = doc.split('\n').filter((line) => /^\| `[A-Z][A-Z0-9_]+` \|/.test(line));
+      assert.deepEqual(rows, ENV_VARIABLES.map(expected), `${name}: the table, row by row and in order`);
+    }
+  });
+
+  test('every concrete documented default is what the loader uses when the variable is unset', () => {
+    // With REDIS_URL set (Redis defaults apply) and nothing else: development mode.
+    const c = loadConfig({ REDIS_URL: 'redis://redis.internal:6379/0' });
+    const actual: Record<string, (config: OptixConfig) => unknown> = {
+      NODE_ENV: (x) => x.nodeEnv,
+      HOST: (x) => x.http.host,
+      PORT: (x) => x.http.port,
+      TRUST_PROXY: (x) => x.http.trustProxy,
+      BODY_LIMIT_BYTES: (x) => x.http.bodyLimitBytes,
+      LOG_LEVEL: (x) => x.logLevel,
+      REDIS_MAX_CONNECTIONS: (x) => x.redis?.maxConnections,
+      REDIS_SOCKET_TIMEOUT_MS: (x) => x.redis?.socketTimeoutMs,
+      REDIS_CONNECT_TIMEOUT_MS: (x) => x.redis?.connectTimeoutMs,
+      REDIS_COMMAND_TIMEOUT_MS: (x) => x.redis?.commandTimeoutMs,
+      REDIS_RETRY_ON_TIMEOUT: (x) => x.redis?.retryOnTimeout,
+      REDIS_KEY_PREFIX: (x) => x.redis?.keyPrefix,
+      JWT_ALG: () => loadConfigWithKey().jwt.keys[0]?.alg,
+      JWT_ISSUER: (x) => x.jwt.issuer,
+      JWT_AUDIENCE: (x) => x.jwt.audience,
+      JWT_CLOCK_TOLERANCE_SECONDS: (x) => x.jwt.clockToleranceSeconds,
+      ACCESS_TOKEN_TTL_SECONDS: (x) => x.jwt.accessTokenTtlSeconds,
+      REFRESH_TOKEN_TTL_SECONDS: (x) => x.jwt.refreshTokenTtlSeconds,
+      REFRESH_GRACE_SECONDS: (x) => x.jwt.refreshGraceSeconds,
+      SESSION_IDLE_TIMEOUT_MINUTES: (x) => x.sessions.idleTimeoutMinutes,
+      SESSION_ABSOLUTE_TIMEOUT_MINUTES: (x) => x.sessions.absoluteTimeoutMinutes,
+      MAX_SESSIONS_PER_USER: (x) => x.sessions.maxSessionsPerUser,
+      SESSION_LIMIT_POLICY: (x) => x.sessions.limitPolicy,
+      RATE_LIMIT_REFRESH_PER_MINUTE: (x) => x.rateLimits.refreshPerMinute,
+      RATE_LIMIT_REVOKE_PER_MINUTE: (x) => x.rateLimits.revokePerMinute,
+      RATE_LIMIT_INTROSPECT_PER_MINUTE: (x) => x.rateLimits.introspectPerMinute,
+      CLEANUP_INTERVAL_SECONDS: (x) => x.cleanupIntervalSeconds,
+    };
+    for (const v of ENV_VARIABLES) {
+      // '' (no default) and '(…)' (a description, e.g. "generated") are not values to compare.
+      if (v.default === '' || v.default.startsWith('(')) {
+        assert.equal(actual[v.name], undefined, `${v.name}: a concrete default belongs in variables.ts`);
+        continue;
+      }
+      const read = actual[v.name];
+      assert.ok(read, `${v.name} has a documented default (${v.default}) this test does not check`);
+      assert.equal(String(read(c)), v.default, `${v.name}: documented ${v.default}`);
+    }
+  });
+
   test('the loader reads only documented variables, and every documented one', () => {
     const read = new Set([...loader.matchAll(/'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!));
     const documented = new Set(ENV_VARIABLES.map((v) => v.name));
@@ -34,6 +97,18 @@ describe('configuration documentation', () => {
     for (const name of documented) assert.ok(read.has(name), `${name} is documented but never read`);
   });
 });
+
+/** A configuration with a private key file and no JWT_ALG: the signing algorithm is the default. */
+function loadConfigWithKey(): OptixConfig {
+  const dir = mkdtempSync(join(tmpdir(), 'optix-docs-'));
+  try {
+    const file = join(dir, 'ed.pem');
+    writeFileSync(file, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    return loadConfig({ JWT_PRIVATE_KEY_FILE: file });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('production notes', () => {
   test('README explains the eviction policy, persistence and every URL form', () => {
