@@ -10,9 +10,16 @@
  *
  * Arguments starting with `-` go to node; the others select files (an existing path, or a
  * substring of the path relative to the repository). The exit code is node's.
+ *
+ * Logs: the tests write every log line they capture, and every secret they were handed, to the
+ * directory in `OPTIX_TEST_LOG_DIR` (test/helpers/log-capture.ts); the last file,
+ * `test/zz-logs-have-no-secrets.test.ts`, searches them. Unless the variable is already set, a
+ * temporary directory is made for the run and removed afterwards (kept, and named, when the run
+ * failed).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,18 +62,31 @@ if (selected.length === 0) {
   process.exit(1);
 }
 
+const ownLogDir = !process.env.OPTIX_TEST_LOG_DIR;
+const logDir = ownLogDir ? mkdtempSync(join(tmpdir(), 'optix-test-logs-')) : process.env.OPTIX_TEST_LOG_DIR;
+writeFileSync(join(logDir, 'selected.json'), `${JSON.stringify(selected)}\n`);
+
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=1', ...nodeOptions, ...selected],
-  { cwd: root, stdio: 'inherit' },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, OPTIX_TEST_LOG_DIR: logDir } },
 );
+
+/** Removes the run's log directory, or names it when the run failed. */
+function cleanUp(failed) {
+  if (!ownLogDir) return;
+  if (failed) console.error(`Captured test logs kept in ${logDir}`);
+  else rmSync(logDir, { recursive: true, force: true });
+}
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => child.kill(signal));
 }
 child.on('exit', (code, signal) => {
   if (signal) {
     console.error(`node --test was killed by ${signal}`);
+    cleanUp(true);
     process.exit(1);
   }
+  cleanUp(code !== 0);
   process.exit(code ?? 1);
 });

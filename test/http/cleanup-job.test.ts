@@ -1,25 +1,24 @@
 /** The background cleanup job: logs cleanup_completed with stats; one instance sweeps per interval. */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { createOptix } from '../../src/container.js';
 import { startCleanupJob } from '../../src/http/cleanup-job.js';
 import { createLogger } from '../../src/http/logger.js';
 import { createMetrics } from '../../src/http/metrics.js';
+import { logDestination, recordSecrets } from '../helpers/log-capture.js';
 import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
 
 const JWT_SECRET = 'cleanup-test-secret-0123456789abcdef-0123456789';
+recordSecrets(JWT_SECRET);
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
   const logger = createLogger({
     level: 'debug',
-    destination: new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line));
-        cb();
-      },
+    // Also captured for the suite-wide search for secrets in logs (test/helpers/log-capture.ts).
+    destination: logDestination((chunk) => {
+      for (const line of chunk.split('\n')) if (line) lines.push(JSON.parse(line));
     }),
   });
   return { logger, lines };

@@ -2,10 +2,10 @@
  * HTTP test harness: an app over a container built from an environment (memory by default),
  * `inject` helpers, and a log capture. Every secret a test sees (service keys, access and refresh
  * tokens, session ids) is remembered; after the file's last test, the captured logs (at `trace`,
- * the most verbose level) are searched for each of them.
+ * the most verbose level) are searched for each of them. Logs and secrets also go to the
+ * suite-wide capture (test/helpers/log-capture.ts) that the suite's last file searches.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after } from 'node:test';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type Env, loadConfig } from '../../src/config/load.js';
@@ -13,6 +13,7 @@ import { createOptix, type Optix } from '../../src/container.js';
 import type { Clock } from '../../src/core/clock.js';
 import { buildApp, type OptixApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
+import { logDestination, recordSecrets } from '../helpers/log-capture.js';
 
 export const SERVICE_KEY = 'test-service-key-0123456789abcdef-0001';
 export const SECOND_SERVICE_KEY = 'test-service-key-0123456789abcdef-0002';
@@ -22,6 +23,7 @@ export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
 export const capturedLogs: string[] = [];
 /** Every secret a test saw in this file. */
 export const seenSecrets = new Set<string>([SERVICE_KEY, SECOND_SERVICE_KEY, JWT_SECRET]);
+recordSecrets(...seenSecrets);
 
 // Registered when a test file imports this module (at its top level, so on the root test): runs
 // after all of the file's tests, over every line any harness app logged.
@@ -37,6 +39,7 @@ after(() => {
 /** Remembers a secret so the end-of-file log check looks for it. */
 export function remember(...secrets: Array<string | null | undefined>): void {
   for (const s of secrets) if (typeof s === 'string' && s !== '') seenSecrets.add(s);
+  recordSecrets(...secrets);
 }
 
 export interface Harness {
@@ -69,14 +72,15 @@ export const BASE_ENV: Env = {
 /** Builds an app over a fresh container from `BASE_ENV` + `env`. Closed after the file. */
 export async function createHarness(env: Env = {}, deps: { clock?: Clock } = {}): Promise<Harness> {
   const config = loadConfig({ ...BASE_ENV, ...env });
-  const optix = await createOptix(config, deps.clock ? { clock: deps.clock } : {});
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      capturedLogs.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
+  // Keys, signing secrets and a Redis password of the configuration are secrets too.
+  remember(
+    ...config.serviceApiKeys,
+    ...config.jwt.keys.map((k) => ('secret' in k && typeof k.secret === 'string' ? k.secret : null)),
+    config.redis?.url.match(/:([^:@/]+)@/)?.[1],
+  );
+  const sink = logDestination((chunk) => capturedLogs.push(chunk));
   const logger = createLogger({ level: config.logLevel, destination: sink });
+  const optix = await createOptix(config, deps.clock ? { clock: deps.clock, logger } : { logger });
   const app = await buildApp(optix, { logger });
   await app.ready();
   let closed = false;

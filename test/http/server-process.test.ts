@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
+import { appendCapturedLog, recordSecrets } from '../helpers/log-capture.js';
 import { findFreePort, getTestRedisUrl, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,6 +21,8 @@ const cwd = mkdtempSync(join(tmpdir(), 'optix-server-'));
 after(() => rmSync(cwd, { recursive: true, force: true }));
 
 const README_KEY = 'optix-dev-service-key-0123456789abcdef';
+const TWO_PROCESS_SECRET = 'two-process-secret-0123456789abcdef-0123456789';
+recordSecrets(README_KEY, TWO_PROCESS_SECRET, 'hunter2-secret');
 
 interface Proc {
   child: ChildProcess;
@@ -33,6 +36,10 @@ after(() => {
   for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
+/**
+ * Starts the server. Its stdout (the pino log; stderr carries the dev-mode banner, which prints the
+ * generated key on purpose) goes to the suite-wide log capture when it exits.
+ */
 function startProcess(env: Record<string, string>): Proc {
   const child = spawn(process.execPath, ['--import', tsx, serverEntry], {
     cwd,
@@ -47,6 +54,7 @@ function startProcess(env: Record<string, string>): Proc {
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
       running.delete(child);
+      appendCapturedLog(out);
       resolve(code);
     }),
   );
@@ -104,6 +112,7 @@ describe('the server process', () => {
     const { accessToken, refreshToken, session } = (await create.json()) as Record<string, string> & {
       session: { sessionId: string };
     };
+    recordSecrets(key, accessToken, refreshToken, session.sessionId);
 
     assert.equal(await stopProcess(proc), 0);
     const logs = proc.stdout();
@@ -148,9 +157,9 @@ describe('two server processes sharing one Redis', () => {
     const shared = {
       REDIS_URL: redisUrl,
       REDIS_KEY_PREFIX: uniquePrefix(),
-      JWT_SECRET: 'two-process-secret-0123456789abcdef-0123456789',
+      JWT_SECRET: TWO_PROCESS_SECRET,
       SERVICE_API_KEYS: README_KEY,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'debug',
     };
     const [p1, p2] = await Promise.all([findFreePort(), findFreePort()]);
     const a = startProcess({ ...shared, PORT: String(p1) });
@@ -166,7 +175,12 @@ describe('two server processes sharing one Redis', () => {
         body: JSON.stringify({ userId: 'bob', ipAddress: '203.0.113.8', userAgent: 'test' }),
       });
       assert.equal(created.status, 201);
-      const { accessToken } = (await created.json()) as { accessToken: string };
+      const { accessToken, refreshToken, session } = (await created.json()) as {
+        accessToken: string;
+        refreshToken: string;
+        session: { sessionId: string };
+      };
+      recordSecrets(accessToken, refreshToken, session.sessionId);
       const introspectAtB = async () =>
         (
           await fetch(`${baseB}/v1/introspect`, {
@@ -235,7 +249,7 @@ describe("the README's curl flow", () => {
   test('runs as written against a started server', async () => {
     const port = await findFreePort();
     const base = `http://127.0.0.1:${port}`;
-    const proc = startProcess({ PORT: String(port), SERVICE_API_KEYS: README_KEY });
+    const proc = startProcess({ PORT: String(port), SERVICE_API_KEYS: README_KEY, LOG_LEVEL: 'debug' });
     try {
       await waitHealthy(base, proc);
       const flow = spawn('bash', [join(root, 'scripts/readme-flow.sh')], {
@@ -251,7 +265,10 @@ describe("the README's curl flow", () => {
       assert.equal(code, 0, err);
       const lines = out.trim().split('\n');
       assert.equal(lines.length, 4, out);
-      const sessions = JSON.parse(lines[0]!) as { sessions: Array<{ userId: string; current: boolean }> };
+      const sessions = JSON.parse(lines[0]!) as {
+        sessions: Array<{ userId: string; current: boolean; sessionId: string }>;
+      };
+      recordSecrets(...sessions.sessions.map((s) => s.sessionId));
       assert.equal(sessions.sessions[0]?.userId, 'alice');
       assert.equal((JSON.parse(lines[1]!) as { active: boolean; sub: string }).active, true);
       assert.equal(lines[2], '{}');
