@@ -216,6 +216,11 @@ export interface RevocationQuery {
   issuedAtMs: number;
   familyId?: string | undefined;
   sessionId?: string | undefined;
+  /**
+   * When the token expires, in ms. Optional; a store that keeps answers in process keeps none
+   * past it.
+   */
+  expiresAtMs?: number | undefined;
 }
 
 /** Read-only view used on every token verification. */

@@ -9,6 +9,13 @@ import { createClient, createCluster, createSentinel, ErrorReply } from '@redis/
 import { ConfigError, StoreTimeoutError, StoreUnavailableError } from '../core/errors.js';
 import type { LuaScript, RedisCommands } from './commands.js';
 import { type RedisClientOptions, type ResolvedRedisOptions, resolveRedisOptions } from './config.js';
+import {
+  InvalidationHub,
+  type RedisTracking,
+  TrackedClientSideCache,
+  TrackedPooledClientSideCache,
+  TrackingController,
+} from './tracking.js';
 
 /** What `healthCheck()` returns (the guide's health check). */
 export interface RedisHealth {
@@ -100,6 +107,9 @@ export class RedisClient {
   readonly #client: AnyNodeRedis;
   readonly #commands: RedisCommands;
   readonly #logger: RedisClientLogger | undefined;
+  /** The tracked, read-only connection(s) of the client-side cache, when it is on. */
+  readonly #reader: AnyNodeRedis | null;
+  readonly #tracking: TrackingController | null;
   #connected = false;
   #lastErrorLog = 0;
 
@@ -110,7 +120,40 @@ export class RedisClient {
     this.#logger = deps.logger;
     this.#client = this.#build();
     this.#client.on('error', (err: unknown) => this.#onError(err));
-    this.#commands = this.topology === 'cluster' ? this.#clusterCommands() : (this.#client as RedisCommands);
+    const commands = this.topology === 'cluster' ? this.#clusterCommands() : (this.#client as RedisCommands);
+    const csc = this.options.clientSideCache;
+    if (csc === null) {
+      this.#reader = null;
+      this.#tracking = null;
+      this.#commands = commands;
+      return;
+    }
+    const hub = new InvalidationHub();
+    const providerConfig = { ttl: csc.ttlMs, maxEntries: csc.maxEntries * 4 };
+    const provider =
+      this.topology === 'standalone'
+        ? new TrackedClientSideCache(hub, providerConfig)
+        : new TrackedPooledClientSideCache(hub, providerConfig);
+    const reader = this.#build(provider);
+    reader.on('error', (err: unknown) => this.#onError(err));
+    this.#reader = reader;
+    this.#tracking = new TrackingController({
+      commands: reader,
+      provider,
+      ping: () => this.#pingAll(reader),
+      leaseMs: csc.leaseMs,
+      ttlMs: csc.ttlMs,
+      maxEntries: csc.maxEntries,
+    });
+    this.#commands = invalidatingWrites(commands, this.#tracking);
+  }
+
+  /**
+   * The client-side cache of the revocation reads (`null` when turned off): a second connection
+   * with RESP3 `CLIENT TRACKING`, its lease, and local invalidation of what this client writes.
+   */
+  get tracking(): RedisTracking | null {
+    return this.#tracking;
   }
 
   /** The commands the stores use (routed by key on Cluster). */
@@ -144,8 +187,20 @@ export class RedisClient {
     return this.#connected;
   }
 
-  #build(): AnyNodeRedis {
+  /** `PING` over every connection of `client` (each master on Cluster). */
+  async #pingAll(client: AnyNodeRedis): Promise<void> {
+    if (this.topology !== 'cluster') {
+      await client.ping();
+      return;
+    }
+    if (client.masters.length === 0) throw new Error('no cluster master known');
+    await Promise.all(client.masters.map(async (m: unknown) => (await client.nodeClient(m)).ping()));
+  }
+
+  #build(clientSideCache?: TrackedClientSideCache | TrackedPooledClientSideCache): AnyNodeRedis {
     const o = this.options;
+    const name = clientSideCache && o.clientName ? `${o.clientName}:tracking` : o.clientName;
+    const cache = clientSideCache ? { clientSideCache } : {};
     const u = o.url;
     const tls = o.tls;
     const reconnectStrategy: false | ((retries: number) => number) = o.retryOnTimeout
@@ -177,16 +232,17 @@ export class RedisClient {
         socket: { host: node.host, port: node.port, ...socketBase },
         ...auth,
         database: u.database,
-        name: o.clientName,
+        name,
         RESP: 3,
         commandOptions,
+        ...cache,
       });
     }
     if (u.topology === 'cluster') {
       return createCluster({
         rootNodes: u.nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
         // NOTES.md: over TLS the discovered nodes need the TLS socket options too.
-        defaults: { socket: socketBase, ...auth, name: o.clientName },
+        defaults: { socket: socketBase, ...auth, name },
         commandOptions,
         useReplicas: false,
         // While a node is unreachable, re-read the slot map every second (node-redis's default is
@@ -194,12 +250,13 @@ export class RedisClient {
         // not up to 5 s (or 10 s when the failover takes longer than the first refresh).
         topologyRefreshOnReconnectionAttemptStrategy: CLUSTER_TOPOLOGY_REFRESH_MS,
         RESP: 3,
+        ...cache,
       });
     }
     return createSentinel({
       name: u.sentinelName!,
       sentinelRootNodes: u.nodes.map((n) => ({ host: n.host, port: n.port })),
-      nodeClientOptions: { socket: socketBase, ...auth, database: u.database, name: o.clientName },
+      nodeClientOptions: { socket: socketBase, ...auth, database: u.database, name },
       sentinelClientOptions: { socket: socketBase },
       // One reserved, pipelined master connection. node-redis 6.3.1 leases a pool client per
       // burst of commands and, with masterPoolSize > 1, leaks the leases of a concurrent first
@@ -209,6 +266,7 @@ export class RedisClient {
       reserveClient: true,
       commandOptions,
       RESP: 3,
+      ...cache,
     });
   }
 
@@ -234,7 +292,7 @@ export class RedisClient {
     let onError: ((err: unknown) => void) | undefined;
     try {
       await Promise.race([
-        this.#client.connect(),
+        Promise.all([this.#client.connect(), this.#reader?.connect()]).then(() => this.#tracking?.start()),
         new Promise((_, reject) => {
           timer = setTimeout(() => {
             const last = lastError === undefined ? '' : ` (last error: ${describeError(lastError)})`;
@@ -248,6 +306,7 @@ export class RedisClient {
             if (fatal !== null) reject(new Error(fatal, { cause: err }));
           };
           this.#client.on('error', onError);
+          this.#reader?.on('error', onError);
         }),
       ]);
       this.#connected = true;
@@ -261,16 +320,23 @@ export class RedisClient {
       );
     } finally {
       clearTimeout(timer);
-      if (onError) this.#client.off('error', onError);
+      if (onError) {
+        this.#client.off('error', onError);
+        this.#reader?.off('error', onError);
+      }
     }
   }
 
   async #destroy(): Promise<void> {
-    try {
-      if (typeof this.#client.destroy === 'function') this.#client.destroy();
-      else await this.#client.close();
-    } catch {
-      // already closed
+    this.#tracking?.stop();
+    for (const client of [this.#client, this.#reader]) {
+      if (client === null) continue;
+      try {
+        if (typeof client.destroy === 'function') client.destroy();
+        else await client.close();
+      } catch {
+        // already closed
+      }
     }
   }
 
@@ -281,11 +347,12 @@ export class RedisClient {
       return;
     }
     this.#connected = false;
+    this.#tracking?.stop();
     // close() waits for replies in flight; against a dead server that is forever, so bound it.
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.#client.close(),
+        Promise.all([this.#client.close(), this.#reader?.close()]),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error('close timed out')), this.options.commandTimeoutMs);
         }),
@@ -303,7 +370,12 @@ export class RedisClient {
    */
   wrap<T>(operation: string, fn: () => Promise<T>, timeoutMs = this.options.commandTimeoutMs): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new StoreTimeoutError(timeoutMs, operation)), timeoutMs);
+      const timer = setTimeout(() => {
+        // No answer in time: the connection may be dead without knowing it yet, so nothing
+        // cached from it is trusted any more.
+        this.#tracking?.reset();
+        reject(new StoreTimeoutError(timeoutMs, operation));
+      }, timeoutMs);
       fn().then(
         (v) => {
           clearTimeout(timer);
@@ -328,6 +400,9 @@ export class RedisClient {
       } catch (err) {
         if (!isNoScriptError(err)) throw err;
         return await this.#client.eval(script.source, { keys, arguments: args });
+      } finally {
+        // A script may have written any of its keys (even when it failed half-way).
+        this.#tracking?.invalidateLocal(keys);
       }
     });
   }
@@ -471,6 +546,34 @@ export class RedisClient {
   toJSON(): object {
     return { topology: this.topology, url: this.options.redactedUrl };
   }
+}
+
+/** The `RedisCommands` methods that write, each taking its key(s) first. */
+const WRITE_COMMANDS: ReadonlySet<string | symbol> = new Set([
+  'set',
+  'del',
+  'pExpire',
+  'zAdd',
+  'zRem',
+  'zRemRangeByScore',
+]);
+
+/**
+ * `commands` whose writes drop the local cache entries of the keys they wrote once Redis has
+ * answered (or failed), so this process never reads its own write's old value from the cache.
+ */
+function invalidatingWrites(commands: RedisCommands, tracking: TrackingController): RedisCommands {
+  return new Proxy(commands, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (!WRITE_COMMANDS.has(prop)) return value.bind(target);
+      return (keys: string | string[], ...rest: unknown[]) =>
+        (value.call(target, keys, ...rest) as Promise<unknown>).finally(() =>
+          tracking.invalidateLocal(typeof keys === 'string' ? [keys] : keys),
+        );
+    },
+  }) as RedisCommands;
 }
 
 /** A one-line description of an error, with any URL password redacted. */

@@ -18,6 +18,7 @@ export interface RedisCommands {
   pTTL(key: string): Promise<number>;
   hGetAll(key: string): Promise<Record<string, string>>;
   hGet(key: string, field: string): Promise<string | null>;
+  hmGet(key: string, fields: string[]): Promise<Array<string | null>>;
   zScore(key: string, member: string): Promise<number | null>;
   zCard(key: string): Promise<number>;
   zAdd(

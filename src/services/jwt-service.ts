@@ -223,6 +223,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
         issuedAtMs: payload.iat_ms,
         familyId: payload.fid,
         sessionId: payload.sid,
+        expiresAtMs: payload.exp * 1000,
       });
     } catch (err) {
       if (opts.failOpen && isStoreFailure(err)) return { payload, revocationChecked: false };

@@ -13,9 +13,17 @@ import { type RedisServerHandle, startRedisServer, uniquePrefix } from '../helpe
 import { TEST_SECRET } from './backends.js';
 
 const DEADLINE_MS = 300;
+/** The client-side cache's lease (the default). */
+const LEASE_MS = 1000;
 
 function instance(url: string, keyPrefix: string) {
-  const redis = new RedisClient({ url, keyPrefix, commandTimeoutMs: DEADLINE_MS, connectTimeoutMs: 2000 });
+  const redis = new RedisClient({
+    url,
+    keyPrefix,
+    commandTimeoutMs: DEADLINE_MS,
+    connectTimeoutMs: 2000,
+    clientSideCache: { leaseMs: LEASE_MS },
+  });
   const stores = createRedisStores(redis);
   const jwt = createJwtService({
     stores,
@@ -105,9 +113,30 @@ describe('services on Redis: two instances, outages', () => {
       assert.deepEqual(unverified, { sessionId: session.sessionId, unverified: true });
     };
 
-    // Hung: the process is stopped (SIGSTOP); commands are sent but never answered.
+    // Hung: the process is stopped (SIGSTOP); commands are sent but never answered. The warm
+    // verification may still be answered from the client-side cache, but only while the tracked
+    // connection's lease holds (its last answered PING was sent < LEASE_MS ago): after that it
+    // fails closed like everything else.
+    const cacheLapses = async (label: string) => {
+      const stoppedAt = performance.now();
+      await waitUntil(
+        () =>
+          a.jwt.verifyToken(accessToken).then(
+            () => false,
+            () => true,
+          ),
+        LEASE_MS + DEADLINE_MS + 1000,
+      );
+      const cachedFor = performance.now() - stoppedAt;
+      assert.ok(
+        cachedFor < LEASE_MS + DEADLINE_MS + 300,
+        `${label}: served from cache for ${cachedFor.toFixed(0)} ms`,
+      );
+      console.log(`# ${label}: warm verification answered from the cache for ${cachedFor.toFixed(0)} ms`);
+    };
     server.process.kill('SIGSTOP');
     try {
+      await cacheLapses('hung');
       await expectClosed('hung');
     } finally {
       server.process.kill('SIGCONT');
@@ -123,6 +152,7 @@ describe('services on Redis: two instances, outages', () => {
 
     // Down: the process is killed and comes back on the same port (empty: no persistence here).
     server.process.kill('SIGKILL');
+    await cacheLapses('down');
     await expectClosed('down');
     await server.restart();
     const backAt = performance.now();

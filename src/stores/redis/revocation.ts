@@ -1,6 +1,7 @@
 import type { RevocationReason } from '../../core/errors.js';
 import { assertId, parseUserScopedId } from '../../core/ids.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
+import type { DerivedCache } from '../../redis/tracking.js';
 import type { RedisStoreContext } from './context.js';
 import { decodeBlacklistEntry, decodeWatermark } from './records.js';
 import { assertFiniteNumber } from './validate.js';
@@ -8,52 +9,106 @@ import { assertFiniteNumber } from './validate.js';
 /**
  * `RevocationChecker` on Redis: up to four plain reads issued together (node-redis pipelines them
  * into one round trip) — the jti's blacklist entry, the user's watermark, the family's `revoked`
- * and `expiresAt` fields, the session's score in its user's index. Plain reads, no script, so a
- * client-side cache can later serve them. Returns the first reason in the order blacklisted,
- * user_revoked, family_revoked, session_ended (as the memory store does).
+ * and `expiresAt` fields, the session's score in its user's index. Returns the first reason in
+ * the order blacklisted, user_revoked, family_revoked, session_ended (as the memory store does).
+ *
+ * With the client's client-side cache on (`RedisClient.tracking`), the reads go through the
+ * tracked connection and a "not revoked" answer is kept in process, keyed by the whole query and
+ * tied to the keys it was read from: any write to one of them (from any process) drops it. It is
+ * kept no longer than the earliest of the token's `exp`, the family's and the session's expiry,
+ * and the cache's `ttlMs`, and used only while the tracked connection's lease holds. "Revoked"
+ * answers are not kept (they go to Redis, usually answered from node-redis's own cache).
  */
 export class RedisRevocationChecker implements RevocationChecker {
   readonly #ctx: RedisStoreContext;
+  readonly #verdicts: DerivedCache<true> | null;
 
   constructor(ctx: RedisStoreContext) {
     this.#ctx = ctx;
+    this.#verdicts = ctx.client.tracking?.derivedCache<true>() ?? null;
   }
 
   async check(query: RevocationQuery): Promise<RevocationReason | null> {
+    const { client, keys, clock } = this.#ctx;
+    const tracking = client.tracking;
+    const verdicts = this.#verdicts;
+    // Every field takes part in the id: a verdict answers exactly the query it was computed for
+    // (so a stored one was validated below before it was stored).
+    const id =
+      verdicts && `${query.jti}\n${query.userId}\n${query.issuedAtMs}\n${query.familyId}\n${query.sessionId}`;
+    if (tracking !== null && verdicts !== null && id !== null) {
+      if (tracking.isFresh()) {
+        if (verdicts.get(id, clock.now()) === true) return null;
+      } else {
+        tracking.reset();
+      }
+    }
+
     assertId('jti', query.jti);
     assertId('userId', query.userId);
     assertFiniteNumber('issuedAtMs', query.issuedAtMs);
+    if (query.expiresAtMs !== undefined) assertFiniteNumber('expiresAtMs', query.expiresAtMs);
     if (query.familyId !== undefined) parseUserScopedId('familyId', query.familyId);
     if (query.sessionId !== undefined) parseUserScopedId('sessionId', query.sessionId);
-    const { client, keys, clock } = this.#ctx;
-    const { commands } = client;
+    const reads = tracking?.commands ?? client.commands;
     const blacklistKey = keys.blacklist(query.jti);
     const watermarkKey = keys.userWatermark(query.userId);
     const familyKey = query.familyId === undefined ? null : keys.family(query.familyId);
     const sessionIndex = query.sessionId === undefined ? null : keys.userSessionsOf(query.sessionId);
     const sessionId = query.sessionId;
 
-    const [entryJson, watermarkJson, familyRevoked, familyExpiresAt, sessionScore] = await Promise.all([
-      client.wrap('get', () => commands.get(blacklistKey)),
-      client.wrap('get', () => commands.get(watermarkKey)),
-      familyKey === null ? null : client.wrap('hGet', () => commands.hGet(familyKey, 'revoked')),
-      familyKey === null ? null : client.wrap('hGet', () => commands.hGet(familyKey, 'expiresAt')),
-      sessionIndex === null || sessionId === undefined
-        ? null
-        : client.wrap('zScore', () => commands.zScore(sessionIndex, sessionId)),
-    ]);
+    const deps = [blacklistKey, watermarkKey];
+    if (familyKey !== null) deps.push(familyKey);
+    if (sessionIndex !== null) deps.push(sessionIndex);
+    const ticket = verdicts?.begin(deps);
+    let replies: [string | null, string | null, Array<string | null> | null, number | null];
+    try {
+      replies = await Promise.all([
+        client.wrap('get', () => reads.get(blacklistKey)),
+        client.wrap('get', () => reads.get(watermarkKey)),
+        familyKey === null
+          ? null
+          : client.wrap('hmGet', () => reads.hmGet(familyKey, ['revoked', 'expiresAt'])),
+        sessionIndex === null || sessionId === undefined
+          ? null
+          : client.wrap('zScore', () => reads.zScore(sessionIndex, sessionId)),
+      ]);
+    } catch (err) {
+      ticket?.abort();
+      throw err;
+    }
+    const [entryJson, watermarkJson, family, sessionScore] = replies;
     const now = clock.now();
-
-    const entry = decodeBlacklistEntry(query.jti, entryJson);
-    if (entry !== null && entry.expiresAt > now) return 'blacklisted';
-    const watermark = decodeWatermark(watermarkJson, now);
-    if (watermark !== null && watermark > query.issuedAtMs) return 'user_revoked';
-    // An unknown or expired family revokes its tokens too: nothing vouches for them any more.
-    if (familyKey !== null && (familyRevoked === '1' || !(Number(familyExpiresAt) > now)))
-      return 'family_revoked';
-    // The user index is the authority: a session is live while its score is ahead of now.
-    if (sessionIndex !== null && !(sessionScore !== null && Number(sessionScore) > now))
-      return 'session_ended';
+    const reason = decide(query, now, entryJson, watermarkJson, family, sessionScore);
+    if (reason !== null || ticket === undefined || id === null) {
+      ticket?.abort();
+      return reason;
+    }
+    let validUntil = now + (tracking?.ttlMs ?? 0);
+    if (query.expiresAtMs !== undefined) validUntil = Math.min(validUntil, query.expiresAtMs);
+    if (family !== null) validUntil = Math.min(validUntil, Number(family[1]));
+    if (sessionScore !== null) validUntil = Math.min(validUntil, Number(sessionScore));
+    ticket.commit(id, true, validUntil);
     return null;
   }
+}
+
+function decide(
+  query: RevocationQuery,
+  now: number,
+  entryJson: string | null,
+  watermarkJson: string | null,
+  family: Array<string | null> | null,
+  sessionScore: number | null,
+): RevocationReason | null {
+  const entry = decodeBlacklistEntry(query.jti, entryJson);
+  if (entry !== null && entry.expiresAt > now) return 'blacklisted';
+  const watermark = decodeWatermark(watermarkJson, now);
+  if (watermark !== null && watermark > query.issuedAtMs) return 'user_revoked';
+  // An unknown or expired family revokes its tokens too: nothing vouches for them any more.
+  if (family !== null && (family[0] === '1' || !(Number(family[1]) > now))) return 'family_revoked';
+  // The user index is the authority: a session is live while its score is ahead of now.
+  if (query.sessionId !== undefined && !(sessionScore !== null && Number(sessionScore) > now))
+    return 'session_ended';
+  return null;
 }

@@ -1,0 +1,320 @@
+/**
+ * Server-assisted client-side caching (Redis `CLIENT TRACKING`, RESP3) for the revocation reads.
+ *
+ * node-redis (`@redis/client` v6) does the protocol part: with a `clientSideCache` provider it
+ * turns tracking on for the connection, caches the replies of read commands and drops them when
+ * Redis pushes an `invalidate` message for one of their keys, or when the connection fails or
+ * closes. Two things it does not do, which a revocation check needs, are written here:
+ *
+ * - `DerivedCache`: a cache of facts *derived* from several keys ("token T is not revoked" comes
+ *   from up to four keys), each dropped as soon as any key it came from is invalidated. The warm
+ *   path of a verification is then one `Map` lookup instead of four cached commands (each of which
+ *   costs node-redis a cache-key string, a `structuredClone` and a promise). A derivation that
+ *   was in flight while one of its keys was invalidated is not stored.
+ * - A lease: every `pingIntervalMs` the tracked connection(s) answer a `PING`. Redis writes an
+ *   invalidation to the connection before any reply that follows the write, so once the `PING`
+ *   sent at time T is answered, every write Redis applied before T has been seen here. Cached
+ *   answers are used only while the latest answered `PING` was sent less than `leaseMs` ago: a
+ *   connection that died silently (no FIN, no error yet) cannot serve stale "not revoked"
+ *   answers for longer than that. When the lease lapses, everything cached is dropped.
+ *
+ * A write made through this process's own (main) connection is invalidated here as soon as Redis
+ * acknowledges it (`invalidateLocal`), before the push arrives on the tracked connection, so a
+ * revoke made through this instance is seen by its next verification.
+ */
+import { BasicClientSideCache, BasicPooledClientSideCache } from '@redis/client';
+
+/** Called with an invalidated key, or `null` when everything was dropped. */
+export type InvalidationListener = (key: string | null) => void;
+
+/** Fan-out of invalidations from node-redis's cache provider to our derived caches. */
+export class InvalidationHub {
+  readonly #listeners = new Set<InvalidationListener>();
+
+  subscribe(listener: InvalidationListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  emit(key: string | null): void {
+    for (const listener of this.#listeners) listener(key);
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: node-redis's RedisArgument (string | Buffer) is not exported
+type RedisArgument = any;
+
+/** Standalone clients: node-redis's basic cache, reporting every invalidation to the hub. */
+export class TrackedClientSideCache extends BasicClientSideCache {
+  readonly hub: InvalidationHub;
+
+  constructor(hub: InvalidationHub, config: { ttl: number; maxEntries: number }) {
+    super({ ...config, evictPolicy: 'LRU', recordStats: false });
+    this.hub = hub;
+  }
+
+  override invalidate(key: RedisArgument | null): void {
+    super.invalidate(key);
+    this.hub?.emit(key === null ? null : String(key));
+  }
+
+  override clear(resetStats?: boolean): void {
+    super.clear(resetStats);
+    // `clear` runs from the base constructor too, before `hub` is assigned.
+    this.hub?.emit(null);
+  }
+}
+
+/** Cluster and Sentinel: the pooled variant (one provider shared by every node connection). */
+export class TrackedPooledClientSideCache extends BasicPooledClientSideCache {
+  readonly hub: InvalidationHub;
+
+  constructor(hub: InvalidationHub, config: { ttl: number; maxEntries: number }) {
+    super({ ...config, evictPolicy: 'LRU', recordStats: false });
+    this.hub = hub;
+  }
+
+  override invalidate(key: RedisArgument | null): void {
+    super.invalidate(key);
+    this.hub?.emit(key === null ? null : String(key));
+  }
+
+  override clear(resetStats?: boolean): void {
+    super.clear(resetStats);
+    this.hub?.emit(null);
+  }
+}
+
+/** A derivation in flight: stored only if none of its keys was invalidated meanwhile. */
+export interface DerivationTicket<V> {
+  /** Stores `value` under `id` until `validUntil` (ms on the caller's clock) unless invalidated. */
+  commit(id: string, value: V, validUntil: number): void;
+  /** Forgets the derivation (it failed, or its result is not to be cached). */
+  abort(): void;
+}
+
+interface Entry<V> {
+  readonly value: V;
+  readonly validUntil: number;
+  readonly deps: readonly string[];
+}
+
+interface Ticket {
+  dirty: boolean;
+  readonly deps: readonly string[];
+}
+
+/**
+ * Facts derived from Redis keys, each dropped when any of its keys is invalidated, when its own
+ * `validUntil` passes, or when everything is dropped. Bounded: the oldest entry goes first.
+ */
+export class DerivedCache<V> {
+  readonly #maxEntries: number;
+  readonly #entries = new Map<string, Entry<V>>();
+  readonly #idsByKey = new Map<string, Set<string>>();
+  readonly #pendingByKey = new Map<string, Set<Ticket>>();
+
+  constructor(hub: InvalidationHub, maxEntries: number) {
+    this.#maxEntries = maxEntries;
+    hub.subscribe((key) => (key === null ? this.clear() : this.invalidate(key)));
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The value stored under `id`, unless it expired at `now`. */
+  get(id: string, now: number): V | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    if (now >= entry.validUntil) {
+      this.#delete(id, entry);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  /** Starts a derivation from `deps`; call it before the reads are sent. */
+  begin(deps: readonly string[]): DerivationTicket<V> {
+    const ticket: Ticket = { dirty: false, deps };
+    for (const key of deps) {
+      let set = this.#pendingByKey.get(key);
+      if (set === undefined) {
+        set = new Set();
+        this.#pendingByKey.set(key, set);
+      }
+      set.add(ticket);
+    }
+    const release = () => {
+      for (const key of deps) {
+        const set = this.#pendingByKey.get(key);
+        if (set === undefined) continue;
+        set.delete(ticket);
+        if (set.size === 0) this.#pendingByKey.delete(key);
+      }
+    };
+    return {
+      commit: (id, value, validUntil) => {
+        release();
+        if (!ticket.dirty) this.#set(id, { value, validUntil, deps });
+      },
+      abort: release,
+    };
+  }
+
+  /** Drops every entry derived from `key` and spoils derivations in flight that read it. */
+  invalidate(key: string): void {
+    const pending = this.#pendingByKey.get(key);
+    if (pending !== undefined) for (const ticket of pending) ticket.dirty = true;
+    const ids = this.#idsByKey.get(key);
+    if (ids === undefined) return;
+    this.#idsByKey.delete(key);
+    for (const id of ids) {
+      const entry = this.#entries.get(id);
+      if (entry !== undefined) this.#delete(id, entry);
+    }
+  }
+
+  /** Drops everything and spoils every derivation in flight. */
+  clear(): void {
+    for (const set of this.#pendingByKey.values()) for (const ticket of set) ticket.dirty = true;
+    this.#entries.clear();
+    this.#idsByKey.clear();
+  }
+
+  #set(id: string, entry: Entry<V>): void {
+    const old = this.#entries.get(id);
+    if (old !== undefined) this.#delete(id, old);
+    else if (this.#entries.size >= this.#maxEntries) {
+      const oldest = this.#entries.entries().next();
+      if (!oldest.done) this.#delete(oldest.value[0], oldest.value[1]);
+    }
+    this.#entries.set(id, entry);
+    for (const key of entry.deps) {
+      let ids = this.#idsByKey.get(key);
+      if (ids === undefined) {
+        ids = new Set();
+        this.#idsByKey.set(key, ids);
+      }
+      ids.add(id);
+    }
+  }
+
+  #delete(id: string, entry: Entry<V>): void {
+    this.#entries.delete(id);
+    for (const key of entry.deps) {
+      const ids = this.#idsByKey.get(key);
+      if (ids === undefined) continue;
+      ids.delete(id);
+      if (ids.size === 0) this.#idsByKey.delete(key);
+    }
+  }
+}
+
+/** What `RedisClient.tracking` offers the stores. */
+export interface RedisTracking {
+  /** Reads through the tracked connection (served from the local cache when possible). */
+  readonly commands: TrackedReads;
+  /** True while the lease holds (see the module comment): cached answers may be used. */
+  isFresh(): boolean;
+  /** Drops every cached answer (raw replies and derived facts). */
+  reset(): void;
+  /** Drops what was cached for `keys`; called after this process wrote them. */
+  invalidateLocal(keys: readonly string[]): void;
+  /** A new derived cache fed by this connection's invalidations. */
+  derivedCache<V>(maxEntries?: number): DerivedCache<V>;
+  /** Longest life of a cached entry, in ms. */
+  readonly ttlMs: number;
+}
+
+/** The read commands the tracked connection serves. */
+export interface TrackedReads {
+  get(key: string): Promise<string | null>;
+  hGet(key: string, field: string): Promise<string | null>;
+  hmGet(key: string, fields: string[]): Promise<Array<string | null>>;
+  zScore(key: string, member: string): Promise<number | null>;
+}
+
+/**
+ * The lease and local invalidation around one tracked node-redis client (see the module comment).
+ * `ping` must send `PING` over every connection that serves tracked reads.
+ */
+export class TrackingController implements RedisTracking {
+  readonly commands: TrackedReads;
+  readonly ttlMs: number;
+  readonly #provider: TrackedClientSideCache | TrackedPooledClientSideCache;
+  readonly #ping: () => Promise<void>;
+  readonly #leaseMs: number;
+  readonly #maxEntries: number;
+  #confirmedAt = Number.NEGATIVE_INFINITY;
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight = false;
+
+  constructor(options: {
+    commands: TrackedReads;
+    provider: TrackedClientSideCache | TrackedPooledClientSideCache;
+    ping: () => Promise<void>;
+    leaseMs: number;
+    ttlMs: number;
+    maxEntries: number;
+  }) {
+    this.commands = options.commands;
+    this.#provider = options.provider;
+    this.#ping = options.ping;
+    this.#leaseMs = options.leaseMs;
+    this.ttlMs = options.ttlMs;
+    this.#maxEntries = options.maxEntries;
+  }
+
+  isFresh(): boolean {
+    return performance.now() - this.#confirmedAt < this.#leaseMs;
+  }
+
+  reset(): void {
+    this.#provider.clear(false);
+  }
+
+  invalidateLocal(keys: readonly string[]): void {
+    for (const key of keys) this.#provider.invalidate(key);
+  }
+
+  derivedCache<V>(maxEntries = this.#maxEntries): DerivedCache<V> {
+    return new DerivedCache<V>(this.#provider.hub, maxEntries);
+  }
+
+  /** Starts the lease: one `PING` now (awaited), then one every quarter of the lease. */
+  async start(): Promise<void> {
+    await this.#renew();
+    this.#timer = setInterval(() => void this.#renew(), Math.max(10, Math.floor(this.#leaseMs / 4)));
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#confirmedAt = Number.NEGATIVE_INFINITY;
+    this.reset();
+  }
+
+  async #renew(): Promise<void> {
+    if (!this.isFresh()) this.reset();
+    if (this.#inFlight) return;
+    this.#inFlight = true;
+    const sentAt = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.#ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('lease ping timed out')), this.#leaseMs);
+        }),
+      ]);
+      if (sentAt > this.#confirmedAt) this.#confirmedAt = sentAt;
+    } catch {
+      // No proof of liveness: the lease runs out by itself and the next renewal drops the cache.
+    } finally {
+      clearTimeout(timer);
+      this.#inFlight = false;
+    }
+  }
+}

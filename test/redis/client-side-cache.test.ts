@@ -1,0 +1,280 @@
+/**
+ * The client-side cache of revocation checks (src/redis/tracking.ts): warm verifications cost no
+ * round trip, and stay exact — a revoke through this instance is seen by the next verification, one
+ * through another instance as soon as Redis's invalidation arrives, nothing survives a dropped
+ * connection, and nothing is kept past the token's, the family's or the session's expiry.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ManualClock } from '../../src/core/clock.js';
+import { RedisClient } from '../../src/redis/client.js';
+import type { RedisClientOptions } from '../../src/redis/config.js';
+import { DerivedCache, InvalidationHub } from '../../src/redis/tracking.js';
+import { createJwtService } from '../../src/services/jwt-service.js';
+import { createSessionManager } from '../../src/services/session-manager.js';
+import { createRedisStores } from '../../src/stores/redis/index.js';
+import { USER_AGENT, uniqueUserId } from '../helpers/fixtures.js';
+import { type RedisServerHandle, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
+import { TEST_SECRET } from '../services/backends.js';
+
+const ACCESS_TTL_SECONDS = 900;
+
+describe('client-side cache of revocation checks', () => {
+  let server: RedisServerHandle;
+  let admin: RedisClient;
+  const prefix = uniquePrefix();
+  const opened: RedisClient[] = [];
+
+  async function instance(options: Partial<RedisClientOptions> = {}, clock?: ManualClock) {
+    const redis = new RedisClient({ url: server.url, keyPrefix: prefix, commandTimeoutMs: 2000, ...options });
+    await redis.connect();
+    opened.push(redis);
+    const stores = createRedisStores(redis, clock ? { clock } : {});
+    const jwt = createJwtService({
+      stores,
+      keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+      issuer: 'optix-test',
+      audience: 'optix-api',
+      accessTokenTtlSeconds: ACCESS_TTL_SECONDS,
+      ...(clock ? { clock } : {}),
+    });
+    const sessions = createSessionManager({ stores, ...(clock ? { clock, sessionTimeoutMinutes: 5 } : {}) });
+    return { redis, stores, jwt, sessions };
+  }
+
+  /** Calls of the revocation reads the server has answered so far. */
+  async function revocationReads(): Promise<number> {
+    const stats = await admin.info('commandstats');
+    let total = 0;
+    for (const cmd of ['get', 'hmget', 'zscore']) {
+      const line = stats[`cmdstat_${cmd}`];
+      const m = typeof line === 'string' ? /calls=(\d+)/.exec(line) : null;
+      total += m ? Number(m[1]) : 0;
+    }
+    return total;
+  }
+
+  async function login(svc: Awaited<ReturnType<typeof instance>>, userId = uniqueUserId()) {
+    const session = await svc.sessions.createSession({
+      userId,
+      ipAddress: '10.2.0.1',
+      userAgent: USER_AGENT,
+    });
+    const pair = await svc.jwt.issueTokenPair({ userId, sessionId: session.sessionId });
+    return { userId, session, pair };
+  }
+
+  const rejected = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (err: { code?: string; reason?: string }) => `${err.code}:${err.reason ?? ''}`,
+    );
+
+  before(async () => {
+    server = await startRedisServer();
+    admin = new RedisClient({ url: server.url, clientSideCache: false });
+    await admin.connect();
+  });
+  after(async () => {
+    await Promise.all(opened.map((c) => c.close()));
+    await admin?.close();
+    await server?.stop();
+  });
+
+  it('answers a warm verification without asking Redis; with the cache off every one asks', async () => {
+    const cached = await instance();
+    const { pair } = await login(cached);
+    await cached.jwt.verifyToken(pair.accessToken);
+    const before = await revocationReads();
+    for (let i = 0; i < 500; i++) await cached.jwt.verifyToken(pair.accessToken);
+    assert.equal((await revocationReads()) - before, 0, 'a warm verification sent a revocation read');
+
+    const uncached = await instance({ clientSideCache: false });
+    const other = await login(uncached);
+    const start = await revocationReads();
+    for (let i = 0; i < 50; i++) await uncached.jwt.verifyToken(other.pair.accessToken);
+    // blacklist GET, watermark GET, family HMGET, session ZSCORE per verification.
+    assert.equal((await revocationReads()) - start, 50 * 4);
+  });
+
+  it('sees every form of revoke made through the same instance at its next verification', async () => {
+    const svc = await instance();
+    // Make Redis's invalidation pushes arrive late (200 ms) so that only the client's own local
+    // invalidation after each write can make the next verification exact.
+    const tracking = svc.redis.tracking!;
+    // biome-ignore lint/suspicious/noExplicitAny: node-redis's provider, reached through the reader
+    const provider = (tracking.commands as any).clientSideCache as { invalidate(key: unknown): void };
+    const invalidate = provider.invalidate;
+    const invalidateLocal = tracking.invalidateLocal;
+    let local = false;
+    tracking.invalidateLocal = (keys) => {
+      local = true;
+      try {
+        invalidateLocal.call(tracking, keys);
+      } finally {
+        local = false;
+      }
+    };
+    provider.invalidate = function (this: unknown, key: unknown) {
+      if (local) return invalidate.call(this, key);
+      setTimeout(() => invalidate.call(this, key), 200);
+    };
+    const forms: Array<[string, (l: Awaited<ReturnType<typeof login>>) => Promise<unknown>, string]> = [
+      ['jti', (l) => svc.jwt.revokeAccessToken(l.pair.accessToken, 'logout'), 'blacklisted'],
+      ['user', (l) => svc.jwt.revokeAllUserTokens(l.userId, 'password_change'), 'user_revoked'],
+      ['family', (l) => svc.jwt.revokeRefreshToken(l.pair.refreshToken, 'logout'), 'family_revoked'],
+      ['session', (l) => svc.sessions.terminateSession(l.session.sessionId, 'logout'), 'session_ended'],
+    ];
+    for (const [form, revoke, reason] of forms) {
+      for (let round = 0; round < 20; round++) {
+        const l = await login(svc);
+        await svc.jwt.verifyToken(l.pair.accessToken);
+        await svc.jwt.verifyToken(l.pair.accessToken); // warm: answered from the cache
+        // Verifications racing the revoke may pass; every one started after it resolved must not.
+        const racing = Array.from({ length: 5 }, () => rejected(svc.jwt.verifyToken(l.pair.accessToken)));
+        await revoke(l);
+        assert.equal(
+          await rejected(svc.jwt.verifyToken(l.pair.accessToken)),
+          `ERR_TOKEN_REVOKED:${reason}`,
+          `${form} revoke, round ${round}`,
+        );
+        await Promise.all(racing);
+      }
+    }
+  });
+
+  it('sees every form of revoke made through another instance within milliseconds', async () => {
+    const a = await instance();
+    const b = await instance();
+    const delays: number[] = [];
+    const forms: Array<(l: Awaited<ReturnType<typeof login>>) => Promise<unknown>> = [
+      (l) => a.jwt.revokeAccessToken(l.pair.accessToken, 'logout'),
+      (l) => a.jwt.revokeAllUserTokens(l.userId, 'password_change'),
+      (l) => a.jwt.revokeRefreshToken(l.pair.refreshToken, 'logout'),
+      (l) => a.sessions.terminateSession(l.session.sessionId, 'logout'),
+    ];
+    for (let round = 0; round < 25; round++) {
+      for (const revoke of forms) {
+        const l = await login(a);
+        await b.jwt.verifyToken(l.pair.accessToken);
+        await b.jwt.verifyToken(l.pair.accessToken);
+        await revoke(l);
+        const start = performance.now();
+        // Bounded by the lease: past it nothing cached is used at all.
+        while ((await rejected(b.jwt.verifyToken(l.pair.accessToken))) === null) {
+          assert.ok(performance.now() - start < 1000, 'the other instance never saw the revoke');
+          await new Promise((r) => setImmediate(r));
+        }
+        delays.push(performance.now() - start);
+      }
+    }
+    delays.sort((x, y) => x - y);
+    const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(delays.length * q))]!.toFixed(2);
+    console.log(
+      `# revoke seen by the other instance (${delays.length}): p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`,
+    );
+  });
+
+  it('drops everything when the tracked connection drops, and misses no revoke made meanwhile', async () => {
+    const a = await instance({ clientName: 'cache-a' });
+    const b = await instance({ clientName: 'cache-b' });
+    const l = await login(a);
+    await b.jwt.verifyToken(l.pair.accessToken);
+    await b.jwt.verifyToken(l.pair.accessToken);
+    // Kill b's tracked connection: invalidations for it are lost from now until it reconnects.
+    await admin.wrap('client kill', () =>
+      // biome-ignore lint/suspicious/noExplicitAny: CLIENT KILL is not in the narrow command interface
+      (admin.commands as any).sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']),
+    );
+    await a.jwt.revokeAccessToken(l.pair.accessToken, 'logout');
+    assert.equal(await rejected(b.jwt.verifyToken(l.pair.accessToken)), 'ERR_TOKEN_REVOKED:blacklisted');
+  });
+
+  it('keeps no answer past the session expiry or the token exp (manual clock)', async () => {
+    const clock = new ManualClock(Date.now());
+    const svc = await instance({}, clock);
+    const userId = uniqueUserId();
+    const session = await svc.sessions.createSession({
+      userId,
+      ipAddress: '10.2.0.9',
+      userAgent: USER_AGENT,
+    });
+    const pair = await svc.jwt.issueTokenPair({ userId, sessionId: session.sessionId });
+    await svc.jwt.verifyToken(pair.accessToken);
+    const before = await revocationReads();
+    await svc.jwt.verifyToken(pair.accessToken);
+    assert.equal((await revocationReads()) - before, 0);
+
+    // Straight to the session's idle expiry (before the token's exp): the index score is now in
+    // the past and Redis has not been told anything: the cached answer must not be used.
+    const idleMs = session.expiresAt - clock.now();
+    assert.ok(idleMs > 0 && idleMs < ACCESS_TTL_SECONDS * 1000, 'the session expires before the token');
+    clock.advance(idleMs + 1);
+    assert.equal(await rejected(svc.jwt.verifyToken(pair.accessToken)), 'ERR_TOKEN_REVOKED:session_ended');
+
+    // A verdict is also bounded by the token's exp given in the query: past it the checker reads
+    // again (through the tracked connection; node-redis may answer those reads from its own cache).
+    const checker = svc.stores.revocation;
+    const reads = svc.redis.tracking!.commands as { get: (key: string) => Promise<string | null> };
+    const realGet = reads.get;
+    let gets = 0;
+    reads.get = function (this: unknown, key: string) {
+      gets++;
+      return realGet.call(this, key);
+    };
+    const query = { jti: 'cache-exp-1', userId, issuedAtMs: clock.now(), expiresAtMs: clock.now() + 5000 };
+    assert.equal(await checker.check(query), null);
+    assert.equal(gets, 2);
+    assert.equal(await checker.check(query), null);
+    assert.equal(gets, 2, 'the second check was not answered from the verdict cache');
+    clock.advance(5000);
+    assert.equal(await checker.check(query), null);
+    assert.equal(gets, 4, 'a verdict was used past the token exp');
+  });
+});
+
+describe('DerivedCache', () => {
+  it('drops an entry when any key it came from is invalidated, or everything on clear', () => {
+    const hub = new InvalidationHub();
+    const cache = new DerivedCache<string>(hub, 10);
+    cache.begin(['k1', 'k2']).commit('a', 'A', 1000);
+    cache.begin(['k2', 'k3']).commit('b', 'B', 1000);
+    assert.equal(cache.get('a', 0), 'A');
+    hub.emit('k1');
+    assert.equal(cache.get('a', 0), undefined);
+    assert.equal(cache.get('b', 0), 'B');
+    hub.emit(null);
+    assert.equal(cache.get('b', 0), undefined);
+    assert.equal(cache.size, 0);
+  });
+
+  it('does not store a derivation whose key was invalidated while it was in flight', () => {
+    const hub = new InvalidationHub();
+    const cache = new DerivedCache<string>(hub, 10);
+    const spoiled = cache.begin(['k1']);
+    const clean = cache.begin(['k9']);
+    hub.emit('k1');
+    spoiled.commit('a', 'A', 1000);
+    clean.commit('b', 'B', 1000);
+    assert.equal(cache.get('a', 0), undefined);
+    assert.equal(cache.get('b', 0), 'B');
+    const cleared = cache.begin(['k2']);
+    hub.emit(null);
+    cleared.commit('c', 'C', 1000);
+    assert.equal(cache.get('c', 0), undefined);
+  });
+
+  it('expires entries at validUntil and evicts the oldest when full', () => {
+    const hub = new InvalidationHub();
+    const cache = new DerivedCache<number>(hub, 3);
+    for (let i = 0; i < 5; i++) cache.begin([`k${i}`]).commit(`id${i}`, i, 100);
+    assert.equal(cache.size, 3);
+    assert.equal(cache.get('id0', 0), undefined);
+    assert.equal(cache.get('id1', 0), undefined);
+    assert.equal(cache.get('id4', 99), 4);
+    assert.equal(cache.get('id4', 100), undefined);
+    // The evicted entries' keys no longer point anywhere.
+    hub.emit('k0');
+    assert.equal(cache.get('id2', 0), 2);
+  });
+});
