@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { newUserScopedId } from '../../src/core/ids.js';
 import type { RotateResult } from '../../src/core/ports.js';
-import { makeSession, uniqueUserId } from '../helpers/fixtures.js';
+import { makeSession, uniqueJti, uniqueUserId } from '../helpers/fixtures.js';
 import {
   assertExpires,
   assertRejectsAll,
@@ -456,6 +456,110 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
           (familyId) => families.revokeWithToken({ familyId, presentedHash: newTokenHash(), reason: 'x' }),
           'revokeWithToken',
         );
+      }));
+
+    it("create refuses a family or session id of another user's slot (ERR_INVALID_ID)", () =>
+      withStores(makeStores, async (ctx) => {
+        const families = ctx.stores.refreshFamilies;
+        const userId = uniqueUserId();
+        const session = makeSession(userId, {}, now(ctx));
+        await ctx.stores.sessionStore.createSession(session);
+        const valid = {
+          familyId: newUserScopedId(userId),
+          userId,
+          sessionId: session.sessionId,
+          tokenHash: newTokenHash(),
+          ttlSeconds: 3600,
+        };
+        const foreign = newUserScopedId(uniqueUserId());
+        await assertRejectsAll(
+          [foreign],
+          'ERR_INVALID_ID',
+          (familyId) => families.create({ ...valid, familyId }),
+          'create.familyId',
+        );
+        await assertRejectsAll(
+          [foreign],
+          'ERR_INVALID_ID',
+          (sessionId) => families.create({ ...valid, sessionId }),
+          'create.sessionId',
+        );
+        assert.equal(await families.get(foreign), null);
+        assert.equal(await families.get(valid.familyId), null);
+      }));
+
+    it('re-creating a family id is refused (ERR_INVALID_ARGUMENT): a rotated family keeps its state, a revoked one stays revoked', () =>
+      withStores(makeStores, async (ctx) => {
+        const families = ctx.stores.refreshFamilies;
+        const { family, tokenHash, session } = await setupFamily(ctx, uniqueUserId());
+        await rotate(ctx, family.familyId, tokenHash);
+        const again = {
+          familyId: family.familyId,
+          userId: family.userId,
+          sessionId: session.sessionId,
+          tokenHash: newTokenHash(),
+          ttlSeconds: 3600,
+        };
+        await assertRejectsAll([again], 'ERR_INVALID_ARGUMENT', (input) => families.create(input), 'create');
+        assert.deepEqual(await families.get(family.familyId), { ...family, generation: 1 });
+        assert.deepEqual(await rotate(ctx, family.familyId, again.tokenHash), { status: 'invalid' });
+
+        await ctx.stores.tokenBlacklist.blacklistTokenFamily({
+          familyId: family.familyId,
+          ttlSeconds: 600,
+          reason: 'admin',
+        });
+        await assertRejectsAll([again], 'ERR_INVALID_ARGUMENT', (input) => families.create(input), 'create');
+        assert.equal((await families.get(family.familyId))?.revoked, true, 'still revoked');
+
+        // A tombstone (an unknown family revoked by id) cannot be re-created either.
+        const tombstone = newUserScopedId(family.userId);
+        await ctx.stores.tokenBlacklist.blacklistTokenFamily({
+          familyId: tombstone,
+          ttlSeconds: 600,
+          reason: 'x',
+        });
+        await assertRejectsAll(
+          [{ ...again, familyId: tombstone }],
+          'ERR_INVALID_ARGUMENT',
+          (input) => families.create(input),
+          'create over a tombstone',
+        );
+        assert.equal(await ctx.stores.tokenBlacklist.isFamilyRevoked(tombstone), true);
+      }));
+
+    it('revokeWithToken revokes the family only: its session stays live (ending it is the caller’s job)', () =>
+      withStores(makeStores, async (ctx) => {
+        const { stores } = ctx;
+        const userId = uniqueUserId();
+        const { family, tokenHash, session } = await setupFamily(ctx, userId);
+        const revoked = await stores.refreshFamilies.revokeWithToken({
+          familyId: family.familyId,
+          presentedHash: tokenHash,
+          reason: 'logout',
+        });
+        assert.equal(revoked?.revoked, true);
+        assert.deepEqual(await stores.sessionStore.getSession(session.sessionId), session);
+        assert.deepEqual(await stores.sessionStore.getUserSessions(userId), [session]);
+        const query = { jti: uniqueJti(), userId, issuedAtMs: now(ctx), sessionId: session.sessionId };
+        assert.equal(await stores.revocation.check(query), null, 'a token of the session without the family');
+        assert.equal(
+          await stores.revocation.check({ ...query, familyId: family.familyId }),
+          'family_revoked',
+        );
+        assert.equal(await stores.tokenBlacklist.getUserWatermark(userId), null);
+      }));
+
+    it('rotate refuses a negative graceMs (ERR_INVALID_ARGUMENT) and rotates nothing', () =>
+      withStores(makeStores, async (ctx) => {
+        const { family, tokenHash } = await setupFamily(ctx, uniqueUserId());
+        await assertRejectsAll(
+          [-1, Number.NaN],
+          'ERR_INVALID_ARGUMENT',
+          (graceMs) => rotate(ctx, family.familyId, tokenHash, { graceMs }),
+          'rotate.graceMs',
+        );
+        assert.deepEqual(await ctx.stores.refreshFamilies.get(family.familyId), family);
       }));
   });
 }

@@ -233,5 +233,36 @@ export function securityEventsContract(name: string, makeStores: MakeStores): vo
           'listUserEvents',
         );
       }));
+
+    it('limit is capped at 1000; a limit below 1 or not an integer is refused (ERR_INVALID_ARGUMENT)', () =>
+      withStores(
+        makeStores,
+        async (ctx) => {
+          const events = ctx.stores.securityEvents;
+          const userId = uniqueUserId();
+          const t = now(ctx);
+          await Promise.all(
+            Array.from({ length: 1100 }, (_, i) =>
+              events.record({ type: 'session_created', userId, timestamp: t - i }),
+            ),
+          );
+          const listed = await events.listUserEvents(userId, { limit: 5000 });
+          assert.equal(listed.length, 1000, 'at most 1000, whatever the limit asked');
+          assert.equal(listed[0]!.timestamp, t, 'the newest first');
+          await assertRejectsAll(
+            [0, -1, 1.5, Number.NaN],
+            'ERR_INVALID_ARGUMENT',
+            (limit) => events.listUserEvents(userId, { limit }),
+            'listUserEvents.limit',
+          );
+          await assertRejectsAll(
+            ['loud'],
+            'ERR_INVALID_ARGUMENT',
+            (severity) => events.record({ type: 'x', userId, severity: severity as 'info' }),
+            'record.severity',
+          );
+        },
+        { maxEventsPerUser: 2000 },
+      ));
   });
 }

@@ -590,5 +590,102 @@ export function sessionStoreContract(name: string, makeStores: MakeStores): void
         assert.equal(await store.updateSession({ ...sessions[0]!, lastEndpoint: '/late' }), false);
         assert.equal(await store.getSession(sessions[0]!.sessionId), null);
       }));
+
+    it("a session id of another user's slot is refused with ERR_INVALID_ID, writing nothing", () =>
+      withStores(makeStores, async (ctx) => {
+        const store = ctx.stores.sessionStore;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        const foreignId = newUserScopedId(uniqueUserId());
+        const valid = makeSession(userId, {}, t);
+        await assertRejectsAll(
+          [foreignId],
+          'ERR_INVALID_ID',
+          (sessionId) => store.createSession({ ...valid, sessionId }),
+          'createSession',
+        );
+        assert.equal(await store.getSession(foreignId), null);
+        assert.deepEqual(await store.getUserSessions(userId, { activeOnly: false }), []);
+        await store.createSession(valid);
+        await assertRejectsAll(
+          [foreignId],
+          'ERR_INVALID_ID',
+          (sessionId) => store.updateSession({ ...valid, sessionId }, { extendTtl: true }),
+          'updateSession',
+        );
+        assert.deepEqual(await store.getUserSessions(userId), [valid]);
+      }));
+
+    it('createSession refuses expiresAt <= now or past absoluteExpiresAt (ERR_INVALID_ARGUMENT), writing nothing', () =>
+      withStores(makeStores, async (ctx) => {
+        const store = ctx.stores.sessionStore;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        const bad = [
+          makeSession(userId, { expiresAt: t }, t),
+          makeSession(userId, { expiresAt: t - 1 }, t),
+          makeSession(userId, { expiresAt: t + 2000, absoluteExpiresAt: t + 1000 }, t),
+          makeSession(userId, { expiresAt: Number.NaN }, t),
+        ];
+        await assertRejectsAll(bad, 'ERR_INVALID_ARGUMENT', (s) => store.createSession(s), 'createSession');
+        for (const s of bad) assert.equal(await store.getSession(s.sessionId), null);
+        assert.deepEqual(await store.getUserSessions(userId, { activeOnly: false }), []);
+      }));
+
+    it('updateSession with extendTtl refuses expiresAt <= now (ERR_INVALID_ARGUMENT) and keeps the session', () =>
+      withStores(makeStores, async (ctx) => {
+        const store = ctx.stores.sessionStore;
+        const t = now(ctx);
+        const session = makeSession(uniqueUserId(), {}, t);
+        await store.createSession(session);
+        await assertRejectsAll(
+          [t, t - 1],
+          'ERR_INVALID_ARGUMENT',
+          (expiresAt) => store.updateSession({ ...session, expiresAt }, { extendTtl: true }),
+          'updateSession',
+        );
+        assert.deepEqual(await store.getSession(session.sessionId), session);
+      }));
+
+    it('maxSessions below 1 and an unknown onLimit are refused (ERR_INVALID_ARGUMENT)', () =>
+      withStores(makeStores, async (ctx) => {
+        const store = ctx.stores.sessionStore;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        await assertRejectsAll(
+          [0, -1, 1.5, Number.NaN],
+          'ERR_INVALID_ARGUMENT',
+          (maxSessions) => store.createSession(makeSession(userId, {}, t), { maxSessions }),
+          'maxSessions',
+        );
+        await assertRejectsAll(
+          ['kick-oldest'],
+          'ERR_INVALID_ARGUMENT',
+          (onLimit) =>
+            store.createSession(makeSession(userId, {}, t), {
+              maxSessions: 1,
+              onLimit: onLimit as 'deny',
+            }),
+          'onLimit',
+        );
+        assert.deepEqual(await store.getUserSessions(userId, { activeOnly: false }), []);
+      }));
+
+    it('rotateSessionId to the same id or to an id in use is refused (ERR_INVALID_ARGUMENT), changing nothing', () =>
+      withStores(makeStores, async (ctx) => {
+        const store = ctx.stores.sessionStore;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        const a = makeSession(userId, { createdAt: t - 1 }, t);
+        const b = makeSession(userId, {}, t);
+        for (const s of [a, b]) await store.createSession(s);
+        await assertRejectsAll(
+          [a.sessionId, b.sessionId],
+          'ERR_INVALID_ARGUMENT',
+          (newId) => store.rotateSessionId(a.sessionId, newId),
+          'rotateSessionId',
+        );
+        assert.deepEqual(await store.getUserSessions(userId), [b, a]);
+      }));
   });
 }

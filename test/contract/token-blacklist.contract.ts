@@ -324,5 +324,43 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
         assert.equal(await bl.isFamilyRevoked(familyId), false);
         assert.equal(await bl.getUserWatermark(userId), null);
       }));
+
+    it('blacklistAllUserTokens counts a repeated jti once', () =>
+      withStores(makeStores, async (ctx) => {
+        const jti = uniqueJti();
+        const other = uniqueJti();
+        const written = await ctx.stores.tokenBlacklist.blacklistAllUserTokens({
+          userId: uniqueUserId(),
+          tokenJtis: [jti, other, jti],
+          ttlSeconds: 60,
+          reason: 'x',
+        });
+        assert.equal(written, 2);
+      }));
+
+    it('blacklistTokenFamily never shortens a known family: it stays revoked for its own life', () =>
+      withStores(makeStores, async (ctx) => {
+        const { tokenBlacklist, refreshFamilies } = ctx.stores;
+        const { family } = await setupFamily(ctx, uniqueUserId(), { ttlSeconds: 3600 });
+        await tokenBlacklist.blacklistTokenFamily({
+          familyId: family.familyId,
+          ttlSeconds: 1,
+          reason: 'admin',
+        });
+        const stored = await refreshFamilies.get(family.familyId);
+        assert.equal(stored?.revoked, true);
+        assert.equal(stored?.expiresAt, family.expiresAt, 'the family keeps its expiry');
+      }));
+
+    it('cleanupExpired also counts revoked-family index entries whose family has expired', () =>
+      withStores(makeStores, async (ctx) => {
+        const { tokenBlacklist } = ctx.stores;
+        const familyId = newUserScopedId(uniqueUserId());
+        await tokenBlacklist.blacklistTokenFamily({ familyId, ttlSeconds: 1, reason: 'admin' });
+        assert.equal(await tokenBlacklist.cleanupExpired(), 0, 'nothing has expired yet');
+        await assertExpires(ctx, 1000, () => tokenBlacklist.isFamilyRevoked(familyId), 'tombstone');
+        assert.equal(await tokenBlacklist.cleanupExpired(), 1);
+        assert.equal(await tokenBlacklist.cleanupExpired(), 0, 'a second pass finds nothing');
+      }));
   });
 }
