@@ -141,6 +141,37 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it('accepts one spelling per token: non-canonical base64url and invalid UTF-8 fail even when signed', async () => {
+      const { jwt } = await setup({});
+      const { token } = await jwt.createAccessToken({ userId: 'encoding-user' });
+      const [h, p, sig] = token.split('.') as [string, string, string];
+      await jwt.verifyToken(token); // the header is now known to the verifier
+      const signed = (head: string, body: string) =>
+        `${head}.${body}.${createHmac('sha256', TEST_SECRET).update(`${head}.${body}`).digest('base64url')}`;
+      // Trailing bits set on the last character: decodes to the same bytes, other spelling.
+      const bump = (seg: string) => {
+        const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+        const last = alphabet.indexOf(seg.at(-1)!);
+        const mask = seg.length % 4 === 2 ? 0x0f : 0x03;
+        return seg.slice(0, -1) + alphabet[(last & ~mask) | 1];
+      };
+      for (const seg of [h, p, sig]) assert.notEqual(seg.length % 4, 0, 'fixture segments have spare bits');
+      await rejectsCode(jwt.verifyToken(signed(bump(h), p)), 'ERR_JWT_MALFORMED');
+      await rejectsCode(jwt.verifyToken(signed(h, bump(p))), 'ERR_JWT_MALFORMED');
+      await rejectsCode(jwt.verifyToken(`${h}.${p}.${bump(sig)}`), 'ERR_JWT_MALFORMED');
+      // A length of 1 mod 4 is no base64url at all; padding is not allowed.
+      const oneMod4 = p + 'A'.repeat((1 - (p.length % 4) + 4) % 4);
+      assert.equal(oneMod4.length % 4, 1);
+      await rejectsCode(jwt.verifyToken(signed(h, oneMod4)), 'ERR_JWT_MALFORMED');
+      await rejectsCode(jwt.verifyToken(signed(h, `${p}=`)), 'ERR_JWT_MALFORMED');
+      // Invalid UTF-8 in a correctly signed payload and header.
+      const badUtf8 = Buffer.concat([Buffer.from('{"sub":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+      await rejectsCode(jwt.verifyToken(signed(h, badUtf8.toString('base64url'))), 'ERR_JWT_MALFORMED');
+      await rejectsCode(jwt.verifyToken(signed(badUtf8.toString('base64url'), p)), 'ERR_JWT_MALFORMED');
+      // The genuine token still verifies after all that.
+      await jwt.verifyToken(token);
+    });
+
     it('refuses a short HS256 secret and keys of the wrong type', async () => {
       const { stores } = await backend.make();
       const base = { stores, issuer: 'i', audience: 'a' };

@@ -8,6 +8,7 @@
  * base64url, sizes are bounded, signatures are compared in constant time. jose is still used for
  * JWK export, and the tests check interoperability with jose both ways.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHmac, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 import { JwtVerificationError } from '../../core/errors.js';
 import type { KeyRing, RingKey } from './key-ring.js';
@@ -15,6 +16,14 @@ import type { KeyRing, RingKey } from './key-ring.js';
 /** Tokens longer than this are rejected before any parsing. */
 export const MAX_TOKEN_LENGTH = 8192;
 const B64URL = /^[A-Za-z0-9_-]*$/;
+/** Value of each base64url character (index = char code), -1 elsewhere. */
+const B64URL_VALUE = new Int8Array(128).fill(-1);
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].entries()) {
+  B64URL_VALUE[c.charCodeAt(0)] = i;
+}
+/** Distinct valid headers remembered per key ring (a ring issues one or two header spellings). */
+const MAX_CACHED_HEADERS = 32;
+const validHeaders = new WeakMap<KeyRing, Map<string, RingKey>>();
 
 function b64urlJson(value: unknown): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
@@ -56,20 +65,31 @@ export function signCompact(ring: KeyRing, payload: object): string {
   return `${data}.${rawSign(key, data).toString('base64url')}`;
 }
 
+/**
+ * True when `segment` is the one canonical unpadded base64url spelling of its bytes: a length that
+ * is not 1 mod 4, and no set bits after the last whole byte (so one token has exactly one spelling).
+ */
+function isCanonicalLength(segment: string): boolean {
+  const rest = segment.length % 4;
+  if (rest === 0) return true;
+  if (rest === 1) return false;
+  const last = B64URL_VALUE[segment.charCodeAt(segment.length - 1)] ?? -1;
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
+}
+
 function decodeSegment(segment: string, what: string): Buffer {
   if (!B64URL.test(segment)) throw new JwtVerificationError('ERR_JWT_MALFORMED', `${what} is not base64url`);
-  const buf = Buffer.from(segment, 'base64url');
-  // Reject non-canonical encodings (trailing bits set), so one token has exactly one spelling.
-  if (buf.toString('base64url') !== segment) {
+  if (!isCanonicalLength(segment)) {
     throw new JwtVerificationError('ERR_JWT_MALFORMED', `${what} is not canonical base64url`);
   }
-  return buf;
+  return Buffer.from(segment, 'base64url');
 }
 
 function parseJsonObject(buf: Buffer, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf));
+    if (!isUtf8(buf)) throw new Error('not UTF-8');
+    value = JSON.parse(buf.toString('utf8'));
   } catch {
     throw new JwtVerificationError('ERR_JWT_MALFORMED', `${what} is not UTF-8 JSON`);
   }
@@ -77,6 +97,31 @@ function parseJsonObject(buf: Buffer, what: string): Record<string, unknown> {
     throw new JwtVerificationError('ERR_JWT_MALFORMED', `${what} is not a JSON object`);
   }
   return value as Record<string, unknown>;
+}
+
+/** The key a header segment names, after checking it (remembered once it passed). */
+function headerKey(ring: KeyRing, headSeg: string): RingKey {
+  let known = validHeaders.get(ring);
+  const hit = known?.get(headSeg);
+  if (hit !== undefined) return hit;
+  const header = parseJsonObject(decodeSegment(headSeg, 'header'), 'header');
+  const alg = header.alg;
+  if (typeof alg !== 'string') throw new JwtVerificationError('ERR_JWT_ALGORITHM', 'header has no alg');
+  if (header.crit !== undefined)
+    throw new JwtVerificationError('ERR_JWT_MALFORMED', 'crit headers are not supported');
+  const kid = header.kid;
+  if (typeof kid !== 'string' || kid.length > 64)
+    throw new JwtVerificationError('ERR_JWT_KEY_UNKNOWN', 'unknown key');
+  const key = ring.get(kid);
+  if (!key) throw new JwtVerificationError('ERR_JWT_KEY_UNKNOWN', 'unknown key');
+  if (alg !== key.alg)
+    throw new JwtVerificationError('ERR_JWT_ALGORITHM', 'algorithm not allowed for this key');
+  if (known === undefined) {
+    known = new Map();
+    validHeaders.set(ring, known);
+  }
+  if (known.size < MAX_CACHED_HEADERS) known.set(headSeg, key);
+  return key;
 }
 
 /**
@@ -92,19 +137,7 @@ export function verifyCompact(ring: KeyRing, token: string): Record<string, unkn
   if (first <= 0 || second === -1 || token.indexOf('.', second + 1) !== -1 || second === token.length - 1) {
     throw new JwtVerificationError('ERR_JWT_MALFORMED', 'token must have three non-empty segments');
   }
-  const headSeg = token.slice(0, first);
-  const header = parseJsonObject(decodeSegment(headSeg, 'header'), 'header');
-  const alg = header.alg;
-  if (typeof alg !== 'string') throw new JwtVerificationError('ERR_JWT_ALGORITHM', 'header has no alg');
-  if (header.crit !== undefined)
-    throw new JwtVerificationError('ERR_JWT_MALFORMED', 'crit headers are not supported');
-  const kid = header.kid;
-  if (typeof kid !== 'string' || kid.length > 64)
-    throw new JwtVerificationError('ERR_JWT_KEY_UNKNOWN', 'unknown key');
-  const key = ring.get(kid);
-  if (!key) throw new JwtVerificationError('ERR_JWT_KEY_UNKNOWN', 'unknown key');
-  if (alg !== key.alg)
-    throw new JwtVerificationError('ERR_JWT_ALGORITHM', 'algorithm not allowed for this key');
+  const key = headerKey(ring, token.slice(0, first));
   const sig = decodeSegment(token.slice(second + 1), 'signature');
   if (!rawVerify(key, token.slice(0, second), sig)) {
     throw new JwtVerificationError('ERR_JWT_SIGNATURE', 'signature verification failed');
