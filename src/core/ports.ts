@@ -1,11 +1,25 @@
 /**
  * Storage ports. Each is implemented twice, mirrored file for file: `src/stores/memory/` and
  * `src/stores/redis/`. Both are held to the text below by one contract suite per port
- * (`test/contract/`). "Atomic" here means: no other operation, from this process or another,
- * observes a state between the steps, and a crash leaves either all of it or none of it.
+ * (`test/contract/*.contract.ts`, run on memory, on Redis with real and with manual time, and on
+ * Sentinel, Cluster and TLS). "Atomic" here means: no other operation, from this process or
+ * another, observes a state between the steps, and a crash leaves either all of it or none of it.
  *
- * All ids are validated (`assertId` / `parseUserScopedId`) before any I/O: a bad id rejects with
- * `InvalidIdError` and never reaches Redis. Store failures reject with `StoreUnavailableError`.
+ * Rules every method follows:
+ *
+ * - **Ids are checked before any I/O.** A caller-supplied id (user id, device id, jti) is 1 to 256
+ *   characters of `A-Z a-z 0-9 . _ ~ @ | + = -` (`assertId`). A generated id (session, family,
+ *   event) is `<user tag>.<22 random characters>` (`parseUserScopedId`); wherever the user is
+ *   known, its tag must be that user's tag, so an id of another user's slot is refused too. Any
+ *   other value rejects with `InvalidIdError` (`ERR_INVALID_ID`) and never reaches Redis.
+ * - **Other bad arguments reject with `InvalidArgumentError` (`ERR_INVALID_ARGUMENT`)**: a TTL that
+ *   is not a finite number of seconds > 0, an `expiresAt` that is not after the store's `now`, a
+ *   limit or an option outside its range. A call that rejects, for an id or an argument, writes
+ *   nothing.
+ * - **Time is the store's injected clock** (`Clock`): "now", expiries and "live" are judged by it,
+ *   never by Redis's clock. Every expiry is in ms since the epoch; TTL arguments are seconds.
+ * - **Store failures** reject with `StoreUnavailableError` or `StoreTimeoutError` (the operation's
+ *   deadline), never hang.
  */
 import type { RevocationReason } from './errors.js';
 import type {
@@ -19,7 +33,7 @@ import type {
 
 export interface BlacklistTokenInput {
   jti: string;
-  /** How long the entry lives; use the token's remaining lifetime. Must be > 0. */
+  /** How long the entry lives; use the token's remaining lifetime. Finite and > 0. */
   ttlSeconds: number;
   userId?: string | null;
   reason: string;
@@ -27,12 +41,21 @@ export interface BlacklistTokenInput {
 
 /** Token blacklist (the guide's RedisTokenBlacklist), token families and the per-user watermark. */
 export interface TokenBlacklist {
-  /** Records a revoked access token. The entry expires after `ttlSeconds`. */
+  /**
+   * Records a revoked access token: `revokedAt` is now, `expiresAt` is now + `ttlSeconds`, and
+   * the entry is gone once that has passed. `userId` absent or `null` is kept as `null`.
+   * @throws InvalidIdError for the jti or the user id; InvalidArgumentError for the TTL.
+   */
   blacklistToken(input: BlacklistTokenInput): Promise<void>;
+  /** Whether the jti has a live entry (`false` for an unknown jti and after the entry expired). */
   isBlacklisted(jti: string): Promise<boolean>;
   /** The entry's metadata, or `null` when the jti is not (or no longer) blacklisted. */
   getEntry(jti: string): Promise<BlacklistEntry | null>;
-  /** Blacklists every listed jti (the guide's list form); returns how many were written. */
+  /**
+   * Blacklists every listed jti (the guide's list form) for the user; returns how many distinct
+   * jtis were written (a repeated jti counts once; an empty list writes nothing and returns 0).
+   * Every jti is checked first: one bad jti rejects the call and none is written.
+   */
   blacklistAllUserTokens(input: {
     userId: string;
     tokenJtis: readonly string[];
@@ -40,19 +63,33 @@ export interface TokenBlacklist {
     reason: string;
   }): Promise<number>;
   /**
-   * Marks a refresh-token family revoked for `ttlSeconds` (creating a tombstone if the family is
-   * unknown), so that every refresh and access token of the family is rejected.
+   * Marks a refresh-token family revoked (with `reason`), so that every refresh and access token
+   * of the family is rejected (`rotate` answers `revoked`, `RevocationChecker` `family_revoked`).
+   * A known family stays revoked at least `ttlSeconds` and never less than its own life (its
+   * `expiresAt` is never shortened). An unknown or expired family gets a **tombstone**: a revoked
+   * family with no owner that lives `ttlSeconds`, so a token naming the family is still refused,
+   * and that `RefreshFamilyStore.create` will not overwrite.
    */
   blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void>;
+  /**
+   * Whether the family (or tombstone) exists and is revoked: `false` for an unknown family and for
+   * a live family nobody revoked; `false` again once the revoked family has expired.
+   */
   isFamilyRevoked(familyId: string): Promise<boolean>;
   /**
-   * Revokes, in O(1), every token of the user issued before `beforeMs` (a "revoked before"
-   * watermark). The watermark only moves forward; it lives `ttlSeconds` (the longest token life).
+   * Revokes, in O(1), every token of the user issued strictly before `beforeMs` (a "revoked
+   * before" watermark; a token or family issued at `beforeMs` exactly is not revoked). Other
+   * users are untouched. The watermark only moves forward (an older `beforeMs` leaves it as it
+   * is); it lives `ttlSeconds` (the longest token life).
    */
   revokeUserTokensBefore(input: { userId: string; beforeMs: number; ttlSeconds: number }): Promise<void>;
-  /** The user's watermark in ms, or `null`. */
+  /** The user's watermark in ms, or `null` when there is none (never set, or expired). */
   getUserWatermark(userId: string): Promise<number | null>;
-  /** Removes expired entries from indexes (Redis expires the entries themselves); returns the count. */
+  /**
+   * Prunes the blacklist index and the revoked-family index of members whose entry or family has
+   * expired (Redis expires the entries themselves). Returns how many index members were removed:
+   * 0 when nothing has expired, and 0 on a second pass. Live entries are kept.
+   */
   cleanupExpired(): Promise<number>;
 }
 
@@ -60,9 +97,17 @@ export interface TokenBlacklist {
 export type SessionLimitPolicy = 'evict-oldest' | 'deny';
 
 export interface CreateSessionOptions {
-  /** Cap on live sessions for the user; unlimited when absent. Enforced atomically. */
+  /**
+   * Cap on live sessions for the user (an integer ≥ 1); unlimited when absent. Enforced atomically,
+   * also under concurrency: 1000 concurrent creates with a cap of 5 leave exactly 5 live sessions.
+   * Only live sessions count (expired ones do not).
+   */
   maxSessions?: number;
-  /** Default `evict-oldest`. With `deny`, a create at the cap rejects with `SessionLimitError`. */
+  /**
+   * Default `evict-oldest`: the oldest sessions by `createdAt` end to make room. With `deny`, a
+   * create at the cap rejects with `SessionLimitError` (`ERR_SESSION_LIMIT`, carrying `userId`
+   * and `limit`) and writes nothing.
+   */
   onLimit?: SessionLimitPolicy;
 }
 
@@ -77,47 +122,84 @@ export interface SessionStore {
   /**
    * Writes the session, adds it to its user's index and its device index, and enforces the cap —
    * the record, the user index and the cap check are one atomic step. Returns the ids evicted to
-   * make room (oldest first). Rejects with `SessionLimitError` under the `deny` policy.
-   * The record's TTL is `expiresAt - now`.
+   * make room (oldest `createdAt` first); each create past the cap evicts exactly what it needs.
+   * Rejects with `SessionLimitError` under the `deny` policy. The record's TTL is `expiresAt - now`.
+   *
+   * Concurrent creates and deletes for one user leave the user index equal to the live sessions.
+   * @throws InvalidIdError when the session id is not of the user's slot (or any id is bad);
+   *   InvalidArgumentError when `expiresAt <= now`, `expiresAt > absoluteExpiresAt`, a time is
+   *   not finite, or an option is out of range. Nothing is written then.
    */
   createSession(session: Session, options?: CreateSessionOptions): Promise<{ evicted: string[] }>;
-  /** The live session, or `null`. Never returns an expired or ended session. */
+  /**
+   * The live session exactly as stored, or `null`. Never returns an unknown, deleted, evicted or
+   * expired session (at `expiresAt` or `absoluteExpiresAt` it has ended).
+   */
   getSession(sessionId: string): Promise<Session | null>;
   /**
-   * Replaces a live session's record. With `extendTtl`, the record's TTL and its index scores move
-   * to the new `expiresAt` (which must not pass `absoluteExpiresAt`); without it the TTL is kept.
-   * Never resurrects: when the session has ended, nothing is written and it returns `false`.
+   * Replaces a live session's record; returns `true`. With `extendTtl`, the record's TTL and its index scores move to the new
+   * `expiresAt`, which must be after now (else `InvalidArgumentError`) and must not pass
+   * `absoluteExpiresAt`; without it the TTL and scores are kept, so the session still ends when it
+   * would have, whatever the new `expiresAt` field says.
+   * Never resurrects: when the session has ended (deleted, evicted, expired, or never created) —
+   * also when the delete races this update — nothing is written and it returns `false`.
    */
   updateSession(session: Session, options?: { extendTtl?: boolean }): Promise<boolean>;
-  /** Ends the session: record and index memberships go together. Returns what was deleted, or `null`. */
+  /**
+   * Ends the session: record and index memberships go together. Returns the session if it was
+   * live, else `null` (a second delete returns `null`).
+   */
   deleteSession(sessionId: string): Promise<Session | null>;
   /**
-   * Moves a live session to `newSessionId` (same user tag) atomically: the old id is dead the moment
-   * the new one is live. Returns the moved session, or `null` when the old one was not live.
+   * Moves a live session to `newSessionId` atomically: the old id is dead the moment the new one is
+   * live; the record keeps every field but the id. Returns the moved
+   * session, or `null` (nothing written) when the old one was not live. Of concurrent rotations of
+   * one session, exactly one wins.
+   * @throws InvalidIdError when `newSessionId` does not carry the same user tag;
+   *   InvalidArgumentError when it equals the old id or is already in use.
    */
   rotateSessionId(oldSessionId: string, newSessionId: string): Promise<Session | null>;
-  /** The user's sessions, newest first. `activeOnly` (default true) drops expired ones. */
+  /**
+   * The user's sessions, newest `createdAt` first; never another user's. `activeOnly` (default
+   * true) returns only live sessions; with `false` it also returns expired sessions whose record
+   * still exists (never deleted or evicted ones).
+   */
   getUserSessions(userId: string, options?: { activeOnly?: boolean }): Promise<Session[]>;
   /**
    * Ends every session of the user (except `exceptSessionId`) atomically on the user's index.
-   * Returns the ended sessions.
+   * Returns the sessions that were live and ended (`[]` when there were none); other users'
+   * sessions are untouched.
    */
   deleteUserSessions(userId: string, options?: { exceptSessionId?: string }): Promise<Session[]>;
-  /** Live sessions seen on the device, newest first. */
+  /** Live sessions seen on the device (of any user), newest `createdAt` first. */
   getDeviceSessions(deviceId: string): Promise<Session[]>;
-  /** Prunes ended and expired members from indexes; returns how many were removed. */
+  /**
+   * Prunes ended and expired members from the user and device indexes. Returns how many index
+   * members were removed, counting each index (one expired session with a device counts 2); 0
+   * when nothing has expired, and 0 on a second pass. Live sessions are kept.
+   */
   cleanupExpiredSessions(): Promise<number>;
 }
 
-/** Trusted devices. A device record lives until `expiresAt` (TTL = trust duration). */
+/**
+ * Trusted devices. A trust record belongs to one (user, device) pair and lives until `expiresAt`
+ * (TTL = trust duration); from then on `get`, `listUserDevices` and `revoke` no longer see it.
+ */
 export interface TrustedDeviceStore {
-  /** Creates or replaces the trust record and adds it to the user's device index, atomically. */
+  /**
+   * Creates or replaces the trust record of the (user, device) pair and adds it to the user's
+   * device index, atomically. Returns the device as stored.
+   * @throws InvalidArgumentError when `expiresAt <= now` (nothing is written).
+   */
   trust(device: TrustedDevice): Promise<TrustedDevice>;
-  /** The device while trusted, or `null`. */
+  /** The device while trusted by this user, or `null` (also for another user's device). */
   get(userId: string, deviceId: string): Promise<TrustedDevice | null>;
-  /** The user's trusted devices, most recently trusted first. */
+  /** The user's trusted devices, most recently trusted (`trustedAt`) first. */
   listUserDevices(userId: string): Promise<TrustedDevice[]>;
-  /** Removes trust (record and index entry together). Returns whether it was trusted. */
+  /**
+   * Removes trust (record and index entry together). Returns whether this user trusted the device
+   * until now (`false` for an unknown, expired or another user's device).
+   */
   revoke(userId: string, deviceId: string): Promise<boolean>;
 }
 
@@ -126,30 +208,47 @@ export interface ListEventsOptions {
   since?: number;
   /** Inclusive upper bound on `timestamp` (ms). */
   until?: number;
-  /** At most this many, newest first (default 50, max 1000). */
+  /**
+   * At most this many, newest first: an integer ≥ 1 (else `InvalidArgumentError`), default 50;
+   * a larger limit returns at most 1000.
+   */
   limit?: number;
 }
 
 /** Security audit trail. */
 export interface SecurityEventStore {
   /**
-   * Records an event (TTL: the retention, 90 days by default) and, when it has a user, adds it to
-   * the user's index atomically; the index is pruned of expired events and trimmed to its bound.
+   * Records an event (TTL: the retention, 90 days by default) and, when it has a
+   * user, adds it to the user's index atomically; the index is pruned of expired events and
+   * trimmed to the newest `maxEventsPerUser` (default 1000). Fills in what is absent: a new
+   * `eventId` in the user's slot (an event without a user gets an id of its own and is in no
+   * user's list), `timestamp` now, `severity` `info`, `null` context and `{}` details; keeps every
+   * field given.
+   * @throws InvalidArgumentError for a severity other than info, warning and critical.
    */
   record(event: SecurityEventInput): Promise<SecurityEvent>;
+  /** The event while retained, or `null`. */
   get(eventId: string): Promise<SecurityEvent | null>;
-  /** The user's events, newest first, within `since`/`until`. */
+  /**
+   * The user's events (never another user's), newest `timestamp` first, within `since`/`until`
+   * (both inclusive) and `limit`. Events past the retention, or trimmed from the index by its
+   * bound, are not listed.
+   */
   listUserEvents(userId: string, options?: ListEventsOptions): Promise<SecurityEvent[]>;
 }
 
 export type RotateResult =
-  /** The presented token was current: the family moved on to `nextHash`. */
+  /** The presented token was current: the family moved on to `nextHash` (generation + 1). */
   | { status: 'rotated'; family: RefreshFamily }
-  /** The presented token was the one just rotated, within the grace window: same child again. */
+  /**
+   * The presented token was the one just rotated, within the grace window (inclusive: at exactly
+   * `graceMs` it is still grace): the stored child again, nothing changes.
+   */
   | { status: 'grace'; family: RefreshFamily; childBlob: string }
   /**
-   * Reuse outside the grace window: the family is now revoked and its session ended, in the same
-   * atomic step. `sessionEnded` is the session that ended (or `null` if it had already ended).
+   * Reuse outside the grace window: the family is now revoked (reason `token_reuse_detected`) and
+   * its session ended, in the same atomic step. `sessionEnded` is the session that ended (or
+   * `null` if it had already ended).
    */
   | { status: 'reused'; family: RefreshFamily; sessionEnded: Session | null }
   /** The family is revoked (explicitly, by reuse, or by the user's watermark). */
@@ -171,7 +270,15 @@ export type RotateResult =
  * same slot), so concurrent presentations of one token cannot fork the family.
  */
 export interface RefreshFamilyStore {
-  /** Creates a family whose current token hash is `tokenHash`. TTL = the refresh token's lifetime. */
+  /**
+   * Creates a family whose current token hash is `tokenHash`: generation 0, not revoked,
+   * `createdAt` now, `expiresAt` now + `ttlSeconds` (the refresh token's lifetime); `claims` kept
+   * (and kept by every rotation).
+   * @throws InvalidIdError when the family id or the session id is not of the user's slot;
+   *   InvalidArgumentError for the TTL, and when a family with this id exists and has not expired
+   *   — rotated, revoked or a tombstone: re-creating it would restart or un-revoke it, so it is
+   *   refused and nothing changes.
+   */
   create(input: {
     familyId: string;
     userId: string;
@@ -181,10 +288,19 @@ export interface RefreshFamilyStore {
     /** See `RefreshFamily.claims`. */
     claims?: string | null;
   }): Promise<RefreshFamily>;
+  /** The family (or tombstone) until it expires, or `null`. */
   get(familyId: string): Promise<RefreshFamily | null>;
   /**
-   * Revokes the family (reason kept) if `presentedHash` is one of its tokens (current, previous or
-   * history). Returns the family as it now is, or `null` when unknown or the hash does not match.
+   * Revokes the family if `presentedHash` is one of its tokens (current, previous or one of the
+   * last 32 rotated): a logout with a refresh token. The first reason is kept (revoking again
+   * changes nothing). Returns the family as it now is, or `null` — and nothing changes — when the
+   * family is unknown or expired or the hash was never one of its tokens.
+   *
+   * It revokes the family and nothing else: it does **not** end the family's session, touch the
+   * user's watermark, or blacklist a jti. Afterwards `rotate` answers `revoked` and the family's
+   * access tokens check as `family_revoked`, but a token of the same session without the family
+   * still passes; ending the session is the caller's job (`JwtService.revokeRefreshToken` deletes
+   * it right after).
    */
   revokeWithToken(input: {
     familyId: string;
@@ -197,7 +313,10 @@ export interface RefreshFamilyStore {
    * family token (the previous one after the window, or one of the last 32 rotated hashes) →
    * revoke the family and end its session (`reused`); a hash the family never had → `invalid`.
    * Checks run in this order: not_found, revoked (flag or the user's watermark > createdAt),
-   * invalid, session_ended (for current/previous), then rotated / grace / reused.
+   * invalid, session_ended (for current/previous; also when the session merely expired), then
+   * rotated / grace / reused. `graceMs` must be a finite number ≥ 0 (else `InvalidArgumentError`).
+   * Of concurrent presentations of the current token, exactly one rotates; the others get `grace`
+   * with that one's child.
    */
   rotate(input: {
     familyId: string;
@@ -225,7 +344,13 @@ export interface RevocationQuery {
 
 /** Read-only view used on every token verification. */
 export interface RevocationChecker {
-  /** The first reason the token is revoked, or `null` when it is not. */
+  /**
+   * The first reason the token is revoked, or `null` when it is not. In this order:
+   * `blacklisted` (its jti has a live entry), `user_revoked` (issued strictly before the user's
+   * watermark), `family_revoked` (the family is revoked, or unknown or expired), `session_ended`
+   * (the session is not live: unknown, deleted, evicted or expired). Without `familyId` or
+   * `sessionId` those checks are skipped.
+   */
   check(query: RevocationQuery): Promise<RevocationReason | null>;
 }
 
@@ -250,11 +375,18 @@ export interface CleanupStats {
 
 /** Operator work over the whole store: bounded `SCAN`s, never `KEYS`. */
 export interface StoreMaintenance {
-  /** Counts live records by family (walks the keyspace in bounded steps). */
+  /**
+   * Counts live records by kind (walks the keyspace in bounded steps): all zero on an empty store.
+   * `families` and `revokedFamilies` include tombstones; `securityEvents` includes events without
+   * a user. On Redis a record counts until Redis's own TTL removes it.
+   */
   stats(): Promise<StoreStats>;
   /**
-   * Prunes expired and dangling members from every index. `onProgress` is called after each
-   * bounded step with the number of keys looked at so far (and the total, when known).
+   * Prunes expired and dangling members from every index and returns how many it removed from
+   * each kind of index (all 0 when nothing has expired, and on a second pass), how many keys it
+   * looked at and how long it took. Live entries are kept. `onProgress` is called at least once,
+   * after each bounded step, with the number of keys looked at so far (never decreasing) and the
+   * total when known (else `null`).
    */
   cleanup(onProgress?: (scanned: number, total: number | null) => void): Promise<CleanupStats>;
 }
