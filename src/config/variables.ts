@@ -51,7 +51,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     name: 'REDIS_MAX_CONNECTIONS',
     default: '50',
     description:
-      'Accepted (as in the guide) and validated, 1 to 10000, but it changes nothing: node-redis pipelines every command over one connection per node whatever this value (standalone: one; Sentinel: one reserved master connection, plus one to a sentinel; Cluster: one per master).',
+      'Accepted (as in the guide) and validated, 1 to 10000, but it changes nothing: whatever the value, node-redis pipelines every command over one connection per node (standalone: one; Sentinel: one reserved master connection, plus one to a sentinel; Cluster: one per master, none to replicas), and the client-side cache of revocation checks adds one tracked connection per node.',
   },
   {
     name: 'REDIS_SOCKET_TIMEOUT_MS',
