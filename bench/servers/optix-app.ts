@@ -1,0 +1,62 @@
+/**
+ * Child process of the http-introspect scenario: the real service, started the way `npm start`
+ * starts it (`startServer` over `loadConfig`, NODE_ENV=production), on a spare port. Logs go to
+ * /dev/null at the configured level (the cost of writing them is kept, the terminal is spared).
+ * Before answering "ready" it creates sessions and token pairs through its own container, and
+ * hands the access tokens to the parent.
+ *
+ * Environment: BENCH_REDIS_URL, BENCH_SERVICE_KEY, BENCH_JWT_SECRET, BENCH_TOKENS, BENCH_LOG_LEVEL.
+ */
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/http/logger.js';
+import { startServer } from '../../src/server.js';
+import { USER_AGENT } from '../support/payload.js';
+
+function need(name: string): string {
+  const v = process.env[name];
+  if (v === undefined || v === '') throw new Error(`${name} is required`);
+  return v;
+}
+
+const config = loadConfig({
+  NODE_ENV: 'production',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  REDIS_URL: need('BENCH_REDIS_URL'),
+  JWT_SECRET: need('BENCH_JWT_SECRET'),
+  SERVICE_API_KEYS: need('BENCH_SERVICE_KEY'),
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  // The default (6000/min per service key) would turn the run into 429s: the limiter still runs
+  // (its Redis counter is paid per request) but never trips.
+  RATE_LIMIT_INTROSPECT_PER_MINUTE: '10000000',
+});
+const logger = createLogger({
+  level: config.logLevel,
+  destination: pino.destination({ dest: '/dev/null', sync: false }),
+});
+const server = await startServer(config, { logger });
+
+const count = Number(need('BENCH_TOKENS'));
+const tokens: string[] = [];
+for (let i = 0; i < count; i++) {
+  const session = await server.optix.sessions.createSession({
+    userId: `http-${i}`,
+    ipAddress: `203.0.113.${1 + (i % 254)}`,
+    userAgent: USER_AGENT,
+    mfaVerified: true,
+  });
+  const pair = await server.optix.jwt.issueTokenPair({
+    userId: session.userId,
+    sessionId: session.sessionId,
+    email: `${session.userId}@example.com`,
+    roles: ['trader'],
+    permissions: ['orders:read', 'orders:write'],
+  });
+  tokens.push(pair.accessToken);
+}
+
+process.on('message', (message) => {
+  if (message === 'stop') void server.stop().finally(() => process.exit(0));
+});
+process.send?.({ type: 'ready', port: server.port, tokens });

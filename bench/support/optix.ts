@@ -1,0 +1,68 @@
+/**
+ * Our side of every library scenario, built from the public API only (`src/index.ts`):
+ * `RedisClient` → `createRedisStores` → `createJwtService` / `createSessionManager`, with the
+ * options `src/container.ts` passes when the environment sets nothing but `REDIS_URL` and
+ * `JWT_SECRET` (the defaults of `loadConfig`). Whatever `RedisClient` turns on by default (such as a
+ * client-side cache) is measured as it comes.
+ */
+import {
+  createJwtService,
+  createRedisStores,
+  createSessionManager,
+  type JwtService,
+  RedisClient,
+  type SessionManager,
+  type Stores,
+} from '../../src/index.js';
+
+/** HS256 secret shared with the peers (they verify our tokens). */
+export const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef-0123456789abcdef';
+export const JWT_KID = 'bench-hs256';
+export const ISSUER = 'optix-sessions';
+export const AUDIENCE = 'optix';
+export const KEY_PREFIX = 'optix:';
+export const ACCESS_TTL_SECONDS = 900;
+
+export interface OurSide {
+  redis: RedisClient;
+  stores: Stores;
+  jwt: JwtService;
+  sessions: SessionManager;
+  close(): Promise<void>;
+}
+
+/** The options `createOptix` gives `RedisClient` with `loadConfig`'s defaults. */
+export const REDIS_CLIENT_OPTIONS = {
+  maxConnections: 50,
+  socketTimeoutMs: 5000,
+  connectTimeoutMs: 5000,
+  commandTimeoutMs: 1000,
+  retryOnTimeout: true,
+  keyPrefix: KEY_PREFIX,
+  clientName: 'optix-sessions',
+} as const;
+
+export async function createOurSide(url: string): Promise<OurSide> {
+  const redis = new RedisClient({ url, ...REDIS_CLIENT_OPTIONS });
+  await redis.connect();
+  const stores = createRedisStores(redis, { keyPrefix: KEY_PREFIX });
+  const jwt = createJwtService({
+    stores,
+    keys: [{ kid: JWT_KID, alg: 'HS256', secret: JWT_SECRET }],
+    activeKid: JWT_KID,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    accessTokenTtlSeconds: ACCESS_TTL_SECONDS,
+    refreshTokenTtlSeconds: 2_592_000,
+    refreshGraceSeconds: 10,
+    clockToleranceSeconds: 0,
+  });
+  const sessions = createSessionManager({
+    stores,
+    sessionTimeoutMinutes: 30,
+    absoluteLifetimeMinutes: 720,
+    maxSessionsPerUser: 5,
+    sessionLimitPolicy: 'evict-oldest',
+  });
+  return { redis, stores, jwt, sessions, close: () => redis.close() };
+}
