@@ -39,6 +39,8 @@ export const SERVICE_COMMANDS: readonly string[] = [
   'ping',
   'info',
   'client|setname',
+  // The client-side cache of revocation checks turns tracking on for its connection.
+  'client|tracking',
   'select',
   'get',
   'set',
