@@ -3,7 +3,7 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLocalJWKSet, importPKCS8, jwtVerify, SignJWT } from 'jose';
 import { ManualClock } from '../../src/core/clock.js';
-import { ConfigError, OptixError } from '../../src/core/errors.js';
+import { ConfigError, OptixError, StoreTimeoutError } from '../../src/core/errors.js';
 import { createMemoryStores } from '../../src/stores/memory/index.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
 import { createSessionManager } from '../../src/services/session-manager.js';
@@ -294,6 +294,77 @@ for (const backend of BACKENDS) {
       for (const junk of ['', 'x', `${familyId}.short`, `${familyId}`, '{a}.b.c', 'a'.repeat(500)]) {
         await rejectsCode(jwt.refreshTokens(junk), 'ERR_REFRESH_INVALID');
       }
+    });
+
+    it('revocation TTLs: the remaining life of a token given whole; the access-token life for a bare jti', async () => {
+      const { jwt, stores, userId, clock } = await setup();
+      const a = await jwt.createAccessToken({ userId });
+      const exp = jwt.decodeVerified(a.token).exp;
+      clock.advance(5 * 60_000); // 5 of its 15 minutes gone
+      assert.equal(await jwt.revokeAccessToken(a.token, 'user_logout'), true);
+      const entry = await stores.tokenBlacklist.getEntry(a.record.jti);
+      assert.ok(entry);
+      // Kept exactly as long as the token could still verify (whole seconds, rounded up).
+      assert.ok(entry.expiresAt >= exp * 1000 && entry.expiresAt < exp * 1000 + 1000, `${entry.expiresAt}`);
+      assert.equal(entry.expiresAt - entry.revokedAt, Math.ceil(exp - clock.now() / 1000) * 1000);
+
+      // revokeToken({ jti }) without ttlSeconds cannot know the token's exp: it keeps the entry
+      // for the whole access-token life, an upper bound of what is left of it.
+      const b = await jwt.createAccessToken({ userId });
+      clock.advance(60_000);
+      await jwt.revokeToken({ jti: b.record.jti, userId, reason: 'security_concern' });
+      const entryB = await stores.tokenBlacklist.getEntry(b.record.jti);
+      assert.equal(entryB!.expiresAt - entryB!.revokedAt, jwt.accessTokenTtlSeconds * 1000);
+      assert.ok(entryB!.expiresAt >= b.record.expiresAt);
+      await rejectsCode(jwt.verifyToken(b.token), 'ERR_TOKEN_REVOKED');
+    });
+
+    it('a refresh whose store call fails half-way leaves the family intact: the retry gets the same pair', async () => {
+      const { stores, clock, userId, session } = await setup();
+      // The rotation lands in the store, but its answer is lost (a timeout after the write).
+      let failNext = true;
+      const families = stores.refreshFamilies;
+      const flaky = {
+        ...stores,
+        refreshFamilies: {
+          create: families.create.bind(families),
+          get: families.get.bind(families),
+          revokeWithToken: families.revokeWithToken.bind(families),
+          async rotate(input: Parameters<typeof families.rotate>[0]) {
+            const result = await families.rotate(input);
+            if (failNext) {
+              failNext = false;
+              throw new StoreTimeoutError(1000, 'family_rotate');
+            }
+            return result;
+          },
+        },
+      };
+      const jwt = createJwtService({
+        stores: flaky,
+        keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+        issuer: 'optix-test',
+        audience: 'optix-api',
+        clock,
+      });
+      const pair = await jwt.issueTokenPair({ userId, sessionId: session.sessionId });
+      await rejectsCode(jwt.refreshTokens(pair.refreshToken), 'ERR_STORE_TIMEOUT');
+      clock.advance(2000); // the client retries within the grace window
+      const retried = await jwt.refreshTokens(pair.refreshToken);
+      const again = await jwt.refreshTokens(pair.refreshToken);
+      assert.deepEqual(again, retried, 'the same child each time: no fork');
+      await jwt.verifyToken(retried.accessToken);
+      const familyId = pair.refreshToken.slice(0, 39);
+      const family = await stores.refreshFamilies.get(familyId);
+      assert.equal(family?.revoked, false, 'not revoked');
+      assert.equal(family?.generation, 1, 'exactly one rotation');
+      assert.ok(await stores.sessionStore.getSession(session.sessionId), 'the session lives on');
+      const events = await stores.securityEvents.listUserEvents(userId, { limit: 100 });
+      assert.equal(events.filter((e) => e.type === 'token_reuse_detected').length, 0);
+      // The child carries on normally.
+      const next = await jwt.refreshTokens(retried.refreshToken);
+      await jwt.verifyToken(next.accessToken);
+      assert.equal((await stores.refreshFamilies.get(familyId))?.generation, 2);
     });
 
     it('revoking a refresh token kills its family and its access tokens; an ended session fails its tokens', async () => {

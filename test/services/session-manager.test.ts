@@ -85,6 +85,23 @@ for (const backend of BACKENDS) {
       assert.deepEqual(aliveIds, live.map((s) => s.sessionId).sort());
     });
 
+    it('the deny policy holds under concurrency: 200 concurrent logins with a cap of 5, exactly 5 succeed', async () => {
+      const { sessions, login, userId, stores } = await setup({
+        maxSessionsPerUser: 5,
+        sessionLimitPolicy: 'deny',
+      });
+      const results = await Promise.allSettled(Array.from({ length: 200 }, () => login()));
+      const created = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.sessionId] : []));
+      assert.equal(created.length, 5);
+      for (const r of results) {
+        if (r.status === 'rejected') assert.equal((r.reason as { code?: string }).code, 'ERR_SESSION_LIMIT');
+      }
+      const live = (await sessions.listUserSessions(userId)).map((s) => s.sessionId).sort();
+      assert.deepEqual(live, created.sort());
+      const stored = await Promise.all(created.map((id) => stores.sessionStore.getSession(id)));
+      assert.ok(stored.every((s) => s !== null));
+    });
+
     it('never resurrects a session terminated while validations race it', async () => {
       const { sessions, login } = await setup();
       for (let i = 0; i < 20; i++) {
