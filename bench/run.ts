@@ -30,12 +30,12 @@ const SCENARIOS: readonly Scenario[] = [
 
 const DEFAULTS: Settings = {
   rounds: 5,
-  durationMs: 1500,
+  durationMs: 1200,
   warmupMs: 1000,
   concurrency: 64,
   freshOps: 20_000,
   httpRounds: 3,
-  httpDurationMs: 5000,
+  httpDurationMs: 4000,
   httpWarmupMs: 2000,
   httpConnections: 64,
 };

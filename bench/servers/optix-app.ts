@@ -5,7 +5,8 @@
  * Before answering "ready" it creates sessions and token pairs through its own container, and
  * hands the access tokens to the parent.
  *
- * Environment: BENCH_REDIS_URL, BENCH_SERVICE_KEY, BENCH_JWT_SECRET, BENCH_TOKENS, BENCH_LOG_LEVEL.
+ * Environment: BENCH_REDIS_URL, BENCH_SERVICE_KEY, BENCH_JWT_SECRET, BENCH_TOKENS, BENCH_LOG_LEVEL,
+ * BENCH_RATE_LIMIT_PER_MINUTE.
  */
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
@@ -29,7 +30,8 @@ const config = loadConfig({
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   // The default (6000/min per service key) would turn the run into 429s: the limiter still runs
   // (its Redis counter is paid per request) but never trips.
-  RATE_LIMIT_INTROSPECT_PER_MINUTE: '10000000',
+  // BENCH_RATE_LIMIT_PER_MINUTE=0 turns it off (a diagnostic variant).
+  RATE_LIMIT_INTROSPECT_PER_MINUTE: process.env.BENCH_RATE_LIMIT_PER_MINUTE ?? '10000000',
 });
 const logger = createLogger({
   level: config.logLevel,

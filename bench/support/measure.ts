@@ -93,6 +93,8 @@ export interface Contender {
   label: string;
   role: Role;
   op: Op;
+  /** Operations in flight for this contender, when not the scenario's concurrency. */
+  concurrency?: number;
   /** Called (untimed) before each of this contender's runs, warm-up included. */
   before?: (phase: Phase) => Promise<void> | void;
 }
@@ -125,7 +127,7 @@ export async function compare(contenders: readonly Contender[], options: Compare
   const samples = new Map<string, Sample[]>(contenders.map((c) => [c.id, []]));
   for (const c of contenders) {
     await c.before?.({ kind: 'warmup' });
-    const s = await measure(c.op, options.warmup);
+    const s = await measure(c.op, withConcurrency(options.warmup, c));
     options.log(`  warm-up  ${c.label.padEnd(60)} ${fmt(s.opsPerSec).padStart(10)} ops/s`);
   }
   for (let round = 0; round < options.rounds; round++) {
@@ -133,7 +135,7 @@ export async function compare(contenders: readonly Contender[], options: Compare
     const order = round % 2 === 0 ? contenders : [...contenders].reverse();
     for (const c of order) {
       await c.before?.({ kind: 'round', round });
-      const s = await measure(c.op, options.load);
+      const s = await measure(c.op, withConcurrency(options.load, c));
       samples.get(c.id)!.push(s);
       options.log(
         `  round ${round + 1}  ${c.label.padEnd(60)} ${fmt(s.opsPerSec).padStart(10)} ops/s  p50 ${s.p50Us} µs  p99 ${s.p99Us} µs`,
@@ -141,6 +143,10 @@ export async function compare(contenders: readonly Contender[], options: Compare
     }
   }
   return contenders.map((c): ContenderResult => summarize(c, samples.get(c.id)!));
+}
+
+function withConcurrency(load: Load, c: Contender): Load {
+  return c.concurrency === undefined ? load : { ...load, concurrency: c.concurrency };
 }
 
 export function summarize(c: Pick<Contender, 'id' | 'label' | 'role'>, rounds: Sample[]): ContenderResult {

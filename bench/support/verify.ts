@@ -10,7 +10,12 @@ export function verifyContenders(
   our: OurSide,
   io: Redis,
   tokens: () => readonly string[],
-  options: { fastJwtCache: boolean | number; before?: (phase: Phase) => Promise<void> },
+  options: {
+    fastJwtCache: boolean | number;
+    before?: (phase: Phase) => Promise<void>;
+    /** Also measure ours and fast-jwt one operation at a time (no pipelining for anyone). */
+    sequential?: boolean;
+  },
 ): Contender[] {
   const fastVerify = fastJwtVerifier({ cache: options.fastJwtCache });
   const at = (i: number) => {
@@ -18,7 +23,7 @@ export function verifyContenders(
     return pool[i % pool.length]!;
   };
   const before = options.before;
-  return [
+  const contenders: Contender[] = [
     {
       id: 'ours',
       label: 'ours: jwt.verifyToken (signature, claims, 4 revocations)',
@@ -56,11 +61,25 @@ export function verifyContenders(
       },
     },
   ];
+  if (options.sequential) {
+    const ours = contenders[0]!;
+    const fast = contenders[2]!;
+    contenders.push(
+      { ...ours, id: 'ours@1', label: 'ours, one at a time (concurrency 1)', concurrency: 1 },
+      {
+        ...fast,
+        id: 'fast-jwt@1',
+        label: 'fast-jwt + EXISTS, one at a time (concurrency 1)',
+        concurrency: 1,
+      },
+    );
+  }
+  return contenders;
 }
 
-export function verifyRatios(informational: boolean, note?: string): RatioSpec[] {
+export function verifyRatios(informational: boolean, note?: string, sequential = false): RatioSpec[] {
   const extra = note ? { note } : {};
-  return [
+  const specs: RatioSpec[] = [
     {
       id: 'ours/bare',
       label: 'ours / bare verify',
@@ -88,4 +107,21 @@ export function verifyRatios(informational: boolean, note?: string): RatioSpec[]
       denominator: 'bare',
     },
   ];
+  if (sequential) {
+    specs.push(
+      {
+        id: 'ours@1/bare',
+        label: 'ours / bare verify, one at a time',
+        numerator: 'ours@1',
+        denominator: 'bare',
+      },
+      {
+        id: 'ours@1/fast-jwt@1',
+        label: 'ours / fast-jwt + EXISTS, one at a time',
+        numerator: 'ours@1',
+        denominator: 'fast-jwt@1',
+      },
+    );
+  }
+  return specs;
 }
