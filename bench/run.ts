@@ -34,9 +34,9 @@ const DEFAULTS: Settings = {
   warmupMs: 1000,
   concurrency: 64,
   freshOps: 20_000,
-  httpRounds: 3,
-  httpDurationMs: 4000,
-  httpWarmupMs: 2000,
+  httpRounds: 5,
+  httpDurationMs: 3000,
+  httpWarmupMs: 1000,
   httpConnections: 64,
 };
 
