@@ -59,6 +59,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   if (policy !== 'evict-oldest' && policy !== 'deny') {
     throw new ConfigError('sessionLimitPolicy', 'must be evict-oldest or deny');
   }
+  const writeInterval = options.activityWriteIntervalSeconds ?? 15;
+  if (typeof writeInterval !== 'number' || !Number.isFinite(writeInterval) || writeInterval < 0) {
+    throw new ConfigError('activityWriteIntervalSeconds', 'must be a number of seconds, 0 or more');
+  }
+  const activityWriteMs = Math.min(writeInterval * 1000, idleMs / 10);
 
   function assertSessionId(sessionId: unknown): asserts sessionId is string {
     parseUserScopedId('sessionId', sessionId);
@@ -142,6 +147,13 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       const session = await stores.sessionStore.getSession(sessionId);
       const now = clock.now();
       if (!session || isSessionExpired(session, now)) return null;
+      // Recent activity already recorded, same endpoint: nothing to write (the read is the check).
+      if (
+        now - session.lastActivity < activityWriteMs &&
+        (endpoint ?? session.lastEndpoint) === session.lastEndpoint
+      ) {
+        return session;
+      }
       const touched = updateSessionActivity(session, now, endpoint, idleMs);
       // updateSession writes only if the session is still live: a terminate racing this
       // validation wins, and the session is reported as gone.

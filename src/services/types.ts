@@ -169,6 +169,14 @@ export interface SessionManagerOptions {
   maxSessionsPerUser?: number;
   /** Default `evict-oldest`. */
   sessionLimitPolicy?: SessionLimitPolicy;
+  /**
+   * `validateSession` writes the session's activity (and so slides its idle timeout) only when
+   * the last write is at least this old or the endpoint changed; other validations only read.
+   * A session can therefore expire up to this much earlier than "idle timeout after the last
+   * request". 0 writes on every validation. Default 15, and never more than a tenth of the idle
+   * timeout.
+   */
+  activityWriteIntervalSeconds?: number;
   clock?: Clock;
 }
 
@@ -192,7 +200,8 @@ export interface SessionManager {
   createSession(input: CreateSessionInput): Promise<Session>;
   /**
    * The live session with its activity recorded (idle timeout slides, never past the absolute
-   * lifetime), or `null`. Never resurrects a session terminated meanwhile.
+   * lifetime; at most one write per `activityWriteIntervalSeconds` unless the endpoint changes),
+   * or `null`. Never resurrects a session terminated meanwhile.
    * Fails closed (throws StoreUnavailableError/StoreTimeoutError) unless `failOpen`.
    */
   validateSession(

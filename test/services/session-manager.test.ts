@@ -50,6 +50,35 @@ for (const backend of BACKENDS) {
       assert.equal(await sessions.validateSession(idle.sessionId), null, 'idle timeout');
     });
 
+    it('writes activity at most once per activityWriteIntervalSeconds unless the endpoint changes', async () => {
+      const { sessions, clock, login, stores } = await setup({
+        sessionTimeoutMinutes: 30,
+        activityWriteIntervalSeconds: 15,
+      });
+      const s = await login();
+      const stored = async () => (await stores.sessionStore.getSession(s.sessionId))!;
+      clock.advance(5_000);
+      await sessions.validateSession(s.sessionId);
+      assert.equal((await stored()).lastActivity, s.createdAt, 'written 5 s after the last write');
+      clock.advance(10_000);
+      const v = await sessions.validateSession(s.sessionId);
+      assert.ok(v && !('unverified' in v));
+      assert.equal((await stored()).lastActivity, clock.now(), 'not written 15 s after the last write');
+      assert.equal((await stored()).expiresAt, clock.now() + 30 * MIN);
+      clock.advance(1_000);
+      await sessions.validateSession(s.sessionId, { endpoint: '/api/orders' });
+      assert.equal((await stored()).lastEndpoint, '/api/orders', 'a new endpoint is always written');
+      clock.advance(1_000);
+      await sessions.validateSession(s.sessionId, { endpoint: '/api/orders' });
+      assert.equal((await stored()).lastActivity, clock.now() - 1_000);
+      // 0: every validation writes.
+      const eager = createSessionManager({ stores, clock, activityWriteIntervalSeconds: 0 });
+      clock.advance(1);
+      await eager.validateSession(s.sessionId);
+      assert.equal((await stored()).lastActivity, clock.now());
+      assert.throws(() => createSessionManager({ stores, activityWriteIntervalSeconds: -1 }), ConfigError);
+    });
+
     it('evicts the oldest at the cap, or denies with the deny policy', async () => {
       const { sessions, clock, login, userId, stores } = await setup({ maxSessionsPerUser: 2 });
       const a = await login();
