@@ -34,8 +34,8 @@ const DEFAULTS: Settings = {
   warmupMs: 1000,
   concurrency: 64,
   freshOps: 20_000,
-  httpRounds: 5,
-  httpDurationMs: 3000,
+  httpRounds: 6,
+  httpDurationMs: 2000,
   httpWarmupMs: 1000,
   httpConnections: 64,
 };

@@ -151,24 +151,13 @@ export const scenario: Scenario = {
         pipelining: 1,
         duration,
       });
+      // The target pair (ours, hello GET) runs back to back in every round, whichever the direction.
       const targets: Target[] = [
         {
           id: 'ours',
           label: 'ours: POST /v1/introspect (service key, rate limit, verify)',
           role: 'ours',
           options: () => ({ ...common(optix.port, 0), requests: [{ ...cycling(), path: '/v1/introspect' }] }),
-        },
-        {
-          id: 'ours-warn',
-          label: 'ours, LOG_LEVEL=warn (diagnostic)',
-          role: 'reference',
-          options: () => ({ ...common(quiet.port, 0), requests: [{ ...cycling(), path: '/v1/introspect' }] }),
-        },
-        {
-          id: 'ours-warn-no-limit',
-          label: 'ours, LOG_LEVEL=warn, no rate limit (diagnostic)',
-          role: 'reference',
-          options: () => ({ ...common(bare.port, 0), requests: [{ ...cycling(), path: '/v1/introspect' }] }),
         },
         {
           id: 'hello-get',
@@ -181,6 +170,18 @@ export const scenario: Scenario = {
           label: 'Fastify hello-world: POST / (same bodies and headers)',
           role: 'reference',
           options: () => ({ ...common(hello.port, 0), requests: [cycling()] }),
+        },
+        {
+          id: 'ours-warn',
+          label: 'ours, LOG_LEVEL=warn (diagnostic)',
+          role: 'reference',
+          options: () => ({ ...common(quiet.port, 0), requests: [{ ...cycling(), path: '/v1/introspect' }] }),
+        },
+        {
+          id: 'ours-warn-no-limit',
+          label: 'ours, LOG_LEVEL=warn, no rate limit (diagnostic)',
+          role: 'reference',
+          options: () => ({ ...common(bare.port, 0), requests: [{ ...cycling(), path: '/v1/introspect' }] }),
         },
       ];
       const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
