@@ -16,7 +16,6 @@ import { sharedClient } from './stores.js';
 const LAYOUT: Array<[RegExp, 'user' | 'own' | 'none']> = [
   [/^session:\{([\w-]{16})\}\.[\w-]{22}$/, 'user'],
   [/^user:sessions:\{([\w-]{16})\}$/, 'user'],
-  [/^user:sessions_created:\{([\w-]{16})\}$/, 'user'],
   [/^token:family:\{([\w-]{16})\}\.[\w-]{22}$/, 'user'],
   [/^user:revoked_before:\{([\w-]{16})\}$/, 'user'],
   [/^trusted:device:\{([\w-]{16})\}\.[\w.~@|+=-]+$/, 'user'],

@@ -21,16 +21,18 @@ export interface KeySchema {
   family(familyId: string): string;
   /** ZSET familyId → expiry ms of revoked families (the guide's SET, scored for pruning). */
   revokedFamilies(): string;
-  /** STRING JSON session. TTL: until `expiresAt`. Tag: the user's. */
+  /** STRING, the compact session record (`records.ts`). TTL: until `expiresAt`. Tag: the user's. */
   session(sessionId: string): string;
   /** ZSET sessionId → expiresAt ms. The authority on which sessions are live. */
   userSessions(userId: string): string;
   /** `userSessions` of the session's user, derived from the session id's tag (no lookup). */
   userSessionsOf(sessionId: string): string;
-  /** ZSET sessionId → createdAt ms: the same members as `userSessions`, in creation order (evict-oldest). */
+  /**
+   * Retired: the stores no longer write it (evict-oldest reads `createdAt` from the records, which
+   * saved ~85 bytes per session; see docs/data-model.md). The name stays reserved so nothing else
+   * takes it and tools can recognise leftover keys.
+   */
   userSessionsCreated(userId: string): string;
-  /** `userSessionsCreated` of the session's user, derived from the session id's tag. */
-  userSessionsCreatedOf(sessionId: string): string;
   /** ZSET sessionId → expiresAt ms; may hold ended members (filtered on read). */
   deviceSessions(deviceId: string): string;
   /** STRING JSON trusted device. TTL: trust duration. Tag: the user's. */
@@ -60,7 +62,6 @@ export interface KeySchema {
     blacklist: string;
     family: string;
     userSessions: string;
-    userSessionsCreated: string;
     deviceSessions: string;
     trustedDevice: string;
     userTrustedDevices: string;
@@ -102,8 +103,6 @@ export function createKeySchema(prefix = ''): KeySchema {
       assertId('userId', userId);
       return `${p}user:sessions_created:{${userTag(userId)}}`;
     },
-    userSessionsCreatedOf: (sessionId) =>
-      `${p}user:sessions_created:{${parseUserScopedId('sessionId', sessionId).tag}}`,
     deviceSessions(deviceId) {
       assertId('deviceId', deviceId);
       return `${p}device:sessions:${deviceId}`;
@@ -138,7 +137,6 @@ export function createKeySchema(prefix = ''): KeySchema {
       blacklist: `${p}token:blacklist:*`,
       family: `${p}token:family:*`,
       userSessions: `${p}user:sessions:*`,
-      userSessionsCreated: `${p}user:sessions_created:*`,
       deviceSessions: `${p}device:sessions:*`,
       trustedDevice: `${p}trusted:device:*`,
       userTrustedDevices: `${p}user:trusted:*`,

@@ -171,7 +171,6 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
       sessionKeys = [
         keys.session(read.sessionId),
         keys.userSessionsOf(read.sessionId),
-        keys.userSessionsCreatedOf(read.sessionId),
         keys.userWatermark(read.userId),
       ];
     } catch {
@@ -222,7 +221,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
         };
       case 'reused': {
         const family = decodeView(input.familyId, view);
-        const sessionEnded = decodeSession(replyString(extra));
+        const sessionEnded = decodeSession(read.sessionId, replyString(extra));
         // Step 3 (other slots): index the revoked family; drop the ended session's device entry.
         // Both are secondary: the family hash and the user index already say it all.
         await Promise.all([

@@ -21,17 +21,17 @@ function load(name: string, numberOfKeys: number): LuaScript {
 
 /** Every script, by file name. */
 export const SCRIPTS = {
-  session_create: load('session_create', 3),
+  session_create: load('session_create', VARIADIC_KEYS),
   session_get: load('session_get', 2),
-  session_update: load('session_update', 3),
-  session_delete: load('session_delete', 3),
-  session_rotate: load('session_rotate', 4),
+  session_update: load('session_update', 2),
+  session_delete: load('session_delete', 2),
+  session_rotate: load('session_rotate', 3),
   session_delete_all: load('session_delete_all', VARIADIC_KEYS),
   session_prune: load('session_prune', VARIADIC_KEYS),
   index_add: load('index_add', 1),
   family_create: load('family_create', 1),
   family_revoke: load('family_revoke', 1),
-  family_rotate: load('family_rotate', 5),
+  family_rotate: load('family_rotate', 4),
   family_revoke_token: load('family_revoke_token', 1),
   watermark_raise: load('watermark_raise', 1),
   event_record: load('event_record', 2),

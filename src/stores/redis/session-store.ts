@@ -57,9 +57,9 @@ function unexpired(session: Session | null, now: number): Session | null {
 
 /**
  * `SessionStore` on Redis. Per user, on the user's slot `{tag}`: the records
- * `session:{tag}.<rest>`, the index `user:sessions:{tag}` (sessionId → expiry ms, the authority on
- * which sessions are live) and `user:sessions_created:{tag}` (sessionId → createdAt, for
- * evict-oldest). Device indexes `device:sessions:<deviceId>` span users, live on their own slots,
+ * `session:{tag}.<rest>` (compact strings, `records.ts`; evict-oldest reads their `createdAt`) and
+ * the index `user:sessions:{tag}` (sessionId → expiry ms, the authority on which sessions are
+ * live). Device indexes `device:sessions:<deviceId>` span users, live on their own slots,
  * and are filtered on read. Every multi-key change of a user's keys is one Lua script; work across
  * slots is a sequence of single-slot steps ordered so a crash between them leaves nothing live
  * that should not be (see docs/data-model.md).
@@ -78,42 +78,64 @@ export class RedisSessionStore implements SessionStore {
     const now = clock.now();
     if (session.expiresAt <= now)
       throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
-    const keyList = [
-      keys.userSessions(session.userId),
-      keys.userSessionsCreated(session.userId),
-      keys.session(session.sessionId),
-    ];
+    const userIndex = keys.userSessions(session.userId);
+    const recordKey = keys.session(session.sessionId);
+    const record = encodeSession(session);
     const deviceIndex = session.deviceId === null ? null : keys.deviceSessions(session.deviceId);
 
     // Step 1 (device slot): index the device first. Until step 2 lands the member is dead
     // (no record, not in the user index) and filtered on read, so a crash here is harmless.
     if (deviceIndex !== null) await this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now);
 
-    // Step 2 (user slot): prune, cap, write the record, index it — one script.
-    const reply = replyArray(
-      await client.runScript(SCRIPTS.session_create, keyList, [
-        arg(now),
-        session.sessionId,
-        arg(session.expiresAt),
-        arg(session.createdAt),
-        encodeSession(session),
-        arg(msUntil(session.expiresAt, now)),
-        arg(options.maxSessions ?? 0),
-        options.onLimit ?? 'evict-oldest',
-        arg(INDEX_TTL_SLACK_MS),
-      ]),
-      'session_create',
-    );
-    const [status, ...rest] = reply;
+    // Step 2 (user slot): prune, cap, write the record, index it — one script. At the cap the
+    // script needs the other sessions' records (their createdAt) declared: it names them, and the
+    // second call declares them.
+    let declared: string[] = [];
+    let reply: unknown[];
+    for (let call = 0; ; call++) {
+      reply = replyArray(
+        await client.runScript(
+          SCRIPTS.session_create,
+          [userIndex, recordKey, ...declared.map((id) => keys.session(id))],
+          [
+            arg(now),
+            session.sessionId,
+            arg(session.expiresAt),
+            record,
+            arg(msUntil(session.expiresAt, now)),
+            arg(options.maxSessions ?? 0),
+            options.onLimit ?? 'evict-oldest',
+            arg(INDEX_TTL_SLACK_MS),
+            call === 0 ? '0' : '1',
+            ...declared,
+          ],
+        ),
+        'session_create',
+      );
+      if (reply[0] !== 'declare' || call > 0) break;
+      declared = replyArray(reply[1], 'session_create')
+        .map(replyString)
+        .filter((id): id is string => isUserScopedId(id) && keys.userSessionsOf(id) === userIndex);
+    }
+    const [status, evictedReply, deadReply] = reply;
     if (status === 'limit') throw new SessionLimitError(session.userId, options.maxSessions ?? 0);
     if (status !== 'ok') throw unexpectedReply('session_create', reply);
-    const evicted = rest.map((id) => replyString(id) ?? '');
+    const evictedPairs = pairs(evictedReply);
+    const evicted = evictedPairs.map(([id]) => id);
 
-    // Step 3: the evicted sessions already ended (they left the user index in step 2); delete their
-    // records and device entries. Re-assert the device entry: a concurrent cleanup may have pruned
-    // it between steps 1 and 2, when the session was not yet live.
+    // Step 3: the evicted and dead sessions already ended (they left the user index in step 2).
+    // Records the script could not read (not declared) are deleted here; every one leaves its device
+    // index. Re-assert the device entry: a concurrent cleanup may have pruned it between steps 1
+    // and 2, when the session was not yet live.
+    const ended: Array<Session | null> = [];
+    const undeclared: string[] = [];
+    for (const [id, value] of [...evictedPairs, ...pairs(deadReply)]) {
+      if (value === null) undeclared.push(id);
+      else ended.push(decodeSession(id, value));
+    }
     await Promise.all([
-      this.#discardRecords(evicted),
+      this.#discardRecords(undeclared),
+      this.#deviceRemove(ended),
       deviceIndex === null ? null : this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
     ]);
     return { evicted };
@@ -133,11 +155,7 @@ export class RedisSessionStore implements SessionStore {
     }
     const reply = await client.runScript(
       SCRIPTS.session_update,
-      [
-        keys.session(session.sessionId),
-        keys.userSessions(session.userId),
-        keys.userSessionsCreated(session.userId),
-      ],
+      [keys.session(session.sessionId), keys.userSessions(session.userId)],
       [
         arg(now),
         session.sessionId,
@@ -150,8 +168,8 @@ export class RedisSessionStore implements SessionStore {
     );
     // Never resurrects: the script wrote nothing unless the session was live.
     if (reply === null) return false;
-    const [previousJson, scoreReply] = replyArray(reply, 'session_update');
-    const previous = decodeSession(replyString(previousJson));
+    const [previousValue, scoreReply] = replyArray(reply, 'session_update');
+    const previous = decodeSession(session.sessionId, replyString(previousValue));
     const score = replyNumber(scoreReply, 'session_update');
 
     // Second step (device slots): follow the record's device and score. Filtered on read, so a
@@ -172,17 +190,13 @@ export class RedisSessionStore implements SessionStore {
 
   async deleteSession(sessionId: string): Promise<Session | null> {
     const { client, keys, clock } = this.#ctx;
-    const keyList = [
-      keys.session(sessionId),
-      keys.userSessionsOf(sessionId),
-      keys.userSessionsCreatedOf(sessionId),
-    ];
+    const keyList = [keys.session(sessionId), keys.userSessionsOf(sessionId)];
     const now = clock.now();
-    const [json, scoreReply] = replyArray(
+    const [value, scoreReply] = replyArray(
       await client.runScript(SCRIPTS.session_delete, keyList, [sessionId]),
       'session_delete',
     );
-    const session = decodeSession(replyString(json));
+    const session = decodeSession(sessionId, replyString(value));
     const score = scoreReply === null ? null : replyNumber(scoreReply, 'session_delete');
     if (session?.deviceId) {
       const deviceIndex = keys.deviceSessions(session.deviceId);
@@ -205,7 +219,6 @@ export class RedisSessionStore implements SessionStore {
       keys.session(oldSessionId),
       keys.session(newSessionId),
       keys.userSessionsOf(oldSessionId),
-      keys.userSessionsCreatedOf(oldSessionId),
     ];
     for (let attempt = 0; attempt < ROTATE_ATTEMPTS; attempt++) {
       const now = clock.now();
@@ -220,7 +233,7 @@ export class RedisSessionStore implements SessionStore {
           arg(now),
           oldSessionId,
           newSessionId,
-          read.json,
+          read.value,
           encodeSession(moved),
         ]),
         'session_rotate',
@@ -258,7 +271,6 @@ export class RedisSessionStore implements SessionStore {
   async deleteUserSessions(userId: string, options: { exceptSessionId?: string } = {}): Promise<Session[]> {
     const { client, keys, clock } = this.#ctx;
     const index = keys.userSessions(userId);
-    const createdIndex = keys.userSessionsCreated(userId);
     const except = options.exceptSessionId;
     if (except !== undefined) parseUserScopedId('exceptSessionId', except);
     const now = clock.now();
@@ -271,7 +283,7 @@ export class RedisSessionStore implements SessionStore {
     const [removedReply, recordsReply] = replyArray(
       await client.runScript(
         SCRIPTS.session_delete_all,
-        [index, createdIndex, ...declaredNow.map((id) => keys.session(id))],
+        [index, ...declaredNow.map((id) => keys.session(id))],
         [arg(now), except ?? '', ...declaredNow],
       ),
       'session_delete_all',
@@ -280,7 +292,8 @@ export class RedisSessionStore implements SessionStore {
     const records = new Map<string, Session | null>();
     const recordPairs = replyArray(recordsReply, 'session_delete_all');
     for (let i = 0; i < recordPairs.length; i += 2) {
-      records.set(replyString(recordPairs[i]) ?? '', decodeSession(replyString(recordPairs[i + 1])));
+      const id = replyString(recordPairs[i]) ?? '';
+      records.set(id, decodeSession(id, replyString(recordPairs[i + 1])));
     }
     const removed: Array<{ id: string; score: number }> = [];
     const removedPairs = replyArray(removedReply, 'session_delete_all');
@@ -329,13 +342,13 @@ export class RedisSessionStore implements SessionStore {
     return (await this.#readLiveJson(sessionId, now))?.session ?? null;
   }
 
-  async #readLiveJson(sessionId: string, now: number): Promise<{ session: Session; json: string } | null> {
+  async #readLiveJson(sessionId: string, now: number): Promise<{ session: Session; value: string } | null> {
     const { client, keys } = this.#ctx;
     const keyList = [keys.session(sessionId), keys.userSessionsOf(sessionId)];
-    const json = replyString(await client.runScript(SCRIPTS.session_get, keyList, [arg(now), sessionId]));
-    const session = unexpired(decodeSession(json), now);
-    if (json === null || session === null || session.sessionId !== sessionId) return null;
-    return { session, json };
+    const value = replyString(await client.runScript(SCRIPTS.session_get, keyList, [arg(now), sessionId]));
+    const session = unexpired(decodeSession(sessionId, value), now);
+    if (value === null || session === null) return null;
+    return { session, value };
   }
 
   /** Reads the records of one user's sessions (one slot: `MGET` in bounded batches). */
@@ -343,10 +356,12 @@ export class RedisSessionStore implements SessionStore {
     const { client, keys } = this.#ctx;
     const out: Array<Session | null> = [];
     for (const batch of chunks(ids, BATCH)) {
-      const jsons = await client.wrap('mGet', () =>
+      const values = await client.wrap('mGet', () =>
         client.commands.mGet(batch.map((id) => keys.session(id))),
       );
-      for (const json of jsons) out.push(decodeSession(json));
+      batch.forEach((id, i) => {
+        out.push(decodeSession(id, values[i] ?? null));
+      });
     }
     return out;
   }
@@ -367,10 +382,10 @@ export class RedisSessionStore implements SessionStore {
     for (const group of bySlot.values()) {
       for (const batch of chunks(group, BATCH)) {
         const recordKeys = batch.map((id) => keys.session(id));
-        const jsons = await client.wrap('mGet', () => client.commands.mGet(recordKeys));
+        const values = await client.wrap('mGet', () => client.commands.mGet(recordKeys));
         await client.wrap('del', () => client.commands.del(recordKeys));
         batch.forEach((id, i) => {
-          out.set(id, decodeSession(jsons[i] ?? null));
+          out.set(id, decodeSession(id, values[i] ?? null));
         });
       }
     }
@@ -399,6 +414,14 @@ export class RedisSessionStore implements SessionStore {
   #deviceAdd(index: string, sessionId: string, score: number, now: number): Promise<unknown> {
     return indexAdd(this.#ctx, index, [[score, sessionId]], { now, pruneAtOrBelow: now, expire: true });
   }
+}
+
+/** `[id, value or null]` pairs from a flat `{id, value, id, value, ...}` script reply. */
+function pairs(reply: unknown): Array<[string, string | null]> {
+  const flat = replyArray(reply ?? [], 'session_create');
+  const out: Array<[string, string | null]> = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([replyString(flat[i]) ?? '', replyString(flat[i + 1])]);
+  return out;
 }
 
 function isDeviceId(value: string): boolean {
@@ -463,12 +486,11 @@ async function pruneUserIndex(
     if (invalid.length > 0) {
       removedHere += await client.wrap('zRem', () => client.commands.zRem(index, invalid));
     }
-    const first = valid[0];
-    if (first !== undefined) {
+    if (valid.length > 0) {
       removedHere += replyNumber(
         await client.runScript(
           SCRIPTS.session_prune,
-          [index, keys.userSessionsCreatedOf(first), ...valid.map((id) => keys.session(id))],
+          [index, ...valid.map((id) => keys.session(id))],
           [arg(ctx.clock.now()), ...valid],
         ),
         'session_prune',
@@ -499,14 +521,14 @@ async function pruneDeviceIndex(
     const dead = await Promise.all(
       members.map(async ({ value, score }) => {
         if (score <= now || !isUserScopedId(value)) return true;
-        const json = replyString(
+        const record = replyString(
           await client.runScript(
             SCRIPTS.session_get,
             [keys.session(value), keys.userSessionsOf(value)],
             [arg(now), value],
           ),
         );
-        return unexpired(decodeSession(json), now) === null;
+        return unexpired(decodeSession(value, record), now) === null;
       }),
     );
     const toRemove = members.filter((_, i) => dead[i]).map((m) => m.value);

@@ -7,10 +7,9 @@
   Input:
     KEYS[1] family              HASH userId sessionId cur prev rotatedAt child gen createdAt
                                      expiresAt revoked reason claims r0..r31
-    KEYS[2] session record      STRING (JSON) of the family's session
+    KEYS[2] session record      STRING (compact record, see records.ts) of the family's session
     KEYS[3] user index          ZSET sessionId -> expiry (ms)
-    KEYS[4] user created-order  ZSET sessionId -> createdAt (ms)
-    KEYS[5] user watermark      STRING JSON {beforeMs, expiresAt}
+    KEYS[4] user watermark      STRING JSON {beforeMs, expiresAt}
 
     ARGV[1] now (ms)
     ARGV[2] the family's session id, as the caller read it
@@ -38,10 +37,25 @@
     'rotated'        cur was presented: the family moved on to ARGV[4]
     'grace'          prev was presented within the grace window; extra = the stored child blob
     'reused'         prev after the window, or a ring hash: the family is revoked and its session
-                     ended, here; extra = the session record JSON if the session was live, else nil
+                     ended, here; extra = the session record if the session was live, else nil
 ]]
-local family, record, userIdx, createdIdx, watermark = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local family, record, userIdx, watermark = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[1])
+
+-- The session record's own end: min(expiresAt, absoluteExpiresAt) in ms, or nil.
+local function recordEnd(v)
+  if string.byte(v, 1) == 123 then -- '{': the JSON form
+    local ok, s = pcall(cjson.decode, v)
+    if not ok or type(s) ~= 'table' then return nil end
+    local e, a = tonumber(s.expiresAt), tonumber(s.absoluteExpiresAt)
+    if not e or not a then return nil end
+    return math.min(e, a)
+  end
+  local c, e, a = string.match(v, '^(%w+)%.(%w+)%.(%w+)%.')
+  c, e, a = tonumber(c or '', 36), tonumber(e or '', 36), tonumber(a or '', 36)
+  if not c or not e or not a then return nil end
+  return c + math.min(e, a)
+end
 
 local function view()
   return redis.call('HMGET', family, 'userId', 'sessionId', 'gen', 'createdAt', 'expiresAt', 'revoked', 'reason',
@@ -99,9 +113,8 @@ if score and tonumber(score) > now then
   json = redis.call('GET', record)
 end
 if json then
-  local ok, s = pcall(cjson.decode, json)
-  if not ok or type(s) ~= 'table' or not (tonumber(s.expiresAt) and tonumber(s.expiresAt) > now)
-    or not (tonumber(s.absoluteExpiresAt) and tonumber(s.absoluteExpiresAt) > now) then
+  local stop = recordEnd(json)
+  if not stop or stop <= now then
     json = false
   end
 end
@@ -122,5 +135,4 @@ end
 redis.call('HSET', family, 'revoked', '1', 'reason', ARGV[7])
 redis.call('DEL', record)
 redis.call('ZREM', userIdx, sid)
-redis.call('ZREM', createdIdx, sid)
 return { 'reused', view(), json }

@@ -1,76 +1,140 @@
 --[[
-  Creates a session: prunes the user's indexes, enforces the cap, writes the record and indexes it,
+  Creates a session: prunes the user's index, enforces the cap, writes the record and indexes it,
   all in one step on the user's slot.
 
-  Input:
-    KEYS[1] user index          ZSET sessionId -> expiry (ms); the authority on live sessions
-    KEYS[2] user created-order  ZSET sessionId -> createdAt (ms); same members as KEYS[1]
-    KEYS[3] session record      STRING (JSON)
+  At the cap the script needs each live session's createdAt, which only the records hold. Records
+  are keys, and every key a script touches must be declared: the first call declares none and,
+  when the user is at the cap, gets {'declare', ids...} back; the caller calls again with those
+  records in KEYS[3..n] and ARGV[9] = '1'. On that second call, members added since (concurrent
+  creates) count as the newest sessions.
 
-    ARGV[1] now (ms, from the caller's clock)
-    ARGV[2] session id
-    ARGV[3] expiresAt (ms, > now; never past absoluteExpiresAt): the index score
-    ARGV[4] createdAt (ms)
-    ARGV[5] record JSON
-    ARGV[6] record TTL (ms, > 0)
-    ARGV[7] cap on live sessions (0 = no cap)
-    ARGV[8] policy at the cap: 'deny' | 'evict-oldest'
-    ARGV[9] index TTL slack (ms): the indexes outlive their latest member by this much
+  Input:
+    KEYS[1]    user index      ZSET sessionId -> expiry (ms); the authority on live sessions
+    KEYS[2]    session record  STRING (compact record, see records.ts)
+    KEYS[3..n] records of the user's other sessions (same slot), declared on the second call
+
+    ARGV[1]    now (ms, from the caller's clock)
+    ARGV[2]    session id
+    ARGV[3]    expiresAt (ms, > now; never past absoluteExpiresAt): the index score
+    ARGV[4]    the record
+    ARGV[5]    record TTL (ms, > 0)
+    ARGV[6]    cap on live sessions (0 = no cap)
+    ARGV[7]    policy at the cap: 'deny' | 'evict-oldest'
+    ARGV[8]    index TTL slack (ms): the index outlives its latest member by this much
+    ARGV[9]    '1' when KEYS[3..n] are declared (second call), '0' otherwise
+    ARGV[10..n] the session id of KEYS[i - 7] (ARGV[10] belongs to KEYS[3])
 
   Output:
-    {'ok', evictedId, ...}  evicted ids oldest first; they are out of both indexes (ended) but
-                            their records still exist: the caller deletes them (same slot).
-    {'limit', liveCount}    'deny' policy at the cap; nothing was written.
+    {'ok', {evictedId, record or false, ...}, {deadId, record or false, ...}}
+        evicted: oldest first, out of the index (ended); a declared record was deleted here and is
+        returned, an undeclared one (false) is still there for the caller to delete (same slot).
+        dead: members whose record was gone or expired, removed from the index (same convention).
+    {'declare', {id, ...}} at the cap on the first call: the other members, whose records to declare
+    {'limit', liveCount}   'deny' policy at the cap; nothing was written
 ]]
-local userIdx, createdIdx, record = KEYS[1], KEYS[2], KEYS[3]
+local userIdx, record = KEYS[1], KEYS[2]
 local now = tonumber(ARGV[1])
 local sid = ARGV[2]
-local cap = tonumber(ARGV[7])
+local cap = tonumber(ARGV[6])
 
--- Prune on write: expired members leave both indexes (chunks keep unpack() under Lua's stack limit).
-local expired = redis.call('ZRANGE', userIdx, '-inf', now, 'BYSCORE')
-for i = 1, #expired, 500 do
-  local chunk = { unpack(expired, i, math.min(i + 499, #expired)) }
-  redis.call('ZREM', userIdx, unpack(chunk))
-  redis.call('ZREM', createdIdx, unpack(chunk))
+-- createdAt and the record's own end (min of expiresAt and absoluteExpiresAt), or nil.
+local function recordTimes(v)
+  if not v then return nil end
+  if string.byte(v, 1) == 123 then -- '{': the JSON form
+    local ok, s = pcall(cjson.decode, v)
+    if not ok or type(s) ~= 'table' then return nil end
+    local c, e, a = tonumber(s.createdAt), tonumber(s.expiresAt), tonumber(s.absoluteExpiresAt)
+    if not c or not e or not a then return nil end
+    return c, math.min(e, a)
+  end
+  local c, e, a = string.match(v, '^(%w+)%.(%w+)%.(%w+)%.')
+  c, e, a = tonumber(c or '', 36), tonumber(e or '', 36), tonumber(a or '', 36)
+  if not c or not e or not a then return nil end
+  return c, c + math.min(e, a)
 end
 
-local result = { 'ok' }
-if cap > 0 and not redis.call('ZSCORE', userIdx, sid) then
-  local live = redis.call('ZCARD', userIdx)
-  if live >= cap then
-    if ARGV[8] == 'deny' then
-      return { 'limit', live }
+-- Byte order (string '<' follows the server's collation locale).
+local function byteLess(x, y)
+  for k = 1, math.min(#x, #y) do
+    local a, b = string.byte(x, k), string.byte(y, k)
+    if a ~= b then return a < b end
+  end
+  return #x < #y
+end
+
+-- Prune on write: expired members leave the index (chunks keep unpack() under Lua's stack limit).
+local expired = redis.call('ZRANGE', userIdx, '-inf', now, 'BYSCORE')
+for i = 1, #expired, 500 do
+  redis.call('ZREM', userIdx, unpack(expired, i, math.min(i + 499, #expired)))
+end
+
+local evicted, dead = {}, {}
+if cap > 0 then
+  local others = {}
+  for _, member in ipairs(redis.call('ZRANGE', userIdx, 0, -1)) do
+    if member ~= sid then others[#others + 1] = member end
+  end
+  if #others >= cap then
+    if ARGV[9] ~= '1' then
+      return { 'declare', others }
     end
-    local need = live - cap + 1
-    -- Oldest first by createdAt. A created-order member missing from the user index is a stray: drop it.
-    local ordered = redis.call('ZRANGE', createdIdx, 0, -1)
-    for _, member in ipairs(ordered) do
-      if need == 0 then break end
-      if redis.call('ZREM', userIdx, member) == 1 then
-        need = need - 1
-        result[#result + 1] = member
+    local declared = {}
+    for i = 3, #KEYS do
+      declared[ARGV[i + 7]] = i
+    end
+    local live, undeclared = {}, {}
+    for _, member in ipairs(others) do
+      local i = declared[member]
+      if i then
+        local v = redis.call('GET', KEYS[i])
+        local created, stop = recordTimes(v)
+        if created and stop > now then
+          live[#live + 1] = { id = member, created = created, i = i, v = v }
+        else
+          redis.call('ZREM', userIdx, member)
+          if v then redis.call('DEL', KEYS[i]) end
+          dead[#dead + 1] = member
+          dead[#dead + 1] = v or false
+        end
+      else
+        undeclared[#undeclared + 1] = member -- soonest expiry first (index order)
       end
-      redis.call('ZREM', createdIdx, member)
     end
-    -- Members without a creation time (none in normal operation): soonest expiry first.
-    if need > 0 then
-      local rest = redis.call('ZRANGE', userIdx, 0, need - 1)
-      for _, member in ipairs(rest) do
+    local count = #live + #undeclared
+    if count >= cap then
+      if ARGV[7] == 'deny' then
+        return { 'limit', count }
+      end
+      local need = count - cap + 1
+      -- Oldest first by createdAt, then by id (as the memory store).
+      table.sort(live, function(x, y)
+        if x.created ~= y.created then return x.created < y.created end
+        return byteLess(x.id, y.id)
+      end)
+      for _, s in ipairs(live) do
+        if need == 0 then break end
+        local i = s.i
+        redis.call('ZREM', userIdx, s.id)
+        redis.call('DEL', KEYS[i])
+        evicted[#evicted + 1] = s.id
+        evicted[#evicted + 1] = s.v
+        need = need - 1
+      end
+      for _, member in ipairs(undeclared) do
+        if need == 0 then break end
         redis.call('ZREM', userIdx, member)
-        result[#result + 1] = member
+        evicted[#evicted + 1] = member
+        evicted[#evicted + 1] = false
+        need = need - 1
       end
     end
   end
 end
 
-redis.call('SET', record, ARGV[5], 'PX', ARGV[6])
+redis.call('SET', record, ARGV[4], 'PX', ARGV[5])
 redis.call('ZADD', userIdx, ARGV[3], sid)
-redis.call('ZADD', createdIdx, ARGV[4], sid)
 
--- The indexes live as long as their latest member plus the slack (idle users' indexes vanish).
+-- The index lives as long as its latest member plus the slack (idle users' indexes vanish).
 local top = redis.call('ZRANGE', userIdx, -1, -1, 'WITHSCORES')
-local ttl = math.ceil(tonumber(top[2]) - now + tonumber(ARGV[9]))
-redis.call('PEXPIRE', userIdx, ttl)
-redis.call('PEXPIRE', createdIdx, ttl)
-return result
+redis.call('PEXPIRE', userIdx, math.ceil(tonumber(top[2]) - now + tonumber(ARGV[8])))
+return { 'ok', evicted, dead }

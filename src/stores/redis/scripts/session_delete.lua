@@ -1,21 +1,20 @@
 --[[
-  Ends a session: its record and its user-index memberships go together.
+  Ends a session: its record and its user-index membership go together.
 
   Input:
-    KEYS[1] session record      STRING (JSON)
-    KEYS[2] user index          ZSET sessionId -> expiry (ms)
-    KEYS[3] user created-order  ZSET sessionId -> createdAt (ms)
+    KEYS[1] session record  STRING (compact record, see records.ts)
+    KEYS[2] user index      ZSET sessionId -> expiry (ms)
 
     ARGV[1] session id
 
   Output:
-    {recordJson or nil, indexScore or nil} as they were before the delete. The caller removes the
+    {record or nil, indexScore or nil} as they were before the delete. The caller removes the
     session from its device index afterwards (another slot; the device index is filtered on read).
 ]]
+local record, userIdx = KEYS[1], KEYS[2]
 local sid = ARGV[1]
-local json = redis.call('GET', KEYS[1])
-local score = redis.call('ZSCORE', KEYS[2], sid)
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], sid)
-redis.call('ZREM', KEYS[3], sid)
-return { json, score }
+local value = redis.call('GET', record)
+local score = redis.call('ZSCORE', userIdx, sid)
+redis.call('DEL', record)
+redis.call('ZREM', userIdx, sid)
+return { value, score }

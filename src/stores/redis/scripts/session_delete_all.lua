@@ -5,19 +5,18 @@
   afterwards (they are already dead: no longer in the index).
 
   Input:
-    KEYS[1]    user index          ZSET sessionId -> expiry (ms)
-    KEYS[2]    user created-order  ZSET sessionId -> createdAt (ms)
-    KEYS[3..n] session records the caller read from the index (same slot)
+    KEYS[1]    user index  ZSET sessionId -> expiry (ms)
+    KEYS[2..n] session records the caller read from the index (same slot)
 
     ARGV[1]    now (ms); unused, kept for a uniform calling convention
     ARGV[2]    session id to keep ('' = none)
-    ARGV[3..n] the session id of KEYS[i] (ARGV[i] belongs to KEYS[i])
+    ARGV[3..n] the session id of KEYS[i - 1] (ARGV[3] belongs to KEYS[2])
 
   Output:
     { {id, score, id, score, ...}  members removed from the user index (scores as strings),
-      {id, json or nil, ...} }     declared records that were deleted here
+      {id, record or nil, ...} }   declared records that were deleted here
 ]]
-local userIdx, createdIdx = KEYS[1], KEYS[2]
+local userIdx = KEYS[1]
 local keep = ARGV[2]
 
 local removed = {}
@@ -33,22 +32,17 @@ end
 for i = 1, #ids, 500 do
   redis.call('ZREM', userIdx, unpack(ids, i, math.min(i + 499, #ids)))
 end
-local created = redis.call('ZRANGE', createdIdx, 0, -1)
-for _, member in ipairs(created) do
-  if member ~= keep then
-    redis.call('ZREM', createdIdx, member)
-  end
-end
 
 local records = {}
-for i = 3, #KEYS do
-  if ARGV[i] ~= keep then
-    local json = redis.call('GET', KEYS[i])
-    if json then
+for i = 2, #KEYS do
+  local sid = ARGV[i + 1]
+  if sid ~= keep then
+    local value = redis.call('GET', KEYS[i])
+    if value then
       redis.call('DEL', KEYS[i])
     end
-    records[#records + 1] = ARGV[i]
-    records[#records + 1] = json
+    records[#records + 1] = sid
+    records[#records + 1] = value
   end
 end
 return { removed, records }

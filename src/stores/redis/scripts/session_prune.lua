@@ -1,38 +1,47 @@
 --[[
   Cleanup of one batch of a user's session index: removes members that expired (score <= now),
-  whose record no longer exists, or whose record has expired by its own fields, from both user
-  indexes.
+  whose record no longer exists, or whose record has expired by its own fields.
 
   Input:
-    KEYS[1]    user index          ZSET sessionId -> expiry (ms)
-    KEYS[2]    user created-order  ZSET sessionId -> createdAt (ms)
-    KEYS[3..n] the records of the members to look at (same slot)
+    KEYS[1]    user index  ZSET sessionId -> expiry (ms)
+    KEYS[2..n] the records of the members to look at (same slot)
 
     ARGV[1]    now (ms)
-    ARGV[2..n-1] the session id of KEYS[i + 1] (ARGV[i] belongs to KEYS[i + 1])
+    ARGV[2..n] the session id of KEYS[i] (ARGV[i] belongs to KEYS[i])
 
   Output:
     the number of members removed from the user index
 ]]
-local userIdx, createdIdx = KEYS[1], KEYS[2]
+local userIdx = KEYS[1]
 local now = tonumber(ARGV[1])
+
+-- The record's own end: min(expiresAt, absoluteExpiresAt) in ms, or nil when it does not parse.
+local function recordEnd(v)
+  if string.byte(v, 1) == 123 then -- '{': the JSON form
+    local ok, s = pcall(cjson.decode, v)
+    if not ok or type(s) ~= 'table' then return nil end
+    local e, a = tonumber(s.expiresAt), tonumber(s.absoluteExpiresAt)
+    if not e or not a then return nil end
+    return math.min(e, a)
+  end
+  local c, e, a = string.match(v, '^(%w+)%.(%w+)%.(%w+)%.')
+  c, e, a = tonumber(c or '', 36), tonumber(e or '', 36), tonumber(a or '', 36)
+  if not c or not e or not a then return nil end
+  return c + math.min(e, a)
+end
+
 local removed = 0
-for i = 3, #KEYS do
-  local sid = ARGV[i - 1]
+for i = 2, #KEYS do
+  local sid = ARGV[i]
   local score = redis.call('ZSCORE', userIdx, sid)
   local dead = score and tonumber(score) <= now
   if score and not dead then
-    local json = redis.call('GET', KEYS[i])
-    local ok, s = false, nil
-    if json then
-      ok, s = pcall(cjson.decode, json)
-    end
-    dead = not ok or type(s) ~= 'table' or not (tonumber(s.expiresAt) and tonumber(s.expiresAt) > now)
-      or not (tonumber(s.absoluteExpiresAt) and tonumber(s.absoluteExpiresAt) > now)
+    local value = redis.call('GET', KEYS[i])
+    local stop = value and recordEnd(value)
+    dead = not stop or stop <= now
   end
   if dead then
     redis.call('ZREM', userIdx, sid)
-    redis.call('ZREM', createdIdx, sid)
     removed = removed + 1
   end
 end

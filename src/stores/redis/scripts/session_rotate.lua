@@ -4,22 +4,21 @@
   record changed in between, nothing is written and the caller retries.
 
   Input:
-    KEYS[1] old session record  STRING (JSON)
-    KEYS[2] new session record  STRING (JSON)
+    KEYS[1] old session record  STRING (compact record, see records.ts)
+    KEYS[2] new session record  STRING
     KEYS[3] user index          ZSET sessionId -> expiry (ms)
-    KEYS[4] user created-order  ZSET sessionId -> createdAt (ms)
 
     ARGV[1] now (ms)
     ARGV[2] old session id
     ARGV[3] new session id
-    ARGV[4] the old record JSON as the caller read it
-    ARGV[5] the new record JSON (same session, new id)
+    ARGV[4] the old record as the caller read it
+    ARGV[5] the new record (same session, new id)
 
   Output:
     1 moved; 0 the old session is not live; -1 the record changed since it was read (retry);
     -2 the new id is already in use.
 ]]
-local oldRecord, newRecord, userIdx, createdIdx = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local oldRecord, newRecord, userIdx = KEYS[1], KEYS[2], KEYS[3]
 local now = tonumber(ARGV[1])
 local oldId, newId = ARGV[2], ARGV[3]
 
@@ -46,9 +45,4 @@ redis.call('SET', newRecord, ARGV[5], 'PX', ttl)
 redis.call('DEL', oldRecord)
 redis.call('ZREM', userIdx, oldId)
 redis.call('ZADD', userIdx, score, newId)
-local created = redis.call('ZSCORE', createdIdx, oldId)
-redis.call('ZREM', createdIdx, oldId)
-if created then
-  redis.call('ZADD', createdIdx, created, newId)
-end
 return 1

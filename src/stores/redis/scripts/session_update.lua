@@ -3,25 +3,39 @@
   user's index with a score > now and its record exists and has not expired by its own fields.
 
   Input:
-    KEYS[1] session record      STRING (JSON)
-    KEYS[2] user index          ZSET sessionId -> expiry (ms)
-    KEYS[3] user created-order  ZSET sessionId -> createdAt (ms); only its TTL follows KEYS[2]
+    KEYS[1] session record  STRING (compact record, see records.ts)
+    KEYS[2] user index      ZSET sessionId -> expiry (ms)
 
     ARGV[1] now (ms)
     ARGV[2] session id
-    ARGV[3] record JSON
+    ARGV[3] the new record
     ARGV[4] '1' = extend: new TTL and index score; '0' = keep the record's TTL and the score
     ARGV[5] new expiry score (ms), used when extending
     ARGV[6] new record TTL (ms, > 0), used when extending
-    ARGV[7] index TTL slack (ms): the indexes outlive their latest member by this much
+    ARGV[7] index TTL slack (ms): the index outlives its latest member by this much
 
   Output:
-    {previous record JSON, index score (ms) after the write} when written (the caller moves the
+    {previous record, index score (ms) after the write} when written (the caller moves the
     device index entry), or nil when the session was not live (nothing written).
 ]]
-local record, userIdx, createdIdx = KEYS[1], KEYS[2], KEYS[3]
+local record, userIdx = KEYS[1], KEYS[2]
 local now = tonumber(ARGV[1])
 local sid = ARGV[2]
+
+-- The record's own end: min(expiresAt, absoluteExpiresAt) in ms, or nil when it does not parse.
+local function recordEnd(v)
+  if string.byte(v, 1) == 123 then -- '{': the JSON form
+    local ok, s = pcall(cjson.decode, v)
+    if not ok or type(s) ~= 'table' then return nil end
+    local e, a = tonumber(s.expiresAt), tonumber(s.absoluteExpiresAt)
+    if not e or not a then return nil end
+    return math.min(e, a)
+  end
+  local c, e, a = string.match(v, '^(%w+)%.(%w+)%.(%w+)%.')
+  c, e, a = tonumber(c or '', 36), tonumber(e or '', 36), tonumber(a or '', 36)
+  if not c or not e or not a then return nil end
+  return c + math.min(e, a)
+end
 
 local score = redis.call('ZSCORE', userIdx, sid)
 if not score or tonumber(score) <= now then
@@ -32,9 +46,8 @@ if not previous then
   return false
 end
 -- The record's own expiry (a KEEPTTL update may have moved it before the score).
-local ok, s = pcall(cjson.decode, previous)
-if not ok or type(s) ~= 'table' or not (tonumber(s.expiresAt) and tonumber(s.expiresAt) > now)
-  or not (tonumber(s.absoluteExpiresAt) and tonumber(s.absoluteExpiresAt) > now) then
+local stop = recordEnd(previous)
+if not stop or stop <= now then
   return false
 end
 
@@ -43,9 +56,7 @@ if ARGV[4] == '1' then
   redis.call('ZADD', userIdx, 'XX', ARGV[5], sid)
   score = ARGV[5]
   local top = redis.call('ZRANGE', userIdx, -1, -1, 'WITHSCORES')
-  local ttl = math.ceil(tonumber(top[2]) - now + tonumber(ARGV[7]))
-  redis.call('PEXPIRE', userIdx, ttl)
-  redis.call('PEXPIRE', createdIdx, ttl)
+  redis.call('PEXPIRE', userIdx, math.ceil(tonumber(top[2]) - now + tonumber(ARGV[7])))
 else
   redis.call('SET', record, ARGV[3], 'KEEPTTL')
 end
