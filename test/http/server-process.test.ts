@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -275,6 +277,185 @@ describe("the README's curl flow", () => {
       assert.equal(lines[3], '{"active":false}');
     } finally {
       assert.equal(await stopProcess(proc), 0);
+    }
+  });
+});
+
+/** Every process descended from `pid` (from /proc: Linux, as CI). */
+function descendants(pid: number): Array<{ pid: number; cmdline: string }> {
+  const all: Array<{ pid: number; ppid: number; cmdline: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      all.push({ pid: Number(entry), ppid, cmdline });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: Array<{ pid: number; cmdline: string }> = [];
+  const walk = (parent: number) => {
+    for (const p of all.filter((x) => x.ppid === parent)) {
+      found.push(p);
+      walk(p.pid);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** Process groups started here (`detached`); whatever is left of them is killed after the file. */
+const groups = new Set<number>();
+function killGroup(pgid: number): void {
+  groups.delete(pgid);
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // the whole group has exited
+  }
+}
+after(() => {
+  for (const pgid of groups) killGroup(pgid);
+});
+
+describe('the Quickstart command', () => {
+  test('`npm start` (as the README says) serves /healthz and /docs within 15 s and stops cleanly', async () => {
+    const port = await findFreePort();
+    const base = `http://127.0.0.1:${port}`;
+    // The repository root, as a user runs it; its own process group so a failure can end it all.
+    const npm = spawn('npm', ['start'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    groups.add(npm.pid!);
+    let out = '';
+    let err = '';
+    npm.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    npm.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    const proc: Proc = { child: npm, stdout: () => out, stderr: () => err, exited };
+    try {
+      const ms = await waitHealthy(base, proc);
+      assert.ok(ms < 15_000, `/healthz after ${ms} ms`);
+      const docs = await fetch(`${base}/docs`);
+      assert.equal(docs.status, 200);
+      assert.match(await docs.text(), /swagger/i);
+      assert.equal((await fetch(`${base}/docs/json`)).status, 200);
+      assert.match(err, /DEVELOPMENT MODE/);
+      // Ctrl-C-like stop of what `npm start` runs (`tsx src/server.ts`, which relays the signal to
+      // the server): npm, and every process under it, exit 0.
+      const tsxProcess = descendants(npm.pid!).find((p) =>
+        /node_modules\/\.bin\/tsx |tsx\/dist\/cli/.test(p.cmdline),
+      );
+      assert.ok(tsxProcess, `tsx under npm: ${JSON.stringify(descendants(npm.pid!))}`);
+      process.kill(tsxProcess.pid, 'SIGTERM');
+      assert.equal(await exited, 0, err);
+      assert.match(out, /"msg":"shutdown_completed"/);
+    } finally {
+      appendCapturedLog(out);
+      killGroup(npm.pid!);
+    }
+  });
+});
+
+/** Reads from a raw HTTP connection until `done(text)` holds (or fails after `timeoutMs`). */
+function reader(socket: Socket) {
+  let text = '';
+  const waiters = new Set<() => void>();
+  socket.on('data', (c: Buffer) => {
+    text += c.toString('utf8');
+    for (const w of waiters) w();
+  });
+  return {
+    take(): string {
+      const t = text;
+      text = '';
+      return t;
+    },
+    until(done: (t: string) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!done(text)) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no ${what} within ${timeoutMs} ms; got: ${text}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+describe('graceful shutdown', () => {
+  test('SIGTERM: stops accepting at once, lets the request in flight finish (201), then exits 0', async () => {
+    const port = await findFreePort();
+    const proc = startProcess({ PORT: String(port), SERVICE_API_KEYS: README_KEY, LOG_LEVEL: 'debug' });
+    await waitHealthy(`http://127.0.0.1:${port}`, proc);
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    const http = reader(socket);
+    try {
+      // A first request proves the server owns this keep-alive connection.
+      socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      await http.until((t) => t.includes('{"status":"ok"}'), 'the /healthz answer');
+      http.take();
+      // The next request is in flight: the server has read its headers (and said 100 Continue)
+      // but not its body.
+      const body = JSON.stringify({ userId: 'drain-user', ipAddress: '203.0.113.77', userAgent: 'drain' });
+      socket.write(
+        'POST /v1/sessions HTTP/1.1\r\nHost: localhost\r\n' +
+          `Authorization: Bearer ${README_KEY}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      await http.until((t) => t.startsWith('HTTP/1.1 100 Continue'), '100 Continue');
+      http.take();
+
+      proc.child.kill('SIGTERM');
+      // New connections are refused while the request is still open.
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const probe = connect(port, '127.0.0.1');
+        const outcome = await new Promise<string>((resolve) => {
+          probe.once('connect', () => resolve('accepted'));
+          probe.once('error', (e: NodeJS.ErrnoException) => resolve(String(e.code)));
+        });
+        probe.destroy();
+        if (outcome === 'ECONNREFUSED') break;
+        assert.ok(Date.now() < deadline, `still accepting connections 5 s after SIGTERM (${outcome})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(proc.child.exitCode, null, 'still running: a request is in flight');
+
+      socket.write(body);
+      await http.until((t) => /\r\n\r\n[\s\S]*"refreshToken"[\s\S]*\}$/.test(t), 'the 201 answer');
+      const answer = http.take();
+      assert.match(answer, /^HTTP\/1\.1 201 /);
+      const created = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
+        accessToken: string;
+        refreshToken: string;
+        session: { sessionId: string };
+      };
+      recordSecrets(created.accessToken, created.refreshToken, created.session.sessionId);
+      socket.end();
+      assert.equal(await proc.exited, 0, proc.stderr());
+      const logs = proc.stdout();
+      assert.ok(
+        logs.indexOf('"msg":"shutdown_started"') < logs.indexOf('"route":"/v1/sessions","statusCode":201'),
+        'the request completed after the shutdown began',
+      );
+      assert.match(logs, /"msg":"shutdown_completed"/);
+    } finally {
+      socket.destroy();
+      if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
     }
   });
 });
