@@ -20,7 +20,7 @@ interface Result {
   err: string;
 }
 
-function cli(env: Record<string, string>) {
+function cli(env: Record<string, string>, options: { isTTY?: boolean } = {}) {
   return async (...argv: string[]): Promise<Result> => {
     let out = '';
     let err = '';
@@ -28,7 +28,7 @@ function cli(env: Record<string, string>) {
       stdout: { write: (s: string) => (out += s) },
       stderr: { write: (s: string) => (err += s) },
       env: { JWT_SECRET, LOG_LEVEL: 'silent', ...env },
-      isTTY: false,
+      isTTY: options.isTTY ?? false,
     });
     return { code, out, err };
   };
@@ -224,6 +224,22 @@ describe('optix-sessions (in-process)', () => {
     } finally {
       await redis.commands.del(lock);
     }
+  });
+
+  test('cleanup on a terminal draws a progress bar on stderr, then the summary', async () => {
+    const tty = await cli(env, { isTTY: true })('cleanup');
+    assert.equal(tty.code, 0, tty.err);
+    // cli-progress: cursor hidden while drawing, the bar and its final count, cursor shown again.
+    assert.ok(tty.err.includes('\x1B[?25l'), JSON.stringify(tty.err));
+    assert.match(tty.err, /cleanup \[[█░]+\] (\d+)\/\1 keys scanned/);
+    assert.ok(tty.err.includes('\x1B[?25h'), JSON.stringify(tty.err));
+    assert.match(tty.out, /^cleanup completed: scanned \d+ keys/);
+    // Not on a terminal (and with --json): no bar, no escape codes.
+    const plain = await sh('cleanup');
+    assert.equal(plain.err, '');
+    const json = await cli(env, { isTTY: true })('cleanup', '--json');
+    assert.equal(json.err, '');
+    assert.equal(typeof JSON.parse(json.out).sessions.scanned, 'number');
   });
 
   test('load-test: the guide’s SET loop, verify and session scenarios print ops/s and p50/p99', async () => {

@@ -27,6 +27,8 @@ export async function cleanupCommand(io: CliIo, options: GlobalOptions): Promise
               format: 'cleanup [{bar}] {value}/{total} keys scanned',
               hideCursor: true,
               clearOnComplete: false,
+              // Drawn on the command's stderr (a terminal: `io.isTTY`), not on process.stderr.
+              stream: terminalStream(io.stderr),
             },
             cliProgress.Presets.shades_classic,
           )
@@ -65,4 +67,17 @@ export async function cleanupCommand(io: CliIo, options: GlobalOptions): Promise
     );
     return EXIT.OK;
   });
+}
+
+/** `io.stderr` as the terminal stream cli-progress draws on (cursor moves are written to it). */
+function terminalStream(out: CliIo['stderr']): NodeJS.WritableStream {
+  const columns = (out as { columns?: unknown }).columns;
+  return {
+    isTTY: true,
+    columns: typeof columns === 'number' && columns > 0 ? columns : 80,
+    write: (chunk: string) => {
+      out.write(chunk);
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
 }
