@@ -8,7 +8,12 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Optix } from '../container.js';
 import { createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
@@ -33,10 +38,17 @@ export interface AppOptions {
   closeOptixOnClose?: boolean;
 }
 
+/** One route as registered: a method and its URL pattern (`/v1/me/sessions/:sessionId`). */
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+}
+
 export type OptixApp = FastifyInstance & {
   readonly optix: Optix;
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
+  readonly routeTable: readonly RouteEntry[];
 };
 
 declare module 'fastify' {
@@ -44,6 +56,8 @@ declare module 'fastify' {
     optix: Optix;
     metrics: Metrics;
     lifecycle: Lifecycle;
+    /** Every route the app serves (the docs' and plugins' too), in registration order. */
+    routeTable: readonly RouteEntry[];
   }
 }
 
@@ -78,6 +92,23 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   const metrics = options.metrics ?? createMetrics();
   const lifecycle: Lifecycle = { draining: false };
 
+  /** Error answer shared by the error handler and Fastify's framework errors (bad URLs). */
+  const sendError = (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const view = toHttpError(err);
+    const code = view.body.error.code;
+    if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT') metrics.redisErrors.inc({ code });
+    if (view.serverFault) {
+      request.log.error({ err, code, route: request.routeOptions?.url ?? 'unmatched' }, 'request_failed');
+    } else {
+      request.log.info({ code, route: request.routeOptions?.url ?? 'unmatched' }, 'request_rejected');
+    }
+    if (view.status === 401) {
+      reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${code}"`);
+    }
+    if (view.status === 503) reply.header('retry-after', '1');
+    reply.code(view.status).send(view.body);
+  };
+
   const app = Fastify({
     loggerInstance: logger,
     // Fastify's own request lines carry raw URLs (which can hold ids); ours log route patterns.
@@ -86,7 +117,14 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
+    // A malformed percent-encoding or an over-long path parameter is answered before routing; by
+    // default Fastify sends its own body (and echoes the path): answer with ours instead.
+    frameworkErrors: (err, request, reply) => sendError(err, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  const routeTable: RouteEntry[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
+  });
   // TypeBox's compiler: bodies are checked as sent (no coercion: `"userId": 1` is an error);
   // params and query strings are converted from their string form first.
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
@@ -96,6 +134,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   app.decorate('optix', optix);
   app.decorate('metrics', metrics);
   app.decorate('lifecycle', lifecycle);
+  app.decorate('routeTable', routeTable);
   app.decorateRequest('principal', null);
 
   app.addHook('onResponse', async (request, reply) => {
@@ -111,21 +150,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     );
   });
 
-  app.setErrorHandler((err, request, reply) => {
-    const view = toHttpError(err);
-    const code = view.body.error.code;
-    if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT') metrics.redisErrors.inc({ code });
-    if (view.serverFault) {
-      request.log.error({ err, code, route: request.routeOptions.url ?? 'unmatched' }, 'request_failed');
-    } else {
-      request.log.info({ code, route: request.routeOptions.url ?? 'unmatched' }, 'request_rejected');
-    }
-    if (view.status === 401) {
-      reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${code}"`);
-    }
-    if (view.status === 503) reply.header('retry-after', '1');
-    reply.code(view.status).send(view.body);
-  });
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
 
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({

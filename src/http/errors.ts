@@ -49,6 +49,12 @@ export interface HttpErrorView {
   serverFault: boolean;
 }
 
+/** What a client is told of a server-side failure (the details are logged). */
+const SERVER_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  ERR_STORE_UNAVAILABLE: 'the session store is unavailable; retry shortly',
+  ERR_STORE_TIMEOUT: 'the session store did not answer in time; retry shortly',
+};
+
 /** Fastify's own error codes that are client mistakes, mapped to ours. */
 const FRAMEWORK_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'ERR_PAYLOAD_TOO_LARGE',
@@ -59,6 +65,8 @@ const FRAMEWORK_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_INVALID_TYPE: 'ERR_VALIDATION',
   FST_ERR_CTP_INVALID_CONTENT_TYPE: 'ERR_UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_BAD_URL: 'ERR_VALIDATION',
+  // Only parametric routes have parameters: an over-long one is an id that cannot be valid.
+  FST_ERR_MAX_PARAM_LENGTH: 'ERR_INVALID_ID',
   FST_ERR_NOT_FOUND: 'ERR_NOT_FOUND',
 };
 
@@ -106,6 +114,11 @@ function frameworkMessage(code: string, err: FastifyError): string {
       return 'the body is larger than the limit';
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'unsupported Content-Type (use application/json)';
+    // Fastify's own messages quote the path, which can hold ids.
+    case 'FST_ERR_BAD_URL':
+      return 'the URL is not valid (malformed percent-encoding)';
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return 'a path parameter is longer than any valid id';
     default:
       return err.message;
   }
@@ -121,8 +134,9 @@ export function toHttpError(err: unknown): HttpErrorView {
   if (isOptixError(err)) {
     const status = HTTP_STATUS[err.code];
     const serverFault = status >= 500;
-    // ERR_CONFIG / ERR_INTERNAL messages describe our insides: keep them in the log only.
-    const message = err.code === 'ERR_CONFIG' || err.code === 'ERR_INTERNAL' ? 'internal error' : err.message;
+    // A 5xx message would describe our insides (a Redis reply, a script, an address): the client
+    // gets a fixed sentence, the log gets the error.
+    const message = serverFault ? (SERVER_MESSAGES[err.code] ?? 'internal error') : err.message;
     return { status, body: { error: { code: err.code, message } }, serverFault };
   }
   const fe = err as Partial<FastifyError> & { code?: string; statusCode?: number };
