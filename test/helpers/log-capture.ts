@@ -100,7 +100,7 @@ export function logDestination(onChunk?: (chunk: string) => void): Writable {
  * session id) and signature, a refresh token's secret (`<tag>.<random>.<secret>`), the random part
  * of a session id (`<tag>.<random>`).
  */
-function parts(secret: string): string[] {
+export function secretParts(secret: string): string[] {
   const out = [secret];
   const segments = secret.split('.');
   if (!segments.every((s) => /^[A-Za-z0-9_-]+$/.test(s))) return out;
@@ -115,7 +115,7 @@ export function recordSecrets(...secrets: Array<string | null | undefined>): voi
   if (captureDir() === null) return;
   for (const secret of secrets) {
     if (typeof secret !== 'string' || secret.length < 8) continue;
-    for (const part of parts(secret)) {
+    for (const part of secretParts(secret)) {
       if (part.length >= 8) pendingSecrets += `${JSON.stringify(part)}\n`;
     }
   }
