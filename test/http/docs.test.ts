@@ -8,12 +8,15 @@ import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import type { OptixConfig } from '../../src/config/types.js';
 import { ENV_VARIABLES } from '../../src/config/variables.js';
+import { newUserScopedId } from '../../src/core/ids.js';
+import { createKeySchema } from '../../src/stores/redis/keys.js';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const readme = read('README.md');
 const operations = read('docs/operations.md');
 const loader = read('src/config/load.ts');
 const compose = read('docker-compose.yml');
+const dataModel = read('docs/data-model.md');
 
 describe('configuration documentation', () => {
   test('README and docs/operations.md have a row for every variable, with its default', () => {
@@ -132,5 +135,50 @@ describe('production notes', () => {
     assert.match(compose, /redis-cli", "ping"/);
     assert.doesNotMatch(compose.replace(/^#.*$/gm, ''), /allkeys-lru/);
     assert.doesNotMatch(compose, /^version:/m);
+  });
+});
+
+describe('docs/data-model.md', () => {
+  test('documents every key the key schema builds (src/stores/redis/keys.ts)', () => {
+    const keys = createKeySchema('');
+    const userId = 'user-42';
+    const scoped = newUserScopedId(userId);
+    const SAMPLE = 'SAMPLE-ID';
+    // Every builder, called with sample ids; `…Of` builders derive a key another builder names.
+    const built: Record<string, string> = {
+      blacklist: keys.blacklist(SAMPLE),
+      blacklistIndex: keys.blacklistIndex(),
+      family: keys.family(scoped),
+      revokedFamilies: keys.revokedFamilies(),
+      session: keys.session(scoped),
+      userSessions: keys.userSessions(userId),
+      userSessionsCreated: keys.userSessionsCreated(userId),
+      deviceSessions: keys.deviceSessions(SAMPLE),
+      trustedDevice: keys.trustedDevice(userId, SAMPLE),
+      userTrustedDevices: keys.userTrustedDevices(userId),
+      securityEvent: keys.securityEvent(scoped),
+      userSecurityEvents: keys.userSecurityEvents(userId),
+      userWatermark: keys.userWatermark(userId),
+      cleanupLock: keys.cleanupLock(),
+      cleanupSchedule: keys.cleanupSchedule(),
+      rateLimit: keys.rateLimit(SAMPLE),
+    };
+    const derived: Record<string, string> = {
+      userSessionsOf: keys.userSessionsOf(scoped),
+      userSecurityEventsOf: keys.userSecurityEventsOf(scoped),
+    };
+    const builders = Object.entries(keys)
+      .filter(([, v]) => typeof v === 'function')
+      .map(([name]) => name)
+      .sort();
+    assert.deepEqual(builders, [...Object.keys(built), ...Object.keys(derived)].sort(), 'a new key builder');
+    assert.equal(derived.userSessionsOf, built.userSessions);
+    assert.equal(derived.userSecurityEventsOf, built.userSecurityEvents);
+    for (const [name, key] of Object.entries(built)) {
+      // The fixed part of the key name: up to its hash tag's `{`, or up to the sample id.
+      const cut = [key.indexOf('{'), key.indexOf(SAMPLE)].filter((i) => i >= 0);
+      const stem = cut.length === 0 ? key : key.slice(0, Math.min(...cut) + (key.includes('{') ? 1 : 0));
+      assert.ok(dataModel.includes(stem), `docs/data-model.md does not mention ${stem}… (${name})`);
+    }
   });
 });
