@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/core/errors.js';
+import { userTag } from '../../src/core/ids.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
 import { createSessionManager } from '../../src/services/session-manager.js';
 import type { SessionManagerOptions } from '../../src/services/types.js';
@@ -143,6 +144,31 @@ for (const backend of BACKENDS) {
         assert.equal(await sessions.validateSession(s.sessionId), null);
         assert.ok(rest.length === 10);
       }
+    });
+
+    it('session ids: the user tag and 128 random bits (16 bytes from the CSPRNG), never repeated', async () => {
+      const { sessions, login, userId } = await setup({ maxSessionsPerUser: 200 });
+      const created = await Promise.all(Array.from({ length: 100 }, () => login()));
+      const rotated = await sessions.rotateSession(created[0]!.sessionId);
+      const ids = [...created.map((s) => s.sessionId), rotated.sessionId];
+      for (const id of ids) {
+        const m = /^([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{22})$/.exec(id);
+        assert.ok(m, id);
+        assert.equal(m[1], userTag(userId), "the tag is the user's slot, not randomness");
+        const random = Buffer.from(m[2]!, 'base64url');
+        assert.equal(random.length, 16, '128 random bits');
+        assert.equal(random.toString('base64url'), m[2], 'canonical: no spare bits set');
+      }
+      assert.equal(new Set(ids.map((id) => id.split('.')[1])).size, ids.length, 'all distinct');
+      // The random halves look random: over 101 × 128 bits, about half the bits are set.
+      const bits = ids
+        .map((id) => Buffer.from(id.split('.')[1]!, 'base64url'))
+        .reduce(
+          (n, b) => n + [...b].reduce((m, byte) => m + byte.toString(2).replaceAll('0', '').length, 0),
+          0,
+        );
+      const total = ids.length * 128;
+      assert.ok(Math.abs(bits / total - 0.5) < 0.05, `${bits} of ${total} bits set`);
     });
 
     it('rotates the session id: the old id is dead at once, tokens of the old id fail', async () => {
