@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type ContenderResult, fmt, median, round } from './measure.js';
 import { packageVersion } from './peers.js';
 
@@ -157,6 +158,19 @@ export function printReport(report: ScenarioReport, log: (line: string) => void)
   for (const n of report.notes) log(`  note: ${n}`);
 }
 
+/** Lays the file out as `biome format` would, so `biome check bench` stays clean after a run. */
+function formatWithBiome(file: string): void {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  try {
+    execFileSync(join(root, 'node_modules/.bin/biome'), ['format', '--write', file], {
+      cwd: root,
+      stdio: 'ignore',
+    });
+  } catch {
+    // Not fatal: the numbers are written; `npx biome format --write bench` lays them out later.
+  }
+}
+
 export function writeReport(dir: string, report: ScenarioReport, run: RunInfo): string {
   const targets = report.ratios.filter((q) => q.target !== null);
   const decisive = targets.filter((q) => !q.target!.informational);
@@ -182,5 +196,6 @@ export function writeReport(dir: string, report: ScenarioReport, run: RunInfo): 
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${report.scenario}.json`);
   writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+  formatWithBiome(file);
   return file;
 }
