@@ -1,7 +1,8 @@
 /** POST /v1/sessions: the happy path and every kind of bad input. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createHarness, errorCode, SECOND_SERVICE_KEY, uniqueUser } from './harness.js';
+import { hashId } from '../../src/http/logger.js';
+import { capturedLogs, createHarness, errorCode, SECOND_SERVICE_KEY, uniqueUser } from './harness.js';
 
 describe('POST /v1/sessions', async () => {
   const h = await createHarness();
@@ -209,5 +210,25 @@ describe('POST /v1/sessions with SESSION_LIMIT_POLICY=deny', async () => {
     });
     assert.equal(res.statusCode, 409);
     assert.equal(errorCode(res), 'ERR_SESSION_LIMIT');
+  });
+});
+
+describe('logs correlate sessions by a salted hash, never the id', async () => {
+  const h = await createHarness({ LOG_ID_SALT: 'test-salt-A' });
+
+  test('session_created carries sessionHash = SHA-256(salt, id) prefix; another salt gives another hash', async () => {
+    const before = capturedLogs.length;
+    const login = await h.login(uniqueUser());
+    const lines = capturedLogs
+      .slice(before)
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"msg":"session_created"'));
+    assert.equal(lines.length, 1, 'one session_created line');
+    const logged = JSON.parse(lines[0]!) as { sessionHash?: string };
+    assert.equal(logged.sessionHash, hashId('test-salt-A', login.sessionId));
+    assert.match(logged.sessionHash ?? '', /^[A-Za-z0-9_-]{16}$/);
+    assert.notEqual(hashId('test-salt-B', login.sessionId), logged.sessionHash);
+    assert.ok(!lines[0]!.includes(login.sessionId), 'the id itself is not logged');
   });
 });
