@@ -89,6 +89,15 @@ function extraClaims(input: CreateAccessTokenInput): ExtraClaims {
   return out;
 }
 
+/** Freezes `value` and every object inside it (claims shared between callers). */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 function claimError(claim: string, message: string): JwtVerificationError {
   return new JwtVerificationError('ERR_JWT_CLAIM', message, claim);
 }
@@ -120,6 +129,10 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     throw new ConfigError('refreshGraceSeconds', 'must be an integer from 0 to 300');
   }
   const tolerance = options.clockToleranceSeconds ?? 0;
+  const verifiedCacheSize = options.verifiedTokenCacheSize ?? 10_000;
+  if (!Number.isInteger(verifiedCacheSize) || verifiedCacheSize < 0 || verifiedCacheSize > 10_000_000) {
+    throw new ConfigError('verifiedTokenCacheSize', 'must be an integer from 0 to 10000000');
+  }
   if (!Number.isInteger(tolerance) || tolerance < 0 || tolerance > 300) {
     throw new ConfigError('clockToleranceSeconds', 'must be an integer from 0 to 300');
   }
@@ -165,25 +178,29 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     };
   }
 
-  function checkClaims(raw: Record<string, unknown>): AccessTokenPayload {
+  /** The time claims against now (also for a token taken from the verified cache). */
+  function checkTimes(raw: { exp?: unknown; nbf?: unknown; iat?: unknown }): void {
     const now = clock.now() / 1000;
-    const num = (k: string) => {
-      const v = raw[k];
-      return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-    };
-    const exp = num('exp');
-    if (exp === undefined) throw claimError('exp', 'exp is required');
+    const { exp, nbf, iat } = raw;
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw claimError('exp', 'exp is required');
     if (now >= exp + tolerance) throw new JwtVerificationError('ERR_JWT_EXPIRED', 'token has expired', 'exp');
-    const nbf = raw.nbf;
     if (nbf !== undefined) {
       if (typeof nbf !== 'number' || !Number.isFinite(nbf)) throw claimError('nbf', 'nbf must be a number');
       if (now + tolerance < nbf)
         throw new JwtVerificationError('ERR_JWT_NOT_YET_VALID', 'token is not yet valid', 'nbf');
     }
-    const iat = num('iat');
-    if (iat === undefined) throw claimError('iat', 'iat is required');
+    if (typeof iat !== 'number' || !Number.isFinite(iat)) throw claimError('iat', 'iat is required');
     if (iat > now + tolerance)
       throw new JwtVerificationError('ERR_JWT_NOT_YET_VALID', 'token issued in the future', 'iat');
+  }
+
+  function checkClaims(raw: Record<string, unknown>): AccessTokenPayload {
+    const num = (k: string) => {
+      const v = raw[k];
+      return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+    };
+    checkTimes(raw);
+    const iat = raw.iat as number;
     if (raw.iss !== issuer) throw claimError('iss', 'unexpected issuer');
     const aud = raw.aud;
     if (!(aud === audience || (Array.isArray(aud) && aud.includes(audience)))) {
@@ -211,8 +228,31 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     return raw as unknown as AccessTokenPayload;
   }
 
+  /**
+   * Verified tokens by their exact text (see `verifiedTokenCacheSize`). Only a token whose
+   * signature and claims passed is stored; its claims are frozen, since every later caller
+   * shares them. The key ring never changes after creation, so a stored verdict on the signature
+   * stays true; the time claims are checked again on every hit.
+   */
+  const verified = new Map<string, AccessTokenPayload>();
+
   function decodeVerified(token: string): AccessTokenPayload {
-    return checkClaims(verifyCompact(ring, token));
+    const hit = verified.get(token);
+    if (hit !== undefined) {
+      try {
+        checkTimes(hit);
+      } catch (err) {
+        verified.delete(token);
+        throw err;
+      }
+      return hit;
+    }
+    const payload = deepFreeze(checkClaims(verifyCompact(ring, token)));
+    if (verifiedCacheSize > 0) {
+      if (verified.size >= verifiedCacheSize) verified.delete(verified.keys().next().value as string);
+      verified.set(token, payload);
+    }
+    return payload;
   }
 
   async function verifyToken(token: string, opts: VerifyOptions = {}): Promise<VerifiedToken> {

@@ -169,13 +169,15 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
 
   async function terminateSession(sessionId: string, reason: string): Promise<boolean> {
     assertSessionId(sessionId);
+    // Every argument is checked before anything is ended: a refused call changes nothing.
+    const why = boundedText('reason', reason, 256);
     const ended = await stores.sessionStore.deleteSession(sessionId);
     if (!ended) return false;
     await stores.securityEvents.record({
       type: 'session_terminated',
       userId: ended.userId,
       sessionId,
-      details: { reason: boundedText('reason', reason, 256) },
+      details: { reason: why },
     });
     return true;
   }
@@ -212,6 +214,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     async terminateUserSessions(input) {
       assertId('userId', input.userId);
       if (input.exceptSessionId !== undefined) assertSessionId(input.exceptSessionId);
+      const reason = boundedText('reason', input.reason ?? 'user_request', 256);
       const ended = await stores.sessionStore.deleteUserSessions(input.userId, {
         exceptSessionId: input.exceptSessionId,
       });
@@ -222,7 +225,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         sessionId: input.exceptSessionId ?? null,
         details: {
           count: ended.length,
-          reason: input.reason ?? 'user_request',
+          reason,
           keptCurrent: !!input.exceptSessionId,
         },
       });

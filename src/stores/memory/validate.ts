@@ -1,36 +1,7 @@
-/**
- * Argument checks shared by the memory stores. Ids are checked with `assertId` /
- * `parseUserScopedId` from `core/ids`; these cover the other inputs a store must refuse before it
- * changes anything.
- */
-import { InvalidArgumentError, InvalidIdError } from '../../core/errors.js';
-import { parseUserScopedId, userTag } from '../../core/ids.js';
-
-/** A TTL in seconds: a finite number greater than zero. */
-export function assertTtlSeconds(name: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidArgumentError(name, 'must be a finite number of seconds greater than 0');
-  }
-}
-
-/** A finite number (a timestamp or a duration in ms). */
-export function assertFiniteNumber(name: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new InvalidArgumentError(name, 'must be a finite number');
-  }
-}
-
-export function assertNonEmptyString(name: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new InvalidArgumentError(name, 'must be a non-empty string');
-  }
-}
-
-/**
- * Checks that a generated id (`<tag>.<random>`) belongs to `userId`'s slot. On Redis the id's tag
- * is its key's hash tag, so an id of another user's slot could not be changed in the same script.
- */
-export function assertUserScoped(kind: string, id: string, userId: string): void {
-  const { tag } = parseUserScopedId(kind, id);
-  if (tag !== userTag(userId)) throw new InvalidIdError(kind, 'does not belong to the user');
-}
+/** The memory stores' argument checks: the shared ones in `core/validate`. */
+export {
+  assertFiniteNumber,
+  assertNonEmptyString,
+  assertTtlSeconds,
+  assertUserScoped,
+} from '../../core/validate.js';

@@ -1,0 +1,45 @@
+/**
+ * Argument checks every store makes before any I/O, shared by the memory and Redis backends so
+ * both refuse the same inputs with the same errors. Ids are checked with `assertId` /
+ * `parseUserScopedId` from `./ids` (on Redis, by the key schema as each key is built).
+ */
+import { InvalidArgumentError, InvalidIdError } from './errors.js';
+import { parseUserScopedId, userTag } from './ids.js';
+
+/**
+ * The longest TTL a store accepts: 10 years, in seconds. Longer is no revocation policy anyone
+ * needs, and past ~1e14 s the expiry in ms no longer fits what Redis and Lua compute exactly.
+ */
+export const MAX_TTL_SECONDS = 315_360_000;
+
+/** A TTL in seconds: a finite number greater than zero, at most `MAX_TTL_SECONDS`. */
+export function assertTtlSeconds(name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TTL_SECONDS) {
+    throw new InvalidArgumentError(
+      name,
+      `must be a number of seconds greater than 0 and at most ${MAX_TTL_SECONDS} (10 years)`,
+    );
+  }
+}
+
+/** A finite number (a timestamp or a duration in ms). */
+export function assertFiniteNumber(name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new InvalidArgumentError(name, 'must be a finite number');
+  }
+}
+
+export function assertNonEmptyString(name: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidArgumentError(name, 'must be a non-empty string');
+  }
+}
+
+/**
+ * Checks that a generated id (`<tag>.<random>`) belongs to `userId`'s slot. On Redis the id's tag
+ * is its key's hash tag, so an id of another user's slot could not be changed in the same script.
+ */
+export function assertUserScoped(kind: string, id: string, userId: string): void {
+  const { tag } = parseUserScopedId(kind, id);
+  if (tag !== userTag(userId)) throw new InvalidIdError(kind, 'does not belong to the user');
+}
