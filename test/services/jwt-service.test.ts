@@ -141,6 +141,50 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it('keeps verified tokens by their exact text: time claims and revocation still checked every call', async () => {
+      const { jwt, userId, clock } = await setup({ verifiedTokenCacheSize: 2 });
+      const { token } = await jwt.createAccessToken({ userId, roles: ['trader'] });
+      const first = await jwt.verifyToken(token);
+      const again = await jwt.verifyToken(token);
+      assert.equal(again.payload, first.payload, 'the second verification used the stored claims');
+      assert.ok(
+        Object.isFrozen(again.payload) && Object.isFrozen(again.payload.roles),
+        'shared claims are frozen',
+      );
+      // One byte off is a different token, checked in full.
+      const [h, p, sig] = token.split('.') as [string, string, string];
+      const flipped = `${h}.${p}.${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`;
+      await rejectsCode(jwt.verifyToken(flipped), 'ERR_JWT_SIGNATURE');
+      // Revocation is checked on every call, stored or not.
+      const { token: other, record } = await jwt.createAccessToken({ userId });
+      await jwt.verifyToken(other);
+      await jwt.revokeToken({ jti: record.jti, userId, reason: 'logout' });
+      await rejectsCode(jwt.verifyToken(other), 'ERR_TOKEN_REVOKED');
+      // So is expiry.
+      clock.advance(901_000);
+      await rejectsCode(jwt.verifyToken(token), 'ERR_JWT_EXPIRED');
+      assert.throws(
+        () =>
+          createJwtService({
+            stores: createMemoryStores(),
+            keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+            issuer: 'i',
+            audience: 'a',
+            verifiedTokenCacheSize: -1,
+          }),
+        { code: 'ERR_CONFIG' },
+      );
+    });
+
+    it('with verifiedTokenCacheSize 0 checks every presentation in full', async () => {
+      const { jwt, userId } = await setup({ verifiedTokenCacheSize: 0 });
+      const { token } = await jwt.createAccessToken({ userId });
+      const a = await jwt.verifyToken(token);
+      const b = await jwt.verifyToken(token);
+      assert.notEqual(a.payload, b.payload);
+      assert.deepEqual(a.payload, b.payload);
+    });
+
     it('accepts one spelling per token: non-canonical base64url and invalid UTF-8 fail even when signed', async () => {
       const { jwt } = await setup({});
       const { token } = await jwt.createAccessToken({ userId: 'encoding-user' });
