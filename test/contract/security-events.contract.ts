@@ -264,5 +264,20 @@ export function securityEventsContract(name: string, makeStores: MakeStores): vo
         },
         { maxEventsPerUser: 2000 },
       ));
+
+    it("record prunes the user's event index of events past the retention", () =>
+      withStores(
+        makeStores,
+        async (ctx) => {
+          const events = ctx.stores.securityEvents;
+          const userId = uniqueUserId();
+          const old = await events.record({ type: 'session_created', userId });
+          await assertExpires(ctx, 1000, async () => (await events.get(old.eventId)) !== null, 'event');
+          const fresh = await events.record({ type: 'session_created', userId });
+          assert.equal((await ctx.stores.maintenance.cleanup()).securityEventIndexEntries, 0);
+          assert.deepEqual(eventIds(await events.listUserEvents(userId)), [fresh.eventId]);
+        },
+        { securityEventTtlSeconds: 1 },
+      ));
   });
 }

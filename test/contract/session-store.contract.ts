@@ -687,5 +687,21 @@ export function sessionStoreContract(name: string, makeStores: MakeStores): void
         );
         assert.deepEqual(await store.getUserSessions(userId), [b, a]);
       }));
+
+    it('a create prunes the expired members of the user and device indexes it writes to', () =>
+      withStores(makeStores, async (ctx) => {
+        const store = ctx.stores.sessionStore;
+        const userId = uniqueUserId();
+        const deviceId = uniqueDeviceId();
+        const t = now(ctx);
+        const expiring = [0, 1].map(() => makeSession(userId, { deviceId, expiresAt: t + 300 }, t));
+        for (const s of expiring) await store.createSession(s);
+        await assertExpires(ctx, 300, async () => (await liveIds(ctx, ids(expiring))).length > 0, 'sessions');
+        const fresh = makeSession(userId, { deviceId }, now(ctx));
+        await store.createSession(fresh);
+        // Nothing left for the sweeper: the write itself removed the expired members.
+        assert.equal(await store.cleanupExpiredSessions(), 0);
+        assert.deepEqual(await store.getUserSessions(userId), [fresh]);
+      }));
   });
 }

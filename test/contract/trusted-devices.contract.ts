@@ -146,5 +146,24 @@ export function trustedDevicesContract(name: string, makeStores: MakeStores): vo
         for (const d of expired) assert.equal(await devices.get(userId, d.deviceId), null);
         assert.deepEqual(await devices.listUserDevices(userId), []);
       }));
+
+    it("trust prunes the expired members of the user's device index", () =>
+      withStores(makeStores, async (ctx) => {
+        const devices = ctx.stores.trustedDevices;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        const expiring = makeTrustedDevice(userId, { expiresAt: t + 300 }, t);
+        await devices.trust(expiring);
+        await assertExpires(
+          ctx,
+          300,
+          async () => (await devices.get(userId, expiring.deviceId)) !== null,
+          'trusted device',
+        );
+        const fresh = makeTrustedDevice(userId, {}, now(ctx));
+        await devices.trust(fresh);
+        assert.equal((await ctx.stores.maintenance.cleanup()).trustedDeviceIndexEntries, 0);
+        assert.deepEqual(await devices.listUserDevices(userId), [fresh]);
+      }));
   });
 }
