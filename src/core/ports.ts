@@ -20,6 +20,10 @@
  *   never by Redis's clock. Every expiry is in ms since the epoch; TTL arguments are seconds.
  * - **Store failures** reject with `StoreUnavailableError` or `StoreTimeoutError` (the operation's
  *   deadline), never hang.
+ * - **Indexes stay bounded without keyspace notifications**: a write prunes the expired members of
+ *   the indexes it touches, reads filter them out, and the `cleanup…` methods sweep what is left
+ *   (bounded `SCAN`s, never `KEYS`). (The memory blacklist index is pruned only by the sweep: a
+ *   `todo` in the contract suite.)
  */
 import type { RevocationReason } from './errors.js';
 import type {
