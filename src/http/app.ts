@@ -143,7 +143,13 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     const seconds = reply.elapsedTime / 1000;
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, seconds);
-    const quiet = route === '/healthz' || route === '/readyz' || route === '/metrics';
+    // Probes, and the successful introspections other services make on every request they
+    // serve, are logged at debug (their counts and latencies are in /metrics); the rest at info.
+    const quiet =
+      route === '/healthz' ||
+      route === '/readyz' ||
+      route === '/metrics' ||
+      (route === '/v1/introspect' && reply.statusCode < 400);
     request.log[quiet ? 'debug' : 'info'](
       { method: request.method, route, statusCode: reply.statusCode, ms: Math.round(seconds * 10_000) / 10 },
       'request_completed',

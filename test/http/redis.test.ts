@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { RedisClient } from '../../src/redis/client.js';
 import { getTestRedisUrl, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 import { createHarness, errorCode, SECOND_SERVICE_KEY, uniqueUser } from './harness.js';
 
@@ -54,6 +55,42 @@ describe('HTTP on Redis', async () => {
       codes.push(res.statusCode);
     }
     assert.deepEqual(codes, [200, 200, 200, 200, 200, 429]);
+  });
+
+  test('concurrent requests of one client are counted exactly, in a few coalesced Redis calls', async () => {
+    const limitEnv = { ...env, REDIS_KEY_PREFIX: uniquePrefix(), RATE_LIMIT_REVOKE_PER_MINUTE: '20' };
+    const c = await createHarness(limitEnv);
+    const d = await createHarness(limitEnv);
+    const admin = new RedisClient({ url, clientSideCache: false });
+    await admin.connect();
+    const scriptCalls = async () => {
+      const stats = await admin.info('commandstats');
+      return ['cmdstat_evalsha', 'cmdstat_eval'].reduce((sum, k) => {
+        const m = /calls=(\d+)/.exec(String(stats[k] ?? ''));
+        return sum + (m ? Number(m[1]) : 0);
+      }, 0);
+    };
+    try {
+      const before = await scriptCalls();
+      const responses = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          (i % 2 === 0 ? c : d).inject({
+            method: 'POST',
+            url: '/v1/revoke',
+            remoteAddress: '198.51.100.60',
+            payload: { token: 'not-a-token' },
+          }),
+        ),
+      );
+      const calls = (await scriptCalls()) - before;
+      const codes = responses.map((r) => r.statusCode);
+      assert.equal(codes.filter((code) => code === 200).length, 20, codes.join(','));
+      assert.equal(codes.filter((code) => code === 429).length, 40);
+      assert.ok(calls >= 2 && calls <= 12, `60 requests took ${calls} Redis calls`);
+    } finally {
+      await admin.close();
+      await Promise.all([c.close(), d.close()]);
+    }
   });
 
   test('GET /readyz reports Redis: clients, ops/s, latency', async () => {
