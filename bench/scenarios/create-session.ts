@@ -53,7 +53,7 @@ export const scenario: Scenario = {
         scenario: 'create-session',
         title: 'create a session (login)',
         measures:
-          'A login by a user with no session yet, on a new device (realistic payload). Ours: new-device check (user index + trusted devices), one script that enforces the cap and writes the session and both indexes, then the session_created and new_device security events. ' +
+          'A login by a user with no session yet, on a new device (realistic payload). Ours: new-device check (user index + trusted devices), one script that enforces the cap and writes the session and its indexes, then the session_created and new_device security events. ' +
           'connect-redis: one SET EX of the serialized session.',
         settings: {
           ...load,

@@ -78,7 +78,7 @@ export const scenario: Scenario = {
         scenario: 'validate-session',
         title: 'validate a session (read + sliding expiry)',
         measures:
-          `Validating one of ${SESSIONS} live sessions, round-robin: ours reads the session, checks idle and absolute expiry, and writes lastActivity/lastEndpoint and the new expiry (session and index) only while the session is still live; ` +
+          `Validating one of ${SESSIONS} live sessions, round-robin: ours reads the session, checks idle and absolute expiry, and records the activity (lastActivity/lastEndpoint and the new expiry, written at most once per activityWriteIntervalSeconds unless the endpoint changes, and only while the session is still live); ` +
           'connect-redis GETs and parses the session, then EXPIREs it (express-session rolling touch: nothing of the session is written).',
         settings: {
           ...load,
