@@ -97,6 +97,8 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
       family = { ...record.family, revoked: true, revokedReason: input.reason, expiresAt };
       state.families.set(input.familyId, { value: { ...record, family }, expiresAt });
     }
+    pruneIndexHead(state.revokedFamilies, now);
+    state.revokedFamilies.delete(input.familyId);
     state.revokedFamilies.set(input.familyId, expiresAt);
   }
 
@@ -136,7 +138,22 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
   #write(jti: string, userId: string | null, reason: string, ttlSeconds: number, now: number): void {
     const expiresAt = now + ttlMs(ttlSeconds);
     this.#state.blacklist.set(jti, { value: { jti, userId, reason, revokedAt: now, expiresAt }, expiresAt });
+    pruneIndexHead(this.#state.blacklistIndex, now);
+    this.#state.blacklistIndex.delete(jti);
     this.#state.blacklistIndex.set(jti, expiresAt);
+  }
+}
+
+/**
+ * Prune on write, as Redis does with `ZREMRANGEBYSCORE`: drops the expired members at the head of
+ * an index (a `Map` keeps insertion order, and entries written with one TTL expire in that
+ * order), stopping at the first live one, so a write costs O(1) amortized. What this leaves
+ * behind (an entry with a short TTL behind a long one) goes at the next `cleanupExpired`.
+ */
+export function pruneIndexHead(index: Map<string, number>, now: number): void {
+  for (const [member, expiresAt] of index) {
+    if (expiresAt > now) return;
+    index.delete(member);
   }
 }
 
