@@ -14,6 +14,8 @@ export interface ModelToken {
   identity: string;
   jti: string;
   state: TokenState;
+  /** Why a dead token is dead: only a blacklist entry (which expires), or its session/family/user. */
+  deadBy: 'blacklist' | 'session' | null;
 }
 
 export type RefreshOutcome = 'rotate' | 'grace' | 'reuse' | 'reject';
@@ -43,7 +45,7 @@ export class VictimModel {
   }
 
   addAccess(token: string, jti: string): void {
-    this.tokens.push({ token, identity: identity(token), jti, state: 'live' });
+    this.tokens.push({ token, identity: identity(token), jti, state: 'live', deadBy: null });
   }
 
   /** The model token this string names (same header and payload), if any. */
@@ -59,7 +61,17 @@ export class VictimModel {
 
   endSession(): void {
     this.sessionLive = false;
-    for (const t of this.tokens) t.state = 'dead';
+    for (const t of this.tokens) {
+      t.state = 'dead';
+      t.deadBy = 'session';
+    }
+  }
+
+  /** A blacklist entry for this token (RFC 7009, logout, revokeToken) outlives the case. */
+  blacklisted(t: ModelToken): void {
+    if (t.state === 'dead') return;
+    t.state = 'dead';
+    t.deadBy = 'blacklist';
   }
 
   revokeFamily(): void {

@@ -140,7 +140,12 @@ export async function buildWorld(options: WorldOptions): Promise<World> {
     RATE_LIMIT_INTROSPECT_PER_MINUTE: '10000000',
     CLEANUP_INTERVAL_SECONDS: '0',
     ...(options.backend === 'redis'
-      ? { REDIS_URL: options.redisUrl ?? '', REDIS_KEY_PREFIX: `fz${randomBytes(5).toString('hex')}:` }
+      ? {
+          REDIS_URL: options.redisUrl ?? '',
+          REDIS_KEY_PREFIX: `fz${randomBytes(5).toString('hex')}:`,
+          // Input handling is under test, not latency: a loaded machine must not turn into 503s.
+          REDIS_COMMAND_TIMEOUT_MS: '10000',
+        }
       : {}),
   };
   if (options.backend === 'redis' && !options.redisUrl) throw new Error('buildWorld: redisUrl is required');
