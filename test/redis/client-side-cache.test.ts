@@ -19,6 +19,31 @@ import { TEST_SECRET } from '../services/backends.js';
 
 const ACCESS_TTL_SECONDS = 900;
 
+/**
+ * Makes Redis's invalidation pushes reach `redis`'s cache 200 ms late, so that only the client's
+ * own local invalidation after each of its writes can make its next read exact.
+ */
+function delayPushes(redis: RedisClient): void {
+  const tracking = redis.tracking!;
+  // biome-ignore lint/suspicious/noExplicitAny: node-redis's provider, reached through the reader
+  const provider = (tracking.commands as any).clientSideCache as { invalidate(key: unknown): void };
+  const invalidate = provider.invalidate;
+  const invalidateLocal = tracking.invalidateLocal;
+  let local = false;
+  tracking.invalidateLocal = (keys) => {
+    local = true;
+    try {
+      invalidateLocal.call(tracking, keys);
+    } finally {
+      local = false;
+    }
+  };
+  provider.invalidate = function (this: unknown, key: unknown) {
+    if (local) return invalidate.call(this, key);
+    setTimeout(() => invalidate.call(this, key), 200);
+  };
+}
+
 describe('client-side cache of revocation checks', () => {
   let server: RedisServerHandle;
   let admin: RedisClient;
@@ -99,26 +124,7 @@ describe('client-side cache of revocation checks', () => {
 
   it('sees every form of revoke made through the same instance at its next verification', async () => {
     const svc = await instance();
-    // Make Redis's invalidation pushes arrive late (200 ms) so that only the client's own local
-    // invalidation after each write can make the next verification exact.
-    const tracking = svc.redis.tracking!;
-    // biome-ignore lint/suspicious/noExplicitAny: node-redis's provider, reached through the reader
-    const provider = (tracking.commands as any).clientSideCache as { invalidate(key: unknown): void };
-    const invalidate = provider.invalidate;
-    const invalidateLocal = tracking.invalidateLocal;
-    let local = false;
-    tracking.invalidateLocal = (keys) => {
-      local = true;
-      try {
-        invalidateLocal.call(tracking, keys);
-      } finally {
-        local = false;
-      }
-    };
-    provider.invalidate = function (this: unknown, key: unknown) {
-      if (local) return invalidate.call(this, key);
-      setTimeout(() => invalidate.call(this, key), 200);
-    };
+    delayPushes(svc.redis);
     const forms: Array<[string, (l: Awaited<ReturnType<typeof login>>) => Promise<unknown>, string]> = [
       ['jti', (l) => svc.jwt.revokeAccessToken(l.pair.accessToken, 'logout'), 'blacklisted'],
       ['user', (l) => svc.jwt.revokeAllUserTokens(l.userId, 'password_change'), 'user_revoked'],
@@ -172,6 +178,48 @@ describe('client-side cache of revocation checks', () => {
     const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(delays.length * q))]!.toFixed(2);
     console.log(
       `# revoke seen by the other instance (${delays.length}): p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`,
+    );
+  });
+
+  it('answers a warm session validation in process, and sees a termination here at once and elsewhere within ms', async () => {
+    const a = await instance();
+    const b = await instance();
+    delayPushes(a.redis);
+    const reads = async () => {
+      const stats = await admin.info('commandstats');
+      return ['get', 'zscore', 'evalsha'].reduce((sum, cmd) => {
+        const m = /calls=(\d+)/.exec(String(stats[`cmdstat_${cmd}`] ?? ''));
+        return sum + (m ? Number(m[1]) : 0);
+      }, 0);
+    };
+    const here = await login(a);
+    assert.ok(await a.sessions.validateSession(here.session.sessionId));
+    const before = await reads();
+    for (let i = 0; i < 200; i++) assert.ok(await a.sessions.validateSession(here.session.sessionId));
+    assert.equal((await reads()) - before, 0, 'a warm validation asked Redis');
+    await a.sessions.terminateSession(here.session.sessionId, 'logout');
+    assert.equal(
+      await a.sessions.validateSession(here.session.sessionId),
+      null,
+      'terminated here, still valid here',
+    );
+
+    const delays: number[] = [];
+    for (let round = 0; round < 30; round++) {
+      const l = await login(a);
+      assert.ok(await b.sessions.validateSession(l.session.sessionId));
+      assert.ok(await b.sessions.validateSession(l.session.sessionId));
+      await a.sessions.terminateSession(l.session.sessionId, 'logout');
+      const start = performance.now();
+      while ((await b.sessions.validateSession(l.session.sessionId)) !== null) {
+        assert.ok(performance.now() - start < 1000, 'the other instance never saw the termination');
+        await new Promise((r) => setImmediate(r));
+      }
+      delays.push(performance.now() - start);
+    }
+    delays.sort((x, y) => x - y);
+    console.log(
+      `# termination seen by the other instance: p50 ${delays[15]!.toFixed(2)} ms, max ${delays.at(-1)!.toFixed(2)} ms`,
     );
   });
 

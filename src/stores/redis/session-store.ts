@@ -337,9 +337,26 @@ export class RedisSessionStore implements SessionStore {
     return userIndexEntries + deviceIndexEntries;
   }
 
-  /** The live session (index says live, record present and unexpired), or `null`. */
+  /**
+   * A live session (the index scores it live, its record is present and unexpired), or `null`. With the client-side cache on, the index score and the record are
+   * two plain reads through the tracked connection (answered in process while neither key has
+   * changed, like the revocation reads); otherwise `session_get.lua`. Two reads are as safe as the
+   * script here: every write changes the record and the index in one script, so any pair seen is
+   * "before" or "after" a write, and either way the session is returned only if the index scores
+   * it live and the record itself is unexpired.
+   */
   async #readLive(sessionId: string, now: number): Promise<Session | null> {
-    return (await this.#readLiveJson(sessionId, now))?.session ?? null;
+    const { client, keys } = this.#ctx;
+    const tracking = client.tracking;
+    if (tracking === null) return (await this.#readLiveJson(sessionId, now))?.session ?? null;
+    if (!tracking.isFresh()) tracking.reset();
+    const indexKey = keys.userSessionsOf(sessionId);
+    const recordKey = keys.session(sessionId);
+    const [score, value] = await client.wrap('getSession', () =>
+      Promise.all([tracking.commands.zScore(indexKey, sessionId), tracking.commands.get(recordKey)]),
+    );
+    if (score === null || !(Number(score) > now)) return null;
+    return unexpired(decodeSession(sessionId, value), now);
   }
 
   async #readLiveJson(sessionId: string, now: number): Promise<{ session: Session; value: string } | null> {
