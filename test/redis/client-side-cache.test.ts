@@ -257,8 +257,11 @@ describe('client-side cache of revocation checks', () => {
     // the past and Redis has not been told anything: the cached answer must not be used.
     const idleMs = session.expiresAt - clock.now();
     assert.ok(idleMs > 0 && idleMs < ACCESS_TTL_SECONDS * 1000, 'the session expires before the token');
+    assert.ok(await svc.sessions.validateSession(session.sessionId));
+    assert.ok(await svc.sessions.validateSession(session.sessionId), 'cached');
     clock.advance(idleMs + 1);
     assert.equal(await rejected(svc.jwt.verifyToken(pair.accessToken)), 'ERR_TOKEN_REVOKED:session_ended');
+    assert.equal(await svc.sessions.validateSession(session.sessionId), null, 'a cached session outlived its expiry');
 
     // A verdict is also bounded by the token's exp given in the query: past it the checker reads
     // again (through the tracked connection; node-redis may answer those reads from its own cache).

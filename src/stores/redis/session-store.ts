@@ -15,6 +15,7 @@ import {
   unexpectedReply,
 } from './context.js';
 import { byCreatedAtDesc, decodeSession, encodeSession } from './records.js';
+import type { DerivedCache } from '../../redis/tracking.js';
 import { SCRIPTS } from './scripts.js';
 import { assertFiniteNumber, assertUserScoped, msUntil } from './validate.js';
 
@@ -66,9 +67,12 @@ function unexpired(session: Session | null, now: number): Session | null {
  */
 export class RedisSessionStore implements SessionStore {
   readonly #ctx: RedisStoreContext;
+  /** Decoded live sessions, dropped when their record or index changes (client-side cache). */
+  readonly #live: DerivedCache<Session> | null;
 
   constructor(ctx: RedisStoreContext) {
     this.#ctx = ctx;
+    this.#live = ctx.client.tracking?.derivedCache<Session>() ?? null;
   }
 
   async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
@@ -348,15 +352,44 @@ export class RedisSessionStore implements SessionStore {
   async #readLive(sessionId: string, now: number): Promise<Session | null> {
     const { client, keys } = this.#ctx;
     const tracking = client.tracking;
-    if (tracking === null) return (await this.#readLiveJson(sessionId, now))?.session ?? null;
-    if (!tracking.isFresh()) tracking.reset();
+    const live = this.#live;
+    if (tracking === null || live === null)
+      return (await this.#readLiveJson(sessionId, now))?.session ?? null;
+    if (tracking.isFresh()) {
+      const hit = live.get(sessionId, now);
+      if (hit !== undefined) return hit;
+    } else {
+      tracking.reset();
+    }
     const indexKey = keys.userSessionsOf(sessionId);
     const recordKey = keys.session(sessionId);
-    const [score, value] = await client.wrap('getSession', () =>
-      Promise.all([tracking.commands.zScore(indexKey, sessionId), tracking.commands.get(recordKey)]),
+    const ticket = live.begin([indexKey, recordKey]);
+    let score: number | null;
+    let value: string | null;
+    try {
+      [score, value] = await client.wrap('getSession', () =>
+        Promise.all([tracking.commands.zScore(indexKey, sessionId), tracking.commands.get(recordKey)]),
+      );
+    } catch (err) {
+      ticket.abort();
+      throw err;
+    }
+    const session =
+      score !== null && Number(score) > now ? unexpired(decodeSession(sessionId, value), now) : null;
+    if (session === null) {
+      ticket.abort();
+      return null;
+    }
+    // Shared by every caller until a write drops it: frozen (its fields are all primitives).
+    Object.freeze(session);
+    const validUntil = Math.min(
+      Number(score),
+      session.expiresAt,
+      session.absoluteExpiresAt,
+      now + tracking.ttlMs,
     );
-    if (score === null || !(Number(score) > now)) return null;
-    return unexpired(decodeSession(sessionId, value), now);
+    ticket.commit(sessionId, session, validUntil);
+    return session;
   }
 
   async #readLiveJson(sessionId: string, now: number): Promise<{ session: Session; value: string } | null> {
