@@ -84,6 +84,7 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
         connectTimeoutMs: r.connectTimeoutMs,
         commandTimeoutMs: r.commandTimeoutMs,
         retryOnTimeout: r.retryOnTimeout,
+        ...(r.clientCache ? {} : { clientSideCache: false as const }),
         keyPrefix: r.keyPrefix,
         ...(r.tls ? { tls: r.tls } : {}),
         clientName: 'optix-sessions',

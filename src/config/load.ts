@@ -212,6 +212,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
   const connectTimeoutMs = int(env, p, 'REDIS_CONNECT_TIMEOUT_MS', 5000, 1, 600_000);
   const commandTimeoutMs = int(env, p, 'REDIS_COMMAND_TIMEOUT_MS', 1000, 1, 600_000);
   const retryOnTimeout = bool(env, p, 'REDIS_RETRY_ON_TIMEOUT', true);
+  const clientCache = bool(env, p, 'REDIS_CLIENT_CACHE', true);
   let redis: RedisConfig | null = null;
   const redisUrl = raw(env, 'REDIS_URL');
   if (redisUrl === undefined) {
@@ -265,6 +266,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
       connectTimeoutMs,
       commandTimeoutMs,
       retryOnTimeout,
+      clientCache,
       keyPrefix,
       tls: Object.keys(tlsFiles).length > 0 ? Object.freeze({ ...tlsFiles }) : undefined,
     };
@@ -421,6 +423,7 @@ export function describeConfig(config: OptixConfig): Record<string, unknown> {
             connectTimeoutMs: config.redis.connectTimeoutMs,
             commandTimeoutMs: config.redis.commandTimeoutMs,
             retryOnTimeout: config.redis.retryOnTimeout,
+            clientCache: config.redis.clientCache,
             keyPrefix: config.redis.keyPrefix,
             tls: config.redis.tls !== undefined,
           },

@@ -18,6 +18,8 @@ export interface RedisConfig {
   readonly connectTimeoutMs: number;
   readonly commandTimeoutMs: number;
   readonly retryOnTimeout: boolean;
+  /** `REDIS_CLIENT_CACHE`: the client-side cache of revocation and session reads. */
+  readonly clientCache: boolean;
   readonly keyPrefix: string;
   readonly tls: RedisTlsOptions | undefined;
 }

@@ -72,6 +72,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
       'Reconnect after a timeout or a dropped connection, with backoff from 50 ms doubling up to 500 ms (`false`: no reconnect).',
   },
   {
+    name: 'REDIS_CLIENT_CACHE',
+    default: 'true',
+    description:
+      'Client-side cache of revocation and session reads (RESP3 `CLIENT TRACKING`, one more connection per node): a token or session already seen is checked in process, and a revoke anywhere reaches it as an invalidation within ~1 ms; `false` asks Redis every time.',
+  },
+  {
     name: 'REDIS_KEY_PREFIX',
     default: 'optix:',
     description: 'Namespace of every key (letters, digits, `._:-`).',

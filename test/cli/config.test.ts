@@ -114,6 +114,7 @@ describe('loadConfig', () => {
       [{ REDIS_MAX_CONNECTIONS: '0' }, 'REDIS_MAX_CONNECTIONS'],
       [{ REDIS_COMMAND_TIMEOUT_MS: '1.5' }, 'REDIS_COMMAND_TIMEOUT_MS'],
       [{ REDIS_RETRY_ON_TIMEOUT: 'sometimes' }, 'REDIS_RETRY_ON_TIMEOUT'],
+      [{ REDIS_CLIENT_CACHE: 'maybe' }, 'REDIS_CLIENT_CACHE'],
       [{ REDIS_URL: 'redis://h:6379', REDIS_KEY_PREFIX: 'a{b}' }, 'REDIS_KEY_PREFIX'],
       [{ REDIS_TLS_CA_FILE: '/x.pem' }, 'REDIS_TLS_CA_FILE'],
       [{ REDIS_URL: 'redis://h:6379', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }, 'REDIS_TLS_CA_FILE'],
@@ -182,6 +183,7 @@ describe('loadConfig', () => {
       REDIS_CONNECT_TIMEOUT_MS: '2000',
       REDIS_COMMAND_TIMEOUT_MS: '250',
       REDIS_RETRY_ON_TIMEOUT: 'false',
+      REDIS_CLIENT_CACHE: 'false',
       REDIS_KEY_PREFIX: 'prod:',
       REDIS_TLS_CA_FILE: ca,
     });
@@ -195,6 +197,7 @@ describe('loadConfig', () => {
         connectTimeoutMs: 2000,
         commandTimeoutMs: 250,
         retryOnTimeout: false,
+        clientCache: false,
         keyPrefix: 'prod:',
         tls: undefined,
       },

@@ -61,6 +61,7 @@ describe('configuration documentation', () => {
       REDIS_CONNECT_TIMEOUT_MS: (x) => x.redis?.connectTimeoutMs,
       REDIS_COMMAND_TIMEOUT_MS: (x) => x.redis?.commandTimeoutMs,
       REDIS_RETRY_ON_TIMEOUT: (x) => x.redis?.retryOnTimeout,
+      REDIS_CLIENT_CACHE: (x) => x.redis?.clientCache,
       REDIS_KEY_PREFIX: (x) => x.redis?.keyPrefix,
       JWT_ALG: () => loadConfigWithKey().jwt.keys[0]?.alg,
       JWT_ISSUER: (x) => x.jwt.issuer,

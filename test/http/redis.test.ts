@@ -93,6 +93,27 @@ describe('HTTP on Redis', async () => {
     }
   });
 
+  test('REDIS_CLIENT_CACHE: on by default; false runs every check against Redis, with the same answers', async () => {
+    assert.notEqual(a.optix.redis?.tracking, null);
+    const plain = await createHarness({ ...env, REDIS_CLIENT_CACHE: 'false' });
+    try {
+      assert.equal(plain.optix.redis?.tracking, null);
+      const login = await a.login(uniqueUser());
+      const introspect = (h: typeof a) =>
+        h.inject({
+          method: 'POST',
+          url: '/v1/introspect',
+          headers: h.service,
+          payload: { token: login.accessToken },
+        });
+      assert.equal((await introspect(plain)).json().active, true);
+      await a.inject({ method: 'POST', url: '/v1/revoke', payload: { token: login.accessToken } });
+      assert.deepEqual((await introspect(plain)).json(), { active: false });
+    } finally {
+      await plain.close();
+    }
+  });
+
   test('GET /readyz reports Redis: clients, ops/s, latency', async () => {
     const res = await a.inject({ method: 'GET', url: '/readyz' });
     assert.equal(res.statusCode, 200);
