@@ -99,10 +99,9 @@ function parseJsonObject(buf: Buffer, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** The key a header segment names, after checking it (remembered once it passed). */
+/** The key a header segment names, after checking it (a remembered one needs no parsing). */
 function headerKey(ring: KeyRing, headSeg: string): RingKey {
-  let known = validHeaders.get(ring);
-  const hit = known?.get(headSeg);
+  const hit = validHeaders.get(ring)?.get(headSeg);
   if (hit !== undefined) return hit;
   const header = parseJsonObject(decodeSegment(headSeg, 'header'), 'header');
   const alg = header.alg;
@@ -116,12 +115,20 @@ function headerKey(ring: KeyRing, headSeg: string): RingKey {
   if (!key) throw new JwtVerificationError('ERR_JWT_KEY_UNKNOWN', 'unknown key');
   if (alg !== key.alg)
     throw new JwtVerificationError('ERR_JWT_ALGORITHM', 'algorithm not allowed for this key');
+  return key;
+}
+
+/**
+ * Remembers a header once a token carrying it was signed by `key`: only our own signers' header
+ * spellings get in, so forged tokens cannot crowd the few slots.
+ */
+function rememberHeader(ring: KeyRing, headSeg: string, key: RingKey): void {
+  let known = validHeaders.get(ring);
   if (known === undefined) {
     known = new Map();
     validHeaders.set(ring, known);
   }
-  if (known.size < MAX_CACHED_HEADERS) known.set(headSeg, key);
-  return key;
+  if (known.size < MAX_CACHED_HEADERS && !known.has(headSeg)) known.set(headSeg, key);
 }
 
 /**
@@ -137,10 +144,12 @@ export function verifyCompact(ring: KeyRing, token: string): Record<string, unkn
   if (first <= 0 || second === -1 || token.indexOf('.', second + 1) !== -1 || second === token.length - 1) {
     throw new JwtVerificationError('ERR_JWT_MALFORMED', 'token must have three non-empty segments');
   }
-  const key = headerKey(ring, token.slice(0, first));
+  const headSeg = token.slice(0, first);
+  const key = headerKey(ring, headSeg);
   const sig = decodeSegment(token.slice(second + 1), 'signature');
   if (!rawVerify(key, token.slice(0, second), sig)) {
     throw new JwtVerificationError('ERR_JWT_SIGNATURE', 'signature verification failed');
   }
+  rememberHeader(ring, headSeg, key);
   return parseJsonObject(decodeSegment(token.slice(first + 1, second), 'payload'), 'payload');
 }
