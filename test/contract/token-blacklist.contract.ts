@@ -57,6 +57,20 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
         assert.equal(await ctx.stores.tokenBlacklist.getEntry(uniqueJti()), null);
       }));
 
+    it('blacklisting a jti again never shortens its revocation; a longer TTL extends it', () =>
+      withStores(makeStores, async (ctx) => {
+        const { tokenBlacklist } = ctx.stores;
+        const jti = uniqueJti();
+        await tokenBlacklist.blacklistToken({ jti, ttlSeconds: 3600, reason: 'logout' });
+        const first = await tokenBlacklist.getEntry(jti);
+        await tokenBlacklist.blacklistToken({ jti, ttlSeconds: 1, reason: 'again' });
+        assert.deepEqual(await tokenBlacklist.getEntry(jti), first, 'the longer entry was kept as it was');
+        await tokenBlacklist.blacklistToken({ jti, ttlSeconds: 7200, reason: 'longer' });
+        const extended = await tokenBlacklist.getEntry(jti);
+        assert.equal(extended?.reason, 'longer');
+        assert.ok(extended!.expiresAt > first!.expiresAt);
+      }));
+
     it('an entry expires after ttlSeconds', () =>
       withStores(makeStores, async (ctx) => {
         const { tokenBlacklist } = ctx.stores;

@@ -137,6 +137,9 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
 
   #write(jti: string, userId: string | null, reason: string, ttlSeconds: number, now: number): void {
     const expiresAt = now + ttlMs(ttlSeconds);
+    // Never shortened: a live entry that already lasts as long is kept as it is.
+    const current = this.#state.read(this.#state.blacklist, jti, now);
+    if (current !== undefined && current.expiresAt >= expiresAt) return;
     this.#state.blacklist.set(jti, { value: { jti, userId, reason, revokedAt: now, expiresAt }, expiresAt });
     pruneIndexHead(this.#state.blacklistIndex, now);
     this.#state.blacklistIndex.delete(jti);

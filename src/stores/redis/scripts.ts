@@ -34,6 +34,7 @@ export const SCRIPTS = {
   family_rotate: load('family_rotate', 4),
   family_revoke_token: load('family_revoke_token', 1),
   watermark_raise: load('watermark_raise', 1),
+  blacklist_set: load('blacklist_set', 1),
   event_record: load('event_record', 2),
   device_trust: load('device_trust', 2),
   device_revoke: load('device_revoke', 2),

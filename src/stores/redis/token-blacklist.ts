@@ -124,19 +124,23 @@ export class RedisTokenBlacklist implements TokenBlacklist {
     const { client, keys } = this.#ctx;
     const px = ttlMs(ttlSeconds);
     const expiresAt = now + px;
-    await Promise.all(
+    // blacklist_set.lua keeps a live entry that already lasts longer: never shortened.
+    const written = await Promise.all(
       jtis.map((jti) => {
-        const key = keys.blacklist(jti);
         const json = encodeBlacklistEntry({ jti, userId, reason, revokedAt: now, expiresAt });
-        return client.wrap('set', () =>
-          client.commands.set(key, json, { expiration: { type: 'PX', value: px } }),
+        return client.runScript(
+          SCRIPTS.blacklist_set,
+          [keys.blacklist(jti)],
+          [json, arg(expiresAt), arg(now), arg(px)],
         );
       }),
     );
+    const indexed = jtis.filter((_, i) => Number(written[i]) === 1);
+    if (indexed.length === 0) return;
     await indexAdd(
       this.#ctx,
       keys.blacklistIndex(),
-      jtis.map((jti) => [expiresAt, jti] as const),
+      indexed.map((jti) => [expiresAt, jti] as const),
       { now, pruneAtOrBelow: now, maxMembers: BLACKLIST_INDEX_MAX, expire: true },
     );
   }
