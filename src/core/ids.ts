@@ -74,6 +74,15 @@ export function sha256(value: string): string {
 }
 
 /**
+ * What is kept of a device fingerprint: its SHA-256, in hex. The raw value lets a trusted device
+ * skip MFA (`isDeviceTrusted`), so it is a credential and never stored; sessions keep this digest
+ * and trusted-device ids are derived from it.
+ */
+export function fingerprintDigest(rawFingerprint: string): string {
+  return createHash('sha256').update(rawFingerprint).digest('hex');
+}
+
+/**
  * The id of a trusted device: 22 base64url characters of SHA-256 over the user id and the
  * fingerprint. Stable for the same pair, so "is this device trusted?" is one key read, and the raw
  * fingerprint never needs to be stored.

@@ -9,6 +9,10 @@ export interface Session {
   userId: string;
   /** Caller-supplied device id, or one derived from the fingerprint; `null` when neither was given. */
   deviceId: string | null;
+  /**
+   * The device fingerprint the client sent, as `fingerprintDigest` (SHA-256, hex) when the session
+   * manager made the session: the raw value can skip MFA on a trusted device, so it is not kept.
+   */
   deviceFingerprint: string | null;
   ipAddress: string;
   userAgent: string;

@@ -11,7 +11,14 @@ import {
   StoreTimeoutError,
   StoreUnavailableError,
 } from '../core/errors.js';
-import { assertId, newUserScopedId, parseUserScopedId, sha256, trustedDeviceId } from '../core/ids.js';
+import {
+  assertId,
+  fingerprintDigest,
+  newUserScopedId,
+  parseUserScopedId,
+  sha256,
+  trustedDeviceId,
+} from '../core/ids.js';
 import type { SessionLimitPolicy, Stores } from '../core/ports.js';
 import { isSessionExpired, type Session, type TrustedDevice, updateSessionActivity } from '../core/types.js';
 import type {
@@ -74,10 +81,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     assertId('userId', input.userId);
     const ipAddress = boundedText('ipAddress', input.ipAddress, 64);
     const userAgent = boundedText('userAgent', input.userAgent);
+    // Only the digest is kept: the raw fingerprint can skip MFA on a trusted device.
     const fingerprint =
       input.deviceFingerprint === undefined || input.deviceFingerprint === null
         ? null
-        : boundedText('deviceFingerprint', input.deviceFingerprint, 512);
+        : fingerprintDigest(boundedText('deviceFingerprint', input.deviceFingerprint, 512));
     let deviceId: string | null = null;
     if (input.deviceId !== undefined && input.deviceId !== null) {
       assertId('deviceId', input.deviceId);
@@ -243,7 +251,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       }
       const now = clock.now();
       const device: TrustedDevice = {
-        deviceId: trustedDeviceId(input.userId, fingerprint),
+        deviceId: trustedDeviceId(input.userId, fingerprintDigest(fingerprint)),
         userId: input.userId,
         fingerprintHash: sha256(fingerprint),
         deviceName,
@@ -262,7 +270,9 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     async isDeviceTrusted(userId, deviceFingerprint) {
       assertId('userId', userId);
       const fp = boundedText('deviceFingerprint', deviceFingerprint, 512);
-      return (await stores.trustedDevices.get(userId, trustedDeviceId(userId, fp))) !== null;
+      return (
+        (await stores.trustedDevices.get(userId, trustedDeviceId(userId, fingerprintDigest(fp)))) !== null
+      );
     },
     async untrustDevice(userId, deviceId) {
       assertId('userId', userId);

@@ -94,8 +94,9 @@ describe('credentials at rest in Redis', () => {
     for (const [value, what] of forbidden) {
       assert.ok(!everything.includes(value), `${what} is stored in Redis`);
     }
-    // A trusted device keeps only the SHA-256 of its fingerprint. (The session record keeps the
-    // fingerprint the client sent, as the guide's Session model does.)
+    // The raw fingerprint is stored nowhere (it lets a trusted device skip MFA): the session keeps
+    // its digest, the trusted device the SHA-256.
+    assert.ok(!everything.includes(fingerprint), 'the raw device fingerprint is stored');
     const trusted = [...stored].filter(([k]) => /trusted/.test(k));
     assert.ok(trusted.length >= 1, 'trusted device keys');
     for (const [key, value] of trusted) {
