@@ -209,7 +209,11 @@ export interface SessionManager {
    * The live session with its activity recorded (idle timeout slides, never past the absolute
    * lifetime; at most one write per `activityWriteIntervalSeconds` unless the endpoint changes),
    * or `null`. Never resurrects a session terminated meanwhile.
-   * Fails closed (throws StoreUnavailableError/StoreTimeoutError) unless `failOpen`.
+   * Fails closed (throws StoreUnavailableError/StoreTimeoutError) by default. With `failOpen`, an
+   * unreachable store yields `{ sessionId, unverified: true }` instead: nothing says the session
+   * still exists, so a session terminated (logout, theft response, admin revoke) keeps working
+   * while Redis is down. Use it only where availability outweighs that, and never to authorize
+   * money movement.
    */
   validateSession(
     sessionId: string,
