@@ -63,16 +63,15 @@ export class RedisRevocationChecker implements RevocationChecker {
     const ticket = verdicts?.begin(deps);
     let replies: [string | null, string | null, Array<string | null> | null, number | null];
     try {
-      replies = await Promise.all([
-        client.wrap('get', () => reads.get(blacklistKey)),
-        client.wrap('get', () => reads.get(watermarkKey)),
-        familyKey === null
-          ? null
-          : client.wrap('hmGet', () => reads.hmGet(familyKey, ['revoked', 'expiresAt'])),
-        sessionIndex === null || sessionId === undefined
-          ? null
-          : client.wrap('zScore', () => reads.zScore(sessionIndex, sessionId)),
-      ]);
+      // One deadline for the four reads (they go out together, pipelined).
+      replies = await client.wrap('revocation check', () =>
+        Promise.all([
+          reads.get(blacklistKey),
+          reads.get(watermarkKey),
+          familyKey === null ? null : reads.hmGet(familyKey, ['revoked', 'expiresAt']),
+          sessionIndex === null || sessionId === undefined ? null : reads.zScore(sessionIndex, sessionId),
+        ]),
+      );
     } catch (err) {
       ticket?.abort();
       throw err;
