@@ -11,7 +11,7 @@ import { cleanupTrustedDeviceIndexes } from './trusted-devices.js';
 const CLEANUP_LOCK_MS = 10 * 60_000;
 
 /**
- * `StoreMaintenance` on Redis: bounded `SCAN`s (`COUNT 1000`, never `KEYS`) and index pruning in
+ * `StoreMaintenance` on Redis: bounded `SCAN`s (`COUNT 500`, never `KEYS`) and index pruning in
  * batches of 500 members. `cleanup` holds a lock (`maintenance:cleanup_lock`, `SET NX PX`) so one
  * sweeper runs at a time across instances; a second caller gets empty stats back at once.
  */

@@ -5,6 +5,7 @@ import { isSessionExpired, type Session } from '../../core/types.js';
 import {
   arg,
   chunks,
+  forEachConcurrent,
   INDEX_TTL_SLACK_MS,
   indexAdd,
   type RedisStoreContext,
@@ -24,6 +25,8 @@ const POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny'];
 const BATCH = 500;
 /** Records `deleteUserSessions` declares to its script; the rest are deleted right after. */
 const MAX_DECLARED = 1000;
+/** Indexes one cleanup step prunes at once (each with its own bounded commands). */
+const SWEEP_CONCURRENCY = 64;
 /** Attempts of the compare-and-set in `rotateSessionId` before giving up on a busy session. */
 const ROTATE_ATTEMPTS = 5;
 
@@ -497,21 +500,23 @@ export async function cleanupSessionIndexes(
   let userIndexEntries = 0;
   let deviceIndexEntries = 0;
   // User indexes first: the device pass asks whether a member is still in its user's index.
+  // Within a SCAN batch the indexes are independent: up to SWEEP_CONCURRENCY at a time (their
+  // small commands are pipelined; each command stays bounded).
   for await (const batch of scanKeys(ctx, keys.patterns.userSessions)) {
-    for (const index of batch) {
+    await forEachConcurrent(batch, SWEEP_CONCURRENCY, async (index) => {
       const r = await pruneUserIndex(ctx, index);
       scanned += r.scanned;
       userIndexEntries += r.removed;
-      onStep?.(scanned);
-    }
+    });
+    onStep?.(scanned);
   }
   for await (const batch of scanKeys(ctx, keys.patterns.deviceSessions)) {
-    for (const index of batch) {
+    await forEachConcurrent(batch, SWEEP_CONCURRENCY, async (index) => {
       const r = await pruneDeviceIndex(ctx, index);
       scanned += r.scanned;
       deviceIndexEntries += r.removed;
-      onStep?.(scanned);
-    }
+    });
+    onStep?.(scanned);
   }
   return { userIndexEntries, deviceIndexEntries, scanned };
 }
