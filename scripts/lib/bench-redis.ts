@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@redis/client';
-import { newUserScopedId, randomToken, trustedDeviceId } from '../../src/core/ids.js';
+import { fingerprintDigest, newUserScopedId, randomToken, trustedDeviceId } from '../../src/core/ids.js';
 import type { Session } from '../../src/core/types.js';
 import { type StandaloneTopology, startStandalone } from '../../test/topologies/harness.js';
 
@@ -80,15 +80,16 @@ export function makeLogin(): Login {
 
 /**
  * The session the session manager would build for `userId` logging in at `now` (30 min idle,
- * 12 h absolute; the device id derived from the user and the fingerprint, as `createSession` does
- * when the client sends only a fingerprint).
+ * 12 h absolute; the fingerprint kept as its SHA-256 hex digest and the device id derived from it,
+ * as `createSession` does when the client sends only a fingerprint).
  */
 export function makeSession(userId: string, login: Login, now: number, mfaVerified = true): Session {
+  const digest = fingerprintDigest(login.fingerprint);
   return {
     sessionId: newUserScopedId(userId),
     userId,
-    deviceId: trustedDeviceId(userId, login.fingerprint),
-    deviceFingerprint: login.fingerprint,
+    deviceId: trustedDeviceId(userId, digest),
+    deviceFingerprint: digest,
     ipAddress: login.ipAddress,
     userAgent: USER_AGENT,
     createdAt: now,
