@@ -56,6 +56,7 @@ export const SERVICE_COMMANDS: readonly string[] = [
   'hset',
   'zadd',
   'zcard',
+  'zcount',
   'zrange',
   'zrem',
   'zremrangebyrank',
