@@ -261,7 +261,11 @@ describe('client-side cache of revocation checks', () => {
     assert.ok(await svc.sessions.validateSession(session.sessionId), 'cached');
     clock.advance(idleMs + 1);
     assert.equal(await rejected(svc.jwt.verifyToken(pair.accessToken)), 'ERR_TOKEN_REVOKED:session_ended');
-    assert.equal(await svc.sessions.validateSession(session.sessionId), null, 'a cached session outlived its expiry');
+    assert.equal(
+      await svc.sessions.validateSession(session.sessionId),
+      null,
+      'a cached session outlived its expiry',
+    );
 
     // A verdict is also bounded by the token's exp given in the query: past it the checker reads
     // again (through the tracked connection; node-redis may answer those reads from its own cache).
