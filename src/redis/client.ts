@@ -12,9 +12,9 @@ import { type RedisClientOptions, type ResolvedRedisOptions, resolveRedisOptions
 import {
   InvalidationHub,
   type RedisTracking,
-  TrackedClientSideCache,
-  TrackedPooledClientSideCache,
+  type TrackedCache,
   TrackingController,
+  trackedCache,
 } from './tracking.js';
 
 /** What `healthCheck()` returns (the guide's health check). */
@@ -130,16 +130,14 @@ export class RedisClient {
     }
     const hub = new InvalidationHub();
     const providerConfig = { ttl: csc.ttlMs, maxEntries: csc.maxEntries * 4 };
-    const provider =
-      this.topology === 'standalone'
-        ? new TrackedClientSideCache(hub, providerConfig)
-        : new TrackedPooledClientSideCache(hub, providerConfig);
+    const provider = trackedCache(this.topology !== 'standalone', hub, providerConfig);
     const reader = this.#build(provider);
     reader.on('error', (err: unknown) => this.#onError(err));
     this.#reader = reader;
     this.#tracking = new TrackingController({
       commands: reader,
       provider,
+      hub,
       ping: () => this.#pingAll(reader),
       leaseMs: csc.leaseMs,
       ttlMs: csc.ttlMs,
@@ -197,7 +195,7 @@ export class RedisClient {
     await Promise.all(client.masters.map(async (m: unknown) => (await client.nodeClient(m)).ping()));
   }
 
-  #build(clientSideCache?: TrackedClientSideCache | TrackedPooledClientSideCache): AnyNodeRedis {
+  #build(clientSideCache?: TrackedCache): AnyNodeRedis {
     const o = this.options;
     const name = clientSideCache && o.clientName ? `${o.clientName}:tracking` : o.clientName;
     const cache = clientSideCache ? { clientSideCache } : {};

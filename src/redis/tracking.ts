@@ -44,45 +44,58 @@ export class InvalidationHub {
 // biome-ignore lint/suspicious/noExplicitAny: node-redis's RedisArgument (string | Buffer) is not exported
 type RedisArgument = any;
 
-/** Standalone clients: node-redis's basic cache, reporting every invalidation to the hub. */
-export class TrackedClientSideCache extends BasicClientSideCache {
-  readonly hub: InvalidationHub;
-
-  constructor(hub: InvalidationHub, config: { ttl: number; maxEntries: number }) {
-    super({ ...config, evictPolicy: 'LRU', recordStats: false });
-    this.hub = hub;
-  }
-
-  override invalidate(key: RedisArgument | null): void {
-    super.invalidate(key);
-    this.hub?.emit(key === null ? null : String(key));
-  }
-
-  override clear(resetStats?: boolean): void {
-    super.clear(resetStats);
-    // `clear` runs from the base constructor too, before `hub` is assigned.
-    this.hub?.emit(null);
-  }
+/** What the providers below are made with. */
+export interface TrackedCacheConfig {
+  ttl: number;
+  maxEntries: number;
 }
 
-/** Cluster and Sentinel: the pooled variant (one provider shared by every node connection). */
-export class TrackedPooledClientSideCache extends BasicPooledClientSideCache {
-  readonly hub: InvalidationHub;
+// biome-ignore lint/suspicious/noExplicitAny: a mixin's base constructor must take `any[]`
+type CacheConstructor = new (...args: any[]) => BasicClientSideCache;
 
-  constructor(hub: InvalidationHub, config: { ttl: number; maxEntries: number }) {
-    super({ ...config, evictPolicy: 'LRU', recordStats: false });
-    this.hub = hub;
-  }
+/**
+ * node-redis's cache provider `Base`, also reporting every invalidation (one key, or everything
+ * on `clear`, which node-redis calls on a socket error or close) to an `InvalidationHub`.
+ */
+function reportingTo<Base extends CacheConstructor>(Base: Base) {
+  return class extends Base {
+    hub: InvalidationHub | undefined;
 
-  override invalidate(key: RedisArgument | null): void {
-    super.invalidate(key);
-    this.hub?.emit(key === null ? null : String(key));
-  }
+    override invalidate(key: RedisArgument | null): void {
+      super.invalidate(key);
+      this.hub?.emit(key === null ? null : String(key));
+    }
 
-  override clear(resetStats?: boolean): void {
-    super.clear(resetStats);
-    this.hub?.emit(null);
-  }
+    override clear(resetStats?: boolean): void {
+      super.clear(resetStats);
+      // `clear` may run from the base constructor, before `hub` is assigned.
+      this.hub?.emit(null);
+    }
+  };
+}
+
+const ReportingCache = reportingTo(BasicClientSideCache);
+const ReportingPooledCache = reportingTo(BasicPooledClientSideCache);
+
+/**
+ * A provider that reports to a hub (standalone: basic; Cluster and Sentinel: pooled). Named by
+ * its base type: the mixin's own class type cannot appear in the emitted declarations.
+ */
+export type TrackedCache = BasicClientSideCache;
+
+/**
+ * The provider for one client: node-redis's basic cache on a standalone client, the pooled one
+ * (one provider shared by every node connection) on Cluster and Sentinel.
+ */
+export function trackedCache(
+  pooled: boolean,
+  hub: InvalidationHub,
+  config: TrackedCacheConfig,
+): TrackedCache {
+  const options = { ...config, evictPolicy: 'LRU' as const, recordStats: false };
+  const cache = pooled ? new ReportingPooledCache(options) : new ReportingCache(options);
+  cache.hub = hub;
+  return cache;
 }
 
 /** A derivation in flight: stored only if none of its keys was invalidated meanwhile. */
@@ -242,7 +255,8 @@ export interface TrackedReads {
 export class TrackingController implements RedisTracking {
   readonly commands: TrackedReads;
   readonly ttlMs: number;
-  readonly #provider: TrackedClientSideCache | TrackedPooledClientSideCache;
+  readonly #provider: TrackedCache;
+  readonly #hub: InvalidationHub;
   readonly #ping: () => Promise<void>;
   readonly #leaseMs: number;
   readonly #maxEntries: number;
@@ -252,7 +266,8 @@ export class TrackingController implements RedisTracking {
 
   constructor(options: {
     commands: TrackedReads;
-    provider: TrackedClientSideCache | TrackedPooledClientSideCache;
+    provider: TrackedCache;
+    hub: InvalidationHub;
     ping: () => Promise<void>;
     leaseMs: number;
     ttlMs: number;
@@ -260,6 +275,7 @@ export class TrackingController implements RedisTracking {
   }) {
     this.commands = options.commands;
     this.#provider = options.provider;
+    this.#hub = options.hub;
     this.#ping = options.ping;
     this.#leaseMs = options.leaseMs;
     this.ttlMs = options.ttlMs;
@@ -279,7 +295,7 @@ export class TrackingController implements RedisTracking {
   }
 
   derivedCache<V>(maxEntries = this.#maxEntries): DerivedCache<V> {
-    return new DerivedCache<V>(this.#provider.hub, maxEntries);
+    return new DerivedCache<V>(this.#hub, maxEntries);
   }
 
   /** Starts the lease: one `PING` now (awaited), then one every quarter of the lease. */
