@@ -5,7 +5,13 @@ import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 const from = new URL('../src/stores/redis/scripts/', import.meta.url);
 const to = new URL('../dist/stores/redis/scripts/', import.meta.url);
 
-mkdirSync(to, { recursive: true });
-const files = readdirSync(from).filter((name) => name.endsWith('.lua'));
-for (const name of files) copyFileSync(new URL(name, from), new URL(name, to));
-console.log(`copy-lua: ${files.length} scripts -> dist/stores/redis/scripts/`);
+// Scripts, and the helpers they include (`-- #include <lib>` → `lib/<lib>.lua`).
+let copied = 0;
+for (const dir of ['', 'lib/']) {
+  mkdirSync(new URL(dir, to), { recursive: true });
+  for (const name of readdirSync(new URL(dir, from)).filter((n) => n.endsWith('.lua'))) {
+    copyFileSync(new URL(dir + name, from), new URL(dir + name, to));
+    copied++;
+  }
+}
+console.log(`copy-lua: ${copied} files -> dist/stores/redis/scripts/`);

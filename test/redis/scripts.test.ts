@@ -56,6 +56,15 @@ describe('Lua scripts', () => {
     }
   });
 
+  it('resolves every #include, and only those of the scripts that need the helper', () => {
+    for (const name of files) {
+      const script = SCRIPTS[name.replace(/\.lua$/, '') as keyof typeof SCRIPTS];
+      assert.doesNotMatch(script.source, /^-- #include /m, `${name}: an include was left unresolved`);
+      const uses = /recordEnd\(/.test(readFileSync(new URL(name, DIR), 'utf8'));
+      assert.equal(/local function recordEnd\(v\)/.test(script.source), uses, `${name}: recordEnd`);
+    }
+  });
+
   for (const name of files) {
     describe(name, () => {
       const { header, body } = read(name);

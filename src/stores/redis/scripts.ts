@@ -14,9 +14,20 @@ import { luaScript } from '../../redis/client.js';
 /** `numberOfKeys` of a script that takes a variable number of keys (given per call). */
 export const VARIADIC_KEYS = -1;
 
-function load(name: string, numberOfKeys: number): LuaScript {
+/**
+ * A script's source with each `-- #include <lib>` line replaced by `./scripts/lib/<lib>.lua`:
+ * Redis has no module system, and a helper several scripts share (the record decoder) is kept
+ * once. The SHA1 is taken over the result.
+ */
+export function scriptSource(name: string): string {
   const source = readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
-  return luaScript(name, source, numberOfKeys);
+  return source.replace(/^-- #include ([a-z_]+)\b.*$/gm, (_line, lib: string) =>
+    readFileSync(new URL(`./scripts/lib/${lib}.lua`, import.meta.url), 'utf8').trimEnd(),
+  );
+}
+
+function load(name: string, numberOfKeys: number): LuaScript {
+  return luaScript(name, scriptSource(name), numberOfKeys);
 }
 
 /** Every script, by file name. */

@@ -15,20 +15,7 @@
 local userIdx = KEYS[1]
 local now = tonumber(ARGV[1])
 
--- The record's own end: min(expiresAt, absoluteExpiresAt) in ms, or nil when it does not parse.
-local function recordEnd(v)
-  if string.byte(v, 1) == 123 then -- '{': the JSON form
-    local ok, s = pcall(cjson.decode, v)
-    if not ok or type(s) ~= 'table' then return nil end
-    local e, a = tonumber(s.expiresAt), tonumber(s.absoluteExpiresAt)
-    if not e or not a then return nil end
-    return math.min(e, a)
-  end
-  local c, e, a = string.match(v, '^(%w+)%.(%w+)%.(%w+)%.')
-  c, e, a = tonumber(c or '', 36), tonumber(e or '', 36), tonumber(a or '', 36)
-  if not c or not e or not a then return nil end
-  return c + math.min(e, a)
-end
+-- #include record_end (recordEnd(v): the record's own end in ms, or nil)
 
 local removed = 0
 for i = 2, #KEYS do

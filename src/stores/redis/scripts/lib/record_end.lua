@@ -1,0 +1,20 @@
+-- Included by the scripts that read a session record (`-- #include record_end`), so the one Lua
+-- decoder of the record's times lives in one place; it must read what `encodeSession` in
+-- `../records.ts` writes.
+--
+-- The session record's own end: min(expiresAt, absoluteExpiresAt) in ms, or nil when it does not
+-- parse. Two forms: the JSON fallback (starts with '{') and the packed form, whose header starts
+-- with the base-36 fields createdAt.expiresAt-offset.absoluteExpiresAt-offset.
+local function recordEnd(v)
+  if string.byte(v, 1) == 123 then -- '{': the JSON form
+    local ok, s = pcall(cjson.decode, v)
+    if not ok or type(s) ~= 'table' then return nil end
+    local e, a = tonumber(s.expiresAt), tonumber(s.absoluteExpiresAt)
+    if not e or not a then return nil end
+    return math.min(e, a)
+  end
+  local c, e, a = string.match(v, '^(%w+)%.(%w+)%.(%w+)%.')
+  c, e, a = tonumber(c or '', 36), tonumber(e or '', 36), tonumber(a or '', 36)
+  if not c or not e or not a then return nil end
+  return c + math.min(e, a)
+end
