@@ -4,7 +4,12 @@ import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
 import { copyFamily, copySession, FAMILY_HISTORY, type MemoryState } from './state.js';
 import { ttlMs } from './token-blacklist.js';
-import { assertFiniteNumber, assertNonEmptyString, assertTtlSeconds, assertUserScoped } from './validate.js';
+import {
+  assertFiniteNumber,
+  assertNonEmptyString,
+  assertTtlSeconds,
+  assertUserScoped,
+} from '../../core/validate.js';
 
 /** The reason recorded on a family revoked because one of its tokens was presented twice. */
 export const REUSE_REASON = 'token_reuse_detected';

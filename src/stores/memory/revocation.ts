@@ -2,7 +2,7 @@ import type { RevocationReason } from '../../core/errors.js';
 import { assertId, parseUserScopedId } from '../../core/ids.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
 import type { MemoryState } from './state.js';
-import { assertFiniteNumber } from './validate.js';
+import { assertFiniteNumber } from '../../core/validate.js';
 
 /**
  * In-memory `RevocationChecker`. Checks, in order: the jti's blacklist entry, the user's

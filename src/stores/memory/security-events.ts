@@ -3,7 +3,7 @@ import { assertId, newUnscopedId, newUserScopedId, parseUserScopedId } from '../
 import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
 import type { SecurityEvent, SecurityEventInput, SecuritySeverity } from '../../core/types.js';
 import { indexAdd, type MemoryState } from './state.js';
-import { assertFiniteNumber, assertNonEmptyString } from './validate.js';
+import { assertFiniteNumber, assertNonEmptyString } from '../../core/validate.js';
 
 const SEVERITIES: readonly SecuritySeverity[] = ['info', 'warning', 'critical'];
 export const DEFAULT_EVENT_LIMIT = 50;

@@ -3,7 +3,7 @@ import { assertId, parseUserScopedId } from '../../core/ids.js';
 import type { CreateSessionOptions, SessionLimitPolicy, SessionStore } from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import { byCreatedAtDesc, copySession, indexAdd, indexRemove, type MemoryState } from './state.js';
-import { assertFiniteNumber, assertUserScoped } from './validate.js';
+import { assertFiniteNumber, assertUserScoped } from '../../core/validate.js';
 
 const POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny'];
 

@@ -2,7 +2,7 @@ import { assertId, parseUserScopedId } from '../../core/ids.js';
 import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
 import type { BlacklistEntry, RefreshFamily } from '../../core/types.js';
 import type { MemoryState } from './state.js';
-import { assertFiniteNumber, assertNonEmptyString, assertTtlSeconds } from './validate.js';
+import { assertFiniteNumber, assertNonEmptyString, assertTtlSeconds } from '../../core/validate.js';
 
 /** A TTL in seconds as whole milliseconds, never 0 (a Redis `PX 0` is an error). */
 export function ttlMs(ttlSeconds: number): number {

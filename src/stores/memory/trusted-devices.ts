@@ -3,7 +3,7 @@ import { assertId } from '../../core/ids.js';
 import type { TrustedDeviceStore } from '../../core/ports.js';
 import type { TrustedDevice } from '../../core/types.js';
 import { indexAdd, indexRemove, type MemoryState } from './state.js';
-import { assertFiniteNumber, assertNonEmptyString } from './validate.js';
+import { assertFiniteNumber, assertNonEmptyString } from '../../core/validate.js';
 
 /** The record key of a trusted device: ids never contain NUL, so the pair is unambiguous. */
 function deviceKey(userId: string, deviceId: string): string {
