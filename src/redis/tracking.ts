@@ -243,7 +243,6 @@ export interface RedisTracking {
 /** The read commands the tracked connection serves. */
 export interface TrackedReads {
   get(key: string): Promise<string | null>;
-  hGet(key: string, field: string): Promise<string | null>;
   hmGet(key: string, fields: string[]): Promise<Array<string | null>>;
   zScore(key: string, member: string): Promise<number | null>;
 }
