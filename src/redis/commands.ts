@@ -55,4 +55,10 @@ export interface LuaScript {
   readonly source: string;
   readonly sha1: string;
   readonly numberOfKeys: number;
+  /**
+   * A revocation-class write (blacklist, family revocation or rotation, revoke-all watermark,
+   * session end): `RedisClient.runScript` confirms it reached the replicas (`WAIT`) before it
+   * resolves, on topologies with replicas.
+   */
+  readonly durable?: boolean;
 }

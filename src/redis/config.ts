@@ -73,6 +73,14 @@ export interface RedisClientOptions {
    * invalidation push (~1 ms on loopback). `false` turns it off (every verification asks Redis).
    */
   clientSideCache?: false | ClientSideCacheOptions;
+  /**
+   * Replicas that must confirm a revocation-class write (`WAIT`) before it is acknowledged, so a
+   * master crash right after it cannot undo a revocation through failover. Default 1 on Sentinel
+   * and Cluster, 0 on a standalone URL. 0 turns it off.
+   */
+  replicaAcks?: number;
+  /** Longest `WAIT` for those replicas, in ms (kept short: the connection waits too). Default 50. */
+  replicaAckTimeoutMs?: number;
 }
 
 /** Tuning of the client-side cache. */
@@ -251,6 +259,8 @@ export interface ResolvedRedisOptions {
   readonly tls: RedisTlsOptions | undefined;
   readonly clientName: string | undefined;
   readonly clientSideCache: Readonly<Required<ClientSideCacheOptions>> | null;
+  readonly replicaAcks: number;
+  readonly replicaAckTimeoutMs: number;
 }
 
 function intOption(
@@ -290,6 +300,8 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
     tls: options.tls ? Object.freeze({ rejectUnauthorized: true, ...options.tls }) : undefined,
     clientName: options.clientName,
     clientSideCache: resolveClientSideCache(options.clientSideCache),
+    replicaAcks: intOption('replicaAcks', options.replicaAcks, url.topology === 'standalone' ? 0 : 1, 0, 16),
+    replicaAckTimeoutMs: intOption('replicaAckTimeoutMs', options.replicaAckTimeoutMs, 50, 1, 60_000),
   });
 }
 

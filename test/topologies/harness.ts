@@ -64,6 +64,8 @@ export const SERVICE_COMMANDS: readonly string[] = [
   'zscore',
   'scan',
   'evalsha',
+  // Revocation-class writes wait for their replica on Sentinel and Cluster (RedisClient.replicaAcks).
+  'wait',
   'eval',
 ];
 

@@ -123,13 +123,78 @@ export class Ledger {
   readonly children = new Map<string, Set<string>>();
   readonly ops: OpRecord[] = [];
   readonly violations: string[] = [];
+  /**
+   * Violations whose cause may have been undone by a failover, each with a check that tells
+   * whether Redis lost that acknowledged revocation (see `explainByLoss`).
+   */
+  readonly suspects: Array<{ what: string; lost: (stores: Stores) => Promise<boolean> }> = [];
   readonly unexpected: string[] = [];
   reuseDetections = 0;
 
-  violation(what: string): void {
+  violation(what: string, lost?: (stores: Stores) => Promise<boolean>): void {
+    if (lost !== undefined) this.suspects.push({ what, lost });
     if (this.violations.length < 50) this.violations.push(what);
     else this.violations.length++;
   }
+}
+
+/** When the ledger's revocation behind `why` (as `mustRefuse` names it) was acknowledged. */
+function ackOf(ledger: Ledger, entry: TokenEntry, why: string): number | undefined {
+  switch (why) {
+    case 'blacklisted':
+      return ledger.revokedJtis.get(entry.jti)?.at;
+    case 'family revoked':
+      return ledger.revokedFamilies.get(entry.familyId);
+    case 'session ended':
+      return ledger.sessions.get(entry.sessionId)?.endedAt;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Whether the failover lost the revocation behind `why`: Redis no longer holds it, or the load
+ * made it again after the violation (so the first one, which the violation saw, was gone).
+ */
+function revocationLost(ledger: Ledger, entry: TokenEntry, why: string) {
+  const seenAck = ackOf(ledger, entry, why);
+  return async (stores: Stores): Promise<boolean> => {
+    const now = ackOf(ledger, entry, why);
+    if (seenAck !== undefined && now !== undefined && now > seenAck) return true;
+    switch (why) {
+      case 'blacklisted':
+        return !(await stores.tokenBlacklist.isBlacklisted(entry.jti));
+      case 'family revoked':
+        return !(await stores.tokenBlacklist.isFamilyRevoked(entry.familyId));
+      case 'session ended':
+        return (await stores.sessionStore.getSession(entry.sessionId)) !== null;
+      case 'user revoke-all': {
+        const mark = await stores.tokenBlacklist.getUserWatermark(entry.userId);
+        return mark === null || mark <= entry.issuedAtMs;
+      }
+      default:
+        return false;
+    }
+  };
+}
+
+/**
+ * After a master was killed: splits the violations into those explained by a revocation Redis
+ * lost (acknowledged by the old master, not on its replica when it took over: replication is
+ * asynchronous) and the rest. Only the rest are defects of ours.
+ */
+export async function explainByLoss(
+  stores: Stores,
+  ledger: Ledger,
+): Promise<{ explained: number; unexplained: string[] }> {
+  const suspects = new Set(ledger.suspects.map((s) => s.what));
+  const unexplained = ledger.violations.filter((v) => !suspects.has(v));
+  let explained = 0;
+  for (const s of ledger.suspects) {
+    if (await s.lost(stores)) explained++;
+    else unexplained.push(`${s.what} (and Redis still holds that revocation)`);
+  }
+  return { explained, unexplained };
 }
 
 const STORE_CODES = new Set(['ERR_STORE_UNAVAILABLE', 'ERR_STORE_TIMEOUT']);
@@ -250,7 +315,12 @@ export function startLoad(options: LoadOptions): Load {
     await timed('verify', async () => {
       await instance().jwt.verifyToken(entry.accessToken);
       const why = mustRefuse(ledger, entry, start);
-      if (why) ledger.violation(`verify accepted a token whose ${why} was acknowledged before`);
+      if (why) {
+        ledger.violation(
+          `verify accepted a token whose ${why} was acknowledged before (jti ${entry.jti})`,
+          revocationLost(ledger, entry, why),
+        );
+      }
     });
   }
 
@@ -263,7 +333,10 @@ export function startLoad(options: LoadOptions): Load {
       const s = await instance().sessions.validateSession(id);
       const entry = ledger.sessions.get(id)!;
       if (s !== null && entry.endedAt !== undefined && entry.endedAt < start) {
-        ledger.violation('validateSession accepted a session whose end was acknowledged before');
+        ledger.violation(
+          `validateSession accepted a session whose end was acknowledged before (${id})`,
+          async (stores) => (await stores.sessionStore.getSession(id)) !== null,
+        );
       }
     });
   }
@@ -280,7 +353,12 @@ export function startLoad(options: LoadOptions): Load {
       ledger.children.set(entry.refreshToken, set);
       if (set.size === 2) ledger.violation('a refresh family forked: two children accepted for one parent');
       const why = mustRefuseRefresh(ledger, entry, start);
-      if (why) ledger.violation(`refresh accepted although its ${why} was acknowledged before`);
+      if (why) {
+        ledger.violation(
+          `refresh accepted although its ${why} was acknowledged before (family ${entry.familyId})`,
+          revocationLost(ledger, entry, why),
+        );
+      }
       const payload = inst.jwt.decodeVerified(pair.accessToken);
       if (!ledger.tokens.some((t) => t.refreshToken === pair.refreshToken)) {
         ledger.tokens.push({

@@ -26,26 +26,29 @@ export function scriptSource(name: string): string {
   );
 }
 
-function load(name: string, numberOfKeys: number): LuaScript {
-  return luaScript(name, scriptSource(name), numberOfKeys);
+function load(name: string, numberOfKeys: number, options: { durable?: boolean } = {}): LuaScript {
+  return luaScript(name, scriptSource(name), numberOfKeys, options);
 }
+
+/** Revocation-class writes: confirmed on the replicas before they resolve (see LuaScript). */
+const DURABLE = { durable: true };
 
 /** Every script, by file name. */
 export const SCRIPTS = {
   session_create: load('session_create', VARIADIC_KEYS),
   session_get: load('session_get', 2),
   session_update: load('session_update', 2),
-  session_delete: load('session_delete', 2),
-  session_rotate: load('session_rotate', 3),
-  session_delete_all: load('session_delete_all', VARIADIC_KEYS),
+  session_delete: load('session_delete', 2, DURABLE),
+  session_rotate: load('session_rotate', 3, DURABLE),
+  session_delete_all: load('session_delete_all', VARIADIC_KEYS, DURABLE),
   session_prune: load('session_prune', VARIADIC_KEYS),
   index_add: load('index_add', 1),
   family_create: load('family_create', 1),
-  family_revoke: load('family_revoke', 1),
-  family_rotate: load('family_rotate', 4),
-  family_revoke_token: load('family_revoke_token', 1),
-  watermark_raise: load('watermark_raise', 1),
-  blacklist_set: load('blacklist_set', 1),
+  family_revoke: load('family_revoke', 1, DURABLE),
+  family_rotate: load('family_rotate', 4, DURABLE),
+  family_revoke_token: load('family_revoke_token', 1, DURABLE),
+  watermark_raise: load('watermark_raise', 1, DURABLE),
+  blacklist_set: load('blacklist_set', 1, DURABLE),
   event_record: load('event_record', 2),
   device_trust: load('device_trust', 2),
   device_revoke: load('device_revoke', 2),
