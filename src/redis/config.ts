@@ -75,8 +75,10 @@ export interface RedisClientOptions {
   clientSideCache?: false | ClientSideCacheOptions;
   /**
    * Replicas that must confirm a revocation-class write (`WAIT`) before it is acknowledged, so a
-   * master crash right after it cannot undo a revocation through failover. Default 1 on Sentinel
-   * and Cluster, 0 on a standalone URL. 0 turns it off.
+   * master crash right after it cannot undo a revocation through failover (replication is
+   * asynchronous). Default 0 (off): measured on Cluster, it delayed the resumption after a master
+   * kill by ~1 s (5.0–6.1 s instead of 4.4–5.2 s). 1 on Sentinel or Cluster trades that for
+   * revocations that survive a failover while the replica keeps up.
    */
   replicaAcks?: number;
   /** Longest `WAIT` for those replicas, in ms (kept short: the connection waits too). Default 50. */
@@ -300,7 +302,7 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
     tls: options.tls ? Object.freeze({ rejectUnauthorized: true, ...options.tls }) : undefined,
     clientName: options.clientName,
     clientSideCache: resolveClientSideCache(options.clientSideCache),
-    replicaAcks: intOption('replicaAcks', options.replicaAcks, url.topology === 'standalone' ? 0 : 1, 0, 16),
+    replicaAcks: intOption('replicaAcks', options.replicaAcks, 0, 0, 16),
     replicaAckTimeoutMs: intOption('replicaAckTimeoutMs', options.replicaAckTimeoutMs, 50, 1, 60_000),
   });
 }

@@ -38,9 +38,15 @@ async function failoverUnderLoad(
   kill: () => Promise<{ port: number; killedAt: number }>,
   waitForFailover: (port: number) => Promise<unknown>,
   label: string,
+  replicaAcks = 0,
 ): Promise<FailoverResult> {
   const prefix = uniquePrefix();
-  const clientOptions = { url: topology.url, commandTimeoutMs: DEADLINE_MS, connectTimeoutMs: 3000 };
+  const clientOptions = {
+    url: topology.url,
+    commandTimeoutMs: DEADLINE_MS,
+    connectTimeoutMs: 3000,
+    replicaAcks,
+  };
   const instances: Instance[] = [
     await connectInstance(clientOptions, prefix),
     await connectInstance(clientOptions, prefix),
@@ -107,7 +113,8 @@ describe('failover under load', () => {
         t,
         () => t.killMaster(),
         (port) => t.waitForFailover(port),
-        'Sentinel',
+        'Sentinel (revocations WAIT for the replica)',
+        1,
       );
       assert.ok(r.resumeMs <= 5000, `resumed ${r.resumeMs} ms after the kill`);
     } finally {
