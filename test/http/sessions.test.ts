@@ -177,6 +177,10 @@ describe('POST /v1/sessions', async () => {
   test('the session cap evicts the oldest by default', async () => {
     const userId = uniqueUser('cap');
     const first = await h.login(userId);
+    // "Oldest" is by createdAt (ms); logins within one ms are ordered by id. Let the clock move
+    // on so that the first login is strictly the oldest.
+    const createdAt = Date.now();
+    while (Date.now() <= createdAt) await new Promise((r) => setImmediate(r));
     for (let i = 0; i < 5; i++) await h.login(userId);
     const list = await h.inject({
       method: 'GET',
