@@ -4,7 +4,7 @@
  * does at login: one SET with a TTL, no index, no audit).
  */
 import type { SessionData } from 'express-session';
-import { type Contender, compare } from '../support/measure.js';
+import { type Contender, compareTimed } from '../support/measure.js';
 import { createOurSide } from '../support/optix.js';
 import { expressSession, expressSessionId, IDLE_MS, sessionInput } from '../support/payload.js';
 import { connectRedisStore } from '../support/peers.js';
@@ -42,13 +42,7 @@ export const scenario: Scenario = {
           },
         },
       ];
-      const load = { concurrency: settings.concurrency, durationMs: settings.durationMs };
-      const results = await compare(contenders, {
-        rounds: settings.rounds,
-        load,
-        warmup: { concurrency: settings.concurrency, durationMs: settings.warmupMs },
-        log,
-      });
+      const { load, results } = await compareTimed(contenders, settings, log);
       return {
         scenario: 'create-session',
         title: 'create a session (login)',

@@ -6,7 +6,7 @@
  * (no reuse detection, no family, no grace).
  */
 import { randomBytes } from 'node:crypto';
-import { type Contender, compare, inParallel, Ring } from '../support/measure.js';
+import { type Contender, compareTimed, inParallel, Ring } from '../support/measure.js';
 import { createOurSide } from '../support/optix.js';
 import { connectIoredis, fastJwtSigner } from '../support/peers.js';
 import { ratios } from '../support/report.js';
@@ -82,13 +82,7 @@ export const scenario: Scenario = {
           },
         },
       ];
-      const load = { concurrency: settings.concurrency, durationMs: settings.durationMs };
-      const results = await compare(contenders, {
-        rounds: settings.rounds,
-        load,
-        warmup: { concurrency: settings.concurrency, durationMs: settings.warmupMs },
-        log,
-      });
+      const { load, results } = await compareTimed(contenders, settings, log);
       return {
         scenario: 'refresh-rotation',
         title: 'rotate a refresh token',

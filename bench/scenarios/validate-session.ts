@@ -4,7 +4,7 @@
  * every request with a rolling session.
  */
 import type { SessionData } from 'express-session';
-import { type Contender, compare } from '../support/measure.js';
+import { type Contender, compareTimed } from '../support/measure.js';
 import { createOurSide } from '../support/optix.js';
 import { expressSession, expressSessionId, IDLE_MS } from '../support/payload.js';
 import { connectRedisStore } from '../support/peers.js';
@@ -67,13 +67,7 @@ export const scenario: Scenario = {
           },
         },
       ];
-      const load = { concurrency: settings.concurrency, durationMs: settings.durationMs };
-      const results = await compare(contenders, {
-        rounds: settings.rounds,
-        load,
-        warmup: { concurrency: settings.concurrency, durationMs: settings.warmupMs },
-        log,
-      });
+      const { load, results } = await compareTimed(contenders, settings, log);
       return {
         scenario: 'validate-session',
         title: 'validate a session (read + sliding expiry)',

@@ -2,7 +2,7 @@
  * verify (warm): the same already-seen, unrevoked access tokens verified again and again — what
  * every request of a logged-in user costs.
  */
-import { compare } from '../support/measure.js';
+import { compareTimed } from '../support/measure.js';
 import { createOurSide } from '../support/optix.js';
 import { connectIoredis } from '../support/peers.js';
 import { ratios } from '../support/report.js';
@@ -29,13 +29,7 @@ export const scenario: Scenario = {
         fastJwtCache: TOKENS * 2,
         sequential: true,
       });
-      const load = { concurrency: settings.concurrency, durationMs: settings.durationMs };
-      const results = await compare(contenders, {
-        rounds: settings.rounds,
-        load,
-        warmup: { concurrency: settings.concurrency, durationMs: settings.warmupMs },
-        log,
-      });
+      const { load, results } = await compareTimed(contenders, settings, log);
       return {
         scenario: 'verify-warm',
         title: 'verify an already-seen access token',

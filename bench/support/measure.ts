@@ -9,6 +9,7 @@
  * and each ratio the median of the per-round ratios.
  */
 import { createHistogram, performance } from 'node:perf_hooks';
+import type { Settings } from './scenario.js';
 
 export interface Load {
   /** Operations in flight at once. */
@@ -202,4 +203,19 @@ export class Ring<T> {
     this.#items[(this.#head + this.#size) % this.#items.length] = item;
     this.#size++;
   }
+}
+
+/**
+ * `compare` with the timed runs of the settings: every contender runs `durationMs` per round at
+ * `concurrency` after a `warmupMs` warm-up. Returns the load too (the report records it).
+ */
+export async function compareTimed(
+  contenders: readonly Contender[],
+  settings: Pick<Settings, 'rounds' | 'concurrency' | 'durationMs' | 'warmupMs'>,
+  log: (line: string) => void,
+) {
+  const load = { concurrency: settings.concurrency, durationMs: settings.durationMs };
+  const warmup = { concurrency: settings.concurrency, durationMs: settings.warmupMs };
+  const results = await compare(contenders, { rounds: settings.rounds, load, warmup, log });
+  return { load, results };
 }
