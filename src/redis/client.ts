@@ -6,6 +6,9 @@
 import { inspect } from 'node:util';
 import { createHash } from 'node:crypto';
 import { createClient, createCluster, createSentinel, ErrorReply } from '@redis/client';
+// The slot function node-redis itself routes with (no public export): the WAIT that confirms a
+// write must find the same master connection as the write.
+import calculateSlotModule from '@redis/client/dist/lib/utils/calculate-slot.js';
 import { ConfigError, StoreTimeoutError, StoreUnavailableError } from '../core/errors.js';
 import type { LuaScript, RedisCommands } from './commands.js';
 import { type RedisClientOptions, type ResolvedRedisOptions, resolveRedisOptions } from './config.js';
@@ -16,6 +19,7 @@ import {
   TrackingController,
   trackedCache,
 } from './tracking.js';
+import { ReplicaAcks, type ReplicaAckTransport } from './replica-acks.js';
 
 /** What `healthCheck()` returns (the guide's health check). */
 export interface RedisHealth {
@@ -58,8 +62,10 @@ export interface RedisClientLogger {
  */
 export const RECONNECT_MAX_DELAY_MS = 500;
 
-/** After replicas failed to confirm a revocation in time: how long no `WAIT` is sent. */
-export const REPLICA_ACK_BACKOFF_MS = 5000;
+const calculateSlot: (key: string) => number =
+  typeof calculateSlotModule === 'function'
+    ? calculateSlotModule
+    : (calculateSlotModule as unknown as { default: (key: string) => number }).default;
 
 /** Cluster: how often the slot map is re-read while a node is reconnecting. */
 export const CLUSTER_TOPOLOGY_REFRESH_MS = 500;
@@ -126,10 +132,8 @@ export class RedisClient {
   readonly #tracking: TrackingController | null;
   #connected = false;
   #lastErrorLog = 0;
-  #lastAckWarn = 0;
-  #ackSkipUntil = 0;
-  /** Revocation-class writes that fewer than `replicaAcks` replicas confirmed in time. */
-  replicaAckShortfalls = 0;
+  /** Confirms revocation-class writes on replicas (`replicaAcks`); counts what it could not. */
+  readonly replicaAcks: ReplicaAcks;
 
   constructor(options: RedisClientOptions, deps: { logger?: RedisClientLogger } = {}) {
     this.options = resolveRedisOptions(options);
@@ -137,6 +141,13 @@ export class RedisClient {
     this.keyPrefix = this.options.keyPrefix;
     this.#logger = deps.logger;
     this.#client = this.#build();
+    this.replicaAcks = new ReplicaAcks(
+      this.options.replicaAcks,
+      this.options.replicaAckTimeoutMs,
+      this.options.commandTimeoutMs,
+      this.#replicaAckTransport(),
+      this.#logger,
+    );
     this.#client.on('error', (err: unknown) => this.#onError(err));
     const commands = this.topology === 'cluster' ? this.#clusterCommands() : (this.#client as RedisCommands);
     const csc = this.options.clientSideCache;
@@ -411,6 +422,8 @@ export class RedisClient {
    * or `SCRIPT FLUSH`). All `keys` must be in one hash slot.
    */
   runScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    // The master the write goes to: a WAIT on another one (after a failover) would prove nothing.
+    const master = script.durable && keys.length > 0 ? this.replicaAcks.connectionOf(keys[0]!) : '';
     return this.wrap(script.name, async () => {
       try {
         return await this.#client.evalSha(script.sha1, { keys, arguments: args });
@@ -422,63 +435,45 @@ export class RedisClient {
         this.#tracking?.invalidateLocal(keys);
       }
     }).then(async (reply) => {
-      if (script.durable && keys.length > 0) await this.#confirmReplicated(keys[0]!);
+      if (script.durable && keys.length > 0) await this.replicaAcks.confirm(keys[0]!, master);
       return reply;
     });
   }
 
-  /**
-   * Replication is asynchronous: a write the master acknowledged and then lost in a crash before
-   * its replica had it is gone after failover (measured on Cluster: in 1 of 4 master kills under
-   * load, 6 blacklist entries and 7 family revocations acknowledged just before the kill came back
-   * un-revoked). For revocation-class writes this asks the master, on the connection that carried
-   * the write, to `WAIT` until `replicaAcks` replicas have it (at most `replicaAckTimeoutMs`).
-   * Fewer acks (a replica down) are logged and counted, not failed: refusing to revoke while a
-   * replica is down would be worse. The connection waits with it (every command pipelined behind
-   * a `WAIT` waits too), so the timeout is short, and after a shortfall no `WAIT` is sent for
-   * `REPLICA_ACK_BACKOFF_MS`: a master left without its replica (after a failover, until a new
-   * one syncs) would otherwise stall its connection on every revocation.
-   */
-  async #confirmReplicated(key: string): Promise<void> {
-    const wanted = this.options.replicaAcks;
-    if (wanted === 0) return;
-    if (Date.now() < this.#ackSkipUntil) {
-      this.replicaAckShortfalls++;
-      return;
-    }
-    const args = ['WAIT', String(wanted), String(this.options.replicaAckTimeoutMs)];
-    let acked: number;
-    try {
-      acked = Number(
-        await this.wrap(
-          'wait',
-          () =>
-            this.topology === 'cluster'
-              ? this.#client.sendCommand(key, false, args)
-              : this.topology === 'sentinel'
-                ? this.#client.sendCommand(false, args)
-                : this.#client.sendCommand(args),
-          // WAIT answers by its own timeout; past it (plus a margin) the node is not answering.
-          Math.min(this.options.commandTimeoutMs, this.options.replicaAckTimeoutMs + 100),
-        ),
-      );
-    } catch {
-      // The write itself was acknowledged; only its replication is unconfirmed (e.g. the WAIT
-      // went to a master that just died, before the slot map moved on). Counted, not failed.
-      acked = 0;
-    }
-    if (acked < wanted) {
-      this.replicaAckShortfalls++;
-      const now = Date.now();
-      this.#ackSkipUntil = now + REPLICA_ACK_BACKOFF_MS;
-      if (now - this.#lastAckWarn >= 1000) {
-        this.#lastAckWarn = now;
-        this.#logger?.warn(
-          { wanted, acked, redis: this.options.redactedUrl },
-          'redis_revocation_not_replicated',
-        );
-      }
-    }
+  /** `WAIT` and `INFO replication` on the master connection that serves a key (see replica-acks.ts). */
+  #replicaAckTransport(): ReplicaAckTransport {
+    // Cluster: to the slot's master connection itself. Through the cluster client, node-redis
+    // would send WAIT to every master and answer the smallest count (its policy table says
+    // all_shards/agg_min), and INFO to every node.
+    const masterOf = (key: string) => this.#client.getSlotMaster(calculateSlot(key));
+    const send = async (key: string, args: string[]): Promise<unknown> => {
+      if (this.topology === 'cluster')
+        return (await this.#client.nodeClient(masterOf(key))).sendCommand(args);
+      if (this.topology === 'sentinel') return this.#client.sendCommand(false, args);
+      return this.#client.sendCommand(args);
+    };
+    return {
+      connectionOf: (key) => {
+        const node =
+          this.topology === 'cluster'
+            ? masterOf(key)
+            : this.topology === 'sentinel'
+              ? this.#client.getMasterNode()
+              : this.options.url.nodes[0];
+        return node === undefined ? '' : `${node.host}:${node.port}`;
+      },
+      // Unbounded here: ReplicaAcks bounds the whole confirmation by commandTimeoutMs, and keeps
+      // a WAIT counted as in flight until Redis answers it (see replica-acks.ts).
+      wait: async (key, replicas, timeoutMs) =>
+        Number(await send(key, ['WAIT', String(replicas), String(timeoutMs)])),
+      connectedReplicas: async (key) => {
+        // Only replicas in the `online` state count: one still loading its first copy can confirm
+        // nothing (WAIT waits for it in vain) and holds no complete data set.
+        const info = String(await send(key, ['INFO', 'replication']));
+        if (!/^role:master\r?$/m.test(info)) return 0;
+        return (info.match(/^slave\d+:.*\bstate=online\b/gm) ?? []).length;
+      },
+    };
   }
 
   /** `PING` (every master on Cluster). Resolves with the round-trip time in ms. */

@@ -74,14 +74,18 @@ export interface RedisClientOptions {
    */
   clientSideCache?: false | ClientSideCacheOptions;
   /**
-   * Replicas that must confirm a revocation-class write (`WAIT`) before it is acknowledged, so a
-   * master crash right after it cannot undo a revocation through failover (replication is
-   * asynchronous). Default 0 (off): measured on Cluster, it delayed the resumption after a master
-   * kill by ~1 s (5.0–6.1 s instead of 4.4–5.2 s). 1 on Sentinel or Cluster trades that for
-   * revocations that survive a failover while the replica keeps up.
+   * Replicas that must confirm a revocation-class write (blacklist entry, family revocation or
+   * rotation, revoke-all watermark, session end) with `WAIT` before it is acknowledged, so a master
+   * crash right after it cannot undo the revocation through failover (replication is
+   * asynchronous). Default 1 on Sentinel and Cluster, 0 (off) on a standalone server. A master
+   * with fewer replicas connected acknowledges without them (logged, counted); a connected replica
+   * that does not confirm makes the write fail with `StoreUnavailableError`. See replica-acks.ts.
    */
   replicaAcks?: number;
-  /** Longest `WAIT` for those replicas, in ms (kept short: the connection waits too). Default 50. */
+  /**
+   * Longest first `WAIT` for those replicas, in ms (kept short: the connection waits too); a
+   * lagging replica gets one more, 4 times longer. Default 50.
+   */
   replicaAckTimeoutMs?: number;
 }
 
@@ -302,7 +306,7 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
     tls: options.tls ? Object.freeze({ rejectUnauthorized: true, ...options.tls }) : undefined,
     clientName: options.clientName,
     clientSideCache: resolveClientSideCache(options.clientSideCache),
-    replicaAcks: intOption('replicaAcks', options.replicaAcks, 0, 0, 16),
+    replicaAcks: intOption('replicaAcks', options.replicaAcks, url.topology === 'standalone' ? 0 : 1, 0, 16),
     replicaAckTimeoutMs: intOption('replicaAckTimeoutMs', options.replicaAckTimeoutMs, 50, 1, 60_000),
   });
 }

@@ -578,7 +578,8 @@ export async function startSentinel(options: SentinelOptions = {}): Promise<Sent
     procs.push(replica);
     await waitFor('replica in sync', 10_000, async () => {
       const info = await infoOf({ port: replica.port }, 'replication');
-      return info.master_link_status === 'up';
+      const seen = await infoOf({ port: master.port }, 'replication');
+      return info.master_link_status === 'up' && /state=online/.test(seen.slave0 ?? '');
     });
 
     const sentinelPorts: number[] = [];
@@ -789,7 +790,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           const cluster = await redisCli({ port }, ['CLUSTER', 'INFO']);
           if (!cluster.includes('cluster_state:ok') || !cluster.includes('cluster_known_nodes:6'))
             return false;
-          return info.role === 'master' || info.master_link_status === 'up';
+          // A master counts its replica in sync only after the replica's first ack (`state=online`):
+          // until then a WAIT for it waits in vain.
+          if (info.role === 'master') return /state=online/.test(info.slave0 ?? '');
+          return info.master_link_status === 'up';
         }),
       ),
     );
