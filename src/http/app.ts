@@ -20,7 +20,7 @@ import { createServiceKeyVerifier, requireServiceKey, requireUser } from './auth
 import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
 import { httpError, toHttpError } from './errors.js';
 import { createLogger, hashId } from './logger.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, type Metrics, registerReplicaAckMetrics } from './metrics.js';
 import { redisRateLimitStore } from './rate-limit.js';
 import { adminRoutes } from './routes/admin.js';
 import { meRoutes } from './routes/me.js';
@@ -90,6 +90,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   const { config } = optix;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = options.metrics ?? createMetrics();
+  if (optix.redis !== null) registerReplicaAckMetrics(metrics.registry, optix.redis.replicaAcks);
   const lifecycle: Lifecycle = { draining: false };
 
   /** Error answer shared by the error handler and Fastify's framework errors (bad URLs). */

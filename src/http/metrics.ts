@@ -97,6 +97,35 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   };
 }
 
+/**
+ * The client's counts of revocation-class writes its replica did not confirm
+ * (`RedisClient.replicaAcks`, see src/redis/replica-acks.ts), read when scraped.
+ */
+export function registerReplicaAckMetrics(
+  registry: Registry,
+  acks: { readonly unreplicated: number; readonly unconfirmed: number },
+): void {
+  const registers = [registry];
+  new Counter({
+    name: 'optix_revocation_writes_unreplicated_total',
+    help: 'Revocation-class writes acknowledged without a replica, because none was connected and in sync',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(acks.unreplicated);
+    },
+  });
+  new Counter({
+    name: 'optix_revocation_writes_unconfirmed_total',
+    help: 'Revocation-class writes answered as failed because no replica confirmed them in time',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(acks.unconfirmed);
+    },
+  });
+}
+
 /** The verification outcome of an error thrown by `verifyToken` (or `valid` for none). */
 export function verificationOutcome(code: string | undefined): VerificationOutcome {
   if (code === undefined) return 'valid';

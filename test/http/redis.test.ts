@@ -179,5 +179,8 @@ describe('HTTP while Redis is down', async () => {
     assert.equal(live.statusCode, 200, 'liveness does not depend on Redis');
     const metrics = await h.inject({ method: 'GET', url: '/metrics' });
     assert.match(metrics.body, /optix_redis_errors_total\{code="ERR_STORE_(UNAVAILABLE|TIMEOUT)"\} [1-9]/);
+    // A standalone server: revocations wait for no replica (replicaAcks 0), both counts stay 0.
+    assert.match(metrics.body, /^optix_revocation_writes_unreplicated_total 0$/m);
+    assert.match(metrics.body, /^optix_revocation_writes_unconfirmed_total 0$/m);
   });
 });

@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { registerReplicaAckMetrics } from '../../src/http/metrics.js';
 import { RedisClient } from '../../src/redis/client.js';
 import { createRedisStores } from '../../src/stores/redis/index.js';
 import type { Stores } from '../../src/core/ports.js';
@@ -92,5 +94,13 @@ describe('revocations confirmed by the replica (Sentinel, replicaAcks default)',
     // One 50 ms WAIT found it out; the other 19 skipped the check.
     assert.ok(took < 600, `20 revocations took ${took.toFixed(0)} ms`);
     assert.equal(await stores.tokenBlacklist.isBlacklisted(`jti-${n - 1}`), true);
+    // What /metrics shows of it.
+    const registry = new Registry();
+    registerReplicaAckMetrics(registry, redis.replicaAcks);
+    const text = await registry.metrics();
+    const count = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    assert.equal(count('optix_revocation_writes_unreplicated_total'), redis.replicaAcks.unreplicated);
+    assert.ok(count('optix_revocation_writes_unreplicated_total') >= 20);
+    assert.ok(count('optix_revocation_writes_unconfirmed_total') >= 1, 'the frozen-replica refusals');
   });
 });
