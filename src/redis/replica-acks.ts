@@ -55,8 +55,12 @@ class Gate {
   #next: Promise<number> | null = null;
   #nextTimeoutMs = 0;
   #role: Promise<number> | null = null;
-  /** Fewer replicas than wanted were connected when last looked at. */
-  short = false;
+  /**
+   * Fewer replicas than wanted were connected when last looked at. A new connection starts so:
+   * its first write asks `INFO replication` (which does not block) before any `WAIT`, so a
+   * master without a replica (a replica just promoted) never stalls its connection on one.
+   */
+  short = true;
   /** Until then (ms since epoch) writes through this connection skip the check. */
   shortUntil = 0;
 

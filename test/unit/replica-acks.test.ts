@@ -82,16 +82,27 @@ describe('ReplicaAcks', () => {
     const t = new FakeTransport();
     t.replicasConnected = 0;
     const acks = new ReplicaAcks(1, 50, 1000, t);
-    const c = acks.confirm('a1');
-    await tick();
-    t.waits[0]!.answer.resolve(0);
-    await c;
-    assert.equal(t.roles, 1);
+    await acks.confirm('a1');
+    assert.equal(t.roles, 1, 'a new connection asks INFO replication first');
+    assert.equal(t.waits.length, 0, 'and sends no WAIT (which would block it) to a master without replica');
     assert.equal(acks.unreplicated, 1);
     await acks.confirm('a2');
-    assert.equal(t.waits.length, 1, 'no WAIT (which would block the connection) while known short');
+    assert.equal(t.roles, 1, 'known short: no second INFO within the recheck interval');
     assert.equal(acks.unreplicated, 2);
     assert.ok(REPLICA_RECHECK_MS <= 1000);
+  });
+
+  it('a replica that stops confirming: INFO decides, no replica left → acknowledged', async () => {
+    const t = new FakeTransport();
+    const acks = new ReplicaAcks(1, 50, 1000, t);
+    const c = acks.confirm('a1');
+    await tick();
+    t.replicasConnected = 0;
+    t.waits[0]!.answer.resolve(0);
+    await c;
+    assert.equal(t.roles, 2);
+    assert.equal(t.waits.length, 1);
+    assert.equal(acks.unreplicated, 1);
   });
 
   it('fails the write when a connected replica does not confirm even the longer WAIT', async () => {
@@ -102,7 +113,7 @@ describe('ReplicaAcks', () => {
     t.waits[0]!.answer.resolve(0);
     await tick();
     await tick();
-    assert.equal(t.roles, 1, 'INFO asked: a replica is connected');
+    assert.equal(t.roles, 2, 'INFO asked again: a replica is connected, so it lags');
     assert.equal(t.waits.length, 2);
     assert.equal(t.waits[1]!.timeoutMs, 50 * LAGGING_REPLICA_FACTOR);
     t.waits[1]!.answer.resolve(0);
