@@ -105,10 +105,11 @@ describe('ReplicaAcks', () => {
     assert.equal(acks.unreplicated, 1);
   });
 
-  it('fails the write when a connected replica does not confirm even the longer WAIT', async () => {
+  /** A write whose first WAIT comes back short while the replica stays connected (it lags). */
+  async function lagging() {
     const t = new FakeTransport();
     const acks = new ReplicaAcks(1, 50, 1000, t);
-    const c = acks.confirm('a1');
+    const confirmed = acks.confirm('a1');
     await tick();
     t.waits[0]!.answer.resolve(0);
     await tick();
@@ -116,21 +117,20 @@ describe('ReplicaAcks', () => {
     assert.equal(t.roles, 2, 'INFO asked again: a replica is connected, so it lags');
     assert.equal(t.waits.length, 2);
     assert.equal(t.waits[1]!.timeoutMs, 50 * LAGGING_REPLICA_FACTOR);
-    t.waits[1]!.answer.resolve(0);
-    await assert.rejects(c, (err: unknown) => err instanceof StoreUnavailableError);
+    return { t, acks, confirmed, second: t.waits[1]!.answer };
+  }
+
+  it('fails the write when a connected replica does not confirm even the longer WAIT', async () => {
+    const { acks, confirmed, second } = await lagging();
+    second.resolve(0);
+    await assert.rejects(confirmed, (err: unknown) => err instanceof StoreUnavailableError);
     assert.equal(acks.unconfirmed, 1);
   });
 
   it('acknowledges when the lagging replica confirms the longer WAIT', async () => {
-    const t = new FakeTransport();
-    const acks = new ReplicaAcks(1, 50, 1000, t);
-    const c = acks.confirm('a1');
-    await tick();
-    t.waits[0]!.answer.resolve(0);
-    await tick();
-    await tick();
-    t.waits[1]!.answer.resolve(1);
-    await c;
+    const { acks, confirmed, second } = await lagging();
+    second.resolve(1);
+    await confirmed;
     assert.equal(acks.unconfirmed + acks.unreplicated, 0);
   });
 
