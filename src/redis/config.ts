@@ -83,8 +83,9 @@ export interface RedisClientOptions {
    */
   replicaAcks?: number;
   /**
-   * Longest first `WAIT` for those replicas, in ms (kept short: the connection waits too); a
-   * lagging replica gets one more, 4 times longer. Default 50.
+   * Timeout of each `WAIT` for those replicas, in ms (kept short: every command pipelined behind
+   * a `WAIT` waits too); for a connected replica that lags they are repeated until
+   * `commandTimeoutMs`. Default 50.
    */
   replicaAckTimeoutMs?: number;
 }

@@ -12,8 +12,9 @@
  *   replica can be promoted in its place holding less than it, and refusing to revoke would be
  *   worse than the risk left (the master's own persistence). Counted (`unreplicated`), logged.
  *
- * When a connected replica does not confirm in time (it lags), one longer `WAIT` follows; if
- * that fails too, or the master does not answer, the write is reported as failed
+ * While a connected replica has not confirmed (it lags), short `WAIT`s are repeated until the
+ * deadline (`commandTimeoutMs`); past it, or when the master does not answer, the write is
+ * reported as failed
  * (`StoreUnavailableError`): it may or may not survive a failover, so the caller must not treat
  * it as done. Revocations are idempotent, so a retry is always safe.
  *
@@ -46,15 +47,13 @@ export interface ReplicaAckLogger {
 /** After a master was seen with too few replicas: how long writes to it skip the check. */
 export const REPLICA_RECHECK_MS = 1000;
 
-/** The second `WAIT`, for a replica that is connected but lagging, waits this many times longer. */
-export const LAGGING_REPLICA_FACTOR = 4;
-
 class Gate {
   constructor(readonly holdMs: number) {}
-  #inflight: Promise<number> | null = null;
+  /** Settles when the `WAIT` in flight is answered (or given up on: `holdMs`). */
+  #inflight: Promise<void> | null = null;
   #next: Promise<number> | null = null;
   #nextTimeoutMs = 0;
-  #role: Promise<number> | null = null;
+  #info: Promise<number> | null = null;
   /**
    * Fewer replicas than wanted were connected when last looked at. A new connection starts so:
    * its first write asks `INFO replication` (which does not block) before any `WAIT`, so a
@@ -69,11 +68,7 @@ class Gate {
     if (this.#inflight === null) return this.#send(send, timeoutMs);
     this.#nextTimeoutMs = Math.max(this.#nextTimeoutMs, timeoutMs);
     if (this.#next === null) {
-      const after = this.#inflight.then(
-        () => undefined,
-        () => undefined,
-      );
-      this.#next = after.then(() => {
+      this.#next = this.#inflight.then(() => {
         this.#next = null;
         const t = this.#nextTimeoutMs;
         this.#nextTimeoutMs = 0;
@@ -83,31 +78,40 @@ class Gate {
     return this.#next;
   }
 
+  /**
+   * Sends a `WAIT`; `#inflight` settles when Redis answers it (not when a caller gives up on it: a
+   * `WAIT` still blocking the connection would delay the next one behind it, and that one the
+   * next), or after `holdMs` when the connection hangs without failing.
+   */
   #send(send: (timeoutMs: number) => Promise<number>, timeoutMs: number): Promise<number> {
-    const p = send(timeoutMs);
-    // In flight until Redis answers it (not until a caller gives up on it: a WAIT still blocking
-    // the connection would delay the next one behind it, and that one the next, and so on),
-    // but not forever when the connection hangs without failing.
-    const held = Promise.race([p, new Promise<void>((r) => setTimeout(r, this.holdMs).unref())]);
-    this.#inflight = p;
-    const clear = () => {
-      if (this.#inflight === p) this.#inflight = null;
-    };
-    held.then(clear, clear);
-    return p;
+    const answer = send(timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const held = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.holdMs);
+      timer.unref();
+      answer.then(
+        () => resolve(),
+        () => resolve(),
+      );
+    }).then(() => {
+      clearTimeout(timer);
+      if (this.#inflight === held) this.#inflight = null;
+    });
+    this.#inflight = held;
+    return answer;
   }
 
   /** `INFO replication`, one at a time per connection. */
   connectedReplicas(ask: () => Promise<number>): Promise<number> {
-    if (this.#role === null) {
+    if (this.#info === null) {
       const p = ask();
-      this.#role = p;
+      this.#info = p;
       const clear = () => {
-        if (this.#role === p) this.#role = null;
+        if (this.#info === p) this.#info = null;
       };
       p.then(clear, clear);
     }
-    return this.#role;
+    return this.#info;
   }
 }
 
@@ -123,7 +127,8 @@ export class ReplicaAcks {
    * @param replicas how many replicas must confirm (0: off)
    * @param timeoutMs the first `WAIT`'s timeout
    * @param deadlineMs how long a confirmation may take in all (waiting for the `WAIT` in flight,
-   *   `INFO replication`, the longer `WAIT`); past it the write is reported as failed
+   *   `INFO replication`, the repeated `WAIT`s for a lagging replica); past it the write is
+   *   reported as failed
    */
   constructor(
     readonly replicas: number,
@@ -161,7 +166,7 @@ export class ReplicaAcks {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.#confirm(gate, key),
+        this.#confirm(gate, key, Date.now() + this.deadlineMs),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`no confirmation within ${this.deadlineMs} ms`)),
@@ -180,24 +185,24 @@ export class ReplicaAcks {
     }
   }
 
-  async #confirm(gate: Gate, key: string): Promise<void> {
+  async #confirm(gate: Gate, key: string, deadlineAt: number): Promise<void> {
     const wanted = this.replicas;
-    {
-      if (gate.short) {
-        if (Date.now() < gate.shortUntil) {
-          this.unreplicated++;
-          return;
-        }
-        if (await this.#tooFewReplicas(gate, key)) return;
+    if (gate.short) {
+      if (Date.now() < gate.shortUntil) {
+        this.unreplicated++;
+        return;
       }
-      const send = (timeoutMs: number) => this.transport.wait(key, wanted, timeoutMs);
+      if (await this.#tooFewReplicas(gate, key)) return;
+    }
+    const send = (timeoutMs: number) => this.transport.wait(key, wanted, timeoutMs);
+    // Short WAITs, repeated while a replica is connected but has not confirmed yet (it lags):
+    // between two of them the commands pipelined behind the first get through.
+    do {
       if ((await gate.wait(send, this.timeoutMs)) >= wanted) return;
       if (await this.#tooFewReplicas(gate, key)) return;
-      // A replica is connected but did not confirm in time: it lags. Once more, longer.
-      if ((await gate.wait(send, this.timeoutMs * LAGGING_REPLICA_FACTOR)) >= wanted) return;
-    }
+    } while (Date.now() < deadlineAt);
     throw new StoreUnavailableError(
-      `the write was not confirmed by ${wanted} replica(s) within ${this.timeoutMs * (1 + LAGGING_REPLICA_FACTOR)} ms`,
+      `the write was not confirmed by ${wanted} connected replica(s) within ${this.deadlineMs} ms`,
     );
   }
 

@@ -3,7 +3,8 @@
  * on a real master + replica found through sentinels:
  * - acknowledged → the replica already holds the write;
  * - the replica frozen (SIGSTOP; still connected, so it could be promoted without the write) → the
- *   write is reported as failed, fast, and reads keep working; it succeeds again once it thaws;
+ *   write is reported as failed at the deadline, and reads keep working; it succeeds again once it
+ *   thaws;
  * - the replica gone (SIGKILL: no replica left that could be promoted) → acknowledged, counted.
  */
 import assert from 'node:assert/strict';
@@ -55,7 +56,7 @@ describe('revocations confirmed by the replica (Sentinel, replicaAcks default)',
     assert.equal(redis.replicaAcks.unconfirmed + redis.replicaAcks.unreplicated, 0);
   });
 
-  it('a frozen but connected replica: revocations fail fast, reads go on, and work again after', async () => {
+  it('a frozen but connected replica: revocations fail at the deadline, reads go on, and work again after', async () => {
     replica.child.kill('SIGSTOP');
     try {
       const start = performance.now();
@@ -64,8 +65,8 @@ describe('revocations confirmed by the replica (Sentinel, replicaAcks default)',
         (err: unknown) => (err as { code?: string }).code === 'ERR_STORE_UNAVAILABLE',
       );
       const took = performance.now() - start;
-      // 50 ms WAIT, INFO, 200 ms WAIT (+ scheduling on a loaded machine).
-      assert.ok(took < 900, `the refusal took ${took.toFixed(0)} ms`);
+      // Short WAITs until the deadline (commandTimeoutMs 1000), not beyond.
+      assert.ok(took >= 900 && took < 1500, `the refusal took ${took.toFixed(0)} ms`);
       assert.ok(redis.replicaAcks.unconfirmed >= 1);
       assert.equal(await stores.tokenBlacklist.isBlacklisted('seen-0'), true, 'reads still answered');
     } finally {

@@ -7,12 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import {
-  LAGGING_REPLICA_FACTOR,
-  REPLICA_RECHECK_MS,
-  ReplicaAcks,
-  type ReplicaAckTransport,
-} from '../../src/redis/replica-acks.js';
+import { REPLICA_RECHECK_MS, ReplicaAcks, type ReplicaAckTransport } from '../../src/redis/replica-acks.js';
 
 interface Pending<T> {
   resolve(v: T): void;
@@ -28,11 +23,14 @@ class FakeTransport implements ReplicaAckTransport {
   connectionOf(key: string): string {
     return key.startsWith('b') ? 'node-b' : 'node-a';
   }
+  /** When set, every WAIT answers 0 by itself after this many ms (a replica that never acks). */
+  answerAfterMs: number | null = null;
   wait(key: string, _replicas: number, timeoutMs: number): Promise<number> {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     return new Promise<number>((resolve, reject) => {
       this.waits.push({ key, timeoutMs, answer: { resolve, reject } });
+      if (this.answerAfterMs !== null) setTimeout(() => resolve(0), this.answerAfterMs);
     }).finally(() => this.inFlight--);
   }
   async connectedReplicas(): Promise<number> {
@@ -105,33 +103,34 @@ describe('ReplicaAcks', () => {
     assert.equal(acks.unreplicated, 1);
   });
 
-  /** A write whose first WAIT comes back short while the replica stays connected (it lags). */
-  async function lagging() {
+  it('a connected replica that lags: short WAITs again until it confirms', async () => {
     const t = new FakeTransport();
     const acks = new ReplicaAcks(1, 50, 1000, t);
     const confirmed = acks.confirm('a1');
+    for (let i = 0; i < 3; i++) {
+      await tick();
+      await tick();
+      assert.equal(t.waits.length, i + 1);
+      assert.equal(t.waits[i]!.timeoutMs, 50, 'each WAIT short: the commands behind it get through');
+      t.waits[i]!.answer.resolve(0);
+    }
     await tick();
-    t.waits[0]!.answer.resolve(0);
     await tick();
-    await tick();
-    assert.equal(t.roles, 2, 'INFO asked again: a replica is connected, so it lags');
-    assert.equal(t.waits.length, 2);
-    assert.equal(t.waits[1]!.timeoutMs, 50 * LAGGING_REPLICA_FACTOR);
-    return { t, acks, confirmed, second: t.waits[1]!.answer };
-  }
-
-  it('fails the write when a connected replica does not confirm even the longer WAIT', async () => {
-    const { acks, confirmed, second } = await lagging();
-    second.resolve(0);
-    await assert.rejects(confirmed, (err: unknown) => err instanceof StoreUnavailableError);
-    assert.equal(acks.unconfirmed, 1);
+    t.waits[3]!.answer.resolve(1);
+    await confirmed;
+    assert.equal(t.roles, 4, 'INFO after each short WAIT: the replica is still connected');
+    assert.equal(acks.unconfirmed + acks.unreplicated, 0);
   });
 
-  it('acknowledges when the lagging replica confirms the longer WAIT', async () => {
-    const { acks, confirmed, second } = await lagging();
-    second.resolve(1);
-    await confirmed;
-    assert.equal(acks.unconfirmed + acks.unreplicated, 0);
+  it('fails the write when a connected replica has not confirmed by the deadline', async () => {
+    const t = new FakeTransport();
+    t.answerAfterMs = 5;
+    const acks = new ReplicaAcks(1, 50, 60, t);
+    const start = performance.now();
+    await assert.rejects(acks.confirm('a1'), (err: unknown) => err instanceof StoreUnavailableError);
+    assert.ok(performance.now() - start < 200);
+    assert.ok(t.waits.length >= 2, `${t.waits.length} WAITs`);
+    assert.equal(acks.unconfirmed, 1);
   });
 
   it('fails the write past the deadline, and keeps that WAIT in flight until Redis answers it', async () => {
