@@ -111,6 +111,21 @@ describe('REDIS_URL parsing', () => {
     );
   });
 
+  it('revocations wait for one replica by default on Sentinel and Cluster, none on a standalone server', () => {
+    assert.equal(resolveRedisOptions({ url: 'redis://h/0' }).replicaAcks, 0);
+    assert.equal(resolveRedisOptions({ url: 'redis://s1:26379,s2:26379/0?sentinel=m' }).replicaAcks, 1);
+    assert.equal(resolveRedisOptions({ url: 'redis://n1:7000,n2:7001' }).replicaAcks, 1);
+    assert.equal(resolveRedisOptions({ url: 'redis://n1:7000,n2:7001', replicaAcks: 0 }).replicaAcks, 0);
+    assert.equal(resolveRedisOptions({ url: 'redis://h/0', replicaAcks: 2 }).replicaAcks, 2);
+    assert.equal(resolveRedisOptions({ url: 'redis://h/0' }).replicaAckTimeoutMs, 50);
+    for (const bad of [-1, 1.5, 17]) {
+      assert.throws(() => resolveRedisOptions({ url: 'redis://h/0', replicaAcks: bad }), {
+        code: 'ERR_CONFIG',
+        path: 'replicaAcks',
+      });
+    }
+  });
+
   it('constructs clients for standalone, TLS, Sentinel and Cluster without connecting', async () => {
     for (const url of [
       'redis://127.0.0.1:1/0',
