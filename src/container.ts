@@ -85,6 +85,7 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
         commandTimeoutMs: r.commandTimeoutMs,
         retryOnTimeout: r.retryOnTimeout,
         ...(r.clientCache ? {} : { clientSideCache: false as const }),
+        ...(r.replicaAcks === undefined ? {} : { replicaAcks: r.replicaAcks }),
         keyPrefix: r.keyPrefix,
         ...(r.tls ? { tls: r.tls } : {}),
         clientName: 'optix-sessions',

@@ -213,6 +213,9 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
   const commandTimeoutMs = int(env, p, 'REDIS_COMMAND_TIMEOUT_MS', 1000, 1, 600_000);
   const retryOnTimeout = bool(env, p, 'REDIS_RETRY_ON_TIMEOUT', true);
   const clientCache = bool(env, p, 'REDIS_CLIENT_CACHE', true);
+  // Unset: the client's default by topology (1 on Sentinel and Cluster, 0 on a standalone server).
+  const replicaAcks =
+    raw(env, 'REDIS_REPLICA_ACKS') === undefined ? undefined : int(env, p, 'REDIS_REPLICA_ACKS', 0, 0, 16);
   let redis: RedisConfig | null = null;
   const redisUrl = raw(env, 'REDIS_URL');
   if (redisUrl === undefined) {
@@ -267,6 +270,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
       commandTimeoutMs,
       retryOnTimeout,
       clientCache,
+      replicaAcks,
       keyPrefix,
       tls: Object.keys(tlsFiles).length > 0 ? Object.freeze({ ...tlsFiles }) : undefined,
     };
@@ -424,6 +428,7 @@ export function describeConfig(config: OptixConfig): Record<string, unknown> {
             commandTimeoutMs: config.redis.commandTimeoutMs,
             retryOnTimeout: config.redis.retryOnTimeout,
             clientCache: config.redis.clientCache,
+            replicaAcks: config.redis.replicaAcks ?? 'by topology',
             keyPrefix: config.redis.keyPrefix,
             tls: config.redis.tls !== undefined,
           },

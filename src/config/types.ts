@@ -20,6 +20,8 @@ export interface RedisConfig {
   readonly retryOnTimeout: boolean;
   /** `REDIS_CLIENT_CACHE`: the client-side cache of revocation and session reads. */
   readonly clientCache: boolean;
+  /** `REDIS_REPLICA_ACKS`; `undefined`: the client's default by topology. */
+  readonly replicaAcks: number | undefined;
   readonly keyPrefix: string;
   readonly tls: RedisTlsOptions | undefined;
 }

@@ -78,6 +78,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
       'Client-side cache of revocation and session reads (RESP3 `CLIENT TRACKING`, one more connection per node): a token or session already seen is checked in process, and a revoke anywhere reaches it as an invalidation within ~1 ms; `false` asks Redis every time.',
   },
   {
+    name: 'REDIS_REPLICA_ACKS',
+    default: '(1 on Sentinel and Cluster, 0 standalone)',
+    description:
+      'Replicas that must confirm each revocation (`WAIT`) before it is acknowledged, so a failover cannot undo it. A master with no replica in sync acknowledges alone (counted); a connected replica that lags past `REDIS_COMMAND_TIMEOUT_MS` makes the revocation answer 503. `0`: off (e.g. a Cluster without replicas).',
+  },
+  {
     name: 'REDIS_KEY_PREFIX',
     default: 'optix:',
     description: 'Namespace of every key (letters, digits, `._:-`).',

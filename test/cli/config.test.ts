@@ -115,6 +115,8 @@ describe('loadConfig', () => {
       [{ REDIS_COMMAND_TIMEOUT_MS: '1.5' }, 'REDIS_COMMAND_TIMEOUT_MS'],
       [{ REDIS_RETRY_ON_TIMEOUT: 'sometimes' }, 'REDIS_RETRY_ON_TIMEOUT'],
       [{ REDIS_CLIENT_CACHE: 'maybe' }, 'REDIS_CLIENT_CACHE'],
+      [{ REDIS_REPLICA_ACKS: '-1' }, 'REDIS_REPLICA_ACKS'],
+      [{ REDIS_REPLICA_ACKS: 'one' }, 'REDIS_REPLICA_ACKS'],
       [{ REDIS_URL: 'redis://h:6379', REDIS_KEY_PREFIX: 'a{b}' }, 'REDIS_KEY_PREFIX'],
       [{ REDIS_TLS_CA_FILE: '/x.pem' }, 'REDIS_TLS_CA_FILE'],
       [{ REDIS_URL: 'redis://h:6379', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }, 'REDIS_TLS_CA_FILE'],
@@ -184,6 +186,7 @@ describe('loadConfig', () => {
       REDIS_COMMAND_TIMEOUT_MS: '250',
       REDIS_RETRY_ON_TIMEOUT: 'false',
       REDIS_CLIENT_CACHE: 'false',
+      REDIS_REPLICA_ACKS: '0',
       REDIS_KEY_PREFIX: 'prod:',
       REDIS_TLS_CA_FILE: ca,
     });
@@ -198,11 +201,14 @@ describe('loadConfig', () => {
         commandTimeoutMs: 250,
         retryOnTimeout: false,
         clientCache: false,
+        replicaAcks: 0,
         keyPrefix: 'prod:',
         tls: undefined,
       },
     );
     assert.match(String(c.redis?.tls?.ca), /BEGIN CERTIFICATE/);
+    // Unset: left to the client, which picks by topology (1 on Sentinel and Cluster).
+    assert.equal(loadConfig({ REDIS_URL: 'redis://h:6379' }).redis?.replicaAcks, undefined);
   });
 
   test('EdDSA and ES256 key files; a key of the wrong type is refused', () => {

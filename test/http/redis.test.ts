@@ -114,6 +114,33 @@ describe('HTTP on Redis', async () => {
     }
   });
 
+  test('REDIS_REPLICA_ACKS reaches the client: a standalone server without replica acknowledges revocations alone, counted', async () => {
+    assert.equal(a.optix.redis?.options.replicaAcks, 0, 'standalone default');
+    const acked = await createHarness({ ...env, REDIS_REPLICA_ACKS: '1' });
+    try {
+      assert.equal(acked.optix.redis?.options.replicaAcks, 1);
+      const login = await acked.login(uniqueUser());
+      const revoke = await acked.inject({
+        method: 'POST',
+        url: '/v1/revoke',
+        payload: { token: login.accessToken },
+      });
+      assert.equal(revoke.statusCode, 200);
+      const intro = await acked.inject({
+        method: 'POST',
+        url: '/v1/introspect',
+        headers: acked.service,
+        payload: { token: login.accessToken },
+      });
+      assert.deepEqual(intro.json(), { active: false });
+      const metrics = await acked.inject({ method: 'GET', url: '/metrics' });
+      assert.match(metrics.body, /^optix_revocation_writes_unreplicated_total [1-9]\d*$/m);
+      assert.match(metrics.body, /^optix_revocation_writes_unconfirmed_total 0$/m);
+    } finally {
+      await acked.close();
+    }
+  });
+
   test('GET /readyz reports Redis: clients, ops/s, latency', async () => {
     const res = await a.inject({ method: 'GET', url: '/readyz' });
     assert.equal(res.statusCode, 200);
@@ -179,8 +206,5 @@ describe('HTTP while Redis is down', async () => {
     assert.equal(live.statusCode, 200, 'liveness does not depend on Redis');
     const metrics = await h.inject({ method: 'GET', url: '/metrics' });
     assert.match(metrics.body, /optix_redis_errors_total\{code="ERR_STORE_(UNAVAILABLE|TIMEOUT)"\} [1-9]/);
-    // A standalone server: revocations wait for no replica (replicaAcks 0), both counts stay 0.
-    assert.match(metrics.body, /^optix_revocation_writes_unreplicated_total 0$/m);
-    assert.match(metrics.body, /^optix_revocation_writes_unconfirmed_total 0$/m);
   });
 });
