@@ -44,6 +44,12 @@ export interface ReplicaAckLogger {
   warn(obj: object, msg: string): void;
 }
 
+/**
+ * At most one `redis_revocation_not_replicated` warning per this many ms (the state can last
+ * until an operator brings a replica back; the counter has every occurrence).
+ */
+export const WARN_INTERVAL_MS = 60_000;
+
 /** After a master was seen with too few replicas: how long writes to it skip the check. */
 export const REPLICA_RECHECK_MS = 1000;
 
@@ -217,7 +223,7 @@ export class ReplicaAcks {
     gate.shortUntil = Date.now() + REPLICA_RECHECK_MS;
     this.unreplicated++;
     const now = Date.now();
-    if (now - this.#lastWarn >= 1000) {
+    if (now - this.#lastWarn >= WARN_INTERVAL_MS) {
       this.#lastWarn = now;
       this.logger?.warn({ wanted: this.replicas, connected }, 'redis_revocation_not_replicated');
     }

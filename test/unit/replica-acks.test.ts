@@ -79,7 +79,8 @@ describe('ReplicaAcks', () => {
   it('acknowledges without a replica when none is connected, then skips the check for a while', async () => {
     const t = new FakeTransport();
     t.replicasConnected = 0;
-    const acks = new ReplicaAcks(1, 50, 1000, t);
+    const warnings: unknown[] = [];
+    const acks = new ReplicaAcks(1, 50, 1000, t, { warn: (obj, msg) => warnings.push([msg, obj]) });
     await acks.confirm('a1');
     assert.equal(t.roles, 1, 'a new connection asks INFO replication first');
     assert.equal(t.waits.length, 0, 'and sends no WAIT (which would block it) to a master without replica');
@@ -87,6 +88,7 @@ describe('ReplicaAcks', () => {
     await acks.confirm('a2');
     assert.equal(t.roles, 1, 'known short: no second INFO within the recheck interval');
     assert.equal(acks.unreplicated, 2);
+    assert.deepEqual(warnings, [['redis_revocation_not_replicated', { wanted: 1, connected: 0 }]]);
     assert.ok(REPLICA_RECHECK_MS <= 1000);
   });
 
