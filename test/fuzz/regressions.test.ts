@@ -16,7 +16,7 @@ import { createHmac, createPublicKey } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { isOptixError, StoreTimeoutError, StoreUnavailableError } from '../../src/core/errors.js';
 import { toHttpError } from '../../src/http/errors.js';
-import { forged, identity, resolveToken, type TokenRecipe } from './tokens.js';
+import { forged, identity, PUBLIC_KEY_FORMS, resolveToken, type TokenRecipe } from './tokens.js';
 import { buildWorld, poolsFor, type World } from './world.js';
 
 let world: World;
@@ -129,15 +129,7 @@ describe('hostile access tokens', () => {
 
   test('HS/RS confusion: HS256 keyed with the public key of the EdDSA or ES256 key is ERR_JWT_ALGORITHM', async () => {
     for (const kid of ['@ed', '@es'] as const) {
-      for (const key of [
-        'ed-pem',
-        'ed-der',
-        'ed-jwk-x',
-        'ed-raw',
-        'es-pem',
-        'es-der',
-        'es-jwk-xy',
-      ] as const) {
+      for (const key of PUBLIC_KEY_FORMS) {
         const token = resolve(forged({ alg: 'HS256', kid, extra: {} }, { sig: 'hmac', key }));
         assert.equal(await verifyCode(token), 'ERR_JWT_ALGORITHM', `${kid} ${key}`);
         assert.deepEqual(await introspect(token), { active: false });

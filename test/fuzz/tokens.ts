@@ -112,17 +112,18 @@ export type SigRecipe =
   | { sig: 'foreign-es' }
   | { sig: 'genuine'; key: 'ed' | 'es' | 'hs' };
 
-export type HmacKey =
-  | 'ed-pem'
-  | 'ed-der'
-  | 'ed-jwk-x'
-  | 'ed-raw'
-  | 'es-pem'
-  | 'es-der'
-  | 'es-jwk-xy'
-  | 'hs-secret'
-  | 'empty'
-  | 'kid';
+/** Every published form of the EdDSA and ES256 public keys, as an HMAC key (HS/RS confusion). */
+export const PUBLIC_KEY_FORMS = [
+  'ed-pem',
+  'ed-der',
+  'ed-jwk-x',
+  'ed-raw',
+  'es-pem',
+  'es-der',
+  'es-jwk-xy',
+] as const;
+
+export type HmacKey = (typeof PUBLIC_KEY_FORMS)[number] | 'hs-secret' | 'empty' | 'kid';
 
 export type TokenRecipe =
   | { t: 'exact'; base: BaseRef }
@@ -376,18 +377,7 @@ export const sigRecipe: fc.Arbitrary<SigRecipe> = fc.oneof(
     weight: 3,
     arbitrary: fc.record({
       sig: fc.constant('hmac' as const),
-      key: fc.constantFrom<HmacKey>(
-        'ed-pem',
-        'ed-der',
-        'ed-jwk-x',
-        'ed-raw',
-        'es-pem',
-        'es-der',
-        'es-jwk-xy',
-        'hs-secret',
-        'empty',
-        'kid',
-      ),
+      key: fc.constantFrom<HmacKey>(...PUBLIC_KEY_FORMS, 'hs-secret', 'empty', 'kid'),
     }),
   },
   fc.constant({ sig: 'foreign-ed' as const }),
