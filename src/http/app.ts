@@ -2,7 +2,6 @@
  * `buildApp(optix, options)`: the Fastify application over a container. It never listens (the
  * server does, tests use `app.inject()`), and closing it closes the container unless told not to.
  */
-import { createHash } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -19,7 +18,7 @@ import type { Optix } from '../container.js';
 import { createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
 import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
 import { httpError, toHttpError } from './errors.js';
-import { createLogger, hashId } from './logger.js';
+import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
 import { createMetrics, type Metrics, registerReplicaAckMetrics } from './metrics.js';
 import { redisRateLimitStore } from './rate-limit.js';
 import { adminRoutes } from './routes/admin.js';
@@ -68,13 +67,14 @@ function perMinute(max: number, keyGenerator?: (request: FastifyRequest) => stri
   return keyGenerator ? { max, timeWindow: PER_MINUTE_MS, keyGenerator } : { max, timeWindow: PER_MINUTE_MS };
 }
 
-/** Introspection is limited per service key (digested), falling back to the address. */
+/**
+ * Introspection is limited per service key: the route's key check runs before the limiter (its
+ * onRequest hook comes first) and names the key by a digest made at start, so no request hashes
+ * anything here. The address is the fallback should the limiter ever run first.
+ */
 function serviceClientKey(request: FastifyRequest): string {
-  const auth = request.headers.authorization;
-  if (typeof auth === 'string' && auth.length > 7) {
-    return `k:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}`;
-  }
-  return `ip:${request.ip}`;
+  const principal = request.principal;
+  return principal !== null && principal.kind === 'service' ? `k:${principal.keyId}` : `ip:${request.ip}`;
 }
 
 /**
@@ -114,6 +114,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     loggerInstance: logger,
     // Fastify's own request lines carry raw URLs (which can hold ids); ours log route patterns.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
