@@ -38,6 +38,7 @@ const DEFAULTS: Settings = {
   httpDurationMs: 2000,
   httpWarmupMs: 1000,
   httpConnections: 64,
+  httpLoad: 'auto',
 };
 
 /** `--quick`: a smoke run (seconds, not minutes); its numbers are not worth keeping. */
@@ -51,7 +52,10 @@ const QUICK: Partial<Settings> = {
   httpWarmupMs: 500,
 };
 
-const FLAGS: Record<string, keyof Settings> = {
+/** The settings given as positive integers on the command line. */
+type NumericSetting = { [K in keyof Settings]: Settings[K] extends number ? K : never }[keyof Settings];
+
+const FLAGS: Record<string, NumericSetting> = {
   '--rounds': 'rounds',
   '--duration': 'durationMs',
   '--warmup': 'warmupMs',
@@ -66,6 +70,7 @@ const FLAGS: Record<string, keyof Settings> = {
 const USAGE = `usage: npm run bench [-- [scenario...] [options]]
 scenarios: ${SCENARIOS.map((s) => [s.name, ...(s.aliases ?? [])].join('|')).join(', ')}
 options:   --quick (smoke run, writes nothing unless --out is given)  --out DIR  --no-write
+           --http-load auto|wrk|autocannon (default auto: wrk when installed)
            ${Object.keys(FLAGS).join(' N  ')} N`;
 
 function parseArgs(argv: readonly string[]) {
@@ -88,7 +93,12 @@ function parseArgs(argv: readonly string[]) {
     } else if (flag === '--quick') quick = true;
     else if (flag === '--no-write') write = false;
     else if (flag === '--out') out = value();
-    else if (flag in FLAGS) {
+    else if (flag === '--http-load') {
+      const v = value();
+      if (v !== 'auto' && v !== 'wrk' && v !== 'autocannon')
+        throw new Error(`--http-load must be auto, wrk or autocannon\n${USAGE}`);
+      overrides.httpLoad = v;
+    } else if (flag in FLAGS) {
       const n = Number(value());
       if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer`);
       overrides[FLAGS[flag]!] = n;

@@ -1,10 +1,19 @@
 /**
  * HTTP introspect: `POST /v1/introspect` (RFC 7662) on the real service, listening on a port in its
- * own process, loaded by autocannon from this process. Peer: the Fastify hello-world, in its own
- * process, under the same autocannon settings.
+ * own process. Peer: the Fastify hello-world, in its own process, under the same load.
+ *
+ * The load comes from wrk (Debian's `wrk`: C, one thread, its Lua script below) when it is
+ * installed, else from autocannon in this process. Load generator, servers and Redis share the
+ * machine's cores, and the generator's own cost per request is taken from the servers: autocannon
+ * spends about twice as much CPU on one of our POSTs (1000 different bodies) as on a bare GET,
+ * which holds the POST side back on two cores. With wrk both sides run at the server's own pace;
+ * the same pair under autocannon is measured in the same run for reference.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -62,7 +71,109 @@ interface Target {
   id: string;
   label: string;
   role: ContenderResult['role'];
-  options: () => autocannon.Options;
+  /** One run of `seconds` seconds; throws on any non-2xx answer or socket error. */
+  run: (seconds: number) => Promise<Sample>;
+}
+
+/** True when `wrk` is on the PATH. */
+function hasWrk(): boolean {
+  const r = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  return r.error === undefined && `${r.stdout}${r.stderr}`.includes('wrk');
+}
+
+/**
+ * wrk's script: the requests are built once per thread (`wrk.format`), taken in turn, and `done`
+ * prints the run's totals and latency percentiles (µs) as one JSON line. Arguments after `--`:
+ * method, path, a file of bodies (one per line, or "" for none), the Authorization header ("" for none).
+ */
+const WRK_SCRIPT = `local requests = {}
+function init(args)
+  local method, path, bodies, auth = args[1], args[2], args[3], args[4]
+  local headers = {}
+  if auth ~= "" then headers["Authorization"] = auth end
+  if bodies ~= "" then
+    headers["Content-Type"] = "application/json"
+    for line in io.lines(bodies) do requests[#requests + 1] = wrk.format(method, path, headers, line) end
+  else
+    requests[1] = wrk.format(method, path, headers)
+  end
+end
+local i = 0
+function request()
+  i = i % #requests + 1
+  return requests[i]
+end
+function done(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format('{"requests":%d,"durationUs":%d,"errors":%d,"status":%d,"p50":%d,"p99":%d,"mean":%.1f,"max":%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(99), latency.mean, latency.max))
+end
+`;
+
+interface WrkRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  /** File of request bodies, one per line. */
+  bodies?: string;
+  authorization?: string;
+}
+
+/** One wrk run (1 thread, `connections` connections) against `port`. */
+function wrk(
+  script: string,
+  port: number,
+  connections: number,
+  seconds: number,
+  req: WrkRequest,
+): Promise<Sample> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script];
+  args.push(
+    `http://127.0.0.1:${port}`,
+    '--',
+    req.method,
+    req.path,
+    req.bodies ?? '',
+    req.authorization ?? '',
+  );
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
+      if (code !== 0 || line === undefined) {
+        reject(new Error(`wrk exited with ${code}: ${err.trim() || out.trim()}`));
+        return;
+      }
+      const r = JSON.parse(line) as {
+        requests: number;
+        durationUs: number;
+        errors: number;
+        status: number;
+        p50: number;
+        p99: number;
+        mean: number;
+        max: number;
+      };
+      if (r.errors !== 0 || r.status !== 0) {
+        reject(new Error(`port ${port}: ${r.status} non-2xx answers, ${r.errors} socket errors or timeouts`));
+        return;
+      }
+      resolve({
+        ops: r.requests,
+        elapsedMs: round(r.durationUs / 1000, 1),
+        opsPerSec: Math.round(r.requests / (r.durationUs / 1e6)),
+        p50Us: r.p50,
+        p99Us: r.p99,
+        meanUs: round(r.mean, 1),
+        maxUs: r.max,
+      });
+    });
+  });
 }
 
 /**
@@ -102,6 +213,7 @@ export const scenario: Scenario = {
       `  setup: the service (NODE_ENV=production), two diagnostic variants and the hello-world, each in its own process`,
     );
     const children: Child[] = [];
+    let scratch: string | null = null;
     const base = { BENCH_REDIS_URL: redis.url, BENCH_SERVICE_KEY: SERVICE_KEY, BENCH_JWT_SECRET: JWT_SECRET };
     const launch = async (file: string, env: Record<string, string>) => {
       const child = await startChild(file, env);
@@ -151,49 +263,135 @@ export const scenario: Scenario = {
         pipelining: 1,
         duration,
       });
-      // The target pair (ours, hello GET) runs back to back in every round, whichever the direction.
-      const targets: Target[] = [
-        {
-          id: 'ours',
-          label: 'ours: POST /v1/introspect (service key, rate limit, verify)',
-          role: 'ours',
-          options: () => ({ ...common(optix.port, 0), requests: [{ ...cycling(), path: '/v1/introspect' }] }),
-        },
-        {
-          id: 'hello-get',
-          label: 'Fastify hello-world: GET /',
-          role: 'peer',
-          options: () => ({ ...common(hello.port, 0), requests: [{ method: 'GET', path: '/' }] }),
-        },
-        {
-          id: 'hello-post',
-          label: 'Fastify hello-world: POST / (same bodies and headers)',
-          role: 'reference',
-          options: () => ({ ...common(hello.port, 0), requests: [cycling()] }),
-        },
-        {
-          id: 'ours-warn',
-          label: 'ours, LOG_LEVEL=warn (diagnostic)',
-          role: 'reference',
-          options: () => ({ ...common(quiet.port, 0), requests: [{ ...cycling(), path: '/v1/introspect' }] }),
-        },
-        {
-          id: 'ours-warn-no-limit',
-          label: 'ours, LOG_LEVEL=warn, no rate limit (diagnostic)',
-          role: 'reference',
-          options: () => ({ ...common(bare.port, 0), requests: [{ ...cycling(), path: '/v1/introspect' }] }),
-        },
-      ];
+      const viaAutocannon = (options: () => autocannon.Options) => (duration: number) =>
+        cannon({ ...options(), duration });
+      const oursAc = viaAutocannon(() => ({
+        ...common(optix.port, 0),
+        requests: [{ ...cycling(), path: '/v1/introspect' }],
+      }));
+      const helloGetAc = viaAutocannon(() => ({
+        ...common(hello.port, 0),
+        requests: [{ method: 'GET', path: '/' }],
+      }));
+
+      const withWrk = settings.httpLoad === 'wrk' || (settings.httpLoad === 'auto' && hasWrk());
+      if (settings.httpLoad === 'wrk' && !hasWrk())
+        throw new Error('--http-load wrk: wrk is not on the PATH');
+      const generator = withWrk ? 'wrk' : 'autocannon';
+      log(
+        withWrk
+          ? '  load: wrk (1 thread) for every row; the target pair again under autocannon for reference'
+          : '  load: autocannon (wrk is not installed: apt-get install wrk for the lighter load generator)',
+      );
+      let targets: Target[];
+      if (withWrk) {
+        scratch = mkdtempSync(join(tmpdir(), 'optix-bench-wrk-'));
+        const script = join(scratch, 'introspect.lua');
+        const bodyFile = join(scratch, 'bodies.txt');
+        writeFileSync(script, WRK_SCRIPT);
+        writeFileSync(bodyFile, `${bodies.join('\n')}\n`);
+        const introspect = (port: number) => (duration: number) =>
+          wrk(script, port, settings.httpConnections, duration, {
+            method: 'POST',
+            path: '/v1/introspect',
+            bodies: bodyFile,
+            authorization: headers.authorization,
+          });
+        targets = [
+          {
+            id: 'ours',
+            label: 'ours: POST /v1/introspect (service key, rate limit, verify)',
+            role: 'ours',
+            run: introspect(optix.port),
+          },
+          {
+            id: 'hello-get',
+            label: 'Fastify hello-world: GET /',
+            role: 'peer',
+            run: (d) => wrk(script, hello.port, settings.httpConnections, d, { method: 'GET', path: '/' }),
+          },
+          {
+            id: 'hello-post',
+            label: 'Fastify hello-world: POST / (same bodies and headers)',
+            role: 'reference',
+            run: (d) =>
+              wrk(script, hello.port, settings.httpConnections, d, {
+                method: 'POST',
+                path: '/',
+                bodies: bodyFile,
+                authorization: headers.authorization,
+              }),
+          },
+          {
+            id: 'ours-warn',
+            label: 'ours, LOG_LEVEL=warn (diagnostic)',
+            role: 'reference',
+            run: introspect(quiet.port),
+          },
+          {
+            id: 'ours-warn-no-limit',
+            label: 'ours, LOG_LEVEL=warn, no rate limit (diagnostic)',
+            role: 'reference',
+            run: introspect(bare.port),
+          },
+          {
+            id: 'ours-autocannon',
+            label: 'ours, loaded by autocannon (reference)',
+            role: 'reference',
+            run: oursAc,
+          },
+          {
+            id: 'hello-get-autocannon',
+            label: 'Fastify hello-world: GET /, loaded by autocannon (reference)',
+            role: 'reference',
+            run: helloGetAc,
+          },
+        ];
+      } else {
+        targets = [
+          {
+            id: 'ours',
+            label: 'ours: POST /v1/introspect (service key, rate limit, verify)',
+            role: 'ours',
+            run: oursAc,
+          },
+          { id: 'hello-get', label: 'Fastify hello-world: GET /', role: 'peer', run: helloGetAc },
+          {
+            id: 'hello-post',
+            label: 'Fastify hello-world: POST / (same bodies and headers)',
+            role: 'reference',
+            run: viaAutocannon(() => ({ ...common(hello.port, 0), requests: [cycling()] })),
+          },
+          {
+            id: 'ours-warn',
+            label: 'ours, LOG_LEVEL=warn (diagnostic)',
+            role: 'reference',
+            run: viaAutocannon(() => ({
+              ...common(quiet.port, 0),
+              requests: [{ ...cycling(), path: '/v1/introspect' }],
+            })),
+          },
+          {
+            id: 'ours-warn-no-limit',
+            label: 'ours, LOG_LEVEL=warn, no rate limit (diagnostic)',
+            role: 'reference',
+            run: viaAutocannon(() => ({
+              ...common(bare.port, 0),
+              requests: [{ ...cycling(), path: '/v1/introspect' }],
+            })),
+          },
+        ];
+      }
       const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
       const samples = new Map<string, Sample[]>(targets.map((t) => [t.id, []]));
       for (const t of targets) {
-        const s = await cannon({ ...t.options(), duration: seconds(settings.httpWarmupMs) });
+        const s = await t.run(seconds(settings.httpWarmupMs));
         log(`  warm-up  ${t.label.padEnd(60)} ${s.opsPerSec.toLocaleString('en-US').padStart(10)} req/s`);
       }
       for (let r = 0; r < settings.httpRounds; r++) {
         const order = r % 2 === 0 ? targets : [...targets].reverse();
         for (const t of order) {
-          const s = await cannon({ ...t.options(), duration: seconds(settings.httpDurationMs) });
+          const s = await t.run(seconds(settings.httpDurationMs));
           samples.get(t.id)!.push(s);
           log(
             `  round ${r + 1}  ${t.label.padEnd(60)} ${s.opsPerSec.toLocaleString('en-US').padStart(10)} req/s  p50 ${s.p50Us} µs  p99 ${s.p99Us} µs`,
@@ -205,10 +403,11 @@ export const scenario: Scenario = {
         scenario: 'http-introspect',
         title: 'HTTP: POST /v1/introspect on the running service',
         measures:
-          `autocannon (in the parent process) against the service started as in production (startServer, NODE_ENV=production, Redis backend, logs at "${LOG_LEVEL}" written to /dev/null), introspecting ${TOKENS} already-seen access tokens in turn: ` +
+          `${withWrk ? 'wrk (1 thread, its own process; the target pair also under autocannon in the parent process)' : 'autocannon (in the parent process)'} against the service started as in production (startServer, NODE_ENV=production, Redis backend, logs at "${LOG_LEVEL}" written to /dev/null), introspecting ${TOKENS} already-seen access tokens in turn: ` +
           'service-key check, rate limiter (Redis counter), body validation, full verification, metrics, the response schema. ' +
-          'Peer: the Fastify hello-world (no logger) in its own process, same autocannon settings.',
+          'Peer: the Fastify hello-world (no logger) in its own process, under the same load.',
         settings: {
+          loadGenerator: generator,
           connections: settings.httpConnections,
           pipelining: 1,
           durationSeconds: seconds(settings.httpDurationMs),
@@ -245,15 +444,29 @@ export const scenario: Scenario = {
             numerator: 'ours',
             denominator: 'hello-post',
           },
+          ...(withWrk
+            ? [
+                {
+                  id: 'ours-autocannon/hello-get-autocannon',
+                  label: 'ours / hello-world GET, both loaded by autocannon',
+                  numerator: 'ours-autocannon',
+                  denominator: 'hello-get-autocannon',
+                },
+              ]
+            : []),
         ]),
         notes: [
           'One 2-core machine runs the load generator, the server under test and (for ours) redis-server: the numbers are relative, not capacity.',
+          withWrk
+            ? 'Load: wrk, one thread, in its own process (it takes a few µs of CPU per request). The last two rows are the target pair loaded by autocannon instead, whose own CPU per request (about twice as much for our POSTs as for a bare GET) is taken from the same two cores.'
+            : 'Load: autocannon in the bench process; its own CPU per request (about twice as much for our POSTs as for a bare GET) is taken from the same two cores. Install wrk (Debian: apt-get install wrk) for the lighter load generator.',
           'The target is checked against GET / (the canonical hello-world, the stricter baseline); POST / with the very same requests as ours is shown for reference.',
           'The two diagnostic rows run the same service with request logs off (LOG_LEVEL=warn), then also without the introspection rate limit (its Redis counter per request): they show where the time goes, they are not the measured configuration.',
         ],
       };
     } finally {
       await Promise.all(children.map((c) => c.stop()));
+      if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
     }
   },
 };
