@@ -336,13 +336,13 @@ export const scenario: Scenario = {
           },
           {
             id: 'ours-autocannon',
-            label: 'ours, loaded by autocannon (reference)',
+            label: 'ours, loaded by autocannon',
             role: 'reference',
             run: oursAc,
           },
           {
             id: 'hello-get-autocannon',
-            label: 'Fastify hello-world: GET /, loaded by autocannon (reference)',
+            label: 'Fastify hello-world: GET /, loaded by autocannon',
             role: 'reference',
             run: helloGetAc,
           },
