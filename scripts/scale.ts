@@ -22,6 +22,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { createJwtService, createSessionManager, RedisClient } from '../src/index.js';
 import type { Clock } from '../src/core/clock.js';
 import { createRedisStores } from '../src/stores/redis/index.js';
@@ -56,9 +57,9 @@ const SLOW_US = 5000;
 /**
  * Real-time priority for the redis-servers (`chrt -f`, when allowed; `--rt=0` to skip), so that on a
  * machine shared with other work the numbers measure the store rather than the neighbours: both
- * servers and this client (`--rt-client=0` to leave it alone) during the latency and revoke-all
- * timings — the servers pinned to the same CPU so that neither is nearer the client than the other,
- * the client to the other CPUs; one call at a time keeps them under one core together — and the 1M
+ * servers during the latency and revoke-all timings — pinned to the same CPU so that neither is
+ * nearer the client than the other, the client to the other CPUs; one call at a time keeps them
+ * under one core together — and the 1M
  * server during the cleanup and expiry phases, where the slow log
  * then measures commands, not time Redis spent runnable but descheduled (`schedstat` shows how long
  * it waited). The fills run at normal priority.
@@ -90,7 +91,13 @@ function realtime(pid: number, on: boolean): boolean {
     return false;
   }
 }
-const RT_CLIENT = option('rt-client', '1') === 1;
+/**
+ * `--rt-client=1`: this process under SCHED_FIFO too during the timings. Off by default: `chrt -a`
+ * makes every thread of node FIFO on one CPU, where a thread spinning for another (V8's GC helpers)
+ * is never preempted; on 2026-11-26 the latency phase crawled that way (a 17 s run did not end in
+ * 10 minutes) where it had run fine the day before.
+ */
+const RT_CLIENT = option('rt-client', '0') === 1;
 /** `--hz=100`: Redis's `hz` during the expiry phase (default: the server's, 10). */
 const HZ = option('hz', '0');
 
@@ -163,12 +170,16 @@ async function fill(side: Side, sessions: number, clock: Clock): Promise<number>
 type Op = 'create' | 'validate' | 'list';
 
 /** One timed call of `op` on `side`, in ms. */
+/** When the last timed call of `timeOne` started (performance.now()), for the GC overlap check. */
+let lastStart = 0;
+
 async function timeOne(side: Side, op: Op, clock: Clock): Promise<number> {
   const store = side.stores.sessionStore;
   const pick = <T>(a: readonly T[]) => a[Math.floor(Math.random() * a.length)]!;
   if (op === 'create') {
     const session = makeSession(makeUserId(), makeLogin(), clock.now());
     const t = performance.now();
+    lastStart = t;
     await store.createSession(session, { maxSessions: PER_USER });
     const ms = performance.now() - t;
     await store.deleteSession(session.sessionId); // untimed: keeps the count where it was
@@ -177,6 +188,7 @@ async function timeOne(side: Side, op: Op, clock: Clock): Promise<number> {
   if (op === 'validate') {
     const id = pick(side.sessionIds);
     const t = performance.now();
+    lastStart = t;
     const s = await store.getSession(id);
     const ms = performance.now() - t;
     if (s === null) throw new Error(`session ${id} not found on ${side.name}`);
@@ -184,6 +196,7 @@ async function timeOne(side: Side, op: Op, clock: Clock): Promise<number> {
   }
   const userId = pick(side.users);
   const t = performance.now();
+  lastStart = t;
   const list = await store.getUserSessions(userId);
   const ms = performance.now() - t;
   if (list.length !== PER_USER) throw new Error(`${userId} on ${side.name}: ${list.length} sessions`);
@@ -194,13 +207,63 @@ async function timeOne(side: Side, op: Op, clock: Clock): Promise<number> {
  * `n` calls of `op` on each side, one at a time, alternating A and B call by call (ABBA…), so a
  * burst of load from elsewhere on the machine hits both sides alike.
  */
-async function samplePairs(a: Side, b: Side, op: Op, n: number, clock: Clock): Promise<[number[], number[]]> {
+/** One timed call: which side (0 = A, 1 = B), when it started and how long it took (ms). */
+interface TimedCall {
+  side: 0 | 1;
+  op: Op;
+  start: number;
+  ms: number;
+}
+
+async function samplePairs(
+  a: Side,
+  b: Side,
+  op: Op,
+  n: number,
+  clock: Clock,
+  calls?: TimedCall[],
+): Promise<[number[], number[]]> {
   const out: [number[], number[]] = [[], []];
   for (let i = 0; i < n; i++) {
     const order = i % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const);
-    for (const k of order) out[k].push(await timeOne(k === 0 ? a : b, op, clock));
+    for (const k of order) {
+      const ms = await timeOne(k === 0 ? a : b, op, clock);
+      out[k].push(ms);
+      calls?.push({ side: k, op, start: lastStart, ms });
+    }
   }
   return out;
+}
+
+/**
+ * How many of the slow calls (above A's pooled p99 for their operation) a garbage collection of
+ * this process overlapped, per side, and the pooled p99 ratio without the overlapped calls.
+ */
+function gcOverlap(calls: TimedCall[], gcs: PerformanceEntry[], ops: readonly Op[]): string[] {
+  const overlapped = (c: TimedCall) =>
+    gcs.some((g) => g.startTime < c.start + c.ms && g.startTime + g.duration > c.start);
+  const lines: string[] = [];
+  for (const op of ops) {
+    const mine = calls.filter((c) => c.op === op);
+    const sideMs = (k: 0 | 1, keep: (c: TimedCall) => boolean) =>
+      mine
+        .filter((c) => c.side === k && keep(c))
+        .map((c) => c.ms)
+        .sort((x, y) => x - y);
+    const limit = quantile(
+      sideMs(0, () => true),
+      0.99,
+    );
+    const slow = [0, 1].map((k) => mine.filter((c) => c.side === k && c.ms > limit));
+    const withGc = slow.map((list) => list.filter(overlapped).length);
+    const clean = (c: TimedCall) => !overlapped(c);
+    const ratio = quantile(sideMs(1, clean), 0.99) / quantile(sideMs(0, clean), 0.99);
+    lines.push(
+      `${op}: calls over A's p99 (${fmt(limit, 3)} ms): A ${slow[0]!.length} (${withGc[0]} overlapped by a GC), ` +
+        `B ${slow[1]!.length} (${withGc[1]}); p99 1M/10k without the GC-overlapped calls ${fmt(ratio, 2)}`,
+    );
+  }
+  return lines;
 }
 
 /** Seconds the process has run on a CPU and waited runnable on a run queue (/proc/<pid>/schedstat). */
@@ -352,9 +415,14 @@ async function main(): Promise<void> {
     const roundP99 = new Map<string, [number[], number[]]>();
     for (const op of ops) await samplePairs(a, b, op, 200, clock); // warm-up
     await Promise.all([resetStats(a.redis.admin), resetStats(b.redis.admin)]);
+    // This process's garbage collections during the timed calls, to tell its pauses from Redis's.
+    const calls: TimedCall[] = [];
+    const gcs: PerformanceEntry[] = [];
+    const gcObserver = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
+    gcObserver.observe({ entryTypes: ['gc'] });
     for (let r = 0; r < ROUNDS; r++) {
       for (const op of ops) {
-        const [small, big] = await samplePairs(a, b, op, SAMPLES, clock);
+        const [small, big] = await samplePairs(a, b, op, SAMPLES, clock, calls);
         const p99s = roundP99.get(op) ?? [[], []];
         p99s[0].push(
           quantile(
@@ -377,6 +445,8 @@ async function main(): Promise<void> {
       }
       process.stderr.write(`  latency round ${r + 1}/${ROUNDS}\n`);
     }
+    await new Promise((resolve) => setImmediate(resolve)); // the observer's last batch
+    gcObserver.disconnect();
     log('');
     log(
       `## latency, one call at a time (${ROUNDS * SAMPLES} calls each, A and B alternating call by call), ms`,
@@ -409,6 +479,16 @@ async function main(): Promise<void> {
         `| ${label[op]} | ${fmt(s50, 3)} | ${fmt(b50, 3)} | ${fmt(b50 / s50, 2)} | ${fmt(s99, 3)} | ${fmt(b99, 3)} | ${fmt(b99 / s99, 2)} | ${fmt(r10k, 3)} | ${fmt(r1m, 3)} | ${fmt(r1m / r10k, 2)} |`,
       );
     }
+    const gcMs = gcs.map((g) => g.duration).sort((x, y) => x - y);
+    log(
+      `garbage collections in this process during the timed calls: ${gcs.length}, ` +
+        `${fmt(
+          gcMs.reduce((x, y) => x + y, 0),
+          1,
+        )} ms in all, ${gcMs.filter((d) => d >= 1).length} of 1 ms or more, ` +
+        `longest ${fmt(gcMs.at(-1) ?? 0, 2)} ms`,
+    );
+    for (const line of gcOverlap(calls, gcs, ops)) log(`- ${line}`);
     for (const side of [a, b]) {
       const h = await histogramMax(side.redis.admin);
       log(
