@@ -265,10 +265,9 @@ export const scenario: Scenario = {
       });
       const viaAutocannon = (options: () => autocannon.Options) => (duration: number) =>
         cannon({ ...options(), duration });
-      const oursAc = viaAutocannon(() => ({
-        ...common(optix.port, 0),
-        requests: [{ ...cycling(), path: '/v1/introspect' }],
-      }));
+      const introspectAc = (port: number) =>
+        viaAutocannon(() => ({ ...common(port, 0), requests: [{ ...cycling(), path: '/v1/introspect' }] }));
+      const oursAc = introspectAc(optix.port);
       const helloGetAc = viaAutocannon(() => ({
         ...common(hello.port, 0),
         requests: [{ method: 'GET', path: '/' }],
@@ -281,7 +280,9 @@ export const scenario: Scenario = {
       log(
         withWrk
           ? '  load: wrk (1 thread) for every row; the target pair again under autocannon for reference'
-          : '  load: autocannon (wrk is not installed: apt-get install wrk for the lighter load generator)',
+          : settings.httpLoad === 'autocannon'
+            ? '  load: autocannon (--http-load autocannon)'
+            : '  load: autocannon (wrk is not installed: apt-get install wrk for the lighter load generator)',
       );
       let targets: Target[];
       if (withWrk) {
@@ -366,19 +367,13 @@ export const scenario: Scenario = {
             id: 'ours-warn',
             label: 'ours, LOG_LEVEL=warn (diagnostic)',
             role: 'reference',
-            run: viaAutocannon(() => ({
-              ...common(quiet.port, 0),
-              requests: [{ ...cycling(), path: '/v1/introspect' }],
-            })),
+            run: introspectAc(quiet.port),
           },
           {
             id: 'ours-warn-no-limit',
             label: 'ours, LOG_LEVEL=warn, no rate limit (diagnostic)',
             role: 'reference',
-            run: viaAutocannon(() => ({
-              ...common(bare.port, 0),
-              requests: [{ ...cycling(), path: '/v1/introspect' }],
-            })),
+            run: introspectAc(bare.port),
           },
         ];
       }
