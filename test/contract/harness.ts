@@ -69,15 +69,18 @@ export async function passTime(ctx: ContractStores, ms: number): Promise<void> {
  *
  * With a manual clock the boundary is exact: still present at `ttlMs - 1`, gone at `ttlMs`. On
  * real time it polls every 25 ms until gone, failing after `ttlMs + 3000` ms, and checks that it did
- * not vanish long before `ttlMs`.
+ * not vanish long before `ttlMs`, both counted from `writtenAt`: when the write was sent (default:
+ * now). Pass it for writes that may be acknowledged late — a revocation on Cluster or Sentinel waits
+ * for a replica — since the TTL runs from when Redis applied the write, not from the answer.
  */
 export async function assertExpires(
   ctx: ContractStores,
   ttlMs: number,
   isPresent: () => Promise<boolean>,
   what: string,
+  writtenAt = Date.now(),
 ): Promise<void> {
-  const start = Date.now();
+  const start = writtenAt;
   assert.equal(await isPresent(), true, `${what}: present before its TTL`);
   if (ctx.clock) {
     ctx.clock.advance(ttlMs - 1);

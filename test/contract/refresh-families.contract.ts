@@ -377,12 +377,14 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
 
     it('a family lives ttlSeconds', () =>
       withStores(makeStores, async (ctx) => {
+        const writtenAt = Date.now();
         const { family, tokenHash } = await setupFamily(ctx, uniqueUserId(), { ttlSeconds: 1 });
         await assertExpires(
           ctx,
           1000,
           async () => (await ctx.stores.refreshFamilies.get(family.familyId)) !== null,
           'refresh family',
+          writtenAt,
         );
         assert.deepEqual(await rotate(ctx, family.familyId, tokenHash), { status: 'not_found' });
       }));

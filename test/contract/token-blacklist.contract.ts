@@ -75,8 +75,9 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
       withStores(makeStores, async (ctx) => {
         const { tokenBlacklist } = ctx.stores;
         const jti = uniqueJti();
+        const writtenAt = Date.now();
         await tokenBlacklist.blacklistToken({ jti, ttlSeconds: 1, reason: 'user_logout' });
-        await assertExpires(ctx, 1000, () => tokenBlacklist.isBlacklisted(jti), 'blacklist entry');
+        await assertExpires(ctx, 1000, () => tokenBlacklist.isBlacklisted(jti), 'blacklist entry', writtenAt);
         assert.equal(await tokenBlacklist.getEntry(jti), null);
       }));
 
@@ -183,8 +184,15 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
       withStores(makeStores, async (ctx) => {
         const { tokenBlacklist } = ctx.stores;
         const familyId = newUserScopedId(uniqueUserId());
+        const writtenAt = Date.now();
         await tokenBlacklist.blacklistTokenFamily({ familyId, ttlSeconds: 1, reason: 'admin' });
-        await assertExpires(ctx, 1000, () => tokenBlacklist.isFamilyRevoked(familyId), 'family tombstone');
+        await assertExpires(
+          ctx,
+          1000,
+          () => tokenBlacklist.isFamilyRevoked(familyId),
+          'family tombstone',
+          writtenAt,
+        );
       }));
 
     it('isFamilyRevoked is false for a live family that was not revoked', () =>
@@ -225,12 +233,14 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
       withStores(makeStores, async (ctx) => {
         const { tokenBlacklist } = ctx.stores;
         const userId = uniqueUserId();
+        const writtenAt = Date.now();
         await tokenBlacklist.revokeUserTokensBefore({ userId, beforeMs: now(ctx), ttlSeconds: 1 });
         await assertExpires(
           ctx,
           1000,
           async () => (await tokenBlacklist.getUserWatermark(userId)) !== null,
           'user watermark',
+          writtenAt,
         );
       }));
 
@@ -239,6 +249,7 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
         const { tokenBlacklist } = ctx.stores;
         const expiring = [uniqueJti(), uniqueJti(), uniqueJti()];
         const lasting = uniqueJti();
+        const writtenAt = Date.now();
         for (const jti of expiring) await tokenBlacklist.blacklistToken({ jti, ttlSeconds: 1, reason: 'x' });
         await tokenBlacklist.blacklistToken({ jti: lasting, ttlSeconds: 3600, reason: 'x' });
         assert.equal(await tokenBlacklist.cleanupExpired(), 0, 'nothing has expired yet');
@@ -248,6 +259,7 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
           async () =>
             (await Promise.all(expiring.map((jti) => tokenBlacklist.isBlacklisted(jti)))).some(Boolean),
           'blacklist entries',
+          writtenAt,
         );
         assert.equal(await tokenBlacklist.cleanupExpired(), 3);
         assert.equal(await tokenBlacklist.cleanupExpired(), 0, 'a second pass finds nothing');
@@ -370,9 +382,16 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
       withStores(makeStores, async (ctx) => {
         const { tokenBlacklist } = ctx.stores;
         const familyId = newUserScopedId(uniqueUserId());
+        const writtenAt = Date.now();
         await tokenBlacklist.blacklistTokenFamily({ familyId, ttlSeconds: 1, reason: 'admin' });
         assert.equal(await tokenBlacklist.cleanupExpired(), 0, 'nothing has expired yet');
-        await assertExpires(ctx, 1000, () => tokenBlacklist.isFamilyRevoked(familyId), 'tombstone');
+        await assertExpires(
+          ctx,
+          1000,
+          () => tokenBlacklist.isFamilyRevoked(familyId),
+          'tombstone',
+          writtenAt,
+        );
         assert.equal(await tokenBlacklist.cleanupExpired(), 1);
         assert.equal(await tokenBlacklist.cleanupExpired(), 0, 'a second pass finds nothing');
       }));
@@ -381,6 +400,7 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
       withStores(makeStores, async (ctx) => {
         const { tokenBlacklist } = ctx.stores;
         const expiring = [uniqueJti(), uniqueJti()];
+        const writtenAt = Date.now();
         for (const jti of expiring) await tokenBlacklist.blacklistToken({ jti, ttlSeconds: 1, reason: 'x' });
         await assertExpires(
           ctx,
@@ -388,6 +408,7 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
           async () =>
             (await Promise.all(expiring.map((jti) => tokenBlacklist.isBlacklisted(jti)))).some(Boolean),
           'blacklist entries',
+          writtenAt,
         );
         await tokenBlacklist.blacklistToken({ jti: uniqueJti(), ttlSeconds: 3600, reason: 'x' });
         assert.equal(await tokenBlacklist.cleanupExpired(), 0, 'the write left nothing to sweep');
