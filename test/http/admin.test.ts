@@ -65,12 +65,7 @@ describe('/v1/admin', async () => {
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json(), { ended: 2 });
     for (const s of [a, b]) {
-      const intro = await h.inject({
-        method: 'POST',
-        url: '/v1/introspect',
-        headers: h.service,
-        payload: { token: s.accessToken },
-      });
+      const intro = await h.introspect(s.accessToken);
       assert.deepEqual(intro.json(), { active: false });
       const refresh = await h.inject({
         method: 'POST',
@@ -79,21 +74,11 @@ describe('/v1/admin', async () => {
       });
       assert.equal(refresh.statusCode, 401);
     }
-    const ok = await h.inject({
-      method: 'POST',
-      url: '/v1/introspect',
-      headers: h.service,
-      payload: { token: bystander.accessToken },
-    });
+    const ok = await h.introspect(bystander.accessToken);
     assert.equal(ok.json().active, true);
     // A new login after the revocation works.
     const fresh = await h.login(userId);
-    const intro = await h.inject({
-      method: 'POST',
-      url: '/v1/introspect',
-      headers: h.service,
-      payload: { token: fresh.accessToken },
-    });
+    const intro = await h.introspect(fresh.accessToken);
     assert.equal(intro.json().active, true);
   });
 
@@ -106,12 +91,7 @@ describe('/v1/admin', async () => {
       headers: h.service,
     });
     assert.equal(res.statusCode, 204);
-    const intro = await h.inject({
-      method: 'POST',
-      url: '/v1/introspect',
-      headers: h.service,
-      payload: { token: a.accessToken },
-    });
+    const intro = await h.introspect(a.accessToken);
     assert.deepEqual(intro.json(), { active: false });
     const again = await h.inject({
       method: 'DELETE',

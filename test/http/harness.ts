@@ -48,6 +48,8 @@ export interface Harness {
   inject(options: InjectOptions): Promise<LightMyRequestResponse>;
   /** Bearer header for the service key. */
   service: { authorization: string };
+  /** `POST /v1/introspect` of `token` with the service key. */
+  introspect(token: string): Promise<LightMyRequestResponse>;
   /** Creates a session through the API; returns its tokens (remembered as secrets). */
   login(userId: string, extra?: Record<string, unknown>): Promise<LoginResult>;
   close(): Promise<void>;
@@ -106,6 +108,8 @@ export async function createHarness(env: Env = {}, deps: { clock?: Clock } = {})
     optix,
     inject,
     service,
+    introspect: (token) =>
+      inject({ method: 'POST', url: '/v1/introspect', headers: service, payload: { token } }),
     async login(userId, extra = {}) {
       const res = await inject({
         method: 'POST',

@@ -117,12 +117,7 @@ describe('/v1/me', async () => {
     const after = await h.inject({ method: 'GET', url: '/v1/me/sessions', headers: a.user });
     assert.equal(after.statusCode, 401);
     assert.equal(errorCode(after), 'ERR_TOKEN_REVOKED');
-    const intro = await h.inject({
-      method: 'POST',
-      url: '/v1/introspect',
-      headers: h.service,
-      payload: { token: a.accessToken },
-    });
+    const intro = await h.introspect(a.accessToken);
     assert.deepEqual(intro.json(), { active: false });
     const refresh = await h.inject({
       method: 'POST',

@@ -32,13 +32,8 @@ describe('ops routes (memory backend)', async () => {
 
   test('GET /metrics: Prometheus text with the service metrics', async () => {
     const login = await h.login(uniqueUser());
-    await h.inject({
-      method: 'POST',
-      url: '/v1/introspect',
-      headers: h.service,
-      payload: { token: login.accessToken },
-    });
-    await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token: 'bad' } });
+    await h.introspect(login.accessToken);
+    await h.introspect('bad');
     await h.inject({ method: 'POST', url: '/v1/revoke', payload: { token: login.accessToken } });
     await h.inject({ method: 'POST', url: '/v1/me/logout', headers: login.user });
     const res = await h.inject({ method: 'GET', url: '/metrics' });
@@ -150,12 +145,7 @@ describe('JWKS with an EdDSA signing key', async () => {
     const header = JSON.parse(Buffer.from(login.accessToken.split('.')[0]!, 'base64url').toString());
     assert.equal(header.alg, 'EdDSA');
     assert.equal(header.kid, 'ed-1');
-    const intro = await h.inject({
-      method: 'POST',
-      url: '/v1/introspect',
-      headers: h.service,
-      payload: { token: login.accessToken },
-    });
+    const intro = await h.introspect(login.accessToken);
     assert.equal(intro.json().active, true);
   });
 });

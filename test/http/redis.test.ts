@@ -32,12 +32,7 @@ describe('HTTP on Redis', async () => {
       payload: { token: pair.refreshToken },
     });
     assert.equal(revoke.statusCode, 200);
-    const intro = await b.inject({
-      method: 'POST',
-      url: '/v1/introspect',
-      headers: b.service,
-      payload: { token: pair.accessToken },
-    });
+    const intro = await b.introspect(pair.accessToken);
     assert.deepEqual(intro.json(), { active: false });
   });
 
@@ -99,13 +94,7 @@ describe('HTTP on Redis', async () => {
     try {
       assert.equal(plain.optix.redis?.tracking, null);
       const login = await a.login(uniqueUser());
-      const introspect = (h: typeof a) =>
-        h.inject({
-          method: 'POST',
-          url: '/v1/introspect',
-          headers: h.service,
-          payload: { token: login.accessToken },
-        });
+      const introspect = (h: typeof a) => h.introspect(login.accessToken);
       assert.equal((await introspect(plain)).json().active, true);
       await a.inject({ method: 'POST', url: '/v1/revoke', payload: { token: login.accessToken } });
       assert.deepEqual((await introspect(plain)).json(), { active: false });
@@ -126,12 +115,7 @@ describe('HTTP on Redis', async () => {
         payload: { token: login.accessToken },
       });
       assert.equal(revoke.statusCode, 200);
-      const intro = await acked.inject({
-        method: 'POST',
-        url: '/v1/introspect',
-        headers: acked.service,
-        payload: { token: login.accessToken },
-      });
+      const intro = await acked.introspect(login.accessToken);
       assert.deepEqual(intro.json(), { active: false });
       const metrics = await acked.inject({ method: 'GET', url: '/metrics' });
       assert.match(metrics.body, /^optix_revocation_writes_unreplicated_total [1-9]\d*$/m);
@@ -179,12 +163,7 @@ describe('HTTP while Redis is down', async () => {
     const login = await h.login(uniqueUser());
     await server.stop().catch(() => undefined);
     const started = Date.now();
-    const intro = await h.inject({
-      method: 'POST',
-      url: '/v1/introspect',
-      headers: h.service,
-      payload: { token: login.accessToken },
-    });
+    const intro = await h.introspect(login.accessToken);
     assert.equal(intro.statusCode, 503, intro.body);
     assert.match(errorCode(intro), /^ERR_STORE_(UNAVAILABLE|TIMEOUT)$/);
     assert.equal(intro.headers['retry-after'], '1');

@@ -33,12 +33,7 @@ describe('POST /v1/sessions', async () => {
     assert.match(json.session.sessionId, /^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22}$/);
     assert.equal('deviceFingerprint' in json.session, false, 'the fingerprint is not echoed');
     // The token works and carries the claims.
-    const intro = await h.inject({
-      method: 'POST',
-      url: '/v1/introspect',
-      headers: h.service,
-      payload: { token: json.accessToken },
-    });
+    const intro = await h.introspect(json.accessToken);
     assert.equal(intro.json().active, true);
     assert.equal(intro.json().scope, 'orders:read orders:write');
     assert.equal(intro.json().sid, json.session.sessionId);
@@ -190,12 +185,7 @@ describe('POST /v1/sessions', async () => {
     const ids = (list.json().sessions as Array<{ sessionId: string }>).map((s) => s.sessionId);
     assert.equal(ids.length, 5);
     assert.ok(!ids.includes(first.sessionId));
-    const intro = await h.inject({
-      method: 'POST',
-      url: '/v1/introspect',
-      headers: h.service,
-      payload: { token: first.accessToken },
-    });
+    const intro = await h.introspect(first.accessToken);
     assert.deepEqual(intro.json(), { active: false });
   });
 });

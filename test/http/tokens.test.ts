@@ -21,12 +21,7 @@ describe('POST /v1/token/refresh', async () => {
     assert.equal(pair.expiresIn, 900);
     assert.notEqual(pair.refreshToken, login.refreshToken);
     assert.equal(res.headers['cache-control'], 'no-store');
-    const intro = await h.inject({
-      method: 'POST',
-      url: '/v1/introspect',
-      headers: h.service,
-      payload: { token: pair.accessToken },
-    });
+    const intro = await h.introspect(pair.accessToken);
     assert.equal(intro.json().active, true);
   });
 
@@ -67,12 +62,7 @@ describe('POST /v1/token/refresh', async () => {
     assert.equal(reuse.statusCode, 401, reuse.body);
     assert.equal(errorCode(reuse), 'ERR_REFRESH_REUSED');
     for (const token of [r2.accessToken, r1.accessToken, login.accessToken]) {
-      const intro = await h.inject({
-        method: 'POST',
-        url: '/v1/introspect',
-        headers: h.service,
-        payload: { token },
-      });
+      const intro = await h.introspect(token);
       assert.deepEqual(intro.json(), { active: false });
     }
     const again = await h.inject({
@@ -110,10 +100,7 @@ describe('POST /v1/token/refresh', async () => {
 
 describe('POST /v1/revoke (RFC 7009)', async () => {
   const h = await createHarness();
-  const introspect = async (token: string) =>
-    (
-      await h.inject({ method: 'POST', url: '/v1/introspect', headers: h.service, payload: { token } })
-    ).json();
+  const introspect = async (token: string) => (await h.introspect(token)).json();
 
   test('revoking an access token (JSON) makes it inactive; 200 {}', async () => {
     const login = await h.login(uniqueUser());
@@ -241,12 +228,7 @@ describe('POST /v1/introspect (RFC 7662)', async () => {
       login.refreshToken,
       'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
     ]) {
-      const res = await h.inject({
-        method: 'POST',
-        url: '/v1/introspect',
-        headers: h.service,
-        payload: { token },
-      });
+      const res = await h.introspect(token);
       assert.equal(res.statusCode, 200);
       assert.equal(res.body, '{"active":false}');
     }
