@@ -143,7 +143,6 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     const route = request.routeOptions.url ?? 'unmatched';
     const labels = { method: request.method, route, status_code: String(reply.statusCode) };
     const seconds = reply.elapsedTime / 1000;
-    metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, seconds);
     // Probes, and the successful introspections other services make on every request they
     // serve, are logged at debug (their counts and latencies are in /metrics); the rest at info.

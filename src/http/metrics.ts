@@ -9,6 +9,7 @@ export type RevocationKind = 'access_token' | 'refresh_family' | 'session' | 'us
 
 export interface Metrics {
   readonly registry: Registry;
+  /** Read-only in effect: filled from `httpDuration`'s counts at every scrape (record those). */
   readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly verifications: Counter<'outcome'>;
@@ -27,21 +28,31 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'optix_' });
   const registers = [registry];
+  const httpDuration = new Histogram<'method' | 'route' | 'status_code'>({
+    name: 'optix_http_request_duration_seconds',
+    help: 'HTTP request latency by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  });
   return {
     registry,
+    // The request count is the latency histogram's `_count`, copied when scraped: one
+    // prom-client call per request instead of two (each hashes the label set; ~0.7 µs).
     httpRequests: new Counter({
       name: 'optix_http_requests_total',
       help: 'HTTP requests by method, route pattern and status code',
       labelNames: ['method', 'route', 'status_code'],
       registers,
+      async collect() {
+        const { values } = await httpDuration.get();
+        this.reset();
+        for (const v of values) {
+          if (v.metricName === 'optix_http_request_duration_seconds_count') this.inc(v.labels, v.value);
+        }
+      },
     }),
-    httpDuration: new Histogram({
-      name: 'optix_http_request_duration_seconds',
-      help: 'HTTP request latency by method, route pattern and status code',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    }),
+    httpDuration,
     verifications: new Counter({
       name: 'optix_token_verifications_total',
       help: 'Access token verifications (introspection and /v1/me) by outcome',

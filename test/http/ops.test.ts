@@ -57,6 +57,29 @@ describe('ops routes (memory backend)', async () => {
     assert.ok(!text.includes(login.sessionId), 'no ids in metric labels');
   });
 
+  test('GET /metrics: the request counter counts every request, scrape after scrape', async () => {
+    const login = await h.login(uniqueUser());
+    const introspections = (text: string) => {
+      const labels = 'method="POST",route="/v1/introspect",status_code="200"';
+      const count = (name: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+        return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+      };
+      return {
+        total: count('optix_http_requests_total'),
+        histogram: count('optix_http_request_duration_seconds_count'),
+      };
+    };
+    const before = introspections((await h.inject({ method: 'GET', url: '/metrics' })).body);
+    for (let i = 0; i < 3; i++) await h.introspect(login.accessToken);
+    const first = introspections((await h.inject({ method: 'GET', url: '/metrics' })).body);
+    assert.equal(first.total, before.total + 3);
+    assert.equal(first.total, first.histogram);
+    await h.introspect(login.accessToken);
+    const second = introspections((await h.inject({ method: 'GET', url: '/metrics' })).body);
+    assert.equal(second.total, before.total + 4, 'a scrape does not add what an earlier one reported');
+  });
+
   test('GET /.well-known/jwks.json is absent with HS256 only', async () => {
     const res = await h.inject({ method: 'GET', url: '/.well-known/jwks.json' });
     assert.equal(res.statusCode, 404);
