@@ -218,6 +218,41 @@ describe('POST /v1/introspect (RFC 7662)', async () => {
     assert.deepEqual(body.roles, ['trader']);
   });
 
+  test('a token introspected again gets the same answer, headers included, until it is revoked', async () => {
+    const login = await h.login(uniqueUser(), { roles: ['trader'], email: 'u@example.com' });
+    const first = await h.introspect(login.accessToken);
+    const again = await h.introspect(login.accessToken);
+    for (const res of [first, again]) {
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.equal(res.json().active, true);
+    }
+    assert.equal(again.body, first.body);
+    assert.deepEqual(Object.keys(first.json()), [
+      'active',
+      'sub',
+      'jti',
+      'sid',
+      'exp',
+      'iat',
+      'iss',
+      'aud',
+      'scope',
+      'token_type',
+      'email',
+      'roles',
+    ]);
+    const revoked = await h.inject({
+      method: 'POST',
+      url: '/v1/revoke',
+      payload: { token: login.accessToken },
+    });
+    assert.equal(revoked.statusCode, 200);
+    const after = await h.introspect(login.accessToken);
+    assert.equal(after.body, '{"active":false}');
+  });
+
   test('inactive tokens answer exactly {"active":false}', async () => {
     const login = await h.login(uniqueUser());
     const tampered = `${login.accessToken.slice(0, -4)}AAAA`;

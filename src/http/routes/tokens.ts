@@ -3,7 +3,7 @@
  * introspection (RFC 7662). Revoke and introspect accept JSON or form bodies.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { isOptixError } from '../../core/errors.js';
 import type { RouteContext } from '../context.js';
 import { verificationOutcome } from '../metrics.js';
@@ -37,6 +37,35 @@ const Introspection = Type.Object({
   email: Type.Optional(Type.String()),
   roles: Type.Optional(Type.Array(Type.String())),
 });
+
+type AccessPayload = Awaited<ReturnType<RouteContext['optix']['jwt']['verifyToken']>>['payload'];
+
+/** RFC 7662's answer for an active access token: everything in it comes from the token. */
+function activeAnswer(payload: AccessPayload) {
+  return {
+    active: true,
+    sub: payload.sub,
+    jti: payload.jti,
+    ...(payload.sid !== undefined ? { sid: payload.sid } : {}),
+    exp: payload.exp,
+    iat: payload.iat,
+    iss: payload.iss,
+    aud: payload.aud,
+    scope: payload.scope ?? '',
+    token_type: 'Bearer',
+    ...(payload.email !== undefined ? { email: payload.email } : {}),
+    ...(payload.roles !== undefined ? { roles: payload.roles } : {}),
+  };
+}
+
+/**
+ * Serialized answers of active tokens, by verified payload. The JWT service hands out the same
+ * frozen payload object each time it meets a token it has verified (its verified-token cache), so
+ * a token introspected again is answered without building and serializing the answer anew
+ * (~1.5 µs of a ~40 µs request); an answer goes when its payload leaves that cache. Only the
+ * answer is reused: the verification, revocation check included, runs on every request.
+ */
+const activeAnswers = new WeakMap<AccessPayload, string>();
 
 /** Codes of a refresh that failed because of the token (as opposed to the store). */
 const REFRESH_OUTCOMES: Record<string, string> = {
@@ -167,7 +196,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store');
-      let payload: Awaited<ReturnType<typeof optix.jwt.verifyToken>>['payload'];
+      let payload: AccessPayload;
       try {
         payload = (await optix.jwt.verifyToken(request.body.token)).payload;
       } catch (err) {
@@ -180,20 +209,16 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
         return { active: false };
       }
       metrics.verifications.inc({ outcome: 'valid' });
-      return {
-        active: true,
-        sub: payload.sub,
-        jti: payload.jti,
-        ...(payload.sid !== undefined ? { sid: payload.sid } : {}),
-        exp: payload.exp,
-        iat: payload.iat,
-        iss: payload.iss,
-        aud: payload.aud,
-        scope: payload.scope ?? '',
-        token_type: 'Bearer',
-        ...(payload.email !== undefined ? { email: payload.email } : {}),
-        ...(payload.roles !== undefined ? { roles: payload.roles } : {}),
-      };
+      let answer = activeAnswers.get(payload);
+      if (answer === undefined) {
+        // The route's own serializer (its 200 schema), once per token.
+        answer = String(reply.serialize(activeAnswer(payload)));
+        activeAnswers.set(payload, answer);
+      }
+      // A string with a JSON content type is sent as it is (the type provider only knows objects).
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(answer as unknown as Static<typeof Introspection>);
     },
   );
 };
