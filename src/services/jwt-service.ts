@@ -16,7 +16,7 @@ import {
   TokenRevokedError,
 } from '../core/errors.js';
 import { assertId, isUserScopedId, newUserScopedId, randomToken } from '../core/ids.js';
-import type { Stores } from '../core/ports.js';
+import type { RevocationQuery, Stores } from '../core/ports.js';
 import { signCompact, verifyCompact } from './jwt/compact.js';
 import { createKeyRing, type KeyRing } from './jwt/key-ring.js';
 import {
@@ -255,11 +255,16 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     return payload;
   }
 
-  async function verifyToken(token: string, opts: VerifyOptions = {}): Promise<VerifiedToken> {
-    const payload = decodeVerified(token);
-    let reason: Awaited<ReturnType<Stores['revocation']['check']>>;
-    try {
-      reason = await stores.revocation.check({
+  /**
+   * The revocation question of a verified payload, one frozen object per payload (the payloads of
+   * the verified-token cache are themselves frozen and reused), so a store may key what it keeps
+   * in process on the object rather than rebuild a key per check.
+   */
+  const queries = new WeakMap<AccessTokenPayload, RevocationQuery>();
+  function revocationQuery(payload: AccessTokenPayload): RevocationQuery {
+    let query = queries.get(payload);
+    if (query === undefined) {
+      query = Object.freeze({
         jti: payload.jti,
         userId: payload.sub,
         issuedAtMs: payload.iat_ms,
@@ -267,6 +272,16 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
         sessionId: payload.sid,
         expiresAtMs: payload.exp * 1000,
       });
+      queries.set(payload, query);
+    }
+    return query;
+  }
+
+  async function verifyToken(token: string, opts: VerifyOptions = {}): Promise<VerifiedToken> {
+    const payload = decodeVerified(token);
+    let reason: Awaited<ReturnType<Stores['revocation']['check']>>;
+    try {
+      reason = await stores.revocation.check(revocationQuery(payload));
     } catch (err) {
       if (opts.failOpen && isStoreFailure(err)) return { payload, revocationChecked: false };
       throw err;

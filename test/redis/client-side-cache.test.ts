@@ -122,6 +122,38 @@ describe('client-side cache of revocation checks', () => {
     assert.equal((await revocationReads()) - start, 50 * 4);
   });
 
+  it('answers a query object for what it asks now: a changed query is not answered from its old verdict', async () => {
+    const svc = await instance();
+    const clean = await login(svc);
+    const revoked = await login(svc);
+    await svc.jwt.revokeAccessToken(revoked.pair.accessToken, 'logout');
+    const claims = (l: Awaited<ReturnType<typeof login>>) => svc.jwt.decodeVerified(l.pair.accessToken);
+    const asked = (c: ReturnType<typeof claims>) => ({
+      jti: c.jti,
+      userId: c.sub,
+      issuedAtMs: c.iat_ms,
+      familyId: c.fid,
+      sessionId: c.sid,
+      expiresAtMs: c.exp * 1000,
+    });
+    // A caller reusing one mutable object: the verdict kept for its first content must not answer
+    // the second.
+    const query = asked(claims(clean));
+    assert.equal(await svc.stores.revocation.check(query), null);
+    assert.equal(await svc.stores.revocation.check(query), null);
+    Object.assign(query, asked(claims(revoked)));
+    assert.equal(await svc.stores.revocation.check(query), 'blacklisted');
+    // A frozen query (what the JWT service passes, one per token) is answered from the cache and
+    // still sees a later revoke.
+    const frozen = Object.freeze(asked(claims(clean)));
+    assert.equal(await svc.stores.revocation.check(frozen), null);
+    const before = await revocationReads();
+    assert.equal(await svc.stores.revocation.check(frozen), null);
+    assert.equal((await revocationReads()) - before, 0, 'a warm frozen query sent a revocation read');
+    await svc.jwt.revokeAccessToken(clean.pair.accessToken, 'logout');
+    assert.equal(await svc.stores.revocation.check(frozen), 'blacklisted');
+  });
+
   it('sees every form of revoke made through the same instance at its next verification', async () => {
     const svc = await instance();
     delayPushes(svc.redis);

@@ -19,6 +19,32 @@ import { assertFiniteNumber } from './validate.js';
  * and the cache's `ttlMs`, and used only while the tracked connection's lease holds. "Revoked"
  * answers are not kept (they go to Redis, usually answered from node-redis's own cache).
  */
+/**
+ * Ids of frozen queries: a caller that asks again with the same query object skips the
+ * concatenation and the hashing of a fresh ~150-character string (the JWT service keeps one query
+ * per token).
+ */
+const frozenIds = new WeakMap<RevocationQuery, string>();
+
+/**
+ * Every field takes part in the id: a verdict answers exactly the query it was computed for (so a
+ * stored one was validated before it was stored). Only a frozen query's id is remembered: an
+ * object that can still change could otherwise be answered for what it used to ask.
+ */
+function verdictId(query: RevocationQuery): string {
+  if (!Object.isFrozen(query)) return computeVerdictId(query);
+  let id = frozenIds.get(query);
+  if (id === undefined) {
+    id = computeVerdictId(query);
+    frozenIds.set(query, id);
+  }
+  return id;
+}
+
+function computeVerdictId(query: RevocationQuery): string {
+  return `${query.jti}\n${query.userId}\n${query.issuedAtMs}\n${query.familyId}\n${query.sessionId}`;
+}
+
 export class RedisRevocationChecker implements RevocationChecker {
   readonly #ctx: RedisStoreContext;
   readonly #verdicts: DerivedCache<true> | null;
@@ -32,10 +58,7 @@ export class RedisRevocationChecker implements RevocationChecker {
     const { client, keys, clock } = this.#ctx;
     const tracking = client.tracking;
     const verdicts = this.#verdicts;
-    // Every field takes part in the id: a verdict answers exactly the query it was computed for
-    // (so a stored one was validated below before it was stored).
-    const id =
-      verdicts && `${query.jti}\n${query.userId}\n${query.issuedAtMs}\n${query.familyId}\n${query.sessionId}`;
+    const id = verdicts && verdictId(query);
     if (tracking !== null && verdicts !== null && id !== null) {
       if (tracking.isFresh()) {
         if (verdicts.get(id, clock.now()) === true) return null;
