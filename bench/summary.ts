@@ -16,6 +16,9 @@ interface Ratio {
   label: string;
   median: number;
   rounds: number[];
+  /** Absent in results written before 2026-11-26. */
+  noisy?: boolean;
+  denominatorSpread?: number;
   target: null | { min: number; informational: boolean; met: boolean; verdict: string };
 }
 interface File {
@@ -73,7 +76,8 @@ for (const f of files) {
   console.log('| --- | ---: | --- | --- |');
   for (const q of f.ratios) {
     const t = q.target
-      ? `≥ ${q.target.min}×: **${q.target.met ? 'met' : 'missed'}**${q.target.informational ? ' (informational)' : ''}`
+      ? `≥ ${q.target.min}×: **${q.target.met ? 'met' : 'missed'}**${q.target.informational ? ' (informational)' : ''}` +
+        (q.noisy ? ` (noisy run: the peer varied ${q.denominatorSpread}× across rounds)` : '')
       : '—';
     console.log(
       `| ${q.label} | ${q.median.toFixed(2)}× | ${q.rounds.map((v) => v.toFixed(2)).join(' ')} | ${t} |`,

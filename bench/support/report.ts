@@ -28,6 +28,13 @@ export interface RatioResult {
   rounds: number[];
   /** Median of the per-round ratios. */
   median: number;
+  /**
+   * How steady the machine was: the denominator's highest ops/s over its lowest across the rounds
+   * (the same code under the same load; on a quiet machine close to 1).
+   */
+  denominatorSpread: number;
+  /** The denominator's ops/s varied by more than NOISY_SPREAD across the rounds: do not trust the verdict. */
+  noisy: boolean;
   target: null | {
     min: number;
     informational: boolean;
@@ -38,6 +45,13 @@ export interface RatioResult {
   };
 }
 
+/**
+ * Above this spread of the denominator's ops/s the run is called noisy. On the shared 2-core VMs of
+ * 2026-11 the machine's speed changed by up to 1.6× from one second to the next, and such runs
+ * put HTTP introspection at 0.62–0.75× of the hello-world where a quiet run measured 0.39×.
+ */
+export const NOISY_SPREAD = 1.25;
+
 export function ratios(results: readonly ContenderResult[], specs: readonly RatioSpec[]): RatioResult[] {
   const byId = new Map(results.map((r) => [r.id, r]));
   return specs.map((spec) => {
@@ -46,12 +60,19 @@ export function ratios(results: readonly ContenderResult[], specs: readonly Rati
     if (!a || !b) throw new Error(`ratio ${spec.id}: unknown contender`);
     const perRound = a.rounds.map((s, i) => round(s.opsPerSec / b.rounds[i]!.opsPerSec, 3));
     const m = round(median(perRound), 3);
+    const peerOps = b.rounds.map((r) => r.opsPerSec);
+    const denominatorSpread = round(Math.max(...peerOps) / Math.max(1, Math.min(...peerOps)), 2);
+    const noisy = denominatorSpread > NOISY_SPREAD;
     let target: RatioResult['target'] = null;
     if (spec.target) {
       const met = m >= spec.target.min;
-      const verdict = met
-        ? `met: ${m.toFixed(2)}× against ≥ ${spec.target.min}×`
-        : `missed: ${m.toFixed(2)}× against ≥ ${spec.target.min}× (${Math.round((1 - m / spec.target.min) * 100)}% short)`;
+      const verdict =
+        (met
+          ? `met: ${m.toFixed(2)}× against ≥ ${spec.target.min}×`
+          : `missed: ${m.toFixed(2)}× against ≥ ${spec.target.min}× (${Math.round((1 - m / spec.target.min) * 100)}% short)`) +
+        (noisy
+          ? `; NOISY RUN: ${b.label} varied ${denominatorSpread}× across the rounds, the verdict is not settled`
+          : '');
       target = {
         min: spec.target.min,
         informational: spec.target.informational ?? false,
@@ -67,6 +88,8 @@ export function ratios(results: readonly ContenderResult[], specs: readonly Rati
       denominator: spec.denominator,
       rounds: perRound,
       median: m,
+      denominatorSpread,
+      noisy,
       target,
     };
   });
@@ -153,7 +176,11 @@ export function printReport(report: ScenarioReport, log: (line: string) => void)
     const t = q.target
       ? `  target ≥ ${q.target.min}×${q.target.informational ? ' (informational)' : ''}: ${q.target.met ? 'PASS' : 'FAIL'}`
       : '';
-    log(`  ratio ${q.label.padEnd(58)} ${`${q.median.toFixed(2)}×`.padStart(10)}${t}`);
+    const range = `[${Math.min(...q.rounds).toFixed(2)}–${Math.max(...q.rounds).toFixed(2)}]`;
+    const noisy = q.noisy ? `  NOISY (peer varied ${q.denominatorSpread}×)` : '';
+    log(
+      `  ratio ${q.label.padEnd(58)} ${`${q.median.toFixed(2)}×`.padStart(10)} ${range.padStart(13)}${t}${noisy}`,
+    );
   }
   for (const n of report.notes) log(`  note: ${n}`);
 }
