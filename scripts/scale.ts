@@ -26,6 +26,7 @@ import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { createJwtService, createSessionManager, RedisClient } from '../src/index.js';
 import type { Clock } from '../src/core/clock.js';
 import { createRedisStores } from '../src/stores/redis/index.js';
+import { SCRIPTS } from '../src/stores/redis/scripts.js';
 import {
   type Admin,
   type BenchRedis,
@@ -295,6 +296,31 @@ async function slowlog(admin: Admin): Promise<Array<{ us: number; command: strin
   });
 }
 
+/** The threshold of the slow log during the latency phase, µs. */
+const LATENCY_SLOW_US = 250;
+const SCRIPT_NAMES = new Map(Object.values(SCRIPTS).map((script) => [script.sha1, script.name]));
+
+/** Slow-log entries counted by command (a script by its name), with the longest: `evalsha session_create: 3 (max 712 µs)`. */
+function slowByName(entries: Array<{ us: number; command: string }>): string {
+  if (entries.length === 0) return 'none';
+  const groups = new Map<string, { n: number; max: number }>();
+  for (const e of entries) {
+    const [command = '?', sha = ''] = e.command.split(' ');
+    const name =
+      command.toLowerCase() === 'evalsha'
+        ? `evalsha ${SCRIPT_NAMES.get(sha) ?? sha.slice(0, 8)}`
+        : command.toLowerCase();
+    const g = groups.get(name) ?? { n: 0, max: 0 };
+    g.n += 1;
+    g.max = Math.max(g.max, e.us);
+    groups.set(name, g);
+  }
+  return [...groups]
+    .sort((x, y) => y[1].n - x[1].n)
+    .map(([name, g]) => `${name}: ${g.n} (max ${g.max} µs)`)
+    .join('; ');
+}
+
 /** The slowest entries, e.g. `14237 µs SCAN 0 MATCH`. */
 function slowest(entries: Array<{ us: number; command: string }>, n = 5): string {
   return [...entries]
@@ -415,6 +441,10 @@ async function main(): Promise<void> {
     const roundP99 = new Map<string, [number[], number[]]>();
     for (const op of ops) await samplePairs(a, b, op, 200, clock); // warm-up
     await Promise.all([resetStats(a.redis.admin), resetStats(b.redis.admin)]);
+    // The slow log catches every command of LATENCY_SLOW_US or more during the timed calls, named
+    // (scripts by their file name), to tell which ones make the tail.
+    for (const side of [a, b])
+      await side.redis.admin.configSet('slowlog-log-slower-than', String(LATENCY_SLOW_US));
     // This process's garbage collections during the timed calls, to tell its pauses from Redis's.
     const calls: TimedCall[] = [];
     const gcs: PerformanceEntry[] = [];
@@ -494,6 +524,10 @@ async function main(): Promise<void> {
       log(
         `server side, ${side.name}: ${h.lines.slice(0, 3).join('; ')}; LATENCY LATEST: ${await latencyLatest(side.redis.admin)}`,
       );
+      log(
+        `  commands of ${LATENCY_SLOW_US} µs or more on ${side.name}: ${slowByName(await slowlog(side.redis.admin))}`,
+      );
+      await side.redis.admin.configSet('slowlog-log-slower-than', String(SLOW_US));
     }
     await a.client.close();
     await a.redis.stop();

@@ -331,7 +331,11 @@ export interface RefreshFamilyStore {
   }): Promise<RotateResult>;
 }
 
-/** Everything `verifyToken` must know about a signed, unexpired token, read in one round trip. */
+/**
+ * Everything `verifyToken` must know about a signed, unexpired token, read in one round trip. A
+ * checker may remember what it derives from a frozen query by the object itself, so a frozen
+ * query always asks the same question; a mutable one is read afresh on every check.
+ */
 export interface RevocationQuery {
   jti: string;
   userId: string;

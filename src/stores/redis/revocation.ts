@@ -7,19 +7,6 @@ import { decodeBlacklistEntry, decodeWatermark } from './records.js';
 import { assertFiniteNumber } from './validate.js';
 
 /**
- * `RevocationChecker` on Redis: up to four plain reads issued together (node-redis pipelines them
- * into one round trip) — the jti's blacklist entry, the user's watermark, the family's `revoked`
- * and `expiresAt` fields, the session's score in its user's index. Returns the first reason in
- * the order blacklisted, user_revoked, family_revoked, session_ended (as the memory store does).
- *
- * With the client's client-side cache on (`RedisClient.tracking`), the reads go through the
- * tracked connection and a "not revoked" answer is kept in process, keyed by the whole query and
- * tied to the keys it was read from: any write to one of them (from any process) drops it. It is
- * kept no longer than the earliest of the token's `exp`, the family's and the session's expiry,
- * and the cache's `ttlMs`, and used only while the tracked connection's lease holds. "Revoked"
- * answers are not kept (they go to Redis, usually answered from node-redis's own cache).
- */
-/**
  * Ids of frozen queries: a caller that asks again with the same query object skips the
  * concatenation and the hashing of a fresh ~150-character string (the JWT service keeps one query
  * per token).
@@ -45,6 +32,19 @@ function computeVerdictId(query: RevocationQuery): string {
   return `${query.jti}\n${query.userId}\n${query.issuedAtMs}\n${query.familyId}\n${query.sessionId}`;
 }
 
+/**
+ * `RevocationChecker` on Redis: up to four plain reads issued together (node-redis pipelines them
+ * into one round trip) — the jti's blacklist entry, the user's watermark, the family's `revoked`
+ * and `expiresAt` fields, the session's score in its user's index. Returns the first reason in
+ * the order blacklisted, user_revoked, family_revoked, session_ended (as the memory store does).
+ *
+ * With the client's client-side cache on (`RedisClient.tracking`), the reads go through the
+ * tracked connection and a "not revoked" answer is kept in process, keyed by the whole query and
+ * tied to the keys it was read from: any write to one of them (from any process) drops it. It is
+ * kept no longer than the earliest of the token's `exp`, the family's and the session's expiry,
+ * and the cache's `ttlMs`, and used only while the tracked connection's lease holds. "Revoked"
+ * answers are not kept (they go to Redis, usually answered from node-redis's own cache).
+ */
 export class RedisRevocationChecker implements RevocationChecker {
   readonly #ctx: RedisStoreContext;
   readonly #verdicts: DerivedCache<true> | null;
