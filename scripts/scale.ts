@@ -277,6 +277,35 @@ function schedstat(pid: number): { cpu: number; waited: number } {
   }
 }
 
+/**
+ * CPU time the hypervisor gave to other guests while this VM wanted it ("steal", /proc/stat), in
+ * ms, for every CPU together and for `cpu`. Time a command spends stolen counts as its own in the
+ * slow log, although no other process on this machine was running.
+ */
+function steal(cpu: number): { all: number; one: number } {
+  try {
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+    const ticks = (name: string) =>
+      Number(
+        lines
+          .find((l) => l.startsWith(`${name} `))
+          ?.trim()
+          .split(/\s+/)[8] ?? Number.NaN,
+      );
+    // USER_HZ is 100 on Linux: a tick is 10 ms.
+    return { all: ticks('cpu') * 10, one: ticks(`cpu${cpu}`) * 10 };
+  } catch {
+    return { all: Number.NaN, one: Number.NaN };
+  }
+}
+
+/** Steal since `before`; `cpu` names Redis's CPU when it is pinned to one (null: not pinned). */
+function stolenSince(before: { all: number; one: number }, cpu: number | null): string {
+  const now = steal(cpu ?? 0);
+  const one = cpu === null ? '' : `, ${fmt(now.one - before.one, 0)} ms on Redis's CPU ${cpu}`;
+  return `hypervisor steal: ${fmt(now.all - before.all, 0)} ms on all CPUs${one}`;
+}
+
 async function commandCalls(admin: Admin): Promise<number> {
   const stats = await info(admin, 'commandstats');
   let calls = 0;
@@ -448,6 +477,7 @@ async function main(): Promise<void> {
     // This process's garbage collections during the timed calls, to tell its pauses from Redis's.
     const calls: TimedCall[] = [];
     const gcs: PerformanceEntry[] = [];
+    const latencySteal = steal(CPUS - 1);
     const gcObserver = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
     gcObserver.observe({ entryTypes: ['gc'] });
     for (let r = 0; r < ROUNDS; r++) {
@@ -519,6 +549,7 @@ async function main(): Promise<void> {
         `longest ${fmt(gcMs.at(-1) ?? 0, 2)} ms`,
     );
     for (const line of gcOverlap(calls, gcs, ops)) log(`- ${line}`);
+    log(`during the timed calls, ${stolenSince(latencySteal, CPUS - 1)}`);
     for (const side of [a, b]) {
       const h = await histogramMax(side.redis.admin);
       log(
@@ -617,6 +648,7 @@ async function main(): Promise<void> {
     realtime(redisPid, true);
     await resetStats(b.redis.admin);
     const schedBefore = schedstat(redisPid);
+    const cleanSteal = steal(0);
     const cleanStarted = performance.now();
     let lastReport = cleanStarted;
     const stats = await b.stores.maintenance.cleanup((scanned) => {
@@ -634,7 +666,8 @@ async function main(): Promise<void> {
     log(`maintenance.cleanup(): ${fmt(cleanSeconds)} s, ${JSON.stringify(stats)}`);
     log(
       `redis-server (${RT ? 'SCHED_FIFO' : 'normal priority'}) ran ${fmt(schedAfter.cpu - schedBefore.cpu)} s on a CPU and waited ` +
-        `${fmt(schedAfter.waited - schedBefore.waited)} s runnable for one (other processes on the machine)`,
+        `${fmt(schedAfter.waited - schedBefore.waited)} s runnable for one (other processes on the machine); ` +
+        stolenSince(cleanSteal, null),
     );
     log(
       `commands over ${SLOW_US / 1000} ms (SLOWLOG): ${slow.length}` +
