@@ -9,7 +9,9 @@
  *    user on their own devices, `createSession` from many concurrent callers (node-redis pipelines).
  * 2. Latency of createSession (a new user's login, maxSessions 5), getSession (validate) and
  *    getUserSessions (list), one call at a time, A and B alternating call by call so both see the
- *    same machine load: p50/p99 at 10k and at 1M, and the ratio.
+ *    same machine load: p50/p99 at 10k and at 1M, and the ratio. During these calls the slow log
+ *    records every command of 250 µs or more (named, scripts by file name), this process's GC pauses
+ *    are recorded, and the hypervisor's steal time (/proc/stat) is reported.
  * 3. Revoke-all on B for users holding 1, 10, 100 and 1000 sessions: `revokeAllUserTokens` (the
  *    watermark) and `terminateUserSessions` (ends every session), with the Redis commands each one
  *    runs (INFO commandstats, commands inside scripts included).
