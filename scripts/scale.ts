@@ -101,6 +101,11 @@ function realtime(pid: number, on: boolean): boolean {
  * 10 minutes) where it had run fine the day before.
  */
 const RT_CLIENT = option('rt-client', '0') === 1;
+/**
+ * `--csc=0`: the clients without their client-side cache (every read goes to Redis), to see what
+ * the cache's own work adds to the latencies at 1M, where most reads are of keys it has not seen.
+ */
+const CLIENT_SIDE_CACHE = option('csc', '1') === 1;
 /** `--hz=100`: Redis's `hz` during the expiry phase (default: the server's, 10). */
 const HZ = option('hz', '0');
 
@@ -136,7 +141,12 @@ async function openSide(name: string, clock: Clock): Promise<Side> {
     '--latency-monitor-threshold',
     '1',
   ]);
-  const client = new RedisClient({ url: redis.url, commandTimeoutMs: 60_000, keyPrefix: 'optix:' });
+  const client = new RedisClient({
+    url: redis.url,
+    commandTimeoutMs: 60_000,
+    keyPrefix: 'optix:',
+    ...(CLIENT_SIDE_CACHE ? {} : { clientSideCache: false as const }),
+  });
   await client.connect();
   const stores = createRedisStores(client, { keyPrefix: 'optix:', clock });
   return { name, redis, client, stores, users: [], sessionIds: [] };
@@ -145,7 +155,12 @@ async function openSide(name: string, clock: Clock): Promise<Side> {
 /** Replaces the side's client with a fresh one (both sides then time calls from the same state). */
 async function reconnect(side: Side, clock: Clock): Promise<void> {
   await side.client.close();
-  side.client = new RedisClient({ url: side.redis.url, commandTimeoutMs: 60_000, keyPrefix: 'optix:' });
+  side.client = new RedisClient({
+    url: side.redis.url,
+    commandTimeoutMs: 60_000,
+    keyPrefix: 'optix:',
+    ...(CLIENT_SIDE_CACHE ? {} : { clientSideCache: false as const }),
+  });
   await side.client.connect();
   side.stores = createRedisStores(side.client, { keyPrefix: 'optix:', clock });
 }
@@ -427,7 +442,10 @@ async function main(): Promise<void> {
   const a = await openSide('A (10k)', clock);
   const b = await openSide('B (1M)', clock);
   const server = await info(b.redis.admin, 'server');
-  log(`# scale: redis ${server.redis_version}, node ${process.version}`);
+  log(
+    `# scale: redis ${server.redis_version}, node ${process.version}` +
+      (CLIENT_SIDE_CACHE ? '' : '; client-side cache off (--csc=0)'),
+  );
   log(
     `${BIG_SESSIONS} sessions across ${BIG_USERS} users (${PER_USER} each, each on its own device); ` +
       `comparison server with ${SMALL_SESSIONS}`,
