@@ -29,7 +29,7 @@ const KILL_AFTER_MS = 2000;
  * and reading `INFO commandstats` (`tls.test.ts` checks the list again each run). Commands called
  * inside Lua scripts count: Redis checks the caller's ACL on each `redis.call`. `hello`, `auth`,
  * `ping`, `client|setname` and `select` are what node-redis needs to connect and check health;
- * `info` feeds `healthCheck()` and `checkEvictionPolicy()`; `incr` is the HTTP rate limiter's
+ * `info` feeds `healthCheck()` and `checkEvictionPolicy()`; `incrby` is the HTTP rate limiter's
  * script. Nothing that changes server settings, flushes, or runs server-side admin is allowed.
  * Keys are `~*` here; in production give each service its own prefix and `~prefix*`.
  */
@@ -47,7 +47,7 @@ export const SERVICE_COMMANDS: readonly string[] = [
   'del',
   'exists',
   'mget',
-  'incr',
+  'incrby',
   'pexpire',
   'pttl',
   'hget',

@@ -26,6 +26,8 @@ import {
   startTlsRedis,
   type TlsTopology,
 } from './harness.js';
+import { uniquePrefix } from '../helpers/redis-server.js';
+import { createHarness } from '../http/harness.js';
 import { connectClient, fileTopology, runTestFilesOn, topologyStores } from './support.js';
 
 const topology = fileTopology(() => startTlsRedis());
@@ -43,6 +45,24 @@ revocationContract('TLS + ACL user, manual clock', manual);
 it('the JWT service, session manager and guide examples pass over TLS as the ACL user', async () => {
   const run = await runTestFilesOn(await topology());
   console.log(`# service tests over TLS + ACL: ${run.pass} passed`);
+});
+
+it("the HTTP rate limiter's script runs as the ACL user: the limit holds, nothing fails open", async () => {
+  // The limiter lets requests through when its store fails (skipOnError), so a command missing
+  // from the ACL would show only as a limit that never trips.
+  const t = await topology();
+  const http = await createHarness({
+    REDIS_URL: t.url,
+    REDIS_TLS_CA_FILE: t.certificates.caFile,
+    REDIS_KEY_PREFIX: uniquePrefix(),
+    RATE_LIMIT_REVOKE_PER_MINUTE: '3',
+  });
+  const codes: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const res = await http.inject({ method: 'POST', url: '/v1/revoke', payload: { token: `not-a-token-${i}` } });
+    codes.push(res.statusCode);
+  }
+  assert.deepEqual(codes, [200, 200, 200, 429]);
 });
 
 /** Commands the harness itself sends as the admin (readiness, these checks). */
