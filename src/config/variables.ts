@@ -56,7 +56,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   {
     name: 'REDIS_SOCKET_TIMEOUT_MS',
     default: '5000',
-    description: 'A connection silent this long is closed and reconnected (0 = off).',
+    description:
+      'A connection whose server answers nothing for this long is closed and reconnected; the client sends a `PING` every half of it, so an idle connection stays up (0 = off: no timeout, no `PING`).',
   },
   { name: 'REDIS_CONNECT_TIMEOUT_MS', default: '5000', description: 'Time allowed to open a connection.' },
   {

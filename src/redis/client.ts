@@ -249,6 +249,12 @@ export class RedisClient {
           }
         : {}),
     };
+    // node-redis's `socketTimeout` is an idle timer: a connection that sends nothing for that long
+    // is closed, even a healthy one (every 5 s on an idle service by default; never to come back
+    // with `retryOnTimeout: false`). A PING at half the timeout keeps a live connection talking,
+    // so only a connection whose server stopped answering goes silent long enough to be closed.
+    const keepalive =
+      o.socketTimeoutMs === 0 ? {} : { pingInterval: Math.max(1, Math.floor(o.socketTimeoutMs / 2)) };
     // NOTES.md: the default 5 s per-command timeout allocates an AbortSignal per command and runs
     // while queued; we enforce one deadline per operation in `wrap` instead.
     const commandOptions = { timeout: 0 };
@@ -262,6 +268,7 @@ export class RedisClient {
         name,
         RESP: 3,
         commandOptions,
+        ...keepalive,
         ...cache,
       });
     }
@@ -269,7 +276,7 @@ export class RedisClient {
       return createCluster({
         rootNodes: u.nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
         // NOTES.md: over TLS the discovered nodes need the TLS socket options too.
-        defaults: { socket: socketBase, ...auth, name },
+        defaults: { socket: socketBase, ...auth, name, ...keepalive },
         commandOptions,
         useReplicas: false,
         // While a node is unreachable, re-read the slot map every 500 ms (node-redis's default is
@@ -284,8 +291,8 @@ export class RedisClient {
     return createSentinel({
       name: u.sentinelName!,
       sentinelRootNodes: u.nodes.map((n) => ({ host: n.host, port: n.port })),
-      nodeClientOptions: { socket: socketBase, ...auth, database: u.database, name },
-      sentinelClientOptions: { socket: socketBase },
+      nodeClientOptions: { socket: socketBase, ...auth, database: u.database, name, ...keepalive },
+      sentinelClientOptions: { socket: socketBase, ...keepalive },
       // One reserved, pipelined master connection. node-redis 6.3.1 leases a pool client per
       // burst of commands and, with masterPoolSize > 1, leaks the leases of a concurrent first
       // burst: every command queued behind them waits forever (1000 concurrent SETs: 32 answered).

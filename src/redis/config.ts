@@ -50,7 +50,10 @@ export interface RedisClientOptions {
    * Sentinel, one to a sentinel) and this is an upper bound that is only validated. Default 50.
    */
   maxConnections?: number;
-  /** Socket inactivity timeout: a connection silent this long is closed and reconnected. 0 = off. Default 5000. */
+  /**
+   * A connection whose server answers nothing for this long is closed and reconnected; the client
+   * sends a `PING` every half of it, so an idle connection stays up. 0 = off. Default 5000.
+   */
   socketTimeoutMs?: number;
   /** Time allowed to open a connection. Default 5000. */
   connectTimeoutMs?: number;

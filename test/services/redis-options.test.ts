@@ -56,6 +56,27 @@ describe('RedisClient options on a real server', () => {
     }
   });
 
+  it('an idle connection stays up: the socket timeout closes silent servers, not quiet clients', async () => {
+    // node-redis's socketTimeout fires on a connection that sends nothing; without a keepalive an
+    // idle service lost its connection every socketTimeoutMs (for good with retryOnTimeout: false).
+    const warnings: string[] = [];
+    const logger = { warn: (_obj: object, msg: string) => warnings.push(msg) };
+    const steady = new RedisClient(
+      { url: server.url, socketTimeoutMs: 200, retryOnTimeout: false, keyPrefix: 'idle:' },
+      { logger },
+    );
+    await steady.connect();
+    try {
+      await steady.set('k', 'before', { ttlSeconds: 60 });
+      await new Promise((r) => setTimeout(r, 800)); // idle for four socket timeouts
+      assert.deepEqual(warnings, []);
+      assert.equal(await steady.get('k'), 'before');
+      assert.equal((await steady.healthCheck()).status, 'healthy');
+    } finally {
+      await steady.close();
+    }
+  });
+
   it('the key prefix namespaces every key; the same key under two prefixes is two keys', async () => {
     const a = new RedisClient({ url: server.url, keyPrefix: 'app-a:' });
     const b = new RedisClient({ url: server.url, keyPrefix: 'app-b:' });

@@ -59,7 +59,11 @@ it("the HTTP rate limiter's script runs as the ACL user: the limit holds, nothin
   });
   const codes: number[] = [];
   for (let i = 0; i < 4; i++) {
-    const res = await http.inject({ method: 'POST', url: '/v1/revoke', payload: { token: `not-a-token-${i}` } });
+    const res = await http.inject({
+      method: 'POST',
+      url: '/v1/revoke',
+      payload: { token: `not-a-token-${i}` },
+    });
     codes.push(res.statusCode);
   }
   assert.deepEqual(codes, [200, 200, 200, 429]);
