@@ -35,6 +35,32 @@ export function assertNonEmptyString(name: string, value: unknown): asserts valu
   }
 }
 
+/** An options or input object (a call with `undefined` or `null` is refused, typed, not a TypeError). */
+export function assertObject(name: string, value: unknown): asserts value is object {
+  if (value === null || typeof value !== 'object') throw new InvalidArgumentError(name, 'must be an object');
+}
+
+/** The longest reason a revocation or termination takes (it is kept in the audit trail). */
+export const MAX_REASON_LENGTH = 256;
+
+/**
+ * A revocation or termination reason: 1–256 characters, no NUL. Checked before anything is
+ * written, so a refused reason never leaves a call half done.
+ */
+export function assertReason(value: unknown, name = 'reason'): asserts value is string {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > MAX_REASON_LENGTH ||
+    value.includes('\0')
+  ) {
+    throw new InvalidArgumentError(
+      name,
+      `must be a non-empty string of at most ${MAX_REASON_LENGTH} characters`,
+    );
+  }
+}
+
 /**
  * Checks that a generated id (`<tag>.<random>`) belongs to `userId`'s slot. On Redis the id's tag
  * is its key's hash tag, so an id of another user's slot could not be changed in the same script.

@@ -17,6 +17,7 @@ import {
 } from '../core/errors.js';
 import { assertId, isUserScopedId, newUserScopedId, randomToken } from '../core/ids.js';
 import type { RevocationQuery, Stores } from '../core/ports.js';
+import { assertObject, assertReason } from '../core/validate.js';
 import { signCompact, verifyCompact } from './jwt/compact.js';
 import { createKeyRing, type KeyRing } from './jwt/key-ring.js';
 import {
@@ -278,6 +279,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   }
 
   async function verifyToken(token: string, opts: VerifyOptions = {}): Promise<VerifiedToken> {
+    assertObject('opts', opts);
     const payload = decodeVerified(token);
     let reason: Awaited<ReturnType<Stores['revocation']['check']>>;
     try {
@@ -300,9 +302,13 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     return Math.max(1, Math.ceil(expSeconds - clock.now() / 1000));
   }
 
+  // A token is accepted until `exp + clockToleranceSeconds` (checkTimes), so every revocation
+  // entry is kept that much longer than the token's own lifetime: a revoked token must never
+  // verify again in the tolerance window after its `exp`.
   async function revokeToken(input: { jti: string; ttlSeconds?: number; userId: string; reason: string }) {
     assertId('userId', input.userId);
-    const ttlSeconds = input.ttlSeconds ?? accessTtl;
+    assertReason(input.reason);
+    const ttlSeconds = (input.ttlSeconds ?? accessTtl) + tolerance;
     await stores.tokenBlacklist.blacklistToken({
       jti: input.jti,
       ttlSeconds,
@@ -317,6 +323,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   }
 
   async function issueTokenPair(input: CreateAccessTokenInput & { sessionId: string }): Promise<TokenPair> {
+    assertObject('input', input);
     assertId('userId', input.userId);
     if (!isUserScopedId(input.sessionId)) throw new InvalidArgumentError('sessionId', 'is malformed');
     const claims = extraClaims(input);
@@ -399,6 +406,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   return {
     accessTokenTtlSeconds: accessTtl,
     async createAccessToken(input) {
+      assertObject('input', input);
       assertId('userId', input.userId);
       if (input.sessionId !== undefined && !isUserScopedId(input.sessionId)) {
         throw new InvalidArgumentError('sessionId', 'is malformed');
@@ -410,6 +418,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     decodeVerified,
     revokeToken,
     async revokeAccessToken(token, reason) {
+      assertReason(reason);
       let payload: AccessTokenPayload;
       try {
         payload = decodeVerified(token);
@@ -426,6 +435,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       return true;
     },
     async revokeRefreshToken(refreshToken, reason) {
+      assertReason(reason);
       const presented = parseRefreshToken(refreshToken);
       if (!presented) return false;
       const family = await stores.refreshFamilies.revokeWithToken({
@@ -446,10 +456,12 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     },
     async revokeAllUserTokens(userId, reason) {
       assertId('userId', userId);
+      assertReason(reason);
       await stores.tokenBlacklist.revokeUserTokensBefore({
         userId,
         beforeMs: clock.now() + 1,
-        ttlSeconds: Math.max(accessTtl, refreshTtl),
+        // Outlives every access token issued before it (tolerance included) and every family.
+        ttlSeconds: Math.max(accessTtl + tolerance, refreshTtl),
       });
       await stores.securityEvents.record({
         type: 'all_tokens_revoked',
@@ -459,10 +471,12 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       });
     },
     async blacklistUserTokens(input) {
+      assertObject('input', input);
+      assertReason(input.reason);
       const count = await stores.tokenBlacklist.blacklistAllUserTokens({
         userId: input.userId,
         tokenJtis: input.tokenJtis,
-        ttlSeconds: input.ttlSeconds ?? accessTtl,
+        ttlSeconds: (input.ttlSeconds ?? accessTtl) + tolerance,
         reason: input.reason,
       });
       await stores.securityEvents.record({

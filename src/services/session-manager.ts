@@ -20,6 +20,7 @@ import {
   trustedDeviceId,
 } from '../core/ids.js';
 import type { SessionLimitPolicy, Stores } from '../core/ports.js';
+import { assertObject, assertReason } from '../core/validate.js';
 import { isSessionExpired, type Session, type TrustedDevice, updateSessionActivity } from '../core/types.js';
 import type {
   CreateSessionInput,
@@ -150,6 +151,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     opts: { endpoint?: string; failOpen?: boolean } = {},
   ): Promise<Session | UnverifiedSession | null> {
     assertSessionId(sessionId);
+    assertObject('opts', opts);
     const endpoint = opts.endpoint === undefined ? undefined : boundedText('endpoint', opts.endpoint, 512);
     try {
       const session = await stores.sessionStore.getSession(sessionId);
@@ -178,14 +180,14 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   async function terminateSession(sessionId: string, reason: string): Promise<boolean> {
     assertSessionId(sessionId);
     // Every argument is checked before anything is ended: a refused call changes nothing.
-    const why = boundedText('reason', reason, 256);
+    assertReason(reason);
     const ended = await stores.sessionStore.deleteSession(sessionId);
     if (!ended) return false;
     await stores.securityEvents.record({
       type: 'session_terminated',
       userId: ended.userId,
       sessionId,
-      details: { reason: why },
+      details: { reason },
     });
     return true;
   }
@@ -220,9 +222,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     },
     terminateSession,
     async terminateUserSessions(input) {
+      assertObject('input', input);
       assertId('userId', input.userId);
       if (input.exceptSessionId !== undefined) assertSessionId(input.exceptSessionId);
-      const reason = boundedText('reason', input.reason ?? 'user_request', 256);
+      const reason = input.reason ?? 'user_request';
+      assertReason(reason);
       const ended = await stores.sessionStore.deleteUserSessions(input.userId, {
         exceptSessionId: input.exceptSessionId,
       });
@@ -240,6 +244,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       return ended.length;
     },
     async trustDevice(input) {
+      assertObject('input', input);
       assertId('userId', input.userId);
       const fingerprint = boundedText('deviceFingerprint', input.deviceFingerprint, 512);
       if (fingerprint === '') throw new InvalidArgumentError('deviceFingerprint', 'must not be empty');
@@ -288,6 +293,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       return stores.trustedDevices.listUserDevices(userId);
     },
     async listSecurityEvents(userId, opts = {}) {
+      assertObject('opts', opts);
       assertId('userId', userId);
       return stores.securityEvents.listUserEvents(userId, opts);
     },

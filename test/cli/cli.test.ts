@@ -180,6 +180,14 @@ describe('optix-sessions (in-process)', () => {
   test('revoke-user: every token stops verifying, every session ends', async () => {
     const a = await login('fired-user');
     const b = await login('fired-user');
+    // A refused reason is a usage error before anything is written: the tokens still verify.
+    for (const reason of ['r'.repeat(257), '']) {
+      const refused = await sh('revoke-user', 'fired-user', '--reason', reason);
+      assert.equal(refused.code, 2, refused.err);
+      assert.match(refused.err, /reason/);
+      await optix.jwt.verifyToken(a.pair.accessToken);
+    }
+    assert.equal((await optix.sessions.listUserSessions('fired-user')).length, 2);
     const r = await sh('revoke-user', 'fired-user', '--reason', 'offboarding');
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /ended 2 session\(s\)/);

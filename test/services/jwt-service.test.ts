@@ -65,6 +65,29 @@ for (const backend of BACKENDS) {
       assert.equal(record.expiresAt - record.issuedAt <= 900_000, true);
     });
 
+    it('a refused reason or a missing input changes nothing (checked before any write)', async () => {
+      const { jwt, userId } = await setup();
+      const { token, record } = await jwt.createAccessToken({ userId });
+      const long = 'r'.repeat(257);
+      await rejectsCode(jwt.revokeAllUserTokens(userId, long), 'ERR_INVALID_ARGUMENT');
+      await rejectsCode(jwt.revokeAllUserTokens(userId, ''), 'ERR_INVALID_ARGUMENT');
+      await rejectsCode(jwt.revokeAccessToken(token, long), 'ERR_INVALID_ARGUMENT');
+      await rejectsCode(jwt.revokeToken({ jti: record.jti, userId, reason: '' }), 'ERR_INVALID_ARGUMENT');
+      await rejectsCode(
+        jwt.blacklistUserTokens({ userId, tokenJtis: [record.jti], reason: long }),
+        'ERR_INVALID_ARGUMENT',
+      );
+      assert.equal((await jwt.verifyToken(token)).payload.jti, record.jti, 'still valid');
+      for (const call of [
+        () => jwt.createAccessToken(undefined as never),
+        () => jwt.issueTokenPair(null as never),
+        () => jwt.blacklistUserTokens(undefined as never),
+        () => jwt.verifyToken(token, null as never),
+      ]) {
+        await rejectsCode(call(), 'ERR_INVALID_ARGUMENT');
+      }
+    });
+
     it('rejects alg none, HS/ES confusion, unknown kid, tampering, expiry, nbf, iss and aud', async () => {
       const es = pem('ES256');
       const { jwt, userId, clock } = await setup({
@@ -428,6 +451,46 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('JWT service: revocations outlast the clock tolerance', () => {
+  // A token verifies until exp + clockToleranceSeconds; its revocation must last as long.
+  function service(extra: Partial<JwtServiceOptions> = {}) {
+    const clock = new ManualClock(Date.now());
+    const stores = createMemoryStores({ clock });
+    const jwt = createJwtService({
+      stores,
+      keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+      issuer: 'i',
+      audience: 'a',
+      clock,
+      clockToleranceSeconds: 60,
+      accessTokenTtlSeconds: 600,
+      ...extra,
+    });
+    return { clock, jwt };
+  }
+
+  it('a revoked access token stays revoked after exp, inside the tolerance', async () => {
+    const { clock, jwt } = service();
+    const { token } = await jwt.createAccessToken({ userId: 'u-1' });
+    assert.equal(await jwt.revokeAccessToken(token, 'logout'), true);
+    clock.advance(600_000 + 1_000); // past exp, inside the 60 s tolerance
+    await rejectsCode(jwt.verifyToken(token), 'ERR_TOKEN_REVOKED');
+    clock.advance(60_000);
+    await rejectsCode(jwt.verifyToken(token), 'ERR_JWT_EXPIRED');
+  });
+
+  it('the list form and revoke-all too (even with refresh tokens shorter-lived than access + tolerance)', async () => {
+    const { clock, jwt } = service({ refreshTokenTtlSeconds: 620 });
+    const listed = await jwt.createAccessToken({ userId: 'u-2' });
+    await jwt.blacklistUserTokens({ userId: 'u-2', tokenJtis: [listed.record.jti], reason: 'incident' });
+    const all = await jwt.createAccessToken({ userId: 'u-3' });
+    await jwt.revokeAllUserTokens('u-3', 'incident');
+    clock.advance(600_000 + 30_000);
+    await rejectsCode(jwt.verifyToken(listed.token), 'ERR_TOKEN_REVOKED');
+    await rejectsCode(jwt.verifyToken(all.token), 'ERR_TOKEN_REVOKED');
+  });
+});
 
 describe('JWT service: manual clock sanity', () => {
   it('clock tolerance accepts small skew only', async () => {

@@ -28,6 +28,23 @@ for (const backend of BACKENDS) {
       return { stores, clock, sessions, jwt, userId, login };
     }
 
+    it('refuses a bad reason or a missing input, typed, before ending anything', async () => {
+      const { sessions, userId, login } = await setup();
+      const s = await login();
+      for (const call of [
+        () => sessions.terminateSession(s.sessionId, ''),
+        () => sessions.terminateSession(s.sessionId, 'r'.repeat(257)),
+        () => sessions.terminateUserSessions({ userId, reason: 'r'.repeat(257) }),
+        () => sessions.terminateUserSessions(undefined as never),
+        () => sessions.trustDevice(null as never),
+        () => sessions.validateSession(s.sessionId, null as never),
+        () => sessions.listSecurityEvents(userId, null as never),
+      ]) {
+        await assert.rejects(call(), { code: 'ERR_INVALID_ARGUMENT' });
+      }
+      assert.equal((await sessions.listUserSessions(userId)).length, 1);
+    });
+
     it('validates with a sliding idle timeout bounded by the absolute lifetime', async () => {
       const { sessions, clock, login } = await setup({
         sessionTimeoutMinutes: 30,

@@ -1,5 +1,6 @@
 /** `optix-sessions revoke-user <userId>`: every token stops verifying (O(1)), every session ends. */
 import { assertId } from '../../core/ids.js';
+import { assertReason } from '../../core/validate.js';
 import { type CliIo, EXIT, type GlobalOptions, printJson, withOptix } from '../context.js';
 
 export async function revokeUserCommand(
@@ -9,6 +10,7 @@ export async function revokeUserCommand(
 ): Promise<number> {
   assertId('userId', userId);
   const reason = options.reason ?? 'operator_cli';
+  assertReason(reason); // before connecting: a refused reason leaves nothing half done
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
     await optix.jwt.revokeAllUserTokens(userId, reason);
     const ended = await optix.sessions.terminateUserSessions({ userId, reason });
