@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { Optix } from '../container.js';
 import { createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
 import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
-import { httpError, toHttpError } from './errors.js';
+import { clientErrorHandler, httpError, toHttpError } from './errors.js';
 import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
 import { createMetrics, type Metrics, registerReplicaAckMetrics } from './metrics.js';
 import { redisRateLimitStore } from './rate-limit.js';
@@ -25,7 +25,7 @@ import { adminRoutes } from './routes/admin.js';
 import { meRoutes } from './routes/me.js';
 import { opsRoutes } from './routes/ops.js';
 import { sessionRoutes } from './routes/sessions.js';
-import { tokenRoutes } from './routes/tokens.js';
+import { refreshRoute, tokenRoutes } from './routes/tokens.js';
 import { createKeySchema } from '../stores/redis/keys.js';
 
 export interface AppOptions {
@@ -122,6 +122,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     // A malformed percent-encoding or an over-long path parameter is answered before routing; by
     // default Fastify sends its own body (and echoes the path): answer with ours instead.
     frameworkErrors: (err, request, reply) => sendError(err, request, reply),
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
   const routeTable: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {
@@ -232,8 +233,10 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
 
   await app.register(opsRoutes, ctx);
   await app.register(sessionRoutes, ctx);
+  await app.register(refreshRoute, ctx);
   await app.register(async (scope) => {
-    // Form bodies (RFC 7009/7662 clients send them) only where the RFCs call for them.
+    // Form bodies (RFC 7009/7662 clients send them) only where the RFCs call for them: revoke and
+    // introspect, not refresh.
     await scope.register(formbody, { bodyLimit: config.http.bodyLimitBytes });
     await scope.register(tokenRoutes, ctx);
   });

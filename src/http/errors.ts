@@ -4,6 +4,8 @@
  * `{ error: { code, message } }`. A client mistake is always a 4xx with a stable code; a 5xx body
  * never carries an internal message or a stack.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError } from 'fastify';
 import { ERROR_CODES, type ErrorCode, isOptixError, OptixError } from '../core/errors.js';
 
@@ -31,6 +33,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   ERR_FORBIDDEN: 403,
   ERR_NOT_FOUND: 404,
   ERR_VALIDATION: 400,
+  ERR_MALFORMED_REQUEST: 400,
+  ERR_REQUEST_TIMEOUT: 408,
+  ERR_HEADERS_TOO_LARGE: 431,
   ERR_PAYLOAD_TOO_LARGE: 413,
   ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   ERR_RATE_LIMITED: 429,
@@ -182,3 +187,40 @@ export function toHttpError(err: unknown): HttpErrorView {
 export function errorTable(): Array<{ code: ErrorCode; status: number }> {
   return ERROR_CODES.map((code) => ({ code, status: HTTP_STATUS[code] }));
 }
+
+/**
+ * Answers what Node's HTTP parser refuses before Fastify sees a request: a malformed request line,
+ * `Content-Length` or chunk (400), headers over Node's limit (431), a request not received in time
+ * (408). Fastify's default handler answers with a body of its own and logs the error at trace
+ * with `rawPacket`, the raw request bytes (`Authorization` included); this one answers with the
+ * catalog's body and logs only the parser's code. The connection is closed, as Node does.
+ */
+export function clientErrorHandler(
+  this: { log: { debug(obj: object, msg: string): void } },
+  err: Error & { code?: string },
+  socket: Duplex,
+): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? 'ERR_REQUEST_TIMEOUT'
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? 'ERR_HEADERS_TOO_LARGE'
+        : 'ERR_MALFORMED_REQUEST';
+  const status = HTTP_STATUS[code];
+  this.log.debug({ code, parserCode: err.code, statusCode: status }, 'client_error');
+  if (socket.writable) {
+    const body = JSON.stringify({ error: { code, message: CLIENT_ERROR_MESSAGES[code] } });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+const CLIENT_ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  ERR_REQUEST_TIMEOUT: 'the request was not received in time',
+  ERR_HEADERS_TOO_LARGE: 'the request headers are too large',
+  ERR_MALFORMED_REQUEST: 'the request is not valid HTTP/1.1',
+};

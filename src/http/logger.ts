@@ -39,6 +39,9 @@ export const REDACT_PATHS: readonly string[] = [
   '*.apiKey',
   '*.sessionId',
   '*.sid',
+  // Node's HTTP parser errors carry the raw request bytes (headers, keys) as `rawPacket`.
+  'err.rawPacket',
+  '*.rawPacket',
 ];
 
 export interface CreateLoggerOptions {
