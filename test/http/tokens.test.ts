@@ -188,6 +188,24 @@ describe('POST /v1/revoke (RFC 7009)', async () => {
     });
     assert.equal(res.statusCode, 415);
   });
+
+  test('refresh takes JSON only: a form body is a 415 and rotates nothing', async () => {
+    const login = await h.login(uniqueUser());
+    const res = await h.inject({
+      method: 'POST',
+      url: '/v1/token/refresh',
+      headers: form,
+      payload: `refreshToken=${encodeURIComponent(login.refreshToken)}`,
+    });
+    assert.equal(res.statusCode, 415);
+    assert.equal(errorCode(res), 'ERR_UNSUPPORTED_MEDIA_TYPE');
+    const json = await h.inject({
+      method: 'POST',
+      url: '/v1/token/refresh',
+      payload: { refreshToken: login.refreshToken },
+    });
+    assert.equal(json.statusCode, 200, 'the token was not rotated by the refused form');
+  });
 });
 
 describe('POST /v1/introspect (RFC 7662)', async () => {

@@ -74,7 +74,8 @@ const REFRESH_OUTCOMES: Record<string, string> = {
   ERR_REFRESH_REVOKED: 'revoked',
 };
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
+/** `POST /v1/token/refresh`: JSON only (registered outside the form-body scope). */
+export const refreshRoute: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
   const { optix, metrics } = ctx;
 
   app.post(
@@ -121,6 +122,11 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
       }
     },
   );
+};
+
+/** `POST /v1/revoke` and `POST /v1/introspect`: JSON or forms (RFC 7009/7662), in the form-body scope. */
+export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
+  const { optix, metrics } = ctx;
 
   app.post(
     '/v1/revoke',
