@@ -113,13 +113,27 @@ function flush(logger: Logger): Promise<void> {
  * given (the CLI's `serve` passes its own).
  */
 export async function main(
-  options: { env?: Env; envFile?: string; exit?: (code: number) => void } = {},
+  options: {
+    /** The whole environment, used as it is (no `.env` is read). */
+    env?: Env;
+    /** Otherwise: the process environment (default `process.env`) over `envFile` (default `./.env`). */
+    processEnv?: Env;
+    envFile?: string;
+    /** Variables set over whichever of the two (the CLI's `--redis-url`). */
+    overrides?: Env;
+    exit?: (code: number) => void;
+  } = {},
 ): Promise<void> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let config: OptixConfig;
   try {
-    const env = options.env ?? readEnv(options.envFile !== undefined ? { path: options.envFile } : {});
-    config = loadConfig(env);
+    const env =
+      options.env ??
+      readEnv({
+        ...(options.envFile !== undefined ? { path: options.envFile } : {}),
+        ...(options.processEnv !== undefined ? { env: options.processEnv } : {}),
+      });
+    config = loadConfig(options.overrides !== undefined ? { ...env, ...options.overrides } : env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`optix-sessions: configuration error: ${err.message}\n`);

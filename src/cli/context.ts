@@ -51,6 +51,8 @@ export class CliError extends Error {
 
 /** Options every command accepts. */
 export interface GlobalOptions {
+  /** `--config-file` (`envFile`: its older name, `--env-file`). */
+  configFile?: string;
   envFile?: string;
   redisUrl?: string;
   json?: boolean;
@@ -58,7 +60,8 @@ export interface GlobalOptions {
 
 /** Reads `.env` + environment (+ `--redis-url`) into the validated configuration. */
 export function configFrom(io: CliIo, options: GlobalOptions): OptixConfig {
-  const env = readEnv({ env: io.env, ...(options.envFile !== undefined ? { path: options.envFile } : {}) });
+  const path = options.configFile ?? options.envFile;
+  const env = readEnv({ env: io.env, ...(path !== undefined ? { path } : {}) });
   return loadConfig(options.redisUrl !== undefined ? { ...env, REDIS_URL: options.redisUrl } : env);
 }
 
@@ -76,7 +79,7 @@ export async function withOptix<T>(
   if (options.requireRedis && config.redis === null) {
     throw new CliError(
       EXIT.CONFIG,
-      'REDIS_URL is not set: this command acts on the shared Redis store (set REDIS_URL, use --redis-url, or --env-file)',
+      'REDIS_URL is not set: this command acts on the shared Redis store (set REDIS_URL, use --redis-url, or --config-file)',
     );
   }
   const optix = await createOptix(config);

@@ -29,10 +29,13 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
   const program = new Command('optix-sessions')
     .description('OPTIX Sessions: the session and token authority — service and operator commands')
     .version('0.1.0', '-V, --version')
-    .addOption(new Option('--env-file <path>', 'read variables from this file instead of ./.env'))
+    .addOption(new Option('--config-file <path>', 'read variables from this file instead of ./.env'))
+    // The older name. Node 20 reads `--env-file` anywhere on its command line (nodejs/node#54232)
+    // and exits 9 when the file is missing, before this program runs: hence `--config-file`.
+    .addOption(new Option('--env-file <path>').hideHelp())
     .addOption(new Option('--redis-url <url>', 'override REDIS_URL'))
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', EXIT_CODES_HELP)
+    .addHelpText('afterAll', EXIT_CODES_HELP)
     .configureOutput({
       writeOut: (s) => void io.stdout.write(s),
       writeErr: (s) => void io.stderr.write(s),
@@ -58,11 +61,13 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       action(async (_opts: object, cmd: Command) => {
         const { main } = await import('../server.js');
         const g = globals(cmd);
-        const env = g.redisUrl !== undefined ? { ...io.env, REDIS_URL: g.redisUrl } : undefined;
+        // The same configuration as every command: the environment over the env file, then
+        // `--redis-url` over both.
         return new Promise<number>((resolve) => {
           void main({
-            ...(g.envFile !== undefined ? { envFile: g.envFile } : {}),
-            ...(env !== undefined ? { env } : {}),
+            processEnv: io.env,
+            ...((g.configFile ?? g.envFile) !== undefined ? { envFile: g.configFile ?? g.envFile } : {}),
+            ...(g.redisUrl !== undefined ? { overrides: { REDIS_URL: g.redisUrl } } : {}),
             exit: resolve,
           });
         });

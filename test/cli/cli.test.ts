@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { run } from '../../src/cli/main.js';
@@ -75,6 +78,7 @@ describe('optix-sessions (in-process)', () => {
       const r = await sh(...argv);
       assert.equal(r.code, 0, `${argv.join(' ')}: ${r.err}`);
       assert.match(r.out, /Usage: optix-sessions/, argv.join(' '));
+      assert.match(r.out, /Exit codes:/, `${argv.join(' ')} lists the exit codes`);
     }
     const top = await sh('--help');
     assert.match(top.out, /Exit codes:/);
@@ -89,6 +93,42 @@ describe('optix-sessions (in-process)', () => {
       'load-test',
     ]) {
       assert.match(top.out, new RegExp(`\\n  ${cmd}\\b`));
+    }
+  });
+
+  test('--config-file is read by every command, serve --redis-url included (a bad file is exit 78)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'optix-cli-'));
+    try {
+      const file = join(dir, 'bad.env');
+      writeFileSync(file, 'LOG_LEVEL=bogus\n');
+      // `env` has no LOG_LEVEL of its own here, so the file's bad value must be what stops it.
+      const bare = cli({ REDIS_URL: env.REDIS_URL! });
+      const noLevel = async (...argv: string[]) => {
+        let err = '';
+        const code = await run(argv, {
+          stdout: { write: () => true },
+          stderr: { write: (s: string) => (err += s) },
+          env: { JWT_SECRET, REDIS_URL: env.REDIS_URL! },
+          isTTY: false,
+        });
+        return { code, err };
+      };
+      for (const argv of [
+        ['--config-file', file, 'health'],
+        ['--config-file', file, 'serve'],
+        ['--config-file', file, '--redis-url', 'redis://127.0.0.1:1/0', 'serve'],
+        ['--env-file', file, 'health'],
+      ]) {
+        const r = await noLevel(...argv);
+        assert.equal(r.code, 78, `${argv.join(' ')} → ${r.code} ${r.err}`);
+        // (serve writes its configuration error to the process's stderr, as `npm start` does)
+        if (!argv.includes('serve')) assert.match(r.err, /LOG_LEVEL/);
+      }
+      const missing = await bare('--config-file', join(dir, 'nope.env'), 'health');
+      assert.equal(missing.code, 78);
+      assert.match(missing.err, /cannot read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
