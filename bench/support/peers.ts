@@ -90,7 +90,7 @@ export async function connectIoredis(url: string): Promise<Redis> {
 /**
  * connect-redis over node-redis, as its README sets it up, plus `commandOptions: { timeout: 0 }`:
  * node-redis 6's default 5 s per-command timeout allocates an AbortSignal per command and costs
- * 2-3× throughput (NOTES.md). Our client runs without it too.
+ * 2-3× throughput (measured with node-redis 6.3). Our client runs without it too.
  */
 export async function connectRedisStore(url: string, ttlSeconds: number) {
   const client = createClient({ url, commandOptions: { timeout: 0 } });

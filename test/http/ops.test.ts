@@ -25,6 +25,7 @@ describe('ops routes (memory backend)', async () => {
       const draining = await h.inject({ method: 'GET', url: '/readyz' });
       assert.equal(draining.statusCode, 503);
       assert.equal(draining.json().status, 'draining');
+      assert.equal(draining.headers['retry-after'], '1', 'every 503 carries Retry-After (docs/errors.md)');
     } finally {
       h.app.lifecycle.draining = false;
     }

@@ -181,6 +181,7 @@ describe('HTTP while Redis is down', async () => {
     const ready = await h.inject({ method: 'GET', url: '/readyz' });
     assert.equal(ready.statusCode, 503);
     assert.equal(ready.json().status, 'unhealthy');
+    assert.equal(ready.headers['retry-after'], '1');
     const live = await h.inject({ method: 'GET', url: '/healthz' });
     assert.equal(live.statusCode, 200, 'liveness does not depend on Redis');
     const metrics = await h.inject({ method: 'GET', url: '/metrics' });

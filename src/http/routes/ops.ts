@@ -48,12 +48,12 @@ export const opsRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ct
       const health = await optix.health();
       const redis = health.topology === 'memory' ? undefined : health;
       if (lifecycle.draining) {
-        reply.code(503);
+        reply.code(503).header('retry-after', '1');
         return { status: 'draining' as const, backend, ...(redis ? { redis } : {}) };
       }
       if (health.status !== 'healthy') {
         metrics.redisErrors.inc({ code: 'ERR_STORE_UNAVAILABLE' });
-        reply.code(503);
+        reply.code(503).header('retry-after', '1');
         return { status: 'unhealthy' as const, backend, ...(redis ? { redis } : {}) };
       }
       return { status: 'ready' as const, backend, ...(redis ? { redis } : {}) };
