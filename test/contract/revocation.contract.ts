@@ -96,6 +96,20 @@ export function revocationContract(name: string, makeStores: MakeStores): void {
         assert.equal(await ctx.stores.revocation.check(query), 'family_revoked');
       }));
 
+    it('a session ended by its own record (updated without extending) is session_ended too', () =>
+      withStores(makeStores, async (ctx) => {
+        const { revocation, sessionStore } = ctx.stores;
+        const query = await liveToken(ctx);
+        const { familyId: _familyId, ...withoutFamily } = query;
+        const session = await sessionStore.getSession(query.sessionId!);
+        assert.ok(session);
+        const t = now(ctx);
+        const ended = { ...session, expiresAt: t - 1, absoluteExpiresAt: Math.min(session.absoluteExpiresAt, t - 1) };
+        assert.equal(await sessionStore.updateSession(ended, { extendTtl: false }), true);
+        assert.equal(await sessionStore.getSession(query.sessionId!), null, 'the store no longer returns it');
+        assert.equal(await revocation.check(withoutFamily), 'session_ended', 'nor does the revocation check');
+      }));
+
     it('a token whose session is not live is revoked as session_ended', () =>
       withStores(makeStores, async (ctx) => {
         const { revocation, sessionStore } = ctx.stores;

@@ -264,10 +264,16 @@ export class RedisSessionStore implements SessionStore {
     const index = keys.userSessions(userId);
     const now = clock.now();
     const activeOnly = options.activeOnly ?? true;
-    // Members scored after now: their records have not reached their TTL (the record's TTL and its
-    // score move together). Expired-by-fields sessions are dropped when `activeOnly`.
+    // Live: members scored after now, then
+    // filtered by the records' own fields. With `activeOnly: false`, every member whose record
+    // still exists: an update that moved a record's end back lowers its score below now while the
+    // record keeps its TTL (session_update.lua).
     const ids = (
-      await client.wrap('zRange', () => client.commands.zRange(index, `(${now}`, '+inf', { BY: 'SCORE' }))
+      await client.wrap('zRange', () =>
+        activeOnly
+          ? client.commands.zRange(index, `(${now}`, '+inf', { BY: 'SCORE' })
+          : client.commands.zRange(index, 0, -1),
+      )
     ).filter(isUserScopedId);
     const sessions = await this.#readRecords(ids);
     return sessions

@@ -9,7 +9,8 @@
     ARGV[1] now (ms)
     ARGV[2] session id
     ARGV[3] the new record
-    ARGV[4] '1' = extend: new TTL and index score; '0' = keep the record's TTL and the score
+    ARGV[4] '1' = extend: new TTL and index score; '0' = keep the record's TTL, and the score
+            unless the new record ends before it (then the score is lowered to that end)
     ARGV[5] new expiry score (ms), used when extending
     ARGV[6] new record TTL (ms, > 0), used when extending
     ARGV[7] index TTL slack (ms): the index outlives its latest member by this much
@@ -46,5 +47,12 @@ if ARGV[4] == '1' then
   redis.call('PEXPIRE', userIdx, math.ceil(tonumber(top[2]) - now + tonumber(ARGV[7])))
 else
   redis.call('SET', record, ARGV[3], 'KEEPTTL')
+  -- The index is what the revocation check reads: a record that now ends before its score
+  -- (an idle expiry moved back) lowers the score to that end, never raises it.
+  local stopNew = recordEnd(ARGV[3])
+  if stopNew and stopNew < tonumber(score) then
+    redis.call('ZADD', userIdx, 'XX', stopNew, sid)
+    score = stopNew
+  end
 end
 return { previous, score }
