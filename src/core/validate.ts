@@ -22,10 +22,17 @@ export function assertTtlSeconds(name: string, value: unknown): asserts value is
   }
 }
 
-/** A finite number (a timestamp or a duration in ms). */
+/** The largest timestamp (ms) a `Date` can hold; also what Redis's `PX`/`ZADD` take exactly. */
+export const MAX_TIMESTAMP_MS = 8_640_000_000_000_000;
+
+/**
+ * A finite number (a timestamp or a duration in ms) within ±`MAX_TIMESTAMP_MS`. Bounded so both
+ * backends refuse the same values: past 1e21 a number prints in exponent form, which Redis refuses
+ * as an argument (an error that would look like a store failure).
+ */
 export function assertFiniteNumber(name: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new InvalidArgumentError(name, 'must be a finite number');
+  if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_TIMESTAMP_MS) {
+    throw new InvalidArgumentError(name, `must be a finite number of ms within ±${MAX_TIMESTAMP_MS}`);
   }
 }
 

@@ -104,7 +104,11 @@ export function revocationContract(name: string, makeStores: MakeStores): void {
         const session = await sessionStore.getSession(query.sessionId!);
         assert.ok(session);
         const t = now(ctx);
-        const ended = { ...session, expiresAt: t - 1, absoluteExpiresAt: Math.min(session.absoluteExpiresAt, t - 1) };
+        const ended = {
+          ...session,
+          expiresAt: t - 1,
+          absoluteExpiresAt: Math.min(session.absoluteExpiresAt, t - 1),
+        };
         assert.equal(await sessionStore.updateSession(ended, { extendTtl: false }), true);
         assert.equal(await sessionStore.getSession(query.sessionId!), null, 'the store no longer returns it');
         assert.equal(await revocation.check(withoutFamily), 'session_ended', 'nor does the revocation check');

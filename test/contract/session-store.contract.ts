@@ -626,6 +626,8 @@ export function sessionStoreContract(name: string, makeStores: MakeStores): void
           makeSession(userId, { expiresAt: t - 1 }, t),
           makeSession(userId, { expiresAt: t + 2000, absoluteExpiresAt: t + 1000 }, t),
           makeSession(userId, { expiresAt: Number.NaN }, t),
+          // Finite but past any date: Redis would refuse "1e+21" as an argument (a store error).
+          makeSession(userId, { expiresAt: 1e21, absoluteExpiresAt: 1e21 }, t),
         ];
         await assertRejectsAll(bad, 'ERR_INVALID_ARGUMENT', (s) => store.createSession(s), 'createSession');
         for (const s of bad) assert.equal(await store.getSession(s.sessionId), null);

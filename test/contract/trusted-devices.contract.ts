@@ -136,12 +136,12 @@ export function trustedDevicesContract(name: string, makeStores: MakeStores): vo
         assert.deepEqual(await devices.listUserDevices(userId), []);
       }));
 
-    it('trust refuses expiresAt <= now (ERR_INVALID_ARGUMENT), writing nothing', () =>
+    it('trust refuses expiresAt <= now or past any date (ERR_INVALID_ARGUMENT), writing nothing', () =>
       withStores(makeStores, async (ctx) => {
         const devices = ctx.stores.trustedDevices;
         const userId = uniqueUserId();
         const t = now(ctx);
-        const expired = [t, t - 1].map((expiresAt) => makeTrustedDevice(userId, { expiresAt }, t));
+        const expired = [t, t - 1, 1e21].map((expiresAt) => makeTrustedDevice(userId, { expiresAt }, t));
         await assertRejectsAll(expired, 'ERR_INVALID_ARGUMENT', (d) => devices.trust(d), 'trust');
         for (const d of expired) assert.equal(await devices.get(userId, d.deviceId), null);
         assert.deepEqual(await devices.listUserDevices(userId), []);
