@@ -246,8 +246,14 @@ export class RedisSessionStore implements SessionStore {
         'session_rotate',
       );
       if (status === 1) {
+        // The new id is added again now that it is live: a device-index prune that ran between
+        // the first add and the script saw it dead and may have removed it (as createSession's
+        // step 3 does).
         if (deviceIndex !== null)
-          await client.wrap('zRem', () => client.commands.zRem(deviceIndex, oldSessionId));
+          await Promise.all([
+            this.#deviceAdd(deviceIndex, newSessionId, moved.expiresAt, now),
+            client.wrap('zRem', () => client.commands.zRem(deviceIndex, oldSessionId)),
+          ]);
         return moved;
       }
       if (deviceIndex !== null)
