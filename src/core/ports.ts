@@ -379,6 +379,8 @@ export interface CleanupStats {
   securityEventIndexEntries: number;
   scanned: number;
   durationMs: number;
+  /** Set when another process held the cleanup lock: this call looked at nothing (all counts 0). */
+  skipped?: true;
 }
 
 /** Operator work over the whole store: bounded `SCAN`s, never `KEYS`. */

@@ -204,6 +204,7 @@ describe('Redis stores: crash safety between single-slot steps', () => {
       const blocked = await stores.maintenance.cleanup();
       assert.equal(blocked.scanned, 0);
       assert.equal(blocked.sessionIndexEntries, 0);
+      assert.equal(blocked.skipped, true, 'says it did not run (the CLI exits 75 on it)');
       assert.equal(
         await admin.get(keys.cleanupLock()),
         'another-instance',
@@ -212,6 +213,7 @@ describe('Redis stores: crash safety between single-slot steps', () => {
       await admin.del(keys.cleanupLock());
       const ran = await stores.maintenance.cleanup();
       assert.equal(ran.sessionIndexEntries, 1);
+      assert.equal(ran.skipped, undefined);
       assert.equal(await admin.exists(keys.cleanupLock()), 0, 'released after the run');
     } finally {
       await admin.close();

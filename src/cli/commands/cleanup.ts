@@ -44,6 +44,14 @@ export async function cleanupCommand(io: CliIo, options: GlobalOptions): Promise
       }
       bar.update(scanned);
     });
+    if (stats.skipped) {
+      // Another sweep took the lock after the check above: nothing was looked at.
+      bar?.stop();
+      throw new CliError(
+        EXIT.TEMPFAIL,
+        'another instance is sweeping right now (cleanup lock held); try again later',
+      );
+    }
     if (bar) {
       bar.setTotal(Math.max(1, stats.scanned));
       bar.update(stats.scanned);

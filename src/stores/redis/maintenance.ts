@@ -91,7 +91,7 @@ export class RedisStoreMaintenance implements StoreMaintenance {
         condition: 'NX',
       }),
     );
-    if (acquired === null) return empty;
+    if (acquired === null) return { ...empty, skipped: true };
     try {
       let base = 0;
       const progress = (scanned: number) => onProgress?.(base + scanned, null);
