@@ -56,7 +56,7 @@ export interface Optix {
   /** Never throws; `unhealthy` carries a readable error. */
   health(): Promise<BackendHealth>;
   /** Counts of live records (bounded SCANs) and, with Redis, INFO memory/clients/stats/keyspace. */
-  stats(): Promise<OptixStats>;
+  stats(onProgress?: (scanned: number) => void): Promise<OptixStats>;
   /** Closes the Redis connection (if any). Safe to call twice. */
   close(): Promise<void>;
 }
@@ -135,8 +135,8 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
         if (client === null) return { status: 'healthy', topology: 'memory' };
         return client.healthCheck();
       },
-      async stats(): Promise<OptixStats> {
-        const store = await stores.maintenance.stats();
+      async stats(onProgress?: (scanned: number) => void): Promise<OptixStats> {
+        const store = await stores.maintenance.stats(onProgress);
         if (client === null) return { backend: 'memory', store, redis: null };
         const [memory, clients, stats, keyspace] = await Promise.all(
           ['memory', 'clients', 'stats', 'keyspace'].map((section) => client.info(section)),

@@ -2,12 +2,13 @@
  * What every CLI command shares: where output goes, exit codes, and opening the container from the
  * environment with readable failures (a bad `REDIS_URL` is named without its password).
  */
+import cliProgress from 'cli-progress';
 import { readEnv } from '../config/env-file.js';
 import { type Env, loadConfig } from '../config/load.js';
 import type { OptixConfig } from '../config/types.js';
 import { createOptix, type Optix } from '../container.js';
 import { ConfigError, InvalidArgumentError, InvalidIdError, isOptixError } from '../core/errors.js';
-import { describeError } from '../redis/client.js';
+import { describeError, type RedisClient } from '../redis/client.js';
 
 /** Exit codes (sysexits.h where one fits). */
 export const EXIT = Object.freeze({
@@ -149,4 +150,62 @@ export function positiveInt(name: string, value: string | undefined, fallback: n
     );
   }
   return Number(value);
+}
+
+/** A progress bar of keys looked at; its total grows if the keyspace estimate was low. */
+export interface KeyspaceBar {
+  update(scanned: number): void;
+  /** Ends the bar at `scanned` when given (the final count). */
+  stop(scanned?: number): void;
+}
+
+/**
+ * A bar on the command's stderr (a terminal) for a walk over the keyspace: `label [███░░] n/total
+ * keys scanned`, the total estimated from `INFO keyspace`.
+ */
+export async function keyspaceBar(io: CliIo, redis: RedisClient, label: string): Promise<KeyspaceBar> {
+  const keyspace = await redis.info('keyspace');
+  const db = `db${redis.options.url.database}`;
+  const estimate = Number(/keys=(\d+)/.exec(String(keyspace[db] ?? ''))?.[1] ?? 0);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} [{bar}] {value}/{total} keys scanned`,
+      hideCursor: true,
+      clearOnComplete: false,
+      // Drawn on the command's stderr (a terminal: `io.isTTY`), not on process.stderr.
+      stream: terminalStream(io.stderr),
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let total = Math.max(1, estimate);
+  bar.start(total, 0);
+  return {
+    update(scanned) {
+      if (scanned > total) {
+        total = scanned;
+        bar.setTotal(total);
+      }
+      bar.update(scanned);
+    },
+    stop(scanned) {
+      if (scanned !== undefined) {
+        bar.setTotal(Math.max(1, scanned));
+        bar.update(scanned);
+      }
+      bar.stop();
+    },
+  };
+}
+
+/** `io.stderr` as the terminal stream cli-progress draws on (cursor moves are written to it). */
+function terminalStream(out: CliIo['stderr']): NodeJS.WritableStream {
+  const columns = (out as { columns?: unknown }).columns;
+  return {
+    isTTY: true,
+    columns: typeof columns === 'number' && columns > 0 ? columns : 80,
+    write: (chunk: string) => {
+      out.write(chunk);
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
 }

@@ -388,9 +388,10 @@ export interface StoreMaintenance {
   /**
    * Counts live records by kind (walks the keyspace in bounded steps): all zero on an empty store.
    * `families` and `revokedFamilies` include tombstones; `securityEvents` includes events without
-   * a user. On Redis a record counts until Redis's own TTL removes it.
+   * a user. On Redis a record counts until Redis's own TTL removes it. `onProgress` is called after
+   * each bounded step with the number of keys looked at so far.
    */
-  stats(): Promise<StoreStats>;
+  stats(onProgress?: (scanned: number) => void): Promise<StoreStats>;
   /**
    * Prunes expired and dangling members from every index and returns how many it removed from
    * each kind of index (all 0 when nothing has expired, and on a second pass), how many keys it

@@ -274,6 +274,15 @@ describe('optix-sessions (in-process)', () => {
     }
   });
 
+  test('stats on a terminal draws a progress bar of the keys it walks; not otherwise', async () => {
+    await login('stats-bar-user');
+    const tty = await cli(env, { isTTY: true })('stats');
+    assert.equal(tty.code, 0, tty.err);
+    assert.match(tty.err, /stats \[[█░]+\] [1-9]\d*\/\d+ keys scanned/);
+    assert.match(tty.out, /live sessions/);
+    assert.equal((await sh('stats')).err, '');
+  });
+
   test('cleanup on a terminal draws a progress bar on stderr, then the summary', async () => {
     const tty = await cli(env, { isTTY: true })('cleanup');
     assert.equal(tty.code, 0, tty.err);

@@ -2,9 +2,16 @@
  * `optix-sessions cleanup`: prunes expired entries from every index now (the guide's manual
  * cleanup). A progress bar on a terminal, a one-line summary otherwise.
  */
-import cliProgress from 'cli-progress';
 import { createKeySchema } from '../../stores/redis/keys.js';
-import { type CliIo, CliError, EXIT, type GlobalOptions, printJson, withOptix } from '../context.js';
+import {
+  type CliIo,
+  CliError,
+  EXIT,
+  type GlobalOptions,
+  keyspaceBar,
+  printJson,
+  withOptix,
+} from '../context.js';
 
 export async function cleanupCommand(io: CliIo, options: GlobalOptions): Promise<number> {
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
@@ -17,33 +24,8 @@ export async function cleanupCommand(io: CliIo, options: GlobalOptions): Promise
       );
     }
     // The keyspace size bounds what one pass looks at; the bar grows if the estimate was low.
-    const keyspace = await redis.info('keyspace');
-    const db = `db${redis.options.url.database}`;
-    const estimate = Number(/keys=(\d+)/.exec(String(keyspace[db] ?? ''))?.[1] ?? 0);
-    const bar =
-      io.isTTY && !options.json
-        ? new cliProgress.SingleBar(
-            {
-              format: 'cleanup [{bar}] {value}/{total} keys scanned',
-              hideCursor: true,
-              clearOnComplete: false,
-              // Drawn on the command's stderr (a terminal: `io.isTTY`), not on process.stderr.
-              stream: terminalStream(io.stderr),
-            },
-            cliProgress.Presets.shades_classic,
-          )
-        : null;
-    let total = Math.max(1, estimate);
-    bar?.start(total, 0);
-    const tokens = await optix.jwt.cleanupExpiredTokens();
-    const stats = await optix.sessions.cleanupExpiredSessions((scanned) => {
-      if (!bar) return;
-      if (scanned > total) {
-        total = scanned;
-        bar.setTotal(total);
-      }
-      bar.update(scanned);
-    });
+    const bar = io.isTTY && !options.json ? await keyspaceBar(io, redis, 'cleanup') : null;
+    const stats = await optix.sessions.cleanupExpiredSessions((scanned) => bar?.update(scanned));
     if (stats.skipped) {
       // Another sweep took the lock after the check above: nothing was looked at.
       bar?.stop();
@@ -52,11 +34,8 @@ export async function cleanupCommand(io: CliIo, options: GlobalOptions): Promise
         'another instance is sweeping right now (cleanup lock held); try again later',
       );
     }
-    if (bar) {
-      bar.setTotal(Math.max(1, stats.scanned));
-      bar.update(stats.scanned);
-      bar.stop();
-    }
+    const tokens = await optix.jwt.cleanupExpiredTokens();
+    bar?.stop(stats.scanned);
     if (options.json) {
       printJson(io, { jwt: tokens, sessions: stats });
       return EXIT.OK;
@@ -75,17 +54,4 @@ export async function cleanupCommand(io: CliIo, options: GlobalOptions): Promise
     );
     return EXIT.OK;
   });
-}
-
-/** `io.stderr` as the terminal stream cli-progress draws on (cursor moves are written to it). */
-function terminalStream(out: CliIo['stderr']): NodeJS.WritableStream {
-  const columns = (out as { columns?: unknown }).columns;
-  return {
-    isTTY: true,
-    columns: typeof columns === 'number' && columns > 0 ? columns : 80,
-    write: (chunk: string) => {
-      out.write(chunk);
-      return true;
-    },
-  } as unknown as NodeJS.WritableStream;
 }

@@ -1,9 +1,20 @@
 /** `optix-sessions stats`: live record counts plus Redis INFO memory/clients/stats/keyspace. */
-import { type CliIo, EXIT, type GlobalOptions, printJson, table, withOptix } from '../context.js';
+import {
+  type CliIo,
+  EXIT,
+  type GlobalOptions,
+  keyspaceBar,
+  printJson,
+  table,
+  withOptix,
+} from '../context.js';
 
 export async function statsCommand(io: CliIo, options: GlobalOptions): Promise<number> {
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
-    const stats = await optix.stats();
+    // A full SCAN of the prefix: on a terminal, a bar against the keyspace's size.
+    const bar = io.isTTY && !options.json ? await keyspaceBar(io, optix.redis!, 'stats') : null;
+    const stats = await optix.stats((scanned) => bar?.update(scanned));
+    bar?.stop();
     if (options.json) {
       printJson(io, stats);
       return EXIT.OK;

@@ -13,15 +13,18 @@ export class MemoryStoreMaintenance implements StoreMaintenance {
     this.#state = state;
   }
 
-  async stats(): Promise<StoreStats> {
+  async stats(onProgress?: (scanned: number) => void): Promise<StoreStats> {
     const state = this.#state;
     const now = state.now();
+    let scanned = 0;
     const live = <V>(map: Map<string, { value: V; expiresAt: number }>): V[] => {
       const values: V[] = [];
       for (const key of [...map.keys()]) {
         const value = state.read(map, key, now);
         if (value !== undefined) values.push(value);
       }
+      scanned += map.size;
+      onProgress?.(scanned);
       return values;
     };
     const families = live(state.families);

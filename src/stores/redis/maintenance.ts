@@ -27,7 +27,7 @@ export class RedisStoreMaintenance implements StoreMaintenance {
    * in Redis (each expires by its TTL); `revokedFamilies` counts the families among them whose
    * `revoked` field is set (one `HGET` each, pipelined).
    */
-  async stats(): Promise<StoreStats> {
+  async stats(onProgress?: (scanned: number) => void): Promise<StoreStats> {
     const { client, keys, clock } = this.#ctx;
     const { commands } = client;
     const stats: StoreStats = {
@@ -46,7 +46,10 @@ export class RedisStoreMaintenance implements StoreMaintenance {
       [stripGlob(keys.patterns.securityEvent), 'securityEvents'],
     ];
     const familyPrefix = stripGlob(keys.patterns.family);
+    let scanned = 0;
     for await (const batch of scanKeys(this.#ctx, `${keys.prefix}*`)) {
+      scanned += batch.length;
+      onProgress?.(scanned);
       const families: string[] = [];
       for (const key of batch) {
         const kind = kinds.find(([prefix]) => key.startsWith(prefix));
