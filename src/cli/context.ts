@@ -152,24 +152,18 @@ export function positiveInt(name: string, value: string | undefined, fallback: n
   return Number(value);
 }
 
-/** A progress bar of keys looked at; its total grows if the keyspace estimate was low. */
-export interface KeyspaceBar {
-  update(scanned: number): void;
-  /** Ends the bar at `scanned` when given (the final count). */
-  stop(scanned?: number): void;
+/** A progress bar; its total grows if the first estimate was low. */
+export interface ProgressBar {
+  update(done: number): void;
+  /** Ends the bar at `done` when given (the final count). */
+  stop(done?: number): void;
 }
 
-/**
- * A bar on the command's stderr (a terminal) for a walk over the keyspace: `label [███░░] n/total
- * keys scanned`, the total estimated from `INFO keyspace`.
- */
-export async function keyspaceBar(io: CliIo, redis: RedisClient, label: string): Promise<KeyspaceBar> {
-  const keyspace = await redis.info('keyspace');
-  const db = `db${redis.options.url.database}`;
-  const estimate = Number(/keys=(\d+)/.exec(String(keyspace[db] ?? ''))?.[1] ?? 0);
+/** A bar on the command's stderr (a terminal): `label [███░░] n/total <unit>`. */
+export function progressBar(io: CliIo, label: string, estimate: number, unit: string): ProgressBar {
   const bar = new cliProgress.SingleBar(
     {
-      format: `${label} [{bar}] {value}/{total} keys scanned`,
+      format: `${label} [{bar}] {value}/{total} ${unit}`,
       hideCursor: true,
       clearOnComplete: false,
       // Drawn on the command's stderr (a terminal: `io.isTTY`), not on process.stderr.
@@ -180,21 +174,29 @@ export async function keyspaceBar(io: CliIo, redis: RedisClient, label: string):
   let total = Math.max(1, estimate);
   bar.start(total, 0);
   return {
-    update(scanned) {
-      if (scanned > total) {
-        total = scanned;
+    update(done) {
+      if (done > total) {
+        total = done;
         bar.setTotal(total);
       }
-      bar.update(scanned);
+      bar.update(done);
     },
-    stop(scanned) {
-      if (scanned !== undefined) {
-        bar.setTotal(Math.max(1, scanned));
-        bar.update(scanned);
+    stop(done) {
+      if (done !== undefined) {
+        bar.setTotal(Math.max(1, done));
+        bar.update(done);
       }
       bar.stop();
     },
   };
+}
+
+/** A bar of keys scanned for a walk over the keyspace, its total estimated from `INFO keyspace`. */
+export async function keyspaceBar(io: CliIo, redis: RedisClient, label: string): Promise<ProgressBar> {
+  const keyspace = await redis.info('keyspace');
+  const db = `db${redis.options.url.database}`;
+  const estimate = Number(/keys=(\d+)/.exec(String(keyspace[db] ?? ''))?.[1] ?? 0);
+  return progressBar(io, label, estimate, 'keys scanned');
 }
 
 /** `io.stderr` as the terminal stream cli-progress draws on (cursor moves are written to it). */

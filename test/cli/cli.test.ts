@@ -323,6 +323,9 @@ describe('optix-sessions (in-process)', () => {
       assert.ok(j.opsPerSec > 0);
       assert.ok(j.latencyMs.p99 >= j.latencyMs.p50);
     }
+    const tty = await cli(env, { isTTY: true })('load-test', '--ops', '300', '--concurrency', '10');
+    assert.equal(tty.code, 0, tty.err);
+    assert.match(tty.err, /load-test \[[█░]+\] 300\/300 ops/, 'a progress bar on a terminal');
     assert.equal((await sh('load-test', '--ops', '0')).code, 2);
     const mem = await cli({})('load-test', '--scenario', 'set', '--ops', '10');
     assert.equal(mem.code, 2);

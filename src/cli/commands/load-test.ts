@@ -15,6 +15,7 @@ import {
   type GlobalOptions,
   positiveInt,
   printJson,
+  progressBar,
   withOptix,
 } from '../context.js';
 
@@ -43,7 +44,7 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
 /** Runs `ops` operations of `scenario`, `concurrency` at a time. */
 export async function runLoadTest(
   optix: Optix,
-  input: { scenario: Scenario; ops: number; concurrency: number },
+  input: { scenario: Scenario; ops: number; concurrency: number; onProgress?: (done: number) => void },
 ): Promise<LoadTestResult> {
   const run = randomBytes(6).toString('hex');
   let op: (i: number) => Promise<unknown>;
@@ -81,6 +82,7 @@ export async function runLoadTest(
   let next = 0;
   let errors = 0;
   let firstError: string | null = null;
+  let done = 0;
   const worker = async () => {
     for (;;) {
       const i = next++;
@@ -93,6 +95,7 @@ export async function runLoadTest(
         firstError ??= describeError(err);
       }
       latencies[i] = performance.now() - t0;
+      input.onProgress?.(++done);
     }
   };
   const started = performance.now();
@@ -131,7 +134,20 @@ export async function loadTestCommand(
     if (!options.json) {
       io.stderr.write(`load-test: ${ops} × ${scenario} at concurrency ${concurrency} on ${optix.backend}…\n`);
     }
-    const r = await runLoadTest(optix, { scenario, ops, concurrency });
+    // Progress: a bar on a terminal; otherwise a line every 2 s (a long run is never silent).
+    const bar = io.isTTY && !options.json ? progressBar(io, 'load-test', ops, 'ops') : null;
+    let lastLine = performance.now();
+    const onProgress = (done: number) => {
+      if (bar) {
+        if (done % 100 === 0 || done === ops) bar.update(done);
+        return;
+      }
+      if (options.json || performance.now() - lastLine < 2000) return;
+      lastLine = performance.now();
+      io.stderr.write(`load-test: ${done}/${ops} ops\n`);
+    };
+    const r = await runLoadTest(optix, { scenario, ops, concurrency, onProgress });
+    bar?.stop(ops);
     if (options.json) printJson(io, r);
     else {
       io.stdout.write(
