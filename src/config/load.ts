@@ -231,6 +231,10 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     for (const name of ['REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE']) {
       if (raw(env, name) !== undefined) p.add(name, 'is set but REDIS_URL is not');
     }
+    // Checked without REDIS_URL too, like the numbers: the typo shows before Redis is added.
+    if (!/^[A-Za-z0-9._:-]{0,64}$/.test(raw(env, 'REDIS_KEY_PREFIX') ?? '')) {
+      p.add('REDIS_KEY_PREFIX', 'may contain only letters, digits and . _ : - (at most 64)');
+    }
   } else {
     let tlsUrl = false;
     try {

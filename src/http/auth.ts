@@ -115,7 +115,8 @@ export function requireUser(jwt: JwtService, sessions: SessionManager, metrics: 
       const live = await sessions.validateSession(sessionId, {
         endpoint: request.routeOptions.url ?? 'unknown',
       });
-      if (live === null) throw httpError('ERR_UNAUTHORIZED', 'the session of this token has ended');
+      // The same answer as the revocation check gives a token of an ended session (docs/errors.md).
+      if (live === null) throw httpError('ERR_TOKEN_REVOKED', 'the session of this token has ended');
     }
     request.principal = { kind: 'user', userId: payload.sub, sessionId, payload, token };
   };

@@ -118,6 +118,7 @@ describe('loadConfig', () => {
       [{ REDIS_REPLICA_ACKS: '-1' }, 'REDIS_REPLICA_ACKS'],
       [{ REDIS_REPLICA_ACKS: 'one' }, 'REDIS_REPLICA_ACKS'],
       [{ REDIS_URL: 'redis://h:6379', REDIS_KEY_PREFIX: 'a{b}' }, 'REDIS_KEY_PREFIX'],
+      [{ REDIS_KEY_PREFIX: 'a b' }, 'REDIS_KEY_PREFIX'],
       [{ REDIS_TLS_CA_FILE: '/x.pem' }, 'REDIS_TLS_CA_FILE'],
       [{ REDIS_URL: 'redis://h:6379', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }, 'REDIS_TLS_CA_FILE'],
       [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
