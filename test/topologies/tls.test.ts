@@ -57,16 +57,20 @@ it("the HTTP rate limiter's script runs as the ACL user: the limit holds, nothin
     REDIS_KEY_PREFIX: uniquePrefix(),
     RATE_LIMIT_REVOKE_PER_MINUTE: '3',
   });
-  const codes: number[] = [];
-  for (let i = 0; i < 4; i++) {
-    const res = await http.inject({
-      method: 'POST',
-      url: '/v1/revoke',
-      payload: { token: `not-a-token-${i}` },
-    });
-    codes.push(res.statusCode);
+  try {
+    const codes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await http.inject({
+        method: 'POST',
+        url: '/v1/revoke',
+        payload: { token: `not-a-token-${i}` },
+      });
+      codes.push(res.statusCode);
+    }
+    assert.deepEqual(codes, [200, 200, 200, 429]);
+  } finally {
+    await http.close(); // here: a hook registered inside a test is not the file's
   }
-  assert.deepEqual(codes, [200, 200, 200, 429]);
 });
 
 /** Commands the harness itself sends as the admin (readiness, these checks). */
