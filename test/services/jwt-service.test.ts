@@ -452,26 +452,28 @@ for (const backend of BACKENDS) {
   });
 }
 
+/** A JWT service over memory stores on a manual clock (tolerance 60 s, access tokens 600 s). */
+function manualClockService(extra: Partial<JwtServiceOptions> = {}) {
+  const clock = new ManualClock(Date.now());
+  const stores = createMemoryStores({ clock });
+  const jwt = createJwtService({
+    stores,
+    keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+    issuer: 'i',
+    audience: 'a',
+    clock,
+    clockToleranceSeconds: 60,
+    accessTokenTtlSeconds: 600,
+    ...extra,
+  });
+  return { clock, jwt };
+}
+
 describe('JWT service: revocations outlast the clock tolerance', () => {
   // A token verifies until exp + clockToleranceSeconds; its revocation must last as long.
-  function service(extra: Partial<JwtServiceOptions> = {}) {
-    const clock = new ManualClock(Date.now());
-    const stores = createMemoryStores({ clock });
-    const jwt = createJwtService({
-      stores,
-      keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
-      issuer: 'i',
-      audience: 'a',
-      clock,
-      clockToleranceSeconds: 60,
-      accessTokenTtlSeconds: 600,
-      ...extra,
-    });
-    return { clock, jwt };
-  }
 
   it('a revoked access token stays revoked after exp, inside the tolerance', async () => {
-    const { clock, jwt } = service();
+    const { clock, jwt } = manualClockService();
     const { token } = await jwt.createAccessToken({ userId: 'u-1' });
     assert.equal(await jwt.revokeAccessToken(token, 'logout'), true);
     clock.advance(600_000 + 1_000); // past exp, inside the 60 s tolerance
@@ -481,7 +483,7 @@ describe('JWT service: revocations outlast the clock tolerance', () => {
   });
 
   it('the list form and revoke-all too (even with refresh tokens shorter-lived than access + tolerance)', async () => {
-    const { clock, jwt } = service({ refreshTokenTtlSeconds: 620 });
+    const { clock, jwt } = manualClockService({ refreshTokenTtlSeconds: 620 });
     const listed = await jwt.createAccessToken({ userId: 'u-2' });
     await jwt.blacklistUserTokens({ userId: 'u-2', tokenJtis: [listed.record.jti], reason: 'incident' });
     const all = await jwt.createAccessToken({ userId: 'u-3' });
@@ -494,17 +496,7 @@ describe('JWT service: revocations outlast the clock tolerance', () => {
 
 describe('JWT service: manual clock sanity', () => {
   it('clock tolerance accepts small skew only', async () => {
-    const clock = new ManualClock(Date.now());
-    const stores = createMemoryStores({ clock });
-    const jwt = createJwtService({
-      stores,
-      keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
-      issuer: 'i',
-      audience: 'a',
-      clock,
-      clockToleranceSeconds: 30,
-      accessTokenTtlSeconds: 60,
-    });
+    const { clock, jwt } = manualClockService({ clockToleranceSeconds: 30, accessTokenTtlSeconds: 60 });
     const { token } = await jwt.createAccessToken({ userId: 'u-1' });
     clock.advance(80_000);
     await jwt.verifyToken(token);
