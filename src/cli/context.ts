@@ -52,16 +52,15 @@ export class CliError extends Error {
 
 /** Options every command accepts. */
 export interface GlobalOptions {
-  /** `--config-file` (`envFile`: its older name, `--env-file`). */
+  /** `--config-file` (or its older name `--env-file`): read instead of `./.env`. */
   configFile?: string;
-  envFile?: string;
   redisUrl?: string;
   json?: boolean;
 }
 
 /** Reads `.env` + environment (+ `--redis-url`) into the validated configuration. */
 export function configFrom(io: CliIo, options: GlobalOptions): OptixConfig {
-  const path = options.configFile ?? options.envFile;
+  const path = options.configFile;
   const env = readEnv({ env: io.env, ...(path !== undefined ? { path } : {}) });
   return loadConfig(options.redisUrl !== undefined ? { ...env, REDIS_URL: options.redisUrl } : env);
 }

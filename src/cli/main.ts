@@ -42,7 +42,12 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     })
     .exitOverride();
 
-  const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
+  // `--env-file` (the older name) is read as `--config-file`.
+  const globals = (cmd: Command): GlobalOptions => {
+    const { envFile, ...options } = cmd.optsWithGlobals<GlobalOptions & { envFile?: string }>();
+    const configFile = options.configFile ?? envFile;
+    return configFile === undefined ? options : { ...options, configFile };
+  };
   const action =
     <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
     async (...args: A): Promise<void> => {
@@ -66,7 +71,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
         return new Promise<number>((resolve) => {
           void main({
             processEnv: io.env,
-            ...((g.configFile ?? g.envFile) !== undefined ? { envFile: g.configFile ?? g.envFile } : {}),
+            ...(g.configFile !== undefined ? { envFile: g.configFile } : {}),
             ...(g.redisUrl !== undefined ? { overrides: { REDIS_URL: g.redisUrl } } : {}),
             exit: resolve,
           });
