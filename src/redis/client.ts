@@ -255,8 +255,9 @@ export class RedisClient {
     // so only a connection whose server stopped answering goes silent long enough to be closed.
     const keepalive =
       o.socketTimeoutMs === 0 ? {} : { pingInterval: Math.max(1, Math.floor(o.socketTimeoutMs / 2)) };
-    // Measured (node-redis 6.3, this machine kind): the default 5 s per-command timeout allocates an AbortSignal per command and runs
-    // while queued; we enforce one deadline per operation in `wrap` instead.
+    // Measured (node-redis 6.3, this machine kind): the default 5 s per-command timeout allocates
+    // an AbortSignal per command and runs while queued; we enforce one deadline per operation in
+    // `wrap` instead.
     const commandOptions = { timeout: 0 };
     const auth = { username: u.username, password: u.password };
     if (u.topology === 'standalone') {
@@ -275,7 +276,8 @@ export class RedisClient {
     if (u.topology === 'cluster') {
       return createCluster({
         rootNodes: u.nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
-        // Found in testing (node-redis 6.3): over TLS the discovered nodes need the TLS socket options too.
+        // Found in testing (node-redis 6.3): over TLS the discovered nodes need the TLS socket
+        // options too.
         defaults: { socket: socketBase, ...auth, name, ...keepalive },
         commandOptions,
         useReplicas: false,
