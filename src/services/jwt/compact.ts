@@ -3,9 +3,9 @@
  *
  * Why by hand: every request on the platform verifies a token. jose's verify is async (WebCrypto)
  * and ran ~7k/s here against ~200k/s for a bare node:crypto HMAC (measured on this machine kind).
- * This file is kept small and strict instead: the header must name a known `kid` whose pinned algorithm equals
- * `alg` (so `none`, HS/RS confusion and foreign keys cannot pass), segments must be canonical
- * base64url, sizes are bounded, signatures are compared in constant time. jose is still used for
+ * This file is kept small and strict instead: the header must name a known `kid` whose pinned
+ * algorithm equals `alg` (so `none`, HS/RS confusion and foreign keys cannot pass), segments must
+ * be canonical base64url, sizes are bounded, signatures are compared in constant time. jose is still used for
  * JWK export, and the tests check interoperability with jose both ways.
  */
 import { isUtf8 } from 'node:buffer';
