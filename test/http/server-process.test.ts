@@ -100,6 +100,7 @@ describe('the server process', () => {
     assert.ok('/v1/sessions' in spec.paths);
     const ui = await fetch(`${base}/docs`);
     assert.equal(ui.status, 200);
+    await ui.arrayBuffer(); // read to the end (an unread body can hold the graceful stop)
 
     // The generated service key is printed once (stderr banner) and works; logs never carry it.
     const key = /Service key for this process[^\n]*\n\s+(dev-\S+)/.exec(proc.stderr())?.[1];
@@ -344,7 +345,11 @@ describe('the Quickstart command', () => {
       const docs = await fetch(`${base}/docs`);
       assert.equal(docs.status, 200);
       assert.match(await docs.text(), /swagger/i);
-      assert.equal((await fetch(`${base}/docs/json`)).status, 200);
+      const spec = await fetch(`${base}/docs/json`);
+      assert.equal(spec.status, 200);
+      // Read to the end: an unread body can hold the connection busy, and a graceful stop waits
+      // for busy connections (up to its 10 s deadline, then exits 1).
+      assert.ok((await spec.arrayBuffer()).byteLength > 0);
       assert.match(err, /DEVELOPMENT MODE/);
       // Ctrl-C-like stop of what `npm start` runs (`tsx src/server.ts`, which relays the signal to
       // the server): npm, and every process under it, exit 0.
