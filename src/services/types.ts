@@ -134,7 +134,10 @@ export interface JwtService {
   verifyToken(token: string, options?: VerifyOptions): Promise<VerifiedToken>;
   /** Signature and claims only, no revocation check: for revoking or inspecting a token. */
   decodeVerified(token: string): AccessTokenPayload;
-  /** Blacklists a jti. `ttlSeconds` defaults to the access token life. */
+  /**
+   * Blacklists a jti for `ttlSeconds` (default: the access token life) plus
+   * `clockToleranceSeconds`, the time a token is still accepted after its `exp`.
+   */
   revokeToken(input: { jti: string; ttlSeconds?: number; userId: string; reason: string }): Promise<void>;
   /** Revokes an access token given as a string (RFC 7009). `false` when it is not a valid token of ours. */
   revokeAccessToken(token: string, reason: string): Promise<boolean>;
@@ -142,7 +145,7 @@ export interface JwtService {
   revokeRefreshToken(refreshToken: string, reason: string): Promise<boolean>;
   /** O(1): every token of the user issued before now stops verifying. */
   revokeAllUserTokens(userId: string, reason: string): Promise<void>;
-  /** The guide's list form. Returns how many jtis were blacklisted. */
+  /** The guide's list form (TTLs as `revokeToken`'s). Returns how many jtis were blacklisted. */
   blacklistUserTokens(input: {
     userId: string;
     tokenJtis: readonly string[];
