@@ -335,7 +335,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     p.add('REFRESH_TOKEN_TTL_SECONDS', 'must not be shorter than ACCESS_TOKEN_TTL_SECONDS');
   }
   const refreshGraceSeconds = int(env, p, 'REFRESH_GRACE_SECONDS', 10, 0, 300);
-  const clockToleranceSeconds = int(env, p, 'JWT_CLOCK_TOLERANCE_SECONDS', 0, 0, 300);
+  const clockToleranceSeconds = int(env, p, 'JWT_CLOCK_TOLERANCE_SECONDS', 5, 0, 300);
 
   // Sessions
   const idleTimeoutMinutes = int(env, p, 'SESSION_IDLE_TIMEOUT_MINUTES', 30, 1, 10_080);
@@ -375,6 +375,23 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     }
   }
 
+  // Operations keys: when set, /metrics and the details of /readyz need one (Bearer).
+  const opsApiKeys = (raw(env, 'OPS_API_KEYS') ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+  opsApiKeys.forEach((key, i) => {
+    if (key.length < MIN_SERVICE_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(key)) {
+      p.add(
+        'OPS_API_KEYS',
+        `key #${i + 1} must be at least ${MIN_SERVICE_KEY_LENGTH} printable characters without spaces`,
+      );
+    }
+  });
+  if (opsApiKeys.length === 0 && production) {
+    warnings.push('OPS_API_KEYS is not set: /metrics and the Redis details of /readyz are public');
+  }
+
   const rateLimits = Object.freeze({
     refreshPerMinute: int(env, p, 'RATE_LIMIT_REFRESH_PER_MINUTE', 60, 0, 1_000_000),
     revokePerMinute: int(env, p, 'RATE_LIMIT_REVOKE_PER_MINUTE', 60, 0, 1_000_000),
@@ -403,6 +420,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     }),
     sessions: Object.freeze({ idleTimeoutMinutes, absoluteTimeoutMinutes, maxSessionsPerUser, limitPolicy }),
     serviceApiKeys: Object.freeze(serviceApiKeys),
+    opsApiKeys: Object.freeze(opsApiKeys),
     rateLimits,
     cleanupIntervalSeconds,
     generated: Object.freeze({ jwtSecret: generatedSecret, serviceApiKey: generatedServiceKey }),
@@ -448,6 +466,7 @@ export function describeConfig(config: OptixConfig): Record<string, unknown> {
     },
     sessions: config.sessions,
     serviceApiKeys: config.serviceApiKeys.length,
+    opsApiKeys: config.opsApiKeys.length,
     rateLimits: config.rateLimits,
     cleanupIntervalSeconds: config.cleanupIntervalSeconds,
   };

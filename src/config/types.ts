@@ -70,6 +70,8 @@ export interface OptixConfig {
   readonly jwt: JwtConfig;
   readonly sessions: SessionConfig;
   readonly serviceApiKeys: readonly string[];
+  /** Keys that open `/metrics` and `/readyz` details (`OPS_API_KEYS`); empty: both are public. */
+  readonly opsApiKeys: readonly string[];
   readonly rateLimits: RateLimitConfig;
   /** 0 = no background cleanup. */
   readonly cleanupIntervalSeconds: number;

@@ -127,8 +127,9 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   { name: 'JWT_AUDIENCE', default: 'optix', description: '`aud` written and required.' },
   {
     name: 'JWT_CLOCK_TOLERANCE_SECONDS',
-    default: '0',
-    description: 'Allowed clock skew for `exp`/`nbf`/`iat`.',
+    default: '5',
+    description:
+      'Allowed clock skew between instances for `exp`/`nbf`/`iat`: a token minted by an instance whose clock runs up to this far ahead still verifies at once elsewhere (NTP keeps hosts within milliseconds; 5 s absorbs a host that drifted). Revocation entries outlive `exp` by as much.',
   },
   { name: 'ACCESS_TOKEN_TTL_SECONDS', default: '900', description: 'Access token life.' },
   {
@@ -159,6 +160,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     default: '(dev: generated)',
     description:
       'Comma-separated keys (≥ 32 characters each) accepted as `Authorization: Bearer <key>` on service and admin routes. Several allow rotation.',
+  },
+  {
+    name: 'OPS_API_KEYS',
+    default: '(unset: public)',
+    description:
+      'Comma-separated keys (≥ 32 characters each) for the operations endpoints. When set, `GET /metrics` answers 401 `ERR_UNAUTHORIZED` without `Authorization: Bearer <key>`, and `GET /readyz` answers its status to anyone but its Redis details only with a key. Service keys do not open them (a scraper needs no admin power).',
   },
   {
     name: 'RATE_LIMIT_REFRESH_PER_MINUTE',

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'ERR_STORE_TIMEOUT',
   'ERR_SESSION_LIMIT',
   'ERR_SESSION_NOT_FOUND',
+  'ERR_MFA_REQUIRED',
   'ERR_JWT_MALFORMED',
   'ERR_JWT_SIGNATURE',
   'ERR_JWT_ALGORITHM',
@@ -108,6 +109,16 @@ export class SessionLimitError extends OptixError {
 export class SessionNotFoundError extends OptixError {
   constructor(message = 'session not found or ended') {
     super('ERR_SESSION_NOT_FOUND', message);
+  }
+}
+
+/**
+ * The operation needs a session whose second factor was verified (at login, or by a step-up the
+ * login service confirmed with `markSessionMfaVerified`): trusting a device lets it skip MFA.
+ */
+export class MfaRequiredError extends OptixError {
+  constructor(message = 'this needs an MFA-verified session (verify the second factor first)') {
+    super('ERR_MFA_REQUIRED', message);
   }
 }
 

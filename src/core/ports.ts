@@ -81,14 +81,23 @@ export interface TokenBlacklist {
    */
   isFamilyRevoked(familyId: string): Promise<boolean>;
   /**
-   * Revokes, in O(1), every token of the user issued strictly before `beforeMs` (a "revoked
-   * before" watermark; a token or family issued at `beforeMs` exactly is not revoked). Other
-   * users are untouched. The watermark only moves forward (an older `beforeMs` leaves it as it
-   * is); it lives `ttlSeconds` (the longest token life).
+   * Revoke-all, in O(1) and atomically: raises the user's generation (docs/data-model.md, "User
+   * generation") above every generation it has had, so every family created and every token
+   * minted before this call returned is revoked (they carry an older generation) and everything
+   * made after it is not (it carries this one), whatever the instances' clocks. Also raises the
+   * legacy "revoked before" watermark to `beforeMs`, which judges only tokens and families that
+   * carry no generation (written before generations existed; a token issued at `beforeMs` exactly
+   * is not revoked). Other users are untouched. Both only move forward (an older `beforeMs`
+   * leaves the watermark as it is); the record lives `ttlSeconds` (the longest token life).
    */
   revokeUserTokensBefore(input: { userId: string; beforeMs: number; ttlSeconds: number }): Promise<void>;
   /** The user's watermark in ms, or `null` when there is none (never set, or expired). */
   getUserWatermark(userId: string): Promise<number | null>;
+  /**
+   * The user's generation now: 0 before the first revoke-all (and once its record has expired),
+   * then strictly increasing. A token minted now carries it (`ugen` claim).
+   */
+  getUserGeneration(userId: string): Promise<number>;
   /**
    * Prunes the blacklist index and the revoked-family index of members whose entry or family has
    * expired (Redis expires the entries themselves). Returns how many index members were removed:
@@ -316,8 +325,8 @@ export interface RefreshFamilyStore {
    * previous and within `graceMs` of the rotation → `grace` with the stored blob; any other known
    * family token (the previous one after the window, or one of the last 32 rotated hashes) →
    * revoke the family and end its session (`reused`); a hash the family never had → `invalid`.
-   * Checks run in this order: not_found, revoked (flag or the user's watermark > createdAt),
-   * invalid, session_ended (for current/previous; also when the session merely expired), then
+   * Checks run in this order: not_found, invalid, revoked (flag, or the user's generation is past
+   * the family's — legacy families: the watermark > createdAt), session_ended (for current/previous; also when the session merely expired), then
    * rotated / grace / reused. `graceMs` must be a finite number ≥ 0 (else `InvalidArgumentError`).
    * Of concurrent presentations of the current token, exactly one rotates; the others get `grace`
    * with that one's child.
@@ -341,6 +350,12 @@ export interface RevocationQuery {
   userId: string;
   /** When the token was issued, in ms. */
   issuedAtMs: number;
+  /**
+   * The user's generation the token was minted under (`ugen` claim). When given, `user_revoked`
+   * means the user's generation is past it; when absent (a token minted before generations
+   * existed), the legacy watermark is compared with `issuedAtMs`.
+   */
+  userGeneration?: number | undefined;
   familyId?: string | undefined;
   sessionId?: string | undefined;
   /**
@@ -354,8 +369,8 @@ export interface RevocationQuery {
 export interface RevocationChecker {
   /**
    * The first reason the token is revoked, or `null` when it is not. In this order:
-   * `blacklisted` (its jti has a live entry), `user_revoked` (issued strictly before the user's
-   * watermark), `family_revoked` (the family is revoked, or unknown or expired), `session_ended`
+   * `blacklisted` (its jti has a live entry), `user_revoked` (minted under a generation older than
+   * the user's, or without one strictly before the user's legacy watermark), `family_revoked` (the family is revoked, or unknown or expired), `session_ended`
    * (the session is not live: unknown, deleted, evicted or expired). Without `familyId` or
    * `sessionId` those checks are skipped.
    */

@@ -87,6 +87,7 @@ export const SECURITY_EVENT_TYPES = [
   'token_family_revoked',
   'device_trusted',
   'device_untrusted',
+  'mfa_verified',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number] | (string & {});
 
@@ -130,4 +131,11 @@ export interface RefreshFamily {
    * Not secret; `null` when none.
    */
   claims: string | null;
+  /**
+   * The user's generation when the family was created (docs/data-model.md, "User generation"):
+   * a revoke-all that raises the generation past it revokes the family and every token minted
+   * from it. `null` for a family written before generations existed (judged by the legacy time
+   * watermark against `createdAt`).
+   */
+  userGeneration: number | null;
 }

@@ -15,7 +15,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Optix } from '../container.js';
-import { createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
+import { bearerToken, createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
 import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
 import { clientErrorHandler, httpError, toHttpError } from './errors.js';
 import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
@@ -217,11 +217,17 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
 
   const salt = config.logIdSalt;
   const verifyServiceKey = createServiceKeyVerifier(config.serviceApiKeys);
+  const verifyOpsKey = config.opsApiKeys.length > 0 ? createServiceKeyVerifier(config.opsApiKeys) : null;
   const ctx: RouteContext = {
     optix,
     metrics,
     lifecycle,
     requireService: requireServiceKey(verifyServiceKey),
+    opsAccess: (request) => {
+      if (verifyOpsKey === null) return true;
+      const presented = bearerToken(request);
+      return presented !== null && verifyOpsKey(presented) !== null;
+    },
     requireUser: requireUser(optix.jwt, optix.sessions, metrics),
     hashId: (id) => hashId(salt, id),
     rateLimits: {

@@ -27,6 +27,11 @@ export interface RouteContext {
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
   readonly requireService: Hook;
+  /**
+   * Whether the request may see operations details (`/metrics`, `/readyz` details): always when
+   * `OPS_API_KEYS` is unset, else only with one of those keys as a Bearer token.
+   */
+  readonly opsAccess: (request: FastifyRequest) => boolean;
   readonly requireUser: Hook;
   /** Salted hash of an id for logs (never log the id). */
   readonly hashId: (id: string) => string;

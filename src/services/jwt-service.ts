@@ -129,7 +129,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 300) {
     throw new ConfigError('refreshGraceSeconds', 'must be an integer from 0 to 300');
   }
-  const tolerance = options.clockToleranceSeconds ?? 0;
+  const tolerance = options.clockToleranceSeconds ?? 5;
   const verifiedCacheSize = options.verifiedTokenCacheSize ?? 10_000;
   if (!Number.isInteger(verifiedCacheSize) || verifiedCacheSize < 0 || verifiedCacheSize > 10_000_000) {
     throw new ConfigError('verifiedTokenCacheSize', 'must be an integer from 0 to 10000000');
@@ -144,6 +144,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     claims: ExtraClaims,
     sessionId: string | undefined,
     familyId: string | undefined,
+    userGeneration: number | null,
   ): { token: string; record: AccessTokenRecord } {
     const nowMs = clock.now();
     const iat = Math.floor(nowMs / 1000);
@@ -158,6 +159,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       exp,
       iat_ms: nowMs,
     };
+    if (userGeneration !== null) payload.ugen = userGeneration;
     if (sessionId) payload.sid = sessionId;
     if (familyId) payload.fid = familyId;
     if (claims.email !== undefined) payload.email = claims.email;
@@ -220,6 +222,11 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     for (const k of ['sid', 'fid'] as const) {
       if (raw[k] !== undefined && !isUserScopedId(raw[k])) throw claimError(k, `${k} is malformed`);
     }
+    if (raw.ugen !== undefined) {
+      const ugen = raw.ugen;
+      if (typeof ugen !== 'number' || !Number.isSafeInteger(ugen) || ugen < 0)
+        throw claimError('ugen', 'ugen is malformed');
+    }
     const iatMs = num('iat_ms');
     if (raw.iat_ms !== undefined && (iatMs === undefined || Math.floor(iatMs / 1000) !== iat)) {
       throw claimError('iat_ms', 'iat_ms does not match iat');
@@ -269,6 +276,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
         jti: payload.jti,
         userId: payload.sub,
         issuedAtMs: payload.iat_ms,
+        userGeneration: payload.ugen,
         familyId: payload.fid,
         sessionId: payload.sid,
         expiresAtMs: payload.exp * 1000,
@@ -329,7 +337,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     const claims = extraClaims(input);
     const familyId = newUserScopedId(input.userId);
     const rt = newRefreshToken(familyId);
-    await stores.refreshFamilies.create({
+    const family = await stores.refreshFamilies.create({
       familyId,
       userId: input.userId,
       sessionId: input.sessionId,
@@ -337,7 +345,9 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       ttlSeconds: refreshTtl,
       claims: JSON.stringify(claims),
     });
-    const { token, record } = mint(input.userId, claims, input.sessionId, familyId);
+    // The token carries the generation the family was created under (read in the same atomic
+    // step): both stand or fall together at the next revoke-all.
+    const { token, record } = mint(input.userId, claims, input.sessionId, familyId, family.userGeneration);
     return { accessToken: token, refreshToken: formatRefreshToken(rt), expiresIn: accessTtl, record };
   }
 
@@ -347,9 +357,11 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   ): Promise<TokenPair> {
     const presented = parseRefreshToken(refreshToken);
     if (!presented) throw new RefreshTokenInvalidError();
+    // Nothing is said about the family before the store has checked the presented secret
+    // (rotate answers `invalid` first): a made-up secret with a real family id (visible in access
+    // tokens' `fid`) learns nothing, not even whether the family was revoked.
     const family = await stores.refreshFamilies.get(presented.familyId);
     if (!family) throw new RefreshTokenInvalidError();
-    if (family.revoked) throw new RefreshTokenRevokedError(family.familyId);
     let claims: ExtraClaims = {};
     try {
       claims = family.claims ? (JSON.parse(family.claims) as ExtraClaims) : {};
@@ -359,7 +371,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     // The child is prepared before the atomic consume so the store can keep it, sealed under the
     // presented secret, for the grace window.
     const next = newRefreshToken(presented.familyId);
-    const minted = mint(family.userId, claims, family.sessionId, family.familyId);
+    const minted = mint(family.userId, claims, family.sessionId, family.familyId, family.userGeneration);
     const child: TokenPair = {
       accessToken: minted.token,
       refreshToken: formatRefreshToken(next),
@@ -411,7 +423,11 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       if (input.sessionId !== undefined && !isUserScopedId(input.sessionId)) {
         throw new InvalidArgumentError('sessionId', 'is malformed');
       }
-      return mint(input.userId, extraClaims(input), input.sessionId, undefined);
+      const claims = extraClaims(input);
+      // The generation in force now: a revoke-all that returned before this read revokes nothing
+      // of this token; one that returns after it revokes it.
+      const userGeneration = await stores.tokenBlacklist.getUserGeneration(input.userId);
+      return mint(input.userId, claims, input.sessionId, undefined, userGeneration);
     },
     issueTokenPair,
     verifyToken,
@@ -457,6 +473,8 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     async revokeAllUserTokens(userId, reason) {
       assertId('userId', userId);
       assertReason(reason);
+      // Raises the user's generation (clock-independent; what tokens with `ugen` are judged by)
+      // and the legacy time watermark (for tokens minted before generations existed).
       await stores.tokenBlacklist.revokeUserTokensBefore({
         userId,
         beforeMs: clock.now() + 1,

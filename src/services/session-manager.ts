@@ -7,6 +7,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import {
   ConfigError,
   InvalidArgumentError,
+  MfaRequiredError,
   SessionNotFoundError,
   StoreTimeoutError,
   StoreUnavailableError,
@@ -271,6 +272,78 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         details: { deviceId: device.deviceId, deviceName, deviceType, durationDays: days },
       });
       return saved;
+    },
+    async trustSessionDevice(input) {
+      assertObject('input', input);
+      assertSessionId(input.sessionId);
+      const deviceName = boundedText('deviceName', input.deviceName, 128);
+      const deviceType = boundedText('deviceType', input.deviceType, 64);
+      const ipAddress = boundedText('ipAddress', input.ipAddress, 64);
+      const userAgent = boundedText('userAgent', input.userAgent);
+      const days = input.durationDays ?? 30;
+      if (!Number.isInteger(days) || days < 1 || days > 365) {
+        throw new InvalidArgumentError('durationDays', 'must be an integer from 1 to 365');
+      }
+      const session = await stores.sessionStore.getSession(input.sessionId);
+      const now = clock.now();
+      if (!session || isSessionExpired(session, now)) throw new SessionNotFoundError();
+      if (!session.mfaVerified) throw new MfaRequiredError();
+      if (session.deviceId === null) {
+        throw new InvalidArgumentError('session', 'was created without a device fingerprint or device id');
+      }
+      if (
+        input.deviceFingerprint !== undefined &&
+        fingerprintDigest(boundedText('deviceFingerprint', input.deviceFingerprint, 512)) !==
+          session.deviceFingerprint
+      ) {
+        throw new InvalidArgumentError('deviceFingerprint', "is not this session's device");
+      }
+      const device: TrustedDevice = {
+        deviceId: session.deviceId,
+        userId: session.userId,
+        // The session keeps the fingerprint's SHA-256 in hex; a trusted device its base64url form.
+        fingerprintHash:
+          session.deviceFingerprint === null
+            ? sha256(`device-id:${session.deviceId}`)
+            : Buffer.from(session.deviceFingerprint, 'hex').toString('base64url'),
+        deviceName,
+        deviceType,
+        trustedAt: now,
+        expiresAt: now + days * 86_400_000,
+      };
+      const saved = await stores.trustedDevices.trust(device);
+      await stores.securityEvents.record({
+        type: 'device_trusted',
+        userId: session.userId,
+        sessionId: session.sessionId,
+        ipAddress,
+        userAgent,
+        details: {
+          deviceId: device.deviceId,
+          deviceName,
+          deviceType,
+          durationDays: days,
+          mfaVerified: true,
+          sessionIpAddress: session.ipAddress,
+        },
+      });
+      return saved;
+    },
+    async markSessionMfaVerified(sessionId) {
+      assertSessionId(sessionId);
+      const session = await stores.sessionStore.getSession(sessionId);
+      if (!session || isSessionExpired(session, clock.now())) throw new SessionNotFoundError();
+      if (session.mfaVerified) return session;
+      const verified: Session = { ...session, mfaVerified: true };
+      // No TTL change: the session ends when it would have. Never resurrects an ended one.
+      if (!(await stores.sessionStore.updateSession(verified))) throw new SessionNotFoundError();
+      await stores.securityEvents.record({
+        type: 'mfa_verified',
+        userId: session.userId,
+        sessionId,
+        details: { stepUp: true },
+      });
+      return verified;
     },
     async isDeviceTrusted(userId, deviceFingerprint) {
       assertId('userId', userId);

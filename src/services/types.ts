@@ -42,7 +42,12 @@ export interface JwtServiceOptions {
   refreshTokenTtlSeconds?: number;
   /** Window in which the just-rotated refresh token returns the same child. Default 10. */
   refreshGraceSeconds?: number;
-  /** Allowed clock skew for `exp`/`nbf`/`iat`. Default 0. */
+  /**
+   * Allowed clock skew between the instance that minted a token and the one verifying it, for
+   * `exp`/`nbf`/`iat`. Default 5: a token minted by a clock that runs up to 5 s ahead verifies at
+   * once, and a token is accepted up to 5 s past its `exp` (revocation entries are kept that much
+   * longer, so a revoked token never verifies again in that window).
+   */
   clockToleranceSeconds?: number;
   /**
    * Access tokens whose signature and claims were checked, kept by their exact text so that the
@@ -63,8 +68,14 @@ export interface AccessTokenPayload {
   /** Seconds since the epoch. */
   iat: number;
   exp: number;
-  /** Issue time in ms (private claim): the revoke-all watermark needs sub-second precision. */
+  /** Issue time in ms (private claim): the legacy revoke-all watermark compares it. */
   iat_ms: number;
+  /**
+   * The user's generation the token was minted under (private claim; docs/data-model.md, "User
+   * generation"): a revoke-all raises the user's generation past it. Absent on tokens minted
+   * before generations existed.
+   */
+  ugen?: number;
   sid?: string;
   fid?: string;
   email?: string;
@@ -242,6 +253,31 @@ export interface SessionManager {
     deviceType: string;
     durationDays?: number;
   }): Promise<TrustedDevice>;
+  /**
+   * Trusts the session's own device (the device id and fingerprint digest recorded when the
+   * session was created; nothing the caller names), so it may skip MFA until it expires. The
+   * session must be live and MFA-verified. Records `device_trusted` with the session, IP address
+   * and user agent of the request.
+   * @throws SessionNotFoundError when the session is not live; MfaRequiredError when it is not
+   *   MFA-verified; InvalidArgumentError when the session has no device, `deviceFingerprint` is
+   *   not the session's, or `durationDays` is not 1-365.
+   */
+  trustSessionDevice(input: {
+    sessionId: string;
+    /** Optional: when given, it must be the session's own device's fingerprint. */
+    deviceFingerprint?: string;
+    deviceName: string;
+    deviceType: string;
+    durationDays?: number;
+    ipAddress: string;
+    userAgent: string;
+  }): Promise<TrustedDevice>;
+  /**
+   * Marks a live session MFA-verified (after a step-up the login service confirmed); its TTL and
+   * timeouts are unchanged. Returns the session as now stored.
+   * @throws SessionNotFoundError when the session is not live.
+   */
+  markSessionMfaVerified(sessionId: string): Promise<Session>;
   isDeviceTrusted(userId: string, deviceFingerprint: string): Promise<boolean>;
   untrustDevice(userId: string, deviceId: string): Promise<boolean>;
   listTrustedDevices(userId: string): Promise<TrustedDevice[]>;

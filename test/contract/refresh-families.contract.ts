@@ -65,6 +65,7 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
           revoked: false,
           revokedReason: null,
           claims: null,
+          userGeneration: 0,
         });
         assert.deepEqual(await ctx.stores.refreshFamilies.get(familyId), family);
       }));
@@ -224,24 +225,28 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
         assert.equal(result.status, 'reused', '32 rotations ago');
       }));
 
-    it('the user watermark revokes families created before it, and only those', () =>
+    it('a revoke-all revokes the families created before it, and none created after it, whatever beforeMs says', () =>
       withStores(makeStores, async (ctx) => {
         const userId = uniqueUserId();
         const { family, tokenHash, session } = await setupFamily(ctx, userId);
         const bl = ctx.stores.tokenBlacklist;
-        await bl.revokeUserTokensBefore({ userId, beforeMs: family.createdAt, ttlSeconds: 3600 });
-        const h1 = newTokenHash();
-        const r1 = await rotate(ctx, family.familyId, tokenHash, { nextHash: h1 });
-        assert.equal(r1.status, 'rotated', 'a watermark equal to createdAt does not revoke');
-        await bl.revokeUserTokensBefore({ userId, beforeMs: family.createdAt + 1, ttlSeconds: 3600 });
-        const r2 = await rotate(ctx, family.familyId, h1);
-        assert.equal(r2.status, 'revoked');
+        // beforeMs far in the past: the generation still revokes the family made before the call.
+        await bl.revokeUserTokensBefore({ userId, beforeMs: 0, ttlSeconds: 3600 });
+        const r1 = await rotate(ctx, family.familyId, tokenHash);
+        assert.equal(r1.status, 'revoked');
+        assert.equal(r1.status === 'revoked' && r1.family.revokedReason, 'user_revoked');
         assert.equal(
           (await ctx.stores.refreshFamilies.get(family.familyId))?.generation,
-          1,
+          0,
           'nothing rotated',
         );
         assert.deepEqual(await ctx.stores.sessionStore.getSession(session.sessionId), session);
+        // beforeMs far in the future (a clock that runs ahead): a family created after the call
+        // carries the new generation and rotates; in the same millisecond too.
+        await bl.revokeUserTokensBefore({ userId, beforeMs: now(ctx) + 3_600_000, ttlSeconds: 3600 });
+        const after = await setupFamily(ctx, userId);
+        assert.equal(after.family.userGeneration, await bl.getUserGeneration(userId));
+        assert.equal((await rotate(ctx, after.family.familyId, after.tokenHash)).status, 'rotated');
         const other = await setupFamily(ctx, uniqueUserId());
         assert.equal((await rotate(ctx, other.family.familyId, other.tokenHash)).status, 'rotated');
       }));
@@ -287,7 +292,7 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
         assert.equal((await ctx.stores.refreshFamilies.get(family.familyId))?.revoked, true);
       }));
 
-    it('revoked is reported before invalid: any hash of a revoked family gets revoked', () =>
+    it('invalid is reported before revoked: a made-up hash learns nothing about a revoked family', () =>
       withStores(makeStores, async (ctx) => {
         const userId = uniqueUserId();
         const a = await setupFamily(ctx, userId);
@@ -296,17 +301,23 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
           ttlSeconds: 600,
           reason: 'x',
         });
-        assert.equal((await rotate(ctx, a.family.familyId, newTokenHash())).status, 'revoked');
+        assert.deepEqual(await rotate(ctx, a.family.familyId, newTokenHash()), { status: 'invalid' });
+        assert.equal((await rotate(ctx, a.family.familyId, a.tokenHash)).status, 'revoked', 'its own hash');
         const b = await setupFamily(ctx, userId);
         await ctx.stores.tokenBlacklist.revokeUserTokensBefore({
           userId,
           beforeMs: b.family.createdAt + 1,
           ttlSeconds: 600,
         });
+        assert.deepEqual(
+          await rotate(ctx, b.family.familyId, newTokenHash()),
+          { status: 'invalid' },
+          'revoked by revoke-all, made-up hash',
+        );
         assert.equal(
-          (await rotate(ctx, b.family.familyId, newTokenHash())).status,
+          (await rotate(ctx, b.family.familyId, b.tokenHash)).status,
           'revoked',
-          'by the watermark',
+          'revoked by revoke-all, its own hash',
         );
       }));
 

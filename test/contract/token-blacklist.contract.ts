@@ -127,7 +127,8 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
     it('blacklistTokenFamily on an unknown family creates a revoked tombstone', () =>
       withStores(makeStores, async (ctx) => {
         const { tokenBlacklist, refreshFamilies } = ctx.stores;
-        const familyId = newUserScopedId(uniqueUserId());
+        const tombUser = uniqueUserId();
+        const familyId = newUserScopedId(tombUser);
         assert.equal(await tokenBlacklist.isFamilyRevoked(familyId), false);
         await tokenBlacklist.blacklistTokenFamily({
           familyId,
@@ -142,7 +143,17 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
           childBlob: 'child',
           graceMs: 10_000,
         });
-        assert.equal(result.status, 'revoked', 'a token of a tombstoned family is refused as revoked');
+        // A tombstone has no tokens: any presented hash is one it never had (nothing is revealed).
+        assert.deepEqual(result, { status: 'invalid' }, 'a token of a tombstoned family is refused');
+        assert.equal(
+          await ctx.stores.revocation.check({
+            jti: uniqueJti(),
+            userId: tombUser,
+            issuedAtMs: now(ctx),
+            familyId,
+          }),
+          'family_revoked',
+        );
       }));
 
     it('blacklistTokenFamily revokes a known family: rotate and revocation checks refuse it', () =>
@@ -199,6 +210,35 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
       withStores(makeStores, async (ctx) => {
         const { family } = await setupFamily(ctx, uniqueUserId());
         assert.equal(await ctx.stores.tokenBlacklist.isFamilyRevoked(family.familyId), false);
+      }));
+
+    it('revokeUserTokensBefore raises the user generation past every earlier one, and only that user’s', () =>
+      withStores(makeStores, async (ctx) => {
+        const { tokenBlacklist, revocation } = ctx.stores;
+        const userId = uniqueUserId();
+        const other = uniqueUserId();
+        assert.equal(await tokenBlacklist.getUserGeneration(userId), 0);
+        const seen: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          // Same millisecond on a manual clock, and beforeMs going backwards: still strictly up.
+          await tokenBlacklist.revokeUserTokensBefore({ userId, beforeMs: 1000 - i, ttlSeconds: 3600 });
+          seen.push(await tokenBlacklist.getUserGeneration(userId));
+        }
+        for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, `${seen}`);
+        assert.equal(await tokenBlacklist.getUserGeneration(other), 0);
+        const gen = seen.at(-1)!;
+        const query = (userGeneration: number) => ({
+          jti: uniqueJti(),
+          userId,
+          issuedAtMs: 0,
+          userGeneration,
+        });
+        assert.equal(await revocation.check(query(gen - 1)), 'user_revoked', 'an older generation');
+        assert.equal(await revocation.check(query(gen)), null, 'the current one, whatever issuedAtMs');
+        assert.equal(
+          await revocation.check({ jti: uniqueJti(), userId: other, issuedAtMs: 0, userGeneration: 0 }),
+          null,
+        );
       }));
 
     it('revokeUserTokensBefore sets the user watermark, and only that user’s', () =>

@@ -77,6 +77,7 @@ export async function createHarness(env: Env = {}, deps: { clock?: Clock } = {})
   // Keys, signing secrets and a Redis password of the configuration are secrets too.
   remember(
     ...config.serviceApiKeys,
+    ...config.opsApiKeys,
     ...config.jwt.keys.map((k) => ('secret' in k && typeof k.secret === 'string' ? k.secret : null)),
     config.redis?.url.match(/:([^:@/]+)@/)?.[1],
   );

@@ -40,6 +40,8 @@ for (const backend of BACKENDS) {
         issuer: 'optix-test',
         audience: 'optix-api',
         clock,
+        // These tests place exp exactly; the default tolerance (5 s) has its own tests.
+        clockToleranceSeconds: 0,
         ...extra,
       });
       const sessions = createSessionManager({ stores, clock });
@@ -502,5 +504,30 @@ describe('JWT service: manual clock sanity', () => {
     await jwt.verifyToken(token);
     clock.advance(20_000);
     await assert.rejects(jwt.verifyToken(token), { code: 'ERR_JWT_EXPIRED' });
+  });
+});
+
+describe('JWT service: the default clock tolerance fits instances with skewed clocks', () => {
+  it('a token minted by a clock 2 s ahead verifies at once; 6 s ahead is refused (default 5 s)', async () => {
+    const now = Date.now();
+    const stores = createMemoryStores({ clock: new ManualClock(now) });
+    const make = (clock: ManualClock) =>
+      createJwtService({
+        stores,
+        keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+        issuer: 'i',
+        audience: 'a',
+        clock,
+      });
+    const verifier = make(new ManualClock(now));
+    for (const ms of [0, 1, 500, 999]) {
+      // Every position within the minting second: iat is whole seconds, now is fractional.
+      const ahead = make(new ManualClock(Math.floor((now + 2_000) / 1000) * 1000 + ms));
+      const { token } = await ahead.createAccessToken({ userId: 'skewed-user' });
+      await verifier.verifyToken(token);
+    }
+    const farAhead = make(new ManualClock(now + 6_000));
+    const { token } = await farAhead.createAccessToken({ userId: 'skewed-user' });
+    await rejectsCode(verifier.verifyToken(token), 'ERR_JWT_NOT_YET_VALID');
   });
 });

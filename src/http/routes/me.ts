@@ -141,28 +141,39 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
       onRequest,
       schema: {
         tags: ['me'],
-        summary: 'Trust a device (skips MFA on it until it expires)',
+        summary: "Trust this session's own device (skips MFA on it until it expires)",
+        description:
+          "Needs an access token of an MFA-verified session (at login, or after a step-up the login service confirmed with `POST /v1/sessions/:sessionId/mfa`), else 403 `ERR_MFA_REQUIRED`. The device is the session's own (recorded when it was created); a `deviceFingerprint` in the body, if any, must be that device's. The trust is recorded (`device_trusted`) with the session, IP address and user agent.",
         security,
         body: Type.Object(
           {
-            deviceFingerprint: Type.String({ minLength: 1, maxLength: 512 }),
+            deviceFingerprint: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 512, description: "Must be the session's own device" }),
+            ),
             deviceName: Type.String({ minLength: 1, maxLength: 128 }),
             deviceType: Type.String({ minLength: 1, maxLength: 64 }),
             durationDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, default: 30 })),
           },
           { additionalProperties: false },
         ),
-        response: { 201: TrustedDeviceView, ...authErrors },
+        response: { 201: TrustedDeviceView, ...authErrors, 403: ErrorResponse },
       },
     },
     async (request, reply) => {
       const b = request.body;
-      const device = await sessions.trustDevice({
-        userId: userOf(request).userId,
-        deviceFingerprint: b.deviceFingerprint,
+      const { sessionId } = userOf(request);
+      if (sessionId === null) {
+        throw httpError('ERR_MFA_REQUIRED', 'trusting a device needs the token of an MFA-verified session');
+      }
+      const ua = request.headers['user-agent'];
+      const device = await sessions.trustSessionDevice({
+        sessionId,
+        ...(b.deviceFingerprint !== undefined ? { deviceFingerprint: b.deviceFingerprint } : {}),
         deviceName: b.deviceName,
         deviceType: b.deviceType,
         ...(b.durationDays !== undefined ? { durationDays: b.durationDays } : {}),
+        ipAddress: request.ip.slice(0, 64),
+        userAgent: (typeof ua === 'string' ? ua : '').slice(0, 1024),
       });
       reply.code(201);
       return device;

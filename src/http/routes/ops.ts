@@ -2,6 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { RouteContext } from '../context.js';
+import { httpError } from '../errors.js';
+import { ErrorResponse } from '../schemas.js';
 
 const Health = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unhealthy'), Type.Literal('draining')]),
@@ -39,14 +41,15 @@ export const opsRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ct
       schema: {
         tags: ['ops'],
         summary: 'Readiness: the backend answers (Redis PING + INFO: clients, ops/s, latency)',
-        description: '503 while Redis is unhealthy or the process is shutting down.',
+        description:
+          '503 while Redis is unhealthy or the process is shutting down. With `OPS_API_KEYS` set, the `redis` details are only in the answer to a request with one of those keys (Bearer); the status and code are public.',
         response: { 200: Health, 503: Health },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       const backend = optix.backend;
       const health = await optix.health();
-      const redis = health.topology === 'memory' ? undefined : health;
+      const redis = health.topology === 'memory' || !ctx.opsAccess(request) ? undefined : health;
       if (lifecycle.draining) {
         reply.code(503).header('retry-after', '1');
         return { status: 'draining' as const, backend, ...(redis ? { redis } : {}) };
@@ -66,11 +69,16 @@ export const opsRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ct
       schema: {
         tags: ['ops'],
         summary: 'Prometheus metrics',
+        description:
+          'With `OPS_API_KEYS` set, only for a request with one of those keys (`Authorization: Bearer <key>`); 401 `ERR_UNAUTHORIZED` otherwise.',
         produces: ['text/plain'],
-        response: { 200: Type.String() },
+        response: { 200: Type.String(), 401: ErrorResponse },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
+      if (!ctx.opsAccess(request)) {
+        throw httpError('ERR_UNAUTHORIZED', 'an operations key is required (Authorization: Bearer <key>)');
+      }
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
     },

@@ -2,7 +2,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { RouteContext } from '../context.js';
-import { authErrors, ErrorResponse, IdString, SessionView, TokenPairView } from '../schemas.js';
+import {
+  authErrors,
+  ErrorResponse,
+  IdString,
+  SessionIdString,
+  SessionView,
+  TokenPairView,
+} from '../schemas.js';
 
 const ClaimList = (description: string) =>
   Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: '^\\S+$' }), { maxItems: 64, description });
@@ -27,8 +34,108 @@ export const CreateSessionBody = Type.Object(
   { additionalProperties: false },
 );
 
+const SessionParams = Type.Object({ sessionId: SessionIdString });
+
+export const RotateSessionBody = Type.Object(
+  {
+    email: Type.Optional(Type.String({ maxLength: 320, pattern: '^[^\\s@]+@[^\\s@]+$' })),
+    roles: Type.Optional(ClaimList('Roles written into the new access token (the new privileges)')),
+    permissions: Type.Optional(ClaimList('Permissions; also the token scope')),
+  },
+  { additionalProperties: false },
+);
+
 export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
   const { optix, metrics } = ctx;
+
+  app.post(
+    '/v1/sessions/:sessionId/mfa',
+    {
+      onRequest: ctx.requireService,
+      schema: {
+        tags: ['sessions'],
+        summary: 'Mark a session MFA-verified after a step-up',
+        description:
+          'Called by the login service once the user has passed a second-factor step-up in this session. The session may then trust its device (`POST /v1/me/devices`). Its timeouts are unchanged. 404 when the session is not live.',
+        security: [{ serviceKey: [] }],
+        params: SessionParams,
+        response: { 200: Type.Object({ session: SessionView }), ...authErrors, 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const session = await optix.sessions.markSessionMfaVerified(request.params.sessionId);
+      request.log.info({ sessionHash: ctx.hashId(session.sessionId) }, 'session_mfa_verified');
+      return { session };
+    },
+  );
+
+  app.post(
+    '/v1/sessions/:sessionId/rotate',
+    {
+      onRequest: ctx.requireService,
+      schema: {
+        tags: ['sessions'],
+        summary: 'Rotate a session id on a privilege change, with a new token pair',
+        description:
+          "Called by the login service when the user's privileges change (role change, step-up, sudo mode). The session moves to a new id at once: the old id, its access tokens and its refresh token stop working, and a new token pair (with the claims given here) is issued for the new id. 404 when the session is not live.",
+        security: [{ serviceKey: [] }],
+        params: SessionParams,
+        body: RotateSessionBody,
+        response: {
+          200: Type.Object({ session: SessionView, ...TokenPairView.properties }),
+          ...authErrors,
+          404: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body ?? {};
+      const session = await optix.sessions.rotateSession(request.params.sessionId);
+      const pair = await optix.jwt.issueTokenPair({
+        userId: session.userId,
+        sessionId: session.sessionId,
+        ...(b.email !== undefined ? { email: b.email } : {}),
+        ...(b.roles !== undefined ? { roles: b.roles } : {}),
+        ...(b.permissions !== undefined ? { permissions: b.permissions } : {}),
+      });
+      request.log.info({ sessionHash: ctx.hashId(session.sessionId) }, 'session_rotated');
+      reply.header('cache-control', 'no-store');
+      return {
+        session,
+        accessToken: pair.accessToken,
+        refreshToken: pair.refreshToken,
+        tokenType: 'Bearer' as const,
+        expiresIn: pair.expiresIn,
+      };
+    },
+  );
+
+  app.post(
+    '/v1/devices/check',
+    {
+      onRequest: ctx.requireService,
+      schema: {
+        tags: ['sessions'],
+        summary: 'Whether a device is trusted for a user (may it skip MFA?)',
+        description:
+          'Called by the login service before it asks for a second factor. The fingerprint travels in the body, never in a URL (it is a credential: a trusted one skips MFA).',
+        security: [{ serviceKey: [] }],
+        body: Type.Object(
+          {
+            userId: IdString('The user logging in'),
+            deviceFingerprint: Type.String({ minLength: 1, maxLength: 512 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ trusted: Type.Boolean() }), ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      reply.header('cache-control', 'no-store');
+      return { trusted: await optix.sessions.isDeviceTrusted(b.userId, b.deviceFingerprint) };
+    },
+  );
 
   app.post(
     '/v1/sessions',

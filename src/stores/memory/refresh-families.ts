@@ -62,6 +62,7 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
       revoked: false,
       revokedReason: null,
       claims,
+      userGeneration: state.userGeneration(input.userId, now),
     };
     state.families.set(input.familyId, {
       value: {
@@ -102,18 +103,17 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     const record = state.read(state.families, input.familyId, now);
     if (record === undefined) return { status: 'not_found' };
     const family = record.family;
-    if (family.revoked) return { status: 'revoked', family: copyFamily(family) };
-    const watermark = state.watermark(family.userId, now);
-    if (watermark !== null && watermark > family.createdAt) {
-      // Revoked by "revoke everything before": reported, not written (the watermark already is).
-      return { status: 'revoked', family: { ...family, revoked: true, revokedReason: 'user_revoked' } };
-    }
     const current = input.presentedHash === record.currentHash;
     const previous = record.previousHash !== null && input.presentedHash === record.previousHash;
     if (!current && !previous && !record.history.includes(input.presentedHash)) {
       // Never one of the family's tokens: a forged secret for a known (visible) family id must
-      // not be able to revoke the family. Nothing changes.
+      // not be able to revoke the family, nor learn whether it is revoked. Nothing changes.
       return { status: 'invalid' };
+    }
+    if (family.revoked) return { status: 'revoked', family: copyFamily(family) };
+    if (revokedByUser(state, family, now)) {
+      // Revoked by the user's revoke-all: reported, not written (the generation already is).
+      return { status: 'revoked', family: { ...family, revoked: true, revokedReason: 'user_revoked' } };
     }
     const session = state.liveSession(family.sessionId, now);
     if (session === null && (current || previous)) {
@@ -176,4 +176,14 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     }
     return copyFamily(record.family);
   }
+}
+
+/**
+ * Whether the user's revoke-all covers the family: its generation is behind the user's, or (a
+ * family written before generations) the legacy watermark is after its creation.
+ */
+export function revokedByUser(state: MemoryState, family: RefreshFamily, now: number): boolean {
+  if (family.userGeneration !== null) return state.userGeneration(family.userId, now) > family.userGeneration;
+  const watermark = state.watermark(family.userId, now);
+  return watermark !== null && watermark > family.createdAt;
 }

@@ -6,7 +6,7 @@ import { assertFiniteNumber } from '../../core/validate.js';
 
 /**
  * In-memory `RevocationChecker`. Checks, in order: the jti's blacklist entry, the user's
- * watermark, the token's family, the token's session; returns the first that revokes it.
+ * generation (legacy tokens: watermark), the token's family, the token's session; returns the first that revokes it.
  */
 export class MemoryRevocationChecker implements RevocationChecker {
   readonly #state: MemoryState;
@@ -19,14 +19,20 @@ export class MemoryRevocationChecker implements RevocationChecker {
     assertId('jti', query.jti);
     assertId('userId', query.userId);
     assertFiniteNumber('issuedAtMs', query.issuedAtMs);
+    if (query.userGeneration !== undefined) assertFiniteNumber('userGeneration', query.userGeneration);
     if (query.familyId !== undefined) parseUserScopedId('familyId', query.familyId);
     if (query.sessionId !== undefined) parseUserScopedId('sessionId', query.sessionId);
 
     const state = this.#state;
     const now = state.now();
     if (state.read(state.blacklist, query.jti, now) !== undefined) return 'blacklisted';
-    const watermark = state.watermark(query.userId, now);
-    if (watermark !== null && watermark > query.issuedAtMs) return 'user_revoked';
+    if (query.userGeneration !== undefined) {
+      if (state.userGeneration(query.userId, now) > query.userGeneration) return 'user_revoked';
+    } else {
+      // A token minted before generations existed: the legacy time watermark.
+      const watermark = state.watermark(query.userId, now);
+      if (watermark !== null && watermark > query.issuedAtMs) return 'user_revoked';
+    }
     if (query.familyId !== undefined) {
       const record = state.read(state.families, query.familyId, now);
       if (record === undefined || record.family.revoked) return 'family_revoked';

@@ -59,8 +59,11 @@ export class MemoryState {
   readonly families = new Map<string, Expiring<FamilyRecord>>();
   /** familyId → expiry ms of revoked families. */
   readonly revokedFamilies: Index = new Map();
-  /** userId → "revoked before" watermark in ms. */
-  readonly watermarks = new Map<string, Expiring<number>>();
+  /**
+   * userId → the user's revoke-all record: `gen`, the user's generation (docs/data-model.md, "User
+   * generation"), and `beforeMs`, the legacy "revoked before" watermark in ms.
+   */
+  readonly watermarks = new Map<string, Expiring<{ beforeMs: number; gen: number }>>();
 
   /** sessionId → session (record TTL: `expiresAt` at the last write that set the TTL). */
   readonly sessions = new Map<string, Expiring<Session>>();
@@ -159,7 +162,12 @@ export class MemoryState {
 
   /** The user's "revoked before" watermark, or `null`. */
   watermark(userId: string, now = this.now()): number | null {
-    return this.read(this.watermarks, userId, now) ?? null;
+    return this.read(this.watermarks, userId, now)?.beforeMs ?? null;
+  }
+
+  /** The user's generation: 0 until the first revoke-all (and again once its record expired). */
+  userGeneration(userId: string, now = this.now()): number {
+    return this.read(this.watermarks, userId, now)?.gen ?? 0;
   }
 }
 

@@ -79,6 +79,7 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
         revoked: true,
         revokedReason: input.reason,
         claims: null,
+        userGeneration: null,
       };
       state.families.set(input.familyId, {
         value: {
@@ -120,10 +121,20 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
     const current = state.read(state.watermarks, input.userId, now);
     const previousExpiry = current === undefined ? 0 : state.watermarks.get(input.userId)!.expiresAt;
     state.watermarks.set(input.userId, {
-      // Only moves forward: a late or replayed call cannot un-revoke tokens.
-      value: current === undefined ? input.beforeMs : Math.max(current, input.beforeMs),
+      value: {
+        // Only moves forward: a late or replayed call cannot un-revoke tokens.
+        beforeMs: current === undefined ? input.beforeMs : Math.max(current.beforeMs, input.beforeMs),
+        // As watermark_raise.lua: above the previous generation, and (seeded by the clock) above
+        // any generation a forgotten record can have held.
+        gen: Math.max((current?.gen ?? 0) + 1, now),
+      },
       expiresAt: Math.max(previousExpiry, now + ttlMs(input.ttlSeconds)),
     });
+  }
+
+  async getUserGeneration(userId: string): Promise<number> {
+    assertId('userId', userId);
+    return this.#state.userGeneration(userId);
   }
 
   async getUserWatermark(userId: string): Promise<number | null> {

@@ -370,9 +370,21 @@ export function decodeSecurityEvent(json: string | null): { event: SecurityEvent
   return { event: event as unknown as SecurityEvent, expiresAt: expiresAt as number };
 }
 
-/** The watermark record: `{"beforeMs": ms, "expiresAt": ms}` (written by `watermark_raise.lua`). */
+/**
+ * The revoke-all record: `{"beforeMs": ms, "expiresAt": ms, "gen": n}` (written by
+ * `watermark_raise.lua`): the legacy watermark, or `null` when absent or expired at `now`.
+ */
 export function decodeWatermark(json: string | null, now: number): number | null {
   const o = parseObject(json);
   if (o === null || !isNumber(o.beforeMs) || !isNumber(o.expiresAt) || o.expiresAt <= now) return null;
   return o.beforeMs;
+}
+
+/**
+ * The user's generation from the revoke-all record: 0 when there is none. Valid while the key
+ * exists (as the scripts read it): it is not judged by the instance clock.
+ */
+export function decodeUserGeneration(json: string | null): number {
+  const o = parseObject(json);
+  return o !== null && isNumber(o.gen) ? o.gen : 0;
 }

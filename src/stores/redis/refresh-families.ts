@@ -2,14 +2,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { assertId, parseUserScopedId } from '../../core/ids.js';
 import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
-import {
-  arg,
-  type RedisStoreContext,
-  replyArray,
-  replyNumber,
-  replyString,
-  unexpectedReply,
-} from './context.js';
+import { arg, type RedisStoreContext, replyArray, replyString, unexpectedReply } from './context.js';
 import { decodeSession } from './records.js';
 import { SCRIPTS } from './scripts.js';
 import { indexRevokedFamily } from './token-blacklist.js';
@@ -44,15 +37,16 @@ function decodeFamily(
     revoked: f.revoked === '1',
     revokedReason: f.reason ?? null,
     claims: f.claims ?? null,
+    userGeneration: f.ugen === undefined ? null : Number(f.ugen),
   };
 }
 
 /**
  * The family as the scripts return it (`family_rotate.lua`, `family_revoke_token.lua`): userId,
- * sessionId, gen, createdAt, expiresAt, revoked, reason, claims.
+ * sessionId, gen, createdAt, expiresAt, revoked, reason, claims, ugen.
  */
 function decodeView(familyId: string, view: unknown): RefreshFamily {
-  const [userId, sessionId, gen, createdAt, expiresAt, revoked, reason, claims] = replyArray(
+  const [userId, sessionId, gen, createdAt, expiresAt, revoked, reason, claims, ugen] = replyArray(
     view,
     'family view',
   ).map(replyString);
@@ -66,6 +60,7 @@ function decodeView(familyId: string, view: unknown): RefreshFamily {
     revoked: revoked === '1',
     revokedReason: reason ?? null,
     claims: claims ?? null,
+    userGeneration: ugen === null || ugen === undefined ? null : Number(ugen),
   };
 }
 
@@ -104,6 +99,23 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     const key = keys.family(input.familyId);
     const now = clock.now();
     const px = ttlMs(input.ttlSeconds);
+    const reply = replyString(
+      await client.runScript(
+        SCRIPTS.family_create,
+        [key, keys.userWatermark(input.userId)],
+        [
+          arg(now),
+          arg(px),
+          ...['userId', input.userId, 'sessionId', input.sessionId, 'cur', input.tokenHash, 'gen', '0'],
+          ...['createdAt', arg(now), 'expiresAt', arg(now + px), 'revoked', '0'],
+          ...(claims === null ? [] : ['claims', claims]),
+        ],
+      ),
+    );
+    const userGeneration = Number(reply);
+    if (reply === null || !Number.isFinite(userGeneration)) throw unexpectedReply('family_create', reply);
+    // Re-creating would un-revoke a revoked family or restart a rotated one.
+    if (userGeneration < 0) throw new InvalidArgumentError('familyId', 'already exists');
     const family: RefreshFamily = {
       familyId: input.familyId,
       userId: input.userId,
@@ -114,23 +126,8 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
       revoked: false,
       revokedReason: null,
       claims,
+      userGeneration,
     };
-    const created = replyNumber(
-      await client.runScript(
-        SCRIPTS.family_create,
-        [key],
-        [
-          arg(now),
-          arg(px),
-          ...['userId', family.userId, 'sessionId', family.sessionId, 'cur', input.tokenHash, 'gen', '0'],
-          ...['createdAt', arg(now), 'expiresAt', arg(family.expiresAt), 'revoked', '0'],
-          ...(claims === null ? [] : ['claims', claims]),
-        ],
-      ),
-      'family_create',
-    );
-    // Re-creating would un-revoke a revoked family or restart a rotated one.
-    if (created !== 1) throw new InvalidArgumentError('familyId', 'already exists');
     return family;
   }
 
@@ -160,12 +157,12 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     const { client, keys, clock } = this.#ctx;
     const familyKey = keys.family(input.familyId);
 
-    // Step 1: read the family to learn its user and session (the script's other KEYS). Unknown,
-    // expired and revoked families end here: revoked is final, so no atomic step is needed.
+    // Step 1: read the family to learn its user and session (the script's other KEYS). Unknown
+    // and expired families end here. A revoked one does not: the script checks the presented
+    // secret before it says anything about the family (no revoked/invalid oracle).
     const fields = await client.wrap('hGetAll', () => client.commands.hGetAll(familyKey));
     const read = decodeFamily(input.familyId, fields, clock.now());
     if (read === null) return { status: 'not_found' };
-    if (read.revoked) return { status: 'revoked', family: read };
     let sessionKeys: string[];
     try {
       sessionKeys = [
@@ -174,7 +171,9 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
         keys.userWatermark(read.userId),
       ];
     } catch {
-      return { status: 'not_found' }; // not a family this store wrote
+      // A tombstone (revoked while unknown: no owner, no tokens) or a record this store did not
+      // write: no presented hash was ever one of its tokens.
+      return { status: 'invalid' };
     }
 
     // Step 2: the compare-and-set over family, session, user index and watermark (one slot).
@@ -203,7 +202,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
       case 'revoked':
         return { status: 'revoked', family: decodeView(input.familyId, view) };
       case 'user_revoked': {
-        // Reported, not written: the watermark already revokes every token issued before it.
+        // Reported, not written: the user's generation already revokes every token of the family.
         const family = decodeView(input.familyId, view);
         return { status: 'revoked', family: { ...family, revoked: true, revokedReason: WATERMARK_REASON } };
       }

@@ -3,7 +3,7 @@ import { assertId, parseUserScopedId } from '../../core/ids.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
 import type { DerivedCache } from '../../redis/tracking.js';
 import type { RedisStoreContext } from './context.js';
-import { decodeBlacklistEntry, decodeWatermark } from './records.js';
+import { decodeBlacklistEntry, decodeUserGeneration, decodeWatermark } from './records.js';
 import { assertFiniteNumber } from './validate.js';
 
 /**
@@ -29,7 +29,7 @@ function verdictId(query: RevocationQuery): string {
 }
 
 function computeVerdictId(query: RevocationQuery): string {
-  return `${query.jti}\n${query.userId}\n${query.issuedAtMs}\n${query.familyId}\n${query.sessionId}`;
+  return `${query.jti}\n${query.userId}\n${query.issuedAtMs}\n${query.userGeneration}\n${query.familyId}\n${query.sessionId}`;
 }
 
 /**
@@ -70,6 +70,7 @@ export class RedisRevocationChecker implements RevocationChecker {
     assertId('jti', query.jti);
     assertId('userId', query.userId);
     assertFiniteNumber('issuedAtMs', query.issuedAtMs);
+    if (query.userGeneration !== undefined) assertFiniteNumber('userGeneration', query.userGeneration);
     if (query.expiresAtMs !== undefined) assertFiniteNumber('expiresAtMs', query.expiresAtMs);
     if (query.familyId !== undefined) parseUserScopedId('familyId', query.familyId);
     if (query.sessionId !== undefined) parseUserScopedId('sessionId', query.sessionId);
@@ -125,8 +126,14 @@ function decide(
 ): RevocationReason | null {
   const entry = decodeBlacklistEntry(query.jti, entryJson);
   if (entry !== null && entry.expiresAt > now) return 'blacklisted';
-  const watermark = decodeWatermark(watermarkJson, now);
-  if (watermark !== null && watermark > query.issuedAtMs) return 'user_revoked';
+  if (query.userGeneration !== undefined) {
+    // Clock-independent: the generation the token was minted under against the user's now.
+    if (decodeUserGeneration(watermarkJson) > query.userGeneration) return 'user_revoked';
+  } else {
+    // A token minted before generations existed: the legacy time watermark.
+    const watermark = decodeWatermark(watermarkJson, now);
+    if (watermark !== null && watermark > query.issuedAtMs) return 'user_revoked';
+  }
   // An unknown or expired family revokes its tokens too: nothing vouches for them any more.
   if (family !== null && (family[0] === '1' || !(Number(family[1]) > now))) return 'family_revoked';
   // The user index is the authority: a session is live while its score is ahead of now.

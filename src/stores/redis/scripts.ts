@@ -43,7 +43,7 @@ export const SCRIPTS = {
   session_delete_all: load('session_delete_all', VARIADIC_KEYS, DURABLE),
   session_prune: load('session_prune', VARIADIC_KEYS),
   index_add: load('index_add', 1),
-  family_create: load('family_create', 1),
+  family_create: load('family_create', 2),
   family_revoke: load('family_revoke', 1, DURABLE),
   family_rotate: load('family_rotate', 4, DURABLE),
   family_revoke_token: load('family_revoke_token', 1, DURABLE),

@@ -2,7 +2,12 @@ import { assertId, parseUserScopedId } from '../../core/ids.js';
 import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
 import type { BlacklistEntry } from '../../core/types.js';
 import { arg, indexAdd, pruneIndex, type RedisStoreContext, replyNumber } from './context.js';
-import { decodeBlacklistEntry, decodeWatermark, encodeBlacklistEntry } from './records.js';
+import {
+  decodeBlacklistEntry,
+  decodeUserGeneration,
+  decodeWatermark,
+  encodeBlacklistEntry,
+} from './records.js';
 import { SCRIPTS } from './scripts.js';
 import { assertFiniteNumber, assertNonEmptyString, assertTtlSeconds, ttlMs } from './validate.js';
 
@@ -17,7 +22,8 @@ export const BLACKLIST_INDEX_MAX = 1_000_000;
  *   pruned and bounded on write). The entry is the truth; the index trails it by one command.
  * - Families: `token:family:{tag}.<rest>` HASH, `revoked`/`reason` fields, plus
  *   `token:revoked_families` ZSET familyId → expiry.
- * - `user:revoked_before:{tag}` STRING JSON `{beforeMs, expiresAt}`: the O(1) revoke-all watermark.
+ * - `user:revoked_before:{tag}` STRING JSON `{beforeMs, expiresAt, gen}`: the O(1) revoke-all
+ *   record (the user's generation, and the legacy time watermark).
  *
  * Reads compare the stored `expiresAt` with the injected clock, so a `ManualClock` expires entries
  * exactly as Redis's TTL does in production.
@@ -91,7 +97,8 @@ export class RedisTokenBlacklist implements TokenBlacklist {
     const key = keys.userWatermark(input.userId);
     assertFiniteNumber('beforeMs', input.beforeMs);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
-    // Only moves forward (compared and written in one script): a late call cannot un-revoke.
+    // Only moves forward (compared and written in one script): a late call cannot un-revoke. The
+    // generation is the previous one + 1 (this clock only seeds a forgotten one).
     await client.runScript(
       SCRIPTS.watermark_raise,
       [key],
@@ -103,6 +110,12 @@ export class RedisTokenBlacklist implements TokenBlacklist {
     const { client, keys, clock } = this.#ctx;
     const key = keys.userWatermark(userId);
     return decodeWatermark(await client.wrap('get', () => client.commands.get(key)), clock.now());
+  }
+
+  async getUserGeneration(userId: string): Promise<number> {
+    const { client, keys } = this.#ctx;
+    const key = keys.userWatermark(userId);
+    return decodeUserGeneration(await client.wrap('get', () => client.commands.get(key)));
   }
 
   async cleanupExpired(): Promise<number> {

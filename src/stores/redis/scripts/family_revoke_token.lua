@@ -10,7 +10,7 @@
     ARGV[3] reason (recorded unless the family is already revoked: the first reason is kept)
 
   Output:
-    {userId, sessionId, gen, createdAt, expiresAt, revoked, reason, claims} as it now is, or nil when
+    {userId, sessionId, gen, createdAt, expiresAt, revoked, reason, claims, ugen} as it now is, or nil when
     the family is unknown, expired, or the hash is none of cur, prev and r0..r31
 ]]
 local family = KEYS[1]
@@ -36,4 +36,4 @@ if f[2] ~= '1' then
   redis.call('HSET', family, 'revoked', '1', 'reason', ARGV[3])
 end
 return redis.call('HMGET', family, 'userId', 'sessionId', 'gen', 'createdAt', 'expiresAt', 'revoked', 'reason',
-  'claims')
+  'claims', 'ugen')

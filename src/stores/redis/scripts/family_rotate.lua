@@ -2,14 +2,14 @@
   Consumes a presented refresh-token hash: one compare-and-set over the family, its session and
   the user's watermark (all on the user's slot), so concurrent presentations cannot fork it.
   The caller read the family first (to learn its user and session, from which KEYS are built) and
-  handled unknown, expired and revoked families; everything is checked again here.
+  handled unknown and expired families; everything is checked again here.
 
   Input:
     KEYS[1] family              HASH userId sessionId cur prev rotatedAt child gen createdAt
-                                     expiresAt revoked reason claims r0..r31
+                                     expiresAt revoked reason claims ugen r0..r31
     KEYS[2] session record      STRING (compact record, see records.ts) of the family's session
     KEYS[3] user index          ZSET sessionId -> expiry (ms)
-    KEYS[4] user watermark      STRING JSON {beforeMs, expiresAt}
+    KEYS[4] user watermark      STRING JSON {beforeMs, expiresAt, gen}
 
     ARGV[1] now (ms)
     ARGV[2] the family's session id, as the caller read it
@@ -24,14 +24,17 @@
   in the ring was never the family's: 'invalid', and nothing changes (a forged secret for a known
   family id must not be able to revoke the family).
 
-  Checks run in this order: not_found, revoked (flag, then watermark), invalid, session_ended (for
-  cur and prev only), then rotated / grace / reused.
+  Checks run in this order: not_found, invalid, revoked (flag, then the user's generation or, for
+  a family without `ugen`, the legacy time watermark), session_ended (for cur and prev only), then
+  rotated / grace / reused. The secret is checked first so that nothing about a family is revealed
+  to someone who does not hold one of its tokens.
 
-  Output: {status, {userId, sessionId, gen, createdAt, expiresAt, revoked, reason, claims}, extra}
+  Output: {status, {userId, sessionId, gen, createdAt, expiresAt, revoked, reason, claims, ugen}, extra}
     'not_found'      unknown or expired family (no view)
     'stale'          the family's session id is not ARGV[2] (the caller read another family)
     'revoked'        already revoked
-    'user_revoked'   the watermark is after the family's creation (reported, not written)
+    'user_revoked'   the user's generation is past the family's `ugen` (or the legacy watermark is
+                     after its creation): reported, not written
     'invalid'        the presented hash was never one of the family's tokens (no view)
     'session_ended'  cur or prev was presented but the family's session is not live
     'rotated'        cur was presented: the family moved on to ARGV[4]
@@ -46,13 +49,13 @@ local now = tonumber(ARGV[1])
 
 local function view()
   return redis.call('HMGET', family, 'userId', 'sessionId', 'gen', 'createdAt', 'expiresAt', 'revoked', 'reason',
-    'claims')
+    'claims', 'ugen')
 end
 
 local f = redis.call('HMGET', family, 'sessionId', 'cur', 'prev', 'rotatedAt', 'child', 'gen', 'createdAt',
-  'expiresAt', 'revoked')
-local sid, cur, prev, rotatedAt, child, gen, createdAt, expiresAt, revoked =
-  f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]
+  'expiresAt', 'revoked', 'ugen')
+local sid, cur, prev, rotatedAt, child, gen, createdAt, expiresAt, revoked, ugen =
+  f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]
 
 if not expiresAt or tonumber(expiresAt) <= now then
   return { 'not_found' }
@@ -60,19 +63,6 @@ end
 if sid ~= ARGV[2] then
   return { 'stale' }
 end
-if revoked == '1' then
-  return { 'revoked', view() }
-end
-
-local mark = redis.call('GET', watermark)
-if mark then
-  local ok, w = pcall(cjson.decode, mark)
-  if ok and type(w) == 'table' and tonumber(w.expiresAt) and tonumber(w.expiresAt) > now
-    and tonumber(w.beforeMs) and tonumber(w.beforeMs) > tonumber(createdAt) then
-    return { 'user_revoked', view() }
-  end
-end
-
 local presented = ARGV[3]
 local current = presented == cur
 local previous = prev and presented == prev
@@ -90,6 +80,29 @@ if not current and not previous then
   end
   if not known then
     return { 'invalid' }
+  end
+end
+
+-- Only now, with a hash the family really had, is anything said about the family's state: a
+-- made-up secret for a real family id (visible in tokens' `fid`) learns nothing (always 'invalid').
+if revoked == '1' then
+  return { 'revoked', view() }
+end
+
+-- Revoked by the user's revoke-all: a family created under an older user generation (or, for a
+-- family written before generations existed, created before the legacy time watermark).
+local mark = redis.call('GET', watermark)
+if mark then
+  local ok, w = pcall(cjson.decode, mark)
+  if ok and type(w) == 'table' then
+    if ugen then
+      if tonumber(w.gen) and tonumber(w.gen) > tonumber(ugen) then
+        return { 'user_revoked', view() }
+      end
+    elseif tonumber(w.expiresAt) and tonumber(w.expiresAt) > now
+      and tonumber(w.beforeMs) and tonumber(w.beforeMs) > tonumber(createdAt) then
+      return { 'user_revoked', view() }
+    end
   end
 end
 
