@@ -1093,8 +1093,8 @@ function cleanFields(
       return { token, ...(c.hint !== null ? { token_type_hint: c.hint } : {}) };
     }
     case 'trustDevice':
+      // No fingerprint: the route trusts the session's own device.
       return {
-        deviceFingerprint: `fp-${c.optional}-${c.index}`,
         deviceName: pickOf(['Work laptop', 'Phone', 'Tablet'], c.optional) ?? 'x',
         deviceType: pickOf(['desktop', 'mobile', 'tablet'], c.index) ?? 'x',
         ...(c.days !== null ? { durationDays: c.days } : {}),

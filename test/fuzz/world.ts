@@ -219,6 +219,9 @@ export async function buildWorld(options: WorldOptions): Promise<World> {
       userId,
       ipAddress: '198.51.100.7',
       userAgent: 'optix-fuzz/1.0',
+      // MFA-verified on a device of its own: POST /v1/me/devices trusts that device.
+      deviceFingerprint: `fp-${randomBytes(8).toString('hex')}`,
+      mfaVerified: true,
     });
     const pair = await minters[alg].issueTokenPair({
       userId,

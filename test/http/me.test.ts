@@ -147,7 +147,7 @@ describe('/v1/me', async () => {
   });
 
   test('trusted devices: POST, GET, DELETE; bad input; unknown → 404', async () => {
-    const a = await h.login(uniqueUser());
+    const a = await h.login(uniqueUser(), { deviceFingerprint: 'fp-'.padEnd(64, 'x'), mfaVerified: true });
     const created = await h.inject({
       method: 'POST',
       url: '/v1/me/devices',
@@ -208,14 +208,15 @@ describe('/v1/me', async () => {
 
   test('GET /v1/me/security-events: my events only, newest first, with limit/since/until', async () => {
     const userId = uniqueUser();
-    const a = await h.login(userId);
+    const a = await h.login(userId, { deviceFingerprint: 'abc', mfaVerified: true });
     await h.login(userId);
-    await h.inject({
+    const trusted = await h.inject({
       method: 'POST',
       url: '/v1/me/devices',
       headers: a.user,
       payload: { deviceFingerprint: 'abc', deviceName: 'Laptop', deviceType: 'desktop' },
     });
+    assert.equal(trusted.statusCode, 201, trusted.body);
     const res = await h.inject({ method: 'GET', url: '/v1/me/security-events', headers: a.user });
     assert.equal(res.statusCode, 200);
     const events = res.json().events as Array<{ type: string; timestamp: number }>;
