@@ -39,7 +39,7 @@ import { type Alg, poolsFor, type World } from './world.js';
 // Routes
 
 export type AuthKind = 'service' | 'user' | 'none';
-type BodyKind = 'createSession' | 'refresh' | 'token' | 'trustDevice';
+type BodyKind = 'createSession' | 'refresh' | 'token' | 'trustDevice' | 'rotateSession' | 'checkDevice';
 type ParamName = 'userId' | 'sessionId' | 'deviceId' | '*';
 
 export interface RouteSpec {
@@ -68,6 +68,22 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', url: '/metrics', auth: 'none' },
   { method: 'GET', url: '/.well-known/jwks.json', auth: 'none' },
   { method: 'POST', url: '/v1/sessions', auth: 'service', body: 'createSession' },
+  {
+    method: 'POST',
+    url: '/v1/sessions/:sessionId/mfa',
+    auth: 'service',
+    params: ['sessionId'],
+    destructive: true,
+  },
+  {
+    method: 'POST',
+    url: '/v1/sessions/:sessionId/rotate',
+    auth: 'service',
+    params: ['sessionId'],
+    body: 'rotateSession',
+    destructive: true,
+  },
+  { method: 'POST', url: '/v1/devices/check', auth: 'service', body: 'checkDevice' },
   { method: 'POST', url: '/v1/token/refresh', auth: 'none', body: 'refresh' },
   { method: 'POST', url: '/v1/revoke', auth: 'none', body: 'token', form: true },
   { method: 'POST', url: '/v1/introspect', auth: 'service', body: 'token', form: true },
@@ -1092,6 +1108,10 @@ function cleanFields(
       const token = pickOf(lists[who][t.kind], t.index) ?? 'x';
       return { token, ...(c.hint !== null ? { token_type_hint: c.hint } : {}) };
     }
+    case 'rotateSession':
+      return c.optional & 1 ? { roles: ['trader'] } : {};
+    case 'checkDevice':
+      return { userId: ctx.model.userId, deviceFingerprint: `fp-${c.optional}-${c.index}` };
     case 'trustDevice':
       // No fingerprint: the route trusts the session's own device.
       return {
@@ -1549,6 +1569,16 @@ async function runHttp(ctx: CaseContext, action: Extract<Action, { a: 'http' }>)
         }
       } else if (mustAccept) fail(`${where}: ${res.statusCode} ${res.body}`);
       return;
+    case 'POST /v1/sessions/:sessionId/mfa':
+      if (!ok && mustAccept && params.sessionId === model.sessionId && wasLive)
+        fail(`${where}: ${res.statusCode}`);
+      return;
+    case 'POST /v1/devices/check':
+      if (ok && (json as { trusted: boolean }).trusted !== false) fail('a made-up fingerprint is trusted');
+      if (!ok && mustAccept) fail(`${where}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      return;
+    // A rotation moves the session to a new id: for the model, the old id ended.
+    case 'POST /v1/sessions/:sessionId/rotate':
     case 'DELETE /v1/admin/sessions/:sessionId':
       if (ok) {
         if (params.sessionId === model.sessionId && wasLive) model.endSession();

@@ -573,7 +573,8 @@ function applyFatal(claims: Record<string, unknown>, f: Fatal, pools: TokenPools
   const raws: string[] = [];
   switch (f) {
     case 'exp-past':
-      claims.exp = now - 1 - (Number(claims.exp) % 7 || 0);
+      // Past any clock tolerance the service accepts (at most 300 s).
+      claims.exp = now - 301 - (Number(claims.exp) % 7 || 0);
       break;
     case 'exp-missing':
       delete claims.exp;
@@ -634,6 +635,8 @@ function applyFatal(claims: Record<string, unknown>, f: Fatal, pools: TokenPools
       claims.sub = pools.fatalRefs2.watermarkedSub;
       claims.iat = now - 60;
       claims.iat_ms = (now - 60) * 1000;
+      // Minted before the user's revoke-all: under no generation (the legacy rule) or an older one.
+      if (typeof claims.ugen === 'number') claims.ugen = 0;
       delete claims.sid;
       delete claims.fid;
       break;
