@@ -351,6 +351,12 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
         await assertRejectsAll(
           BAD_IDS,
           'ERR_INVALID_ID',
+          (userId) => bl.getUserGeneration(userId),
+          'getUserGeneration',
+        );
+        await assertRejectsAll(
+          BAD_IDS,
+          'ERR_INVALID_ID',
           (userId) => bl.getUserWatermark(userId),
           'getUserWatermark',
         );
