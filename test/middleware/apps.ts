@@ -12,11 +12,19 @@ import { optixAuth as expressAuth } from '../../src/middleware/express.js';
 import optixFastify from '../../src/middleware/fastify.js';
 import type { OptixAuthOptions } from '../../src/middleware/types.js';
 
+/** A response: status, parsed JSON body, headers. */
+export interface Reply {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, read field by field by the tests
+  body: any;
+  headers: Headers;
+}
+
 export interface ResourceApp {
   name: 'fastify' | 'express';
   url: string;
   /** GET `path` with `token` as the bearer (or none). */
-  get(path: string, token?: string | null): Promise<{ status: number; body: any; headers: Headers }>;
+  get(path: string, token?: string | null): Promise<Reply>;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { Harness, LoginResult } from '../http/harness.js';
 import { uniqueUser } from '../http/harness.js';
-import type { ResourceApp } from './apps.js';
+import type { Reply, ResourceApp } from './apps.js';
 
 /** The service harness listening on a spare port; its base URL. */
 export async function listen(h: Harness): Promise<string> {
@@ -28,7 +28,7 @@ export async function revokeOverHttp(serviceUrl: string, token: string): Promise
   await res.text();
 }
 
-function assertError(res: { status: number; body: any }, status: number, code: RegExp | string) {
+function assertError(res: Reply, status: number, code: RegExp | string) {
   assert.equal(res.status, status, JSON.stringify(res.body));
   assert.equal(typeof res.body?.error?.message, 'string');
   if (typeof code === 'string') assert.equal(res.body.error.code, code);
