@@ -7,7 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import Fastify from 'fastify';
 import { ManualClock } from '../../src/core/clock.js';
+import { isOptixError } from '../../src/core/errors.js';
+import { optixAuth as expressAuth } from '../../src/middleware/express.js';
+import optixFastify from '../../src/middleware/fastify.js';
 import type { OptixAuthOptions } from '../../src/middleware/types.js';
 import { RedisClient } from '../../src/redis/client.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
@@ -28,7 +35,7 @@ async function secondInstance(
   const redis = new RedisClient({
     url,
     keyPrefix: prefix,
-    connectTimeoutMs: 1000,
+    connectTimeoutMs: 5000,
     commandTimeoutMs: extra.commandTimeoutMs ?? 1000,
     clientName: 'resource-server',
   });
@@ -68,6 +75,51 @@ describe('local mode on the memory stores', async () => {
     for (const app of apps) assert.equal((await app.get('/whoami', l.accessToken)).status, 200);
     await revokeOverHttp(serviceUrl, l.refreshToken);
     for (const app of apps) assert.equal((await app.get('/whoami', l.accessToken)).status, 401, app.name);
+  });
+});
+
+describe('local mode: route-level use and bad requirements', async () => {
+  const h = await createHarness();
+  const options: OptixAuthOptions = { mode: 'local', jwt: h.optix.jwt, sessions: h.optix.sessions };
+
+  test('Express: auth.require() alone verifies the token (no app.use(auth) before it)', async () => {
+    const app = express();
+    const auth = expressAuth(options);
+    app.get('/trade', auth.require({ roles: ['trader'] }), (req, res) => {
+      res.json({ userId: req.auth?.userId });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const userId = uniqueUser();
+    const trader = await h.login(userId, { roles: ['trader'] });
+    const viewer = await h.login(uniqueUser(), { roles: ['viewer'] });
+    const get = (token?: string) =>
+      fetch(`${base}/trade`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const ok = await get(trader.accessToken);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { userId });
+    assert.equal((await get(viewer.accessToken)).status, 403);
+    assert.equal((await get()).status, 401);
+  });
+
+  test('requirements that are not lists of strings fail when the route is declared (ERR_CONFIG)', async () => {
+    const auth = expressAuth(options);
+    assert.throws(
+      () => auth.require({ roles: 'trader' as unknown as string[] }),
+      (err) => isOptixError(err) && err.code === 'ERR_CONFIG',
+    );
+    const app = Fastify({ logger: false });
+    after(() => app.close());
+    await app.register(optixFastify, options);
+    assert.throws(
+      () => app.get('/x', { config: { optixAuth: { mfa: 'yes' as unknown as boolean } } }, async () => ({})),
+      (err) => isOptixError(err) && err.code === 'ERR_CONFIG',
+    );
   });
 });
 
@@ -135,7 +187,7 @@ describe('local mode while Redis is down', async () => {
     REDIS_URL: server.url,
     REDIS_KEY_PREFIX: prefix,
     REDIS_COMMAND_TIMEOUT_MS: '300',
-    REDIS_CONNECT_TIMEOUT_MS: '1000',
+    REDIS_CONNECT_TIMEOUT_MS: '5000',
   });
   const lib = await secondInstance(h, server.url, prefix, { commandTimeoutMs: 300 });
   const base: OptixAuthOptions = { mode: 'local', jwt: lib.jwt, sessions: lib.sessions };
