@@ -75,7 +75,7 @@ describe('remote mode against the service (memory backend)', async () => {
       `# remote, cacheMaxAgeMs 1000: a revoked token still accepted up to ${delays.map((d) => d.toFixed(0)).join(', ')} ms after the revoke`,
     );
     assert.ok(delays.at(-1)! <= 1000, `worst ${delays.at(-1)} ms`);
-    assert.ok(delays.at(-1)! >= 500, 'the warm answer was served from the cache for a while');
+    assert.ok(delays.at(-1)! >= 100, 'the warm answer was served from the cache for a while');
   });
 
   test('the bound is configurable: cacheMaxAgeMs 200 → refused within 200 ms; 0 → at once', async () => {
