@@ -209,6 +209,7 @@ describe('remote mode: client authentication (RFC 6749 §2.3.1)', async () => {
   const seen: Array<{ authorization: string | undefined; contentType: string | undefined; body: string }> =
     [];
   let active = true;
+  let lifeSeconds = 60;
   const fake = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (c) => {
@@ -222,7 +223,7 @@ describe('remote mode: client authentication (RFC 6749 §2.3.1)', async () => {
             sub: 'kim',
             jti: 'j1',
             sid: 's1',
-            exp: Math.floor(Date.now() / 1000) + 60,
+            exp: Math.floor(Date.now() / 1000) + lifeSeconds,
             scope: 'a b',
             roles: ['r'],
             mfa: true,
@@ -259,6 +260,50 @@ describe('remote mode: client authentication (RFC 6749 §2.3.1)', async () => {
     const form = (s: string) => new URLSearchParams(`v=${s}`).get('v');
     assert.equal(form(decoded.slice(0, colon)), clientId);
     assert.equal(form(decoded.slice(colon + 1)), clientSecret);
+  });
+
+  test('the cache is bounded: the least recently used answer goes first', async () => {
+    active = true;
+    const verifier = createVerifier({
+      mode: 'remote',
+      url,
+      credentials: { serviceKey: SERVICE_KEY },
+      cacheMaxAgeMs: 60_000,
+      cacheMaxEntries: 2,
+    });
+    after(() => verifier.close());
+    const asked = () => seen.length;
+    const start = asked();
+    for (const t of ['t-a', 't-b', 't-a', 't-b']) await verifier.verify(t, '/x');
+    assert.equal(asked() - start, 2, 'two tokens, two introspections, then from cache');
+    await verifier.verify('t-c', '/x'); // evicts t-a, the least recently used
+    await verifier.verify('t-b', '/x');
+    assert.equal(asked() - start, 3);
+    await verifier.verify('t-a', '/x');
+    assert.equal(asked() - start, 4, 't-a was evicted and asked again');
+  });
+
+  test("an answer is never kept past the token's exp, whatever cacheMaxAgeMs", async () => {
+    active = true;
+    lifeSeconds = 1;
+    const verifier = createVerifier({
+      mode: 'remote',
+      url,
+      credentials: { serviceKey: SERVICE_KEY },
+      cacheMaxAgeMs: 60_000,
+    });
+    after(() => verifier.close());
+    const auth = await verifier.verify('t-short', '/x');
+    lifeSeconds = 60;
+    active = false; // the service would now say inactive
+    await msUntil(async () => Date.now() >= auth.expiresAt, performance.now(), 3000, 20);
+    const start = seen.length;
+    await assert.rejects(
+      verifier.verify('t-short', '/x'),
+      (err) => isOptixError(err) && err.code === 'ERR_UNAUTHORIZED',
+    );
+    assert.equal(seen.length - start, 1, 'asked the service again once the token expired');
+    active = true;
   });
 
   test("a token found inactive is dropped from the cache, even with 'allow'", async () => {
