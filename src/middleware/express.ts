@@ -1,5 +1,6 @@
 /**
- * `optix-sessions/express`: an Express (4 or 5; any connect-style server) middleware that
+ * `optix-sessions/express`: an Express middleware (tested on Express 5; it uses only the
+ * connect-style `(req, res, next)` signature and Node's own request and response) that
  * verifies the bearer token of every request and puts the caller on `req.auth`.
  *
  * @example
