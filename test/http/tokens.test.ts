@@ -234,6 +234,14 @@ describe('POST /v1/introspect (RFC 7662)', async () => {
     assert.equal(typeof body.jti, 'string');
     assert.ok(body.exp > body.iat);
     assert.deepEqual(body.roles, ['trader']);
+    assert.equal(body.mfa, false);
+  });
+
+  test('introspection says whether the session was created with MFA verified', async () => {
+    const login = await h.login(uniqueUser(), { mfaVerified: true });
+    const body = (await h.introspect(login.accessToken)).json();
+    assert.equal(body.active, true);
+    assert.equal(body.mfa, true);
   });
 
   test('a token introspected again gets the same answer, headers included, until it is revoked', async () => {
@@ -260,6 +268,7 @@ describe('POST /v1/introspect (RFC 7662)', async () => {
       'token_type',
       'email',
       'roles',
+      'mfa',
     ]);
     const revoked = await h.inject({
       method: 'POST',

@@ -36,12 +36,14 @@ const Introspection = Type.Object({
   token_type: Type.Optional(Type.String()),
   email: Type.Optional(Type.String()),
   roles: Type.Optional(Type.Array(Type.String())),
+  /** Whether the token's session was created with MFA verified (for resource servers' MFA rules). */
+  mfa: Type.Optional(Type.Boolean()),
 });
 
 type AccessPayload = Awaited<ReturnType<RouteContext['optix']['jwt']['verifyToken']>>['payload'];
 
 /** RFC 7662's answer for an active access token: everything in it comes from the token. */
-function activeAnswer(payload: AccessPayload) {
+function activeAnswer(payload: AccessPayload, mfa: boolean | undefined) {
   return {
     active: true,
     sub: payload.sub,
@@ -55,6 +57,7 @@ function activeAnswer(payload: AccessPayload) {
     token_type: 'Bearer',
     ...(payload.email !== undefined ? { email: payload.email } : {}),
     ...(payload.roles !== undefined ? { roles: payload.roles } : {}),
+    ...(mfa !== undefined ? { mfa } : {}),
   };
 }
 
@@ -217,8 +220,13 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
       metrics.verifications.inc({ outcome: 'valid' });
       let answer = activeAnswers.get(payload);
       if (answer === undefined) {
+        // A session's MFA flag never changes: read once per token, with the answer.
+        const mfa =
+          payload.sid === undefined
+            ? undefined
+            : ((await optix.sessions.getSession(payload.sid))?.mfaVerified ?? false);
         // The route's own serializer (its 200 schema), once per token.
-        answer = String(reply.serialize(activeAnswer(payload)));
+        answer = String(reply.serialize(activeAnswer(payload, mfa)));
         activeAnswers.set(payload, answer);
       }
       // A string with a JSON content type is sent as it is (the type provider only knows objects).
