@@ -8,6 +8,7 @@ import type { Clock } from './core/clock.js';
 import type { StoreStats, Stores } from './core/ports.js';
 import { RedisClient, type RedisClientLogger, type RedisHealth } from './redis/client.js';
 import { createJwtService } from './services/jwt-service.js';
+import { type BrowserHandoffs, createBrowserHandoffs } from './services/browser-handoff.js';
 import { createSessionManager } from './services/session-manager.js';
 import type { JwtService, SessionManager } from './services/types.js';
 import { createMemoryStores } from './stores/memory/index.js';
@@ -53,6 +54,8 @@ export interface Optix {
   readonly stores: Stores;
   readonly jwt: JwtService;
   readonly sessions: SessionManager;
+  /** One-time codes that hand a new session to a browser (browser mode). */
+  readonly handoffs: BrowserHandoffs;
   /** Never throws; `unhealthy` carries a readable error. */
   health(): Promise<BackendHealth>;
   /** Counts of live records (bounded SCANs) and, with Redis, INFO memory/clients/stats/keyspace. */
@@ -122,6 +125,12 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       sessionLimitPolicy: config.sessions.limitPolicy,
       ...(deps.clock ? { clock: deps.clock } : {}),
     });
+    const handoffs = createBrowserHandoffs({
+      stores,
+      jwt,
+      sessions,
+      ttlSeconds: config.browser.handoffTtlSeconds,
+    });
     const client = redis;
     let closed = false;
     return Object.freeze({
@@ -131,6 +140,7 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       stores,
       jwt,
       sessions,
+      handoffs,
       async health(): Promise<BackendHealth> {
         if (client === null) return { status: 'healthy', topology: 'memory' };
         return client.healthCheck();

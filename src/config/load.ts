@@ -39,6 +39,35 @@ class Problems {
   }
 }
 
+/**
+ * `CORS_ORIGINS`: each entry must be a serialized origin exactly as a browser sends it in `Origin`
+ * (`https://app.example.com`, `http://localhost:3000`): no path, no trailing slash, no wildcard.
+ * A wildcard would allow every site to use the refresh cookie, so it is refused, not interpreted.
+ */
+function corsOrigins(env: Env, p: Problems): string[] {
+  const value = raw(env, 'CORS_ORIGINS');
+  if (value === undefined) return [];
+  const out: string[] = [];
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    if (entry === '') continue;
+    let origin: string | null = null;
+    try {
+      const url = new URL(entry);
+      const web = url.protocol === 'https:' || url.protocol === 'http:';
+      if (web && url.origin === entry && !entry.includes('*')) origin = entry;
+    } catch {
+      // reported below
+    }
+    if (origin === null) {
+      p.add(
+        'CORS_ORIGINS',
+        `"${entry.slice(0, 100)}" is not an origin (scheme://host[:port], no path or wildcard)`,
+      );
+    } else if (!out.includes(origin)) out.push(origin);
+  }
+  return out;
+}
+
 /** Reads one variable: `undefined` when unset or blank. */
 function raw(env: Env, name: string): string | undefined {
   const v = env[name];
@@ -399,6 +428,11 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
   });
   const cleanupIntervalSeconds = int(env, p, 'CLEANUP_INTERVAL_SECONDS', 300, 0, 86_400);
 
+  const browser = Object.freeze({
+    corsOrigins: Object.freeze(corsOrigins(env, p)),
+    handoffTtlSeconds: int(env, p, 'BROWSER_HANDOFF_TTL_SECONDS', 60, 5, 600),
+  });
+
   p.throwIfAny();
 
   const config: OptixConfig = {
@@ -422,6 +456,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     serviceApiKeys: Object.freeze(serviceApiKeys),
     opsApiKeys: Object.freeze(opsApiKeys),
     rateLimits,
+    browser,
     cleanupIntervalSeconds,
     generated: Object.freeze({ jwtSecret: generatedSecret, serviceApiKey: generatedServiceKey }),
     warnings: Object.freeze(warnings),
@@ -468,6 +503,7 @@ export function describeConfig(config: OptixConfig): Record<string, unknown> {
     serviceApiKeys: config.serviceApiKeys.length,
     opsApiKeys: config.opsApiKeys.length,
     rateLimits: config.rateLimits,
+    browser: config.browser,
     cleanupIntervalSeconds: config.cleanupIntervalSeconds,
   };
 }

@@ -54,6 +54,14 @@ export interface RateLimitConfig {
   readonly introspectPerMinute: number;
 }
 
+/** Browser mode: the cookie transport of refresh tokens and CORS. */
+export interface BrowserConfig {
+  /** Origins (`scheme://host[:port]`) allowed to call the browser and `/v1/me` routes; empty: off. */
+  readonly corsOrigins: readonly string[];
+  /** Life of a hand-off code, in seconds. */
+  readonly handoffTtlSeconds: number;
+}
+
 export interface OptixConfig {
   readonly nodeEnv: NodeEnv;
   readonly http: {
@@ -73,6 +81,7 @@ export interface OptixConfig {
   /** Keys that open `/metrics` and `/readyz` details (`OPS_API_KEYS`); empty: both are public. */
   readonly opsApiKeys: readonly string[];
   readonly rateLimits: RateLimitConfig;
+  readonly browser: BrowserConfig;
   /** 0 = no background cleanup. */
   readonly cleanupIntervalSeconds: number;
   /** What development mode generated because it was not configured (print once, then forget). */

@@ -188,4 +188,16 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     description:
       'Interval of the background cleanup job (0 = off). One instance sweeps at a time (Redis lock).',
   },
+  {
+    name: 'CORS_ORIGINS',
+    default: '(unset: none)',
+    description:
+      'Comma-separated origins of browser apps (`https://app.example.com`, exact: scheme, host and port, no path) allowed to call `/v1/browser/*` (cookie transport) and `/v1/me/*` from a page. Unset: no CORS header is ever sent and browser mode is off.',
+  },
+  {
+    name: 'BROWSER_HANDOFF_TTL_SECONDS',
+    default: '60',
+    description:
+      'Life of the one-time hand-off code that `POST /v1/sessions` with `"transport":"browser"` returns and the page exchanges for its refresh cookie (5 to 600).',
+  },
 ]);

@@ -26,8 +26,10 @@ export const ERROR_CODES = [
   'ERR_REFRESH_INVALID',
   'ERR_REFRESH_REUSED',
   'ERR_REFRESH_REVOKED',
+  'ERR_HANDOFF_INVALID',
   'ERR_UNAUTHORIZED',
   'ERR_FORBIDDEN',
+  'ERR_ORIGIN_NOT_ALLOWED',
   'ERR_NOT_FOUND',
   'ERR_VALIDATION',
   'ERR_MALFORMED_REQUEST',
@@ -180,6 +182,16 @@ export class RefreshTokenRevokedError extends OptixError {
   constructor(familyId: string) {
     super('ERR_REFRESH_REVOKED', 'refresh token family has been revoked');
     this.familyId = familyId;
+  }
+}
+
+/**
+ * A browser hand-off code that is unknown, expired or already used (it is single-use), or whose
+ * session ended before it was exchanged.
+ */
+export class HandoffInvalidError extends OptixError {
+  constructor(message = 'the hand-off code is unknown, expired or already used') {
+    super('ERR_HANDOFF_INVALID', message);
   }
 }
 

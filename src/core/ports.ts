@@ -417,6 +417,27 @@ export interface StoreMaintenance {
   cleanup(onProgress?: (scanned: number, total: number | null) => void): Promise<CleanupStats>;
 }
 
+/**
+ * One-time hand-off codes of browser mode (`POST /v1/sessions` with `transport: "browser"`): what
+ * a code stands for, kept under the code's SHA-256 hash (never the code) until it expires or is
+ * taken. A code is single-use: `take` is the one read, and it deletes.
+ */
+export interface HandoffStore {
+  /**
+   * Keeps `payload` under `codeHash` until now + `ttlSeconds`. Single key, one write.
+   * @throws InvalidIdError when `codeHash` is not 16 to 128 base64url characters;
+   *   InvalidArgumentError for the TTL, or when the hash is already stored (nothing changes).
+   */
+  put(input: { codeHash: string; payload: string; ttlSeconds: number }): Promise<void>;
+  /**
+   * Returns the payload and deletes it in one atomic step: of concurrent takes of one hash exactly
+   * one gets the payload, the others (and every later take) get `null`. `null` too for an unknown
+   * or expired hash (expired by the store's clock).
+   * @throws InvalidIdError when `codeHash` is malformed.
+   */
+  take(codeHash: string): Promise<string | null>;
+}
+
 /** What `createRedisStores` and `createMemoryStores` return. */
 export interface Stores {
   tokenBlacklist: TokenBlacklist;
@@ -426,4 +447,5 @@ export interface Stores {
   refreshFamilies: RefreshFamilyStore;
   revocation: RevocationChecker;
   maintenance: StoreMaintenance;
+  handoffs: HandoffStore;
 }

@@ -76,3 +76,12 @@ export function assertUserScoped(kind: string, id: string, userId: string): void
   const { tag } = parseUserScopedId(kind, id);
   if (tag !== userTag(userId)) throw new InvalidIdError(kind, 'does not belong to the user');
 }
+
+const CODE_HASH_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
+
+/** A hand-off code hash as stores take it: 16 to 128 base64url characters (it becomes a key). */
+export function assertCodeHash(value: unknown): asserts value is string {
+  if (typeof value !== 'string' || !CODE_HASH_PATTERN.test(value)) {
+    throw new InvalidIdError('codeHash', 'must be 16 to 128 base64url characters');
+  }
+}

@@ -16,12 +16,14 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { Optix } from '../container.js';
 import { bearerToken, createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
+import { registerBrowserSupport } from './browser.js';
 import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
 import { clientErrorHandler, httpError, toHttpError } from './errors.js';
 import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
 import { createMetrics, type Metrics, registerReplicaAckMetrics } from './metrics.js';
 import { redisRateLimitStore } from './rate-limit.js';
 import { adminRoutes } from './routes/admin.js';
+import { browserRoutes } from './routes/browser.js';
 import { meRoutes } from './routes/me.js';
 import { opsRoutes } from './routes/ops.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -193,12 +195,18 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
         { name: 'sessions', description: 'Create sessions (login service)' },
         { name: 'tokens', description: 'Refresh, revoke (RFC 7009), introspect (RFC 7662)' },
         { name: 'me', description: "The user's own sessions, devices and security events" },
+        {
+          name: 'browser',
+          description: 'Browser mode: the refresh token in an HttpOnly cookie (CORS_ORIGINS)',
+        },
         { name: 'admin', description: 'Operator actions (service key)' },
         { name: 'ops', description: 'Health, readiness, metrics, JWKS' },
       ],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Cookies and CORS (browser mode): before the routes, so their hooks run for all of them.
+  await registerBrowserSupport(app as unknown as FastifyInstance, config.browser.corsOrigins);
 
   const redisStore =
     optix.redis !== null
@@ -246,6 +254,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     await scope.register(formbody, { bodyLimit: config.http.bodyLimitBytes });
     await scope.register(tokenRoutes, ctx);
   });
+  await app.register(browserRoutes, ctx);
   await app.register(meRoutes, ctx);
   await app.register(adminRoutes, ctx);
 

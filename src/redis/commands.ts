@@ -7,6 +7,8 @@
  */
 export interface RedisCommands {
   get(key: string): Promise<string | null>;
+  /** GET and DEL in one atomic command (Redis ≥ 6.2). */
+  getDel(key: string): Promise<string | null>;
   set(
     key: string,
     value: string,

@@ -3,6 +3,7 @@
  * the suites one by one) with a factory that returns fresh, isolated stores.
  */
 import type { MakeStores } from './harness.js';
+import { handoffsContract } from './handoffs.contract.js';
 import { maintenanceContract } from './maintenance.contract.js';
 import { refreshFamiliesContract } from './refresh-families.contract.js';
 import { revocationContract } from './revocation.contract.js';
@@ -13,6 +14,7 @@ import { trustedDevicesContract } from './trusted-devices.contract.js';
 
 export type { ContractStoreOptions, ContractStores, MakeStores } from './harness.js';
 export {
+  handoffsContract,
   maintenanceContract,
   refreshFamiliesContract,
   revocationContract,
@@ -31,4 +33,5 @@ export function runAllContracts(name: string, makeStores: MakeStores): void {
   refreshFamiliesContract(name, makeStores);
   revocationContract(name, makeStores);
   maintenanceContract(name, makeStores);
+  handoffsContract(name, makeStores);
 }

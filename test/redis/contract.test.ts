@@ -11,6 +11,7 @@
  * with a manual clock.
  */
 import {
+  handoffsContract,
   refreshFamiliesContract,
   revocationContract,
   runAllContracts,
@@ -30,3 +31,4 @@ trustedDevicesContract('redis, manual clock', manual);
 securityEventsContract('redis, manual clock', manual);
 refreshFamiliesContract('redis, manual clock', manual);
 revocationContract('redis, manual clock', manual);
+handoffsContract('redis, manual clock', manual);

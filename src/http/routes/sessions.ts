@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { RouteContext } from '../context.js';
+import { httpError } from '../errors.js';
 import {
   authErrors,
   ErrorResponse,
@@ -30,6 +31,12 @@ export const CreateSessionBody = Type.Object(
     deviceFingerprint: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
     deviceId: Type.Optional(IdString('Device id, if the client has one')),
     mfaVerified: Type.Optional(Type.Boolean()),
+    transport: Type.Optional(
+      Type.Union([Type.Literal('body'), Type.Literal('browser')], {
+        description:
+          '`body` (default): the token pair in this response. `browser`: a one-time `handoffCode` instead, for the page to exchange at `POST /v1/browser/session` (needs CORS_ORIGINS)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -44,6 +51,14 @@ export const RotateSessionBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const BrowserHandoffView = Type.Object({
+  session: SessionView,
+  handoffCode: Type.String({
+    description: 'One-time code for the page: `POST /v1/browser/session` with `{ code }`; never log it',
+  }),
+  handoffExpiresIn: Type.Integer({ description: 'Seconds the code stays valid' }),
+});
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
   const { optix, metrics } = ctx;
@@ -149,7 +164,10 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
         security: [{ serviceKey: [] }],
         body: CreateSessionBody,
         response: {
-          201: Type.Object({ session: SessionView, ...TokenPairView.properties }),
+          201: Type.Union([
+            Type.Object({ session: SessionView, ...TokenPairView.properties }),
+            BrowserHandoffView,
+          ]),
           ...authErrors,
           409: ErrorResponse,
         },
@@ -157,6 +175,10 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
     },
     async (request, reply) => {
       const b = request.body;
+      const browser = b.transport === 'browser';
+      if (browser && optix.config.browser.corsOrigins.length === 0) {
+        throw httpError('ERR_VALIDATION', 'transport "browser" needs CORS_ORIGINS (browser mode is off)');
+      }
       const session = await optix.sessions.createSession({
         userId: b.userId,
         ipAddress: b.ipAddress,
@@ -165,15 +187,20 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
         deviceId: b.deviceId ?? null,
         mfaVerified: b.mfaVerified ?? false,
       });
-      let pair: Awaited<ReturnType<typeof optix.jwt.issueTokenPair>>;
+      const grant = {
+        userId: b.userId,
+        sessionId: session.sessionId,
+        ...(b.email !== undefined ? { email: b.email } : {}),
+        ...(b.roles !== undefined ? { roles: b.roles } : {}),
+        ...(b.permissions !== undefined ? { permissions: b.permissions } : {}),
+      };
+      let pair: Awaited<ReturnType<typeof optix.jwt.issueTokenPair>> | null = null;
+      let handoff: { code: string; expiresIn: number } | null = null;
       try {
-        pair = await optix.jwt.issueTokenPair({
-          userId: b.userId,
-          sessionId: session.sessionId,
-          ...(b.email !== undefined ? { email: b.email } : {}),
-          ...(b.roles !== undefined ? { roles: b.roles } : {}),
-          ...(b.permissions !== undefined ? { permissions: b.permissions } : {}),
-        });
+        // Browser transport: the pair is minted when the page exchanges the code, so the refresh
+        // token never passes through the login service or the page's scripts.
+        if (browser) handoff = await optix.handoffs.create(grant);
+        else pair = await optix.jwt.issueTokenPair(grant);
       } catch (err) {
         // No session without tokens: undo, then report the original failure.
         await optix.sessions.terminateSession(session.sessionId, 'token_issue_failed').catch(() => undefined);
@@ -182,6 +209,10 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
       metrics.sessionsCreated.inc();
       request.log.info({ sessionHash: ctx.hashId(session.sessionId) }, 'session_created');
       reply.code(201).header('cache-control', 'no-store');
+      if (handoff !== null) {
+        return { session, handoffCode: handoff.code, handoffExpiresIn: handoff.expiresIn };
+      }
+      if (pair === null) throw new Error('unreachable: no token pair');
       return {
         session,
         accessToken: pair.accessToken,

@@ -77,6 +77,27 @@ const REFRESH_OUTCOMES: Record<string, string> = {
   ERR_REFRESH_REVOKED: 'revoked',
 };
 
+/**
+ * Counts a failed refresh by outcome (and a detected reuse, with its revocation and ended
+ * session, logged at warn). Returns whether the failure was the token's (invalid, reused or
+ * revoked) rather than the store's. Shared by every route that rotates a refresh token.
+ */
+export function countRefreshFailure(
+  err: unknown,
+  metrics: RouteContext['metrics'],
+  request: { log: { warn(msg: string): void } },
+): boolean {
+  const outcome = isOptixError(err) ? REFRESH_OUTCOMES[err.code] : undefined;
+  if (outcome !== undefined) metrics.refreshes.inc({ outcome });
+  if (outcome === 'reused') {
+    metrics.reuseDetections.inc();
+    metrics.revocations.inc({ kind: 'refresh_family' });
+    metrics.sessionsEnded.inc({ reason: 'refresh_reuse' });
+    request.log.warn('refresh_reuse_detected');
+  }
+  return outcome !== undefined;
+}
+
 /** `POST /v1/token/refresh`: JSON only (registered outside the form-body scope). */
 export const refreshRoute: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
   const { optix, metrics } = ctx;
@@ -113,14 +134,7 @@ export const refreshRoute: FastifyPluginAsyncTypebox<RouteContext> = async (app,
           expiresIn: pair.expiresIn,
         };
       } catch (err) {
-        const outcome = isOptixError(err) ? REFRESH_OUTCOMES[err.code] : undefined;
-        if (outcome !== undefined) metrics.refreshes.inc({ outcome });
-        if (outcome === 'reused') {
-          metrics.reuseDetections.inc();
-          metrics.revocations.inc({ kind: 'refresh_family' });
-          metrics.sessionsEnded.inc({ reason: 'refresh_reuse' });
-          request.log.warn('refresh_reuse_detected');
-        }
+        countRefreshFailure(err, metrics, request);
         throw err;
       }
     },

@@ -7,6 +7,7 @@
 import { type Clock, systemClock } from '../../core/clock.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Stores } from '../../core/ports.js';
+import { MemoryHandoffs } from './handoffs.js';
 import { MemoryStoreMaintenance } from './maintenance.js';
 import { MemoryRefreshFamilies } from './refresh-families.js';
 import { MemoryRevocationChecker } from './revocation.js';
@@ -16,6 +17,7 @@ import { MemoryState } from './state.js';
 import { MemoryTokenBlacklist } from './token-blacklist.js';
 import { MemoryTrustedDevices } from './trusted-devices.js';
 
+export { MemoryHandoffs } from './handoffs.js';
 export { MemoryStoreMaintenance } from './maintenance.js';
 export { MemoryRefreshFamilies, REUSE_REASON } from './refresh-families.js';
 export { MemoryRevocationChecker } from './revocation.js';
@@ -67,5 +69,6 @@ export function createMemoryStores(options: MemoryStoresOptions = {}): Stores {
     refreshFamilies: new MemoryRefreshFamilies(state),
     revocation: new MemoryRevocationChecker(state),
     maintenance: new MemoryStoreMaintenance(state),
+    handoffs: new MemoryHandoffs(state),
   };
 }

@@ -9,6 +9,7 @@ import type { Stores } from '../../core/ports.js';
 import type { RedisClient } from '../../redis/client.js';
 import type { RedisStoreContext } from './context.js';
 import { createKeySchema } from './keys.js';
+import { RedisHandoffs } from './handoffs.js';
 import { RedisStoreMaintenance } from './maintenance.js';
 import { RedisRefreshFamilies } from './refresh-families.js';
 import { RedisRevocationChecker } from './revocation.js';
@@ -18,6 +19,7 @@ import { RedisTokenBlacklist } from './token-blacklist.js';
 import { RedisTrustedDevices } from './trusted-devices.js';
 
 export { createKeySchema, type KeySchema } from './keys.js';
+export { RedisHandoffs } from './handoffs.js';
 export { RedisStoreMaintenance } from './maintenance.js';
 export { REUSE_REASON, RedisRefreshFamilies } from './refresh-families.js';
 export { RedisRevocationChecker } from './revocation.js';
@@ -80,5 +82,6 @@ export function createRedisStores(client: RedisClient, options: RedisStoresOptio
     refreshFamilies: new RedisRefreshFamilies(ctx),
     revocation: new RedisRevocationChecker(ctx),
     maintenance: new RedisStoreMaintenance(ctx),
+    handoffs: new RedisHandoffs(ctx),
   };
 }

@@ -8,6 +8,7 @@
  */
 import { assertId, parseUserScopedId, userTag } from '../../core/ids.js';
 import { ConfigError, InvalidIdError } from '../../core/errors.js';
+import { assertCodeHash } from '../../core/validate.js';
 
 const PREFIX_PATTERN = /^[A-Za-z0-9._:-]{0,64}$/;
 
@@ -56,6 +57,8 @@ export interface KeySchema {
   cleanupSchedule(): string;
   /** STRING counter, PX = the window: one rate-limit bucket (HTTP service). `bucket`: `[A-Za-z0-9._-]`. */
   rateLimit(bucket: string): string;
+  /** STRING JSON `{p, e}`, PX = the code's life: one browser hand-off code, by its hash. */
+  handoff(codeHash: string): string;
   /** SCAN patterns used by maintenance (bounded SCAN only). */
   patterns: {
     session: string;
@@ -131,6 +134,10 @@ export function createKeySchema(prefix = ''): KeySchema {
     rateLimit(bucket) {
       if (!/^[A-Za-z0-9._-]{1,128}$/.test(bucket)) throw new InvalidIdError('rate-limit bucket', 'malformed');
       return `${p}ratelimit:${bucket}`;
+    },
+    handoff(codeHash) {
+      assertCodeHash(codeHash);
+      return `${p}browser:handoff:${codeHash}`;
     },
     patterns: {
       session: `${p}session:*`,
