@@ -78,6 +78,7 @@ describe('configuration documentation', () => {
       RATE_LIMIT_REVOKE_PER_MINUTE: (x) => x.rateLimits.revokePerMinute,
       RATE_LIMIT_INTROSPECT_PER_MINUTE: (x) => x.rateLimits.introspectPerMinute,
       CLEANUP_INTERVAL_SECONDS: (x) => x.cleanupIntervalSeconds,
+      BROWSER_HANDOFF_TTL_SECONDS: (x) => x.browser.handoffTtlSeconds,
     };
     for (const v of ENV_VARIABLES) {
       // '' (no default) and '(…)' (a description, e.g. "generated") are not values to compare.
@@ -163,6 +164,7 @@ describe('docs/data-model.md', () => {
       cleanupLock: keys.cleanupLock(),
       cleanupSchedule: keys.cleanupSchedule(),
       rateLimit: keys.rateLimit(SAMPLE),
+      handoff: keys.handoff(SAMPLE.repeat(2)),
     };
     const derived: Record<string, string> = {
       userSessionsOf: keys.userSessionsOf(scoped),

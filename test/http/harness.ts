@@ -136,7 +136,7 @@ export async function createHarness(env: Env = {}, deps: { clock?: Clock } = {})
   };
 }
 
-const SECRET_FIELDS = new Set(['accessToken', 'refreshToken', 'sessionId', 'sid', 'token']);
+const SECRET_FIELDS = new Set(['accessToken', 'refreshToken', 'sessionId', 'sid', 'token', 'handoffCode']);
 
 function collect(value: unknown): void {
   if (Array.isArray(value)) {
