@@ -213,6 +213,20 @@ console.log(JSON.stringify({ sub: verified.payload.sub, sid: verified.payload.si
     );
   });
 
+  test('CommonJS: require() of the package and its subpaths works (require of ES modules, Node ≥ 20.19/22.12)', async () => {
+    writeFileSync(
+      join(project, 'consumer.cjs'),
+      `const { createJwtService } = require('optix-sessions');
+const { createMemoryStores } = require('optix-sessions/memory');
+const { createRedisStores } = require('optix-sessions/redis');
+console.log([createJwtService, createMemoryStores, createRedisStores].map((f) => typeof f).join(' '));
+`,
+    );
+    const { stdout, stderr } = await run(process.execPath, ['consumer.cjs'], { cwd: project });
+    assert.equal(stdout.trim(), 'function function function');
+    assert.equal(stderr, '');
+  });
+
   test('the installed bin serves: `optix-sessions serve` answers /healthz, SIGTERM → exit 0, port free', async (t) => {
     const port = await findFreePort();
     const service = startService(join(project, 'node_modules/.bin/optix-sessions'), ['serve'], {
