@@ -1,12 +1,20 @@
 #!/usr/bin/env node
-// The operator CLI. In a checkout it runs the TypeScript sources through tsx (a dependency); an
-// installed package without `src/` runs the compiled `dist/`.
+// The operator CLI. In a checkout with its devDependencies it runs the TypeScript sources through
+// tsx; an installed package (no `src/`) or a checkout installed without devDependencies
+// (`npm ci --omit=dev`, after `npm run build`) runs the compiled `dist/`.
 import { existsSync } from 'node:fs';
 
 const source = new URL('../src/cli/main.ts', import.meta.url);
-let cli;
+let register = null;
 if (existsSync(source)) {
-  const { register } = await import('tsx/esm/api');
+  try {
+    ({ register } = await import('tsx/esm/api'));
+  } catch {
+    // tsx is a devDependency: not installed, use dist/
+  }
+}
+let cli;
+if (register !== null) {
   register();
   cli = await import(source.href);
 } else {

@@ -3,8 +3,9 @@
  * runs the cleanup job, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, drain
  * requests in flight, close Redis).
  *
- *   npm start                       # tsx src/server.ts
- *   node --import tsx src/server.ts
+ *   npm start                       # development: exec node --import tsx src/server.ts
+ *   npm run start:prod              # production: exec node dist/server.js (after npm run build)
+ *   node dist/server.js
  *   optix-sessions serve
  *
  * Exit codes: 0 clean shutdown, 1 failure, 69 Redis unreachable at start, 78 bad configuration.
@@ -29,6 +30,8 @@ export const EXIT_CONFIG = 78;
 
 /** How long shutdown waits for requests in flight before giving up. */
 const DRAIN_TIMEOUT_MS = 10_000;
+/** A signal this soon after the first is the same stop delivered twice (see `onSignal`). */
+const DUPLICATE_SIGNAL_WINDOW_MS = 1_000;
 
 export interface RunningServer {
   readonly app: OptixApp;
@@ -179,14 +182,18 @@ export async function main(
     process.stderr.write(banner(config, server.url));
   }
 
-  let signals = 0;
+  let firstSignalAt: number | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
+    if (firstSignalAt !== null) {
+      // One stop can arrive twice: a terminal's Ctrl-C signals every process of the foreground
+      // group, and `npm start` forwards the same signal to the server it runs. Only a second
+      // signal sent on purpose, later, cuts the drain short.
+      if (Date.now() - firstSignalAt < DUPLICATE_SIGNAL_WINDOW_MS) return;
       process.stderr.write(`optix-sessions: second ${signal}, exiting now\n`);
       exit(EXIT_FAILURE);
       return;
     }
+    firstSignalAt = Date.now();
     logger.info({ signal }, 'shutdown_started');
     const timer = setTimeout(() => {
       logger.error({ timeoutMs: DRAIN_TIMEOUT_MS }, 'shutdown_timed_out');

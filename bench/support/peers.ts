@@ -8,7 +8,7 @@
  */
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { RedisStore } from 'connect-redis';
+import { RedisStore as RedisStore9 } from 'connect-redis';
 import { createSigner, createVerifier } from 'fast-jwt';
 import { Redis } from 'ioredis';
 import jsonwebtoken from 'jsonwebtoken';
@@ -96,8 +96,23 @@ export async function connectRedisStore(url: string, ttlSeconds: number) {
   const client = createClient({ url, commandOptions: { timeout: 0 } });
   client.on('error', () => {});
   await client.connect();
+  const RedisStore = await connectRedisStoreClass();
   const store = new RedisStore({ client, prefix: 'sess:', ttl: ttlSeconds });
   return { client, store, close: () => client.close() };
+}
+
+/**
+ * The connect-redis peer: the newest major that runs on this Node. connect-redis 10 declares
+ * Node >= 22, so Node 20 measures 9 (`connect-redis`); Node 22 and later measure 10, installed
+ * beside it under the alias `connect-redis-10` (`npm:connect-redis@^10`). Same store API.
+ */
+export const CONNECT_REDIS_PACKAGE =
+  Number(process.versions.node.split('.')[0]) >= 22 ? 'connect-redis-10' : 'connect-redis';
+
+async function connectRedisStoreClass(): Promise<typeof RedisStore9> {
+  if (CONNECT_REDIS_PACKAGE === 'connect-redis') return RedisStore9;
+  const { RedisStore } = await import('connect-redis-10');
+  return RedisStore as unknown as typeof RedisStore9;
 }
 
 /** The installed version of a package (for the results file). */

@@ -151,6 +151,7 @@ export function environment(run: RunInfo) {
         'jsonwebtoken',
         'ioredis',
         'connect-redis',
+        'connect-redis-10',
         'express-session',
         'redis',
         'autocannon',
