@@ -67,6 +67,14 @@ function perMinute(max: number, keyGenerator?: (request: FastifyRequest) => stri
   return keyGenerator ? { max, timeWindow: PER_MINUTE_MS, keyGenerator } : { max, timeWindow: PER_MINUTE_MS };
 }
 
+/** How often Node looks for requests past their deadline: a quarter of the shorter one, 50 ms to 5 s. */
+export function connectionsCheckingIntervalMs(http: {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+}): number {
+  return Math.max(50, Math.min(5000, Math.floor(Math.min(http.requestTimeoutMs, http.headersTimeoutMs) / 4)));
+}
+
 /**
  * Introspection is limited per service key: the route's key check runs before the limiter (its
  * onRequest hook comes first) and names the key by a digest made at start, so no request hashes
@@ -116,6 +124,17 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: config.http.bodyLimitBytes,
+    // Fastify's own defaults (0 = none) let a client that sent part of a body and stalled keep its
+    // socket for ever. Node enforces the request and header deadlines from a periodic check, so the
+    // check runs every quarter of the shorter deadline (at most every 5 s): a stalled request is
+    // cut within 1.25 × its deadline.
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingIntervalMs(config.http),
+    },
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
@@ -124,6 +143,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     frameworkErrors: (err, request, reply) => sendError(err, request, reply),
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Connections beyond the cap are closed by Node as they arrive (and counted in `dropMaxConnection`).
+  app.server.maxConnections = config.http.maxConnections;
   const routeTable: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
