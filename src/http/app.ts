@@ -61,6 +61,8 @@ declare module 'fastify' {
 }
 
 const PER_MINUTE_MS = 60_000;
+/** Seconds a client shed for memory pressure waits: memory is freed by expiry and cleanup, not at once. */
+const STORE_BUSY_RETRY_AFTER = '5';
 
 function perMinute(max: number, keyGenerator?: (request: FastifyRequest) => string): RouteRateLimit {
   if (max === 0) return false;
@@ -86,6 +88,16 @@ function serviceClientKey(request: FastifyRequest): string {
 }
 
 /**
+ * `/v1/me/*` writes are limited per user: the route's token check (its onRequest hook) runs before
+ * the limiter and sets the principal, so a user's limit is the same whichever address or instance
+ * the requests come from. The address is the fallback should the limiter ever run first.
+ */
+function userClientKey(request: FastifyRequest): string {
+  const principal = request.principal;
+  return principal !== null && principal.kind === 'user' ? `u:${principal.userId}` : `ip:${request.ip}`;
+}
+
+/**
  * Builds the HTTP application: routes, schemas, OpenAPI (`/docs/json`) and Swagger UI (`/docs`),
  * error mapping, metrics, rate limits and safe request logs. Await `app.ready()` (or `inject`).
  *
@@ -99,6 +111,15 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = options.metrics ?? createMetrics();
   if (optix.redis !== null) registerReplicaAckMetrics(metrics.registry, optix.redis.replicaAcks);
+  // Writes shed under Redis memory pressure: counted, and the start and end of shedding logged.
+  const stopListening = optix.memoryGuard?.listen({
+    onShed: (write) => metrics.storeShed.inc({ write }),
+    onStateChange: (state) =>
+      logger[state.shedding ? 'warn' : 'info'](
+        { usedBytes: state.usedBytes, maxBytes: state.maxBytes, reason: state.reason },
+        state.shedding ? 'store_shedding_started' : 'store_shedding_stopped',
+      ),
+  });
   const lifecycle: Lifecycle = { draining: false };
 
   /** Error answer shared by the error handler and Fastify's framework errors (bad URLs). */
@@ -106,7 +127,10 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     const view = toHttpError(err);
     const code = view.body.error.code;
     if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT') metrics.redisErrors.inc({ code });
-    if (view.serverFault) {
+    if (code === 'ERR_STORE_BUSY') {
+      // Shed on purpose under memory pressure (counted in optix_store_shed_total): not a failure.
+      request.log.warn({ code, route: request.routeOptions?.url ?? 'unmatched' }, 'request_shed');
+    } else if (view.serverFault) {
       request.log.error({ err, code, route: request.routeOptions?.url ?? 'unmatched' }, 'request_failed');
     } else {
       request.log.info({ code, route: request.routeOptions?.url ?? 'unmatched' }, 'request_rejected');
@@ -114,7 +138,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     if (view.status === 401) {
       reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${code}"`);
     }
-    if (view.status === 503) reply.header('retry-after', '1');
+    if (view.status === 503)
+      reply.header('retry-after', code === 'ERR_STORE_BUSY' ? STORE_BUSY_RETRY_AFTER : '1');
     reply.code(view.status).send(view.body);
   };
 
@@ -255,6 +280,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
       refresh: perMinute(config.rateLimits.refreshPerMinute),
       revoke: perMinute(config.rateLimits.revokePerMinute),
       introspect: perMinute(config.rateLimits.introspectPerMinute, serviceClientKey),
+      meWrite: perMinute(config.rateLimits.meWritesPerMinute, userClientKey),
     },
   };
 
@@ -270,6 +296,9 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   await app.register(meRoutes, ctx);
   await app.register(adminRoutes, ctx);
 
+  app.addHook('onClose', async () => {
+    stopListening?.();
+  });
   if (options.closeOptixOnClose ?? true) {
     app.addHook('onClose', async () => {
       await optix.close();
