@@ -36,8 +36,8 @@ describe('revocations under memory pressure (maxmemory 3mb, noeviction)', async 
     let sent = 0;
     // Logins (each with a new device) from one account through both instances, 20 at a time,
     // until they are refused and then for 200 more.
-    let after = Number.POSITIVE_INFINITY;
-    while (sent < 20_000 && sent < after) {
+    let stopAt = Number.POSITIVE_INFINITY;
+    while (sent < 20_000 && sent < stopAt) {
       const batch = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
           (i % 2 === 0 ? a : b).inject({
@@ -59,7 +59,7 @@ describe('revocations under memory pressure (maxmemory 3mb, noeviction)', async 
         statuses.set(key, (statuses.get(key) ?? 0) + 1);
         if (res.statusCode === 503 && busy === null) {
           busy = res;
-          after = sent + 200;
+          stopAt = sent + 200;
         }
       }
     }
