@@ -7,6 +7,7 @@ import type { OptixConfig } from './config/types.js';
 import type { Clock } from './core/clock.js';
 import type { StoreStats, Stores } from './core/ports.js';
 import { RedisClient, type RedisClientLogger, type RedisHealth } from './redis/client.js';
+import { MemoryGuard } from './redis/memory-guard.js';
 import { createJwtService } from './services/jwt-service.js';
 import { type BrowserHandoffs, createBrowserHandoffs } from './services/browser-handoff.js';
 import { createSessionManager } from './services/session-manager.js';
@@ -51,6 +52,8 @@ export interface Optix {
   readonly backend: 'memory' | 'redis';
   /** The connected client, or `null` with the in-memory backend. */
   readonly redis: RedisClient | null;
+  /** The write shedding under memory pressure, or `null` (memory backend, or shedding off). */
+  readonly memoryGuard: MemoryGuard | null;
   readonly stores: Stores;
   readonly jwt: JwtService;
   readonly sessions: SessionManager;
@@ -76,6 +79,7 @@ export interface Optix {
  */
 export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Promise<Optix> {
   let redis: RedisClient | null = null;
+  let guard: MemoryGuard | null = null;
   let stores: Stores;
   if (config.redis !== null) {
     const r = config.redis;
@@ -96,12 +100,31 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       deps.logger ? { logger: deps.logger } : {},
     );
     await redis.connect();
-    stores = createRedisStores(
-      redis,
-      deps.clock ? { keyPrefix: r.keyPrefix, clock: deps.clock } : { keyPrefix: r.keyPrefix },
-    );
+    if (r.shedAbovePercent > 0) {
+      const client = redis;
+      guard = new MemoryGuard(client, {
+        shedAbovePercent: r.shedAbovePercent,
+        sampleIntervalMs: r.memorySampleIntervalMs,
+      });
+      client.onOom = () => guard?.noteOom();
+      try {
+        await guard.start();
+      } catch (err) {
+        await client.close();
+        throw err;
+      }
+    }
+    stores = createRedisStores(redis, {
+      keyPrefix: r.keyPrefix,
+      maxEventsPerUser: config.sessions.maxSecurityEventsPerUser,
+      ...(guard !== null ? { admission: guard } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
   } else {
-    stores = createMemoryStores(deps.clock ? { clock: deps.clock } : {});
+    stores = createMemoryStores({
+      maxEventsPerUser: config.sessions.maxSecurityEventsPerUser,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
   }
 
   try {
@@ -123,6 +146,7 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       absoluteLifetimeMinutes: config.sessions.absoluteTimeoutMinutes,
       maxSessionsPerUser: config.sessions.maxSessionsPerUser,
       sessionLimitPolicy: config.sessions.limitPolicy,
+      maxTrustedDevicesPerUser: config.sessions.maxTrustedDevicesPerUser,
       ...(deps.clock ? { clock: deps.clock } : {}),
     });
     const handoffs = createBrowserHandoffs({
@@ -137,6 +161,7 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       config,
       backend: client === null ? 'memory' : 'redis',
       redis: client,
+      memoryGuard: guard,
       stores,
       jwt,
       sessions,
@@ -173,10 +198,12 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       async close(): Promise<void> {
         if (closed) return;
         closed = true;
+        guard?.stop();
         await client?.close();
       },
     } satisfies Optix);
   } catch (err) {
+    guard?.stop();
     await redis?.close();
     throw err;
   }

@@ -232,6 +232,14 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
   const port = int(env, p, 'PORT', 8080, 0, 65535);
   const trustProxy = bool(env, p, 'TRUST_PROXY', false);
   const bodyLimitBytes = int(env, p, 'BODY_LIMIT_BYTES', 16_384, 1024, 1_048_576);
+  const requestTimeoutMs = int(env, p, 'HTTP_REQUEST_TIMEOUT_MS', 20_000, 100, 600_000);
+  const headersTimeoutMs = int(env, p, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    p.add('HTTP_HEADERS_TIMEOUT_MS', 'must not be longer than HTTP_REQUEST_TIMEOUT_MS');
+  }
+  const keepAliveTimeoutMs = int(env, p, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000);
+  const connectionTimeoutMs = int(env, p, 'HTTP_CONNECTION_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  const httpMaxConnections = int(env, p, 'HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000);
   const logLevel = oneOf(env, p, 'LOG_LEVEL', LOG_LEVELS, 'info');
   const logIdSalt = raw(env, 'LOG_ID_SALT') ?? randomBytes(16).toString('base64url');
 
@@ -242,6 +250,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
   const commandTimeoutMs = int(env, p, 'REDIS_COMMAND_TIMEOUT_MS', 1000, 1, 600_000);
   const retryOnTimeout = bool(env, p, 'REDIS_RETRY_ON_TIMEOUT', true);
   const clientCache = bool(env, p, 'REDIS_CLIENT_CACHE', true);
+  const shedAbovePercent = int(env, p, 'REDIS_SHED_ABOVE_PERCENT', 90, 0, 99);
+  const memorySampleIntervalMs = int(env, p, 'REDIS_MEMORY_SAMPLE_INTERVAL_MS', 1000, 10, 60_000);
   // Unset: the client's default by topology (1 on Sentinel and Cluster, 0 on a standalone server).
   const replicaAcks =
     raw(env, 'REDIS_REPLICA_ACKS') === undefined ? undefined : int(env, p, 'REDIS_REPLICA_ACKS', 0, 0, 16);
@@ -305,6 +315,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
       clientCache,
       replicaAcks,
       keyPrefix,
+      shedAbovePercent,
+      memorySampleIntervalMs,
       tls: Object.keys(tlsFiles).length > 0 ? Object.freeze({ ...tlsFiles }) : undefined,
     };
   }
@@ -380,6 +392,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     ['evict-oldest', 'deny'] as const,
     'evict-oldest',
   );
+  const maxTrustedDevicesPerUser = int(env, p, 'MAX_TRUSTED_DEVICES_PER_USER', 20, 1, 1000);
+  const maxSecurityEventsPerUser = int(env, p, 'MAX_SECURITY_EVENTS_PER_USER', 1000, 10, 100_000);
 
   // Service keys
   let generatedServiceKey: string | null = null;
@@ -425,6 +439,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     refreshPerMinute: int(env, p, 'RATE_LIMIT_REFRESH_PER_MINUTE', 60, 0, 1_000_000),
     revokePerMinute: int(env, p, 'RATE_LIMIT_REVOKE_PER_MINUTE', 60, 0, 1_000_000),
     introspectPerMinute: int(env, p, 'RATE_LIMIT_INTROSPECT_PER_MINUTE', 6000, 0, 10_000_000),
+    meWritesPerMinute: int(env, p, 'RATE_LIMIT_ME_WRITES_PER_MINUTE', 30, 0, 1_000_000),
   });
   const cleanupIntervalSeconds = int(env, p, 'CLEANUP_INTERVAL_SECONDS', 300, 0, 86_400);
 
@@ -437,7 +452,17 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
 
   const config: OptixConfig = {
     nodeEnv,
-    http: Object.freeze({ host, port, trustProxy, bodyLimitBytes }),
+    http: Object.freeze({
+      host,
+      port,
+      trustProxy,
+      bodyLimitBytes,
+      requestTimeoutMs,
+      headersTimeoutMs,
+      keepAliveTimeoutMs,
+      connectionTimeoutMs,
+      maxConnections: httpMaxConnections,
+    }),
     logLevel,
     logIdSalt,
     redis: redis === null ? null : Object.freeze(redis),
@@ -452,7 +477,14 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
       clockToleranceSeconds,
       asymmetric: keys.some((k) => k.alg !== 'HS256'),
     }),
-    sessions: Object.freeze({ idleTimeoutMinutes, absoluteTimeoutMinutes, maxSessionsPerUser, limitPolicy }),
+    sessions: Object.freeze({
+      idleTimeoutMinutes,
+      absoluteTimeoutMinutes,
+      maxSessionsPerUser,
+      limitPolicy,
+      maxTrustedDevicesPerUser,
+      maxSecurityEventsPerUser,
+    }),
     serviceApiKeys: Object.freeze(serviceApiKeys),
     opsApiKeys: Object.freeze(opsApiKeys),
     rateLimits,
@@ -487,6 +519,8 @@ export function describeConfig(config: OptixConfig): Record<string, unknown> {
             clientCache: config.redis.clientCache,
             replicaAcks: config.redis.replicaAcks ?? 'by topology',
             keyPrefix: config.redis.keyPrefix,
+            shedAbovePercent: config.redis.shedAbovePercent,
+            memorySampleIntervalMs: config.redis.memorySampleIntervalMs,
             tls: config.redis.tls !== undefined,
           },
     jwt: {

@@ -23,6 +23,9 @@ export interface RedisConfig {
   /** `REDIS_REPLICA_ACKS`; `undefined`: the client's default by topology. */
   readonly replicaAcks: number | undefined;
   readonly keyPrefix: string;
+  /** Share of `maxmemory` (percent) above which low-priority writes are shed; 0 = off. */
+  readonly shedAbovePercent: number;
+  readonly memorySampleIntervalMs: number;
   readonly tls: RedisTlsOptions | undefined;
 }
 
@@ -45,6 +48,8 @@ export interface SessionConfig {
   readonly absoluteTimeoutMinutes: number;
   readonly maxSessionsPerUser: number;
   readonly limitPolicy: SessionLimitPolicy;
+  readonly maxTrustedDevicesPerUser: number;
+  readonly maxSecurityEventsPerUser: number;
 }
 
 export interface RateLimitConfig {
@@ -52,6 +57,8 @@ export interface RateLimitConfig {
   readonly refreshPerMinute: number;
   readonly revokePerMinute: number;
   readonly introspectPerMinute: number;
+  /** Per user, `/v1/me/*` writes. */
+  readonly meWritesPerMinute: number;
 }
 
 /** Browser mode: the cookie transport of refresh tokens and CORS. */
@@ -69,6 +76,13 @@ export interface OptixConfig {
     readonly port: number;
     readonly trustProxy: boolean;
     readonly bodyLimitBytes: number;
+    /** Whole request (headers and body) deadline; a stalled body is cut after it (408). */
+    readonly requestTimeoutMs: number;
+    readonly headersTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    /** Socket idle timeout during a request. */
+    readonly connectionTimeoutMs: number;
+    readonly maxConnections: number;
   };
   readonly logLevel: LogLevel;
   /** Salt of the hashes logged in place of ids. */

@@ -31,6 +31,36 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     description: 'Largest request body accepted; larger → 413 `ERR_PAYLOAD_TOO_LARGE`.',
   },
   {
+    name: 'HTTP_REQUEST_TIMEOUT_MS',
+    default: '20000',
+    description:
+      'A request (headers and body) must have arrived within this time; a client that stalls part-way is answered 408 and disconnected (checked every quarter of the smaller of this and `HTTP_HEADERS_TIMEOUT_MS`, at most every 5 s).',
+  },
+  {
+    name: 'HTTP_HEADERS_TIMEOUT_MS',
+    default: '10000',
+    description:
+      'The request headers must have arrived within this time (at most `HTTP_REQUEST_TIMEOUT_MS`).',
+  },
+  {
+    name: 'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    default: '72000',
+    description:
+      'An idle keep-alive connection is closed after this time (keep it above the idle timeout of a load balancer in front).',
+  },
+  {
+    name: 'HTTP_CONNECTION_TIMEOUT_MS',
+    default: '30000',
+    description:
+      'A connection on which nothing is received or sent during a request for this long is closed.',
+  },
+  {
+    name: 'HTTP_MAX_CONNECTIONS',
+    default: '10000',
+    description:
+      'Concurrent connections accepted; connections beyond it are closed at once (keep it below the process file-descriptor limit).',
+  },
+  {
     name: 'LOG_LEVEL',
     default: 'info',
     description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',
@@ -83,6 +113,18 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     default: '(1 on Sentinel and Cluster, 0 standalone)',
     description:
       'Replicas that must confirm each revocation (`WAIT`) before it is acknowledged, so a failover cannot undo it. A master with no replica in sync acknowledges alone (counted); a connected replica that lags past `REDIS_COMMAND_TIMEOUT_MS` makes the revocation answer 503. `0`: off (e.g. a Cluster without replicas).',
+  },
+  {
+    name: 'REDIS_SHED_ABOVE_PERCENT',
+    default: '90',
+    description:
+      'With a `maxmemory` set: above this share of it, logins, device trusts and security events are refused (503 `ERR_STORE_BUSY`, events are dropped and counted) so that revocations keep the rest; 0 = off.',
+  },
+  {
+    name: 'REDIS_MEMORY_SAMPLE_INTERVAL_MS',
+    default: '1000',
+    description:
+      'How often `INFO memory` is read for `REDIS_SHED_ABOVE_PERCENT` (sampled, never per request).',
   },
   {
     name: 'REDIS_KEY_PREFIX',
@@ -156,6 +198,17 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     description: '`evict-oldest` or `deny` (409 `ERR_SESSION_LIMIT`) at the cap.',
   },
   {
+    name: 'MAX_TRUSTED_DEVICES_PER_USER',
+    default: '20',
+    description:
+      'Trusted devices per user; trusting one more ends the trust that ends first (event `trusted_device_evicted`).',
+  },
+  {
+    name: 'MAX_SECURITY_EVENTS_PER_USER',
+    default: '1000',
+    description: 'Security events kept per user; the oldest beyond it are deleted (record and index entry).',
+  },
+  {
     name: 'SERVICE_API_KEYS',
     default: '(dev: generated)',
     description:
@@ -181,6 +234,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     name: 'RATE_LIMIT_INTROSPECT_PER_MINUTE',
     default: '6000',
     description: 'Introspections per service key per minute (0 = off).',
+  },
+  {
+    name: 'RATE_LIMIT_ME_WRITES_PER_MINUTE',
+    default: '30',
+    description:
+      'Writes per user per minute on `/v1/me/*` (logout, logout-others, ending a session, trusting or untrusting a device; 0 = off). Shared through Redis.',
   },
   {
     name: 'CLEANUP_INTERVAL_SECONDS',

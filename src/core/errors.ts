@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'ERR_INVALID_ID',
   'ERR_STORE_UNAVAILABLE',
   'ERR_STORE_TIMEOUT',
+  'ERR_STORE_BUSY',
   'ERR_SESSION_LIMIT',
   'ERR_SESSION_NOT_FOUND',
   'ERR_MFA_REQUIRED',
@@ -93,6 +94,18 @@ export class StoreTimeoutError extends OptixError {
   constructor(timeoutMs: number, operation: string) {
     super('ERR_STORE_TIMEOUT', `store did not answer ${operation} within ${timeoutMs} ms`);
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * The store is short of memory: a write that can wait (a login, a device trust) was refused so
+ * that revocations keep working, or Redis itself refused a write (`OOM`). Retry later.
+ */
+export class StoreBusyError extends OptixError {
+  readonly write: string;
+  constructor(write: string, options?: { cause?: unknown; message?: string }) {
+    super('ERR_STORE_BUSY', options?.message ?? `the store is short of memory; ${write} refused`, options);
+    this.write = write;
   }
 }
 

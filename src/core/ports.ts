@@ -198,13 +198,30 @@ export interface SessionStore {
  * Trusted devices. A trust record belongs to one (user, device) pair and lives until `expiresAt`
  * (TTL = trust duration); from then on `get`, `listUserDevices` and `revoke` no longer see it.
  */
+export interface TrustDeviceOptions {
+  /**
+   * Bound on the user's trusted devices (an integer ≥ 1; default: none). Trusting a device beyond
+   * it evicts the trusts that end first (never the device being trusted).
+   */
+  maxDevices?: number;
+}
+
+export interface TrustDeviceResult {
+  /** The device as stored. */
+  device: TrustedDevice;
+  /** Ids of the devices whose trust was evicted to keep the bound (oldest expiry first). */
+  evicted: string[];
+}
+
 export interface TrustedDeviceStore {
   /**
    * Creates or replaces the trust record of the (user, device) pair and adds it to the user's
-   * device index, atomically. Returns the device as stored.
-   * @throws InvalidArgumentError when `expiresAt <= now` (nothing is written).
+   * device index; with `maxDevices`, evicts (record and index entry) the trusts beyond the bound
+   * that end first. All of it is one atomic step.
+   * @throws InvalidArgumentError when `expiresAt <= now` or `maxDevices` is not an integer ≥ 1
+   *   (nothing is written).
    */
-  trust(device: TrustedDevice): Promise<TrustedDevice>;
+  trust(device: TrustedDevice, options?: TrustDeviceOptions): Promise<TrustDeviceResult>;
   /** The device while trusted by this user, or `null` (also for another user's device). */
   get(userId: string, deviceId: string): Promise<TrustedDevice | null>;
   /** The user's trusted devices, most recently trusted (`trustedAt`) first. */
@@ -231,9 +248,13 @@ export interface ListEventsOptions {
 /** Security audit trail. */
 export interface SecurityEventStore {
   /**
-   * Records an event (TTL: the retention, 90 days by default) and, when it has a
-   * user, adds it to the user's index atomically; the index is pruned of expired events and
-   * trimmed to the newest `maxEventsPerUser` (default 1000). Fills in what is absent: a new
+   * Records an event and, when it has a user, adds it to the user's index atomically; the index
+   * is pruned of expired events and trimmed to the newest `maxEventsPerUser` (default 1000), the
+   * trimmed events' records deleted in the same step (on Redis, writes racing at the bound may
+   * leave it a few over, each with its record, until the next write trims them). A user's event lives until its `timestamp`
+   * + the retention (90 days by default), when its index entry is pruned: no record outlives its
+   * index entry (one already past the retention is not kept); an event without a user lives the
+   * retention from now. Fills in what is absent: a new
    * `eventId` in the user's slot (an event without a user gets an id of its own and is in no
    * user's list), `timestamp` now, `severity` `info`, `null` context and `{}` details; keeps every
    * field given.

@@ -63,10 +63,20 @@ declare module 'fastify' {
 }
 
 const PER_MINUTE_MS = 60_000;
+/** Seconds a client shed for memory pressure waits: memory is freed by expiry and cleanup, not at once. */
+const STORE_BUSY_RETRY_AFTER = '5';
 
 function perMinute(max: number, keyGenerator?: (request: FastifyRequest) => string): RouteRateLimit {
   if (max === 0) return false;
   return keyGenerator ? { max, timeWindow: PER_MINUTE_MS, keyGenerator } : { max, timeWindow: PER_MINUTE_MS };
+}
+
+/** How often Node looks for requests past their deadline: a quarter of the shorter one, 50 ms to 5 s. */
+export function connectionsCheckingIntervalMs(http: {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+}): number {
+  return Math.max(50, Math.min(5000, Math.floor(Math.min(http.requestTimeoutMs, http.headersTimeoutMs) / 4)));
 }
 
 /**
@@ -77,6 +87,16 @@ function perMinute(max: number, keyGenerator?: (request: FastifyRequest) => stri
 function serviceClientKey(request: FastifyRequest): string {
   const principal = request.principal;
   return principal !== null && principal.kind === 'service' ? `k:${principal.keyId}` : `ip:${request.ip}`;
+}
+
+/**
+ * `/v1/me/*` writes are limited per user: the route's token check (its onRequest hook) runs before
+ * the limiter and sets the principal, so a user's limit is the same whichever address or instance
+ * the requests come from. The address is the fallback should the limiter ever run first.
+ */
+function userClientKey(request: FastifyRequest): string {
+  const principal = request.principal;
+  return principal !== null && principal.kind === 'user' ? `u:${principal.userId}` : `ip:${request.ip}`;
 }
 
 /**
@@ -93,6 +113,15 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = options.metrics ?? createMetrics();
   if (optix.redis !== null) registerReplicaAckMetrics(metrics.registry, optix.redis.replicaAcks);
+  // Writes shed under Redis memory pressure: counted, and the start and end of shedding logged.
+  const stopListening = optix.memoryGuard?.listen({
+    onShed: (write) => metrics.storeShed.inc({ write }),
+    onStateChange: (state) =>
+      logger[state.shedding ? 'warn' : 'info'](
+        { usedBytes: state.usedBytes, maxBytes: state.maxBytes, reason: state.reason },
+        state.shedding ? 'store_shedding_started' : 'store_shedding_stopped',
+      ),
+  });
   const lifecycle: Lifecycle = { draining: false };
 
   /** Error answer shared by the error handler and Fastify's framework errors (bad URLs). */
@@ -100,7 +129,10 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     const view = toHttpError(err);
     const code = view.body.error.code;
     if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT') metrics.redisErrors.inc({ code });
-    if (view.serverFault) {
+    if (code === 'ERR_STORE_BUSY') {
+      // Shed on purpose under memory pressure (counted in optix_store_shed_total): not a failure.
+      request.log.warn({ code, route: request.routeOptions?.url ?? 'unmatched' }, 'request_shed');
+    } else if (view.serverFault) {
       request.log.error({ err, code, route: request.routeOptions?.url ?? 'unmatched' }, 'request_failed');
     } else {
       request.log.info({ code, route: request.routeOptions?.url ?? 'unmatched' }, 'request_rejected');
@@ -108,7 +140,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     if (view.status === 401) {
       reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${code}"`);
     }
-    if (view.status === 503) reply.header('retry-after', '1');
+    if (view.status === 503)
+      reply.header('retry-after', code === 'ERR_STORE_BUSY' ? STORE_BUSY_RETRY_AFTER : '1');
     reply.code(view.status).send(view.body);
   };
 
@@ -118,6 +151,17 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: config.http.bodyLimitBytes,
+    // Fastify's own defaults (0 = none) let a client that sent part of a body and stalled keep its
+    // socket for ever. Node enforces the request and header deadlines from a periodic check, so the
+    // check runs every quarter of the shorter deadline (at most every 5 s): a stalled request is
+    // cut within 1.25 × its deadline.
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingIntervalMs(config.http),
+    },
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
@@ -126,6 +170,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     frameworkErrors: (err, request, reply) => sendError(err, request, reply),
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Connections beyond the cap are closed by Node as they arrive (and counted in `dropMaxConnection`).
+  app.server.maxConnections = config.http.maxConnections;
   const routeTable: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
@@ -242,6 +288,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
       refresh: perMinute(config.rateLimits.refreshPerMinute),
       revoke: perMinute(config.rateLimits.revokePerMinute),
       introspect: perMinute(config.rateLimits.introspectPerMinute, serviceClientKey),
+      meWrite: perMinute(config.rateLimits.meWritesPerMinute, userClientKey),
     },
   };
 
@@ -258,6 +305,9 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   await app.register(meRoutes, ctx);
   await app.register(adminRoutes, ctx);
 
+  app.addHook('onClose', async () => {
+    stopListening?.();
+  });
   if (options.closeOptixOnClose ?? true) {
     app.addHook('onClose', async () => {
       await optix.close();

@@ -39,5 +39,7 @@ export interface RouteContext {
     readonly refresh: RouteRateLimit;
     readonly revoke: RouteRateLimit;
     readonly introspect: RouteRateLimit;
+    /** `/v1/me/*` writes, per user (the route's token check runs first and names the user). */
+    readonly meWrite: RouteRateLimit;
   };
 }

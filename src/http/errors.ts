@@ -16,6 +16,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   ERR_INVALID_ID: 400,
   ERR_STORE_UNAVAILABLE: 503,
   ERR_STORE_TIMEOUT: 503,
+  ERR_STORE_BUSY: 503,
   ERR_SESSION_LIMIT: 409,
   ERR_SESSION_NOT_FOUND: 404,
   ERR_MFA_REQUIRED: 403,
@@ -61,6 +62,7 @@ export interface HttpErrorView {
 const SERVER_MESSAGES: Partial<Record<ErrorCode, string>> = {
   ERR_STORE_UNAVAILABLE: 'the session store is unavailable; retry shortly',
   ERR_STORE_TIMEOUT: 'the session store did not answer in time; retry shortly',
+  ERR_STORE_BUSY: 'the session store is short of memory; retry later (revocations still work)',
 };
 
 /** Fastify's own error codes that are client mistakes, mapped to ours. */

@@ -21,6 +21,8 @@ export interface Metrics {
   readonly rateLimited: Counter<'route'>;
   readonly redisErrors: Counter<'code'>;
   readonly cleanupRuns: Counter<'result'>;
+  /** Writes refused (logins, device trusts) or dropped (events) under Redis memory pressure. */
+  readonly storeShed: Counter<'write'>;
 }
 
 /** Creates the metrics; `defaultMetrics` adds process metrics (CPU, memory, event loop lag). */
@@ -105,6 +107,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['result'],
       registers,
     }),
+    storeShed: new Counter({
+      name: 'optix_store_shed_total',
+      help: 'Writes refused (login, device_trust) or dropped (event) while Redis is above REDIS_SHED_ABOVE_PERCENT of maxmemory',
+      labelNames: ['write'],
+      registers,
+    }),
   };
 }
 
@@ -142,6 +150,7 @@ export function verificationOutcome(code: string | undefined): VerificationOutco
   if (code === undefined) return 'valid';
   if (code === 'ERR_JWT_EXPIRED') return 'expired';
   if (code === 'ERR_TOKEN_REVOKED') return 'revoked';
-  if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT') return 'store_unavailable';
+  if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT' || code === 'ERR_STORE_BUSY')
+    return 'store_unavailable';
   return 'invalid';
 }

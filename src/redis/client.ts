@@ -9,7 +9,7 @@ import { createClient, createCluster, createSentinel, ErrorReply } from '@redis/
 // The slot function node-redis itself routes with (no public export): the WAIT that confirms a
 // write must find the same master connection as the write.
 import calculateSlotModule from '@redis/client/dist/lib/utils/calculate-slot.js';
-import { ConfigError, StoreTimeoutError, StoreUnavailableError } from '../core/errors.js';
+import { ConfigError, StoreBusyError, StoreTimeoutError, StoreUnavailableError } from '../core/errors.js';
 import type { LuaScript, RedisCommands } from './commands.js';
 import { type RedisClientOptions, type ResolvedRedisOptions, resolveRedisOptions } from './config.js';
 import {
@@ -405,6 +405,9 @@ export class RedisClient {
    * Runs `fn` with the operation deadline (`commandTimeoutMs`) and converts node-redis failures:
    * no answer in time → `StoreTimeoutError`; anything else → `StoreUnavailableError` (with `cause`).
    */
+  /** Called when Redis refuses a write for memory (`OOM`); the memory guard listens here. */
+  onOom: (() => void) | null = null;
+
   wrap<T>(operation: string, fn: () => Promise<T>, timeoutMs = this.options.commandTimeoutMs): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -420,7 +423,9 @@ export class RedisClient {
         },
         (err: unknown) => {
           clearTimeout(timer);
-          reject(toStoreError(operation, err));
+          const mapped = toStoreError(operation, err);
+          if (mapped instanceof StoreBusyError) this.onOom?.();
+          reject(mapped);
         },
       );
     });
@@ -680,7 +685,23 @@ export function fatalConnectError(err: unknown): string | null {
   return null;
 }
 
+/** `OOM command not allowed when used memory > 'maxmemory'` (noeviction, Redis full). */
+export function isOomError(err: unknown): boolean {
+  return err instanceof ErrorReply && err.message.includes('OOM command not allowed');
+}
+
 function toStoreError(operation: string, err: unknown): Error {
-  if (err instanceof StoreUnavailableError || err instanceof StoreTimeoutError) return err;
+  if (
+    err instanceof StoreUnavailableError ||
+    err instanceof StoreTimeoutError ||
+    err instanceof StoreBusyError
+  )
+    return err;
+  if (isOomError(err)) {
+    return new StoreBusyError(operation, {
+      cause: err,
+      message: `Redis ${operation} refused: ${describeError(err)}`,
+    });
+  }
   return new StoreUnavailableError(`Redis ${operation} failed: ${describeError(err)}`, { cause: err });
 }

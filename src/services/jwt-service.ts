@@ -317,12 +317,16 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     assertId('userId', input.userId);
     assertReason(input.reason);
     const ttlSeconds = (input.ttlSeconds ?? accessTtl) + tolerance;
+    // Revoking a token already revoked writes the entry again (it is never shortened) but no
+    // second event: a client repeating a revocation must not grow the user's audit trail.
+    const already = await stores.tokenBlacklist.isBlacklisted(input.jti);
     await stores.tokenBlacklist.blacklistToken({
       jti: input.jti,
       ttlSeconds,
       userId: input.userId,
       reason: input.reason,
     });
+    if (already) return;
     await stores.securityEvents.record({
       type: 'token_revoked',
       userId: input.userId,
@@ -454,6 +458,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       assertReason(reason);
       const presented = parseRefreshToken(refreshToken);
       if (!presented) return false;
+      const wasRevoked = (await stores.refreshFamilies.get(presented.familyId))?.revoked === true;
       const family = await stores.refreshFamilies.revokeWithToken({
         familyId: presented.familyId,
         presentedHash: presented.hash,
@@ -462,6 +467,9 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       if (!family) return false;
       // The family is revoked first (its access tokens already fail); then its session ends.
       const ended = await stores.sessionStore.deleteSession(family.sessionId);
+      // Revoked before and its session already over: this call changed nothing, so no event (a
+      // repeated revoke must not grow the user's audit trail).
+      if (wasRevoked && ended === null) return true;
       await stores.securityEvents.record({
         type: 'token_family_revoked',
         userId: family.userId,

@@ -68,6 +68,10 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   if (policy !== 'evict-oldest' && policy !== 'deny') {
     throw new ConfigError('sessionLimitPolicy', 'must be evict-oldest or deny');
   }
+  const maxDevices = options.maxTrustedDevicesPerUser ?? 20;
+  if (!Number.isInteger(maxDevices) || maxDevices < 1 || maxDevices > 10_000) {
+    throw new ConfigError('maxTrustedDevicesPerUser', 'must be an integer from 1 to 10000');
+  }
   const writeInterval = options.activityWriteIntervalSeconds ?? 15;
   if (typeof writeInterval !== 'number' || !Number.isFinite(writeInterval) || writeInterval < 0) {
     throw new ConfigError('activityWriteIntervalSeconds', 'must be a number of seconds, 0 or more');
@@ -178,6 +182,18 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   }
 
+  /** One `trusted_device_evicted` event per trust the per-user bound ended. */
+  async function recordEvictions(device: TrustedDevice, evicted: readonly string[]): Promise<void> {
+    for (const deviceId of evicted) {
+      await stores.securityEvents.record({
+        type: 'trusted_device_evicted',
+        userId: device.userId,
+        severity: 'warning',
+        details: { deviceId, limit: maxDevices, newDeviceId: device.deviceId },
+      });
+    }
+  }
+
   async function terminateSession(sessionId: string, reason: string): Promise<boolean> {
     assertSessionId(sessionId);
     // Every argument is checked before anything is ended: a refused call changes nothing.
@@ -231,6 +247,9 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       const ended = await stores.sessionStore.deleteUserSessions(input.userId, {
         exceptSessionId: input.exceptSessionId,
       });
+      // A call that ended nothing changed nothing: no event (a user repeating logout-others
+      // must not grow the audit trail).
+      if (ended.length === 0) return 0;
       await stores.securityEvents.record({
         type: 'all_sessions_terminated',
         userId: input.userId,
@@ -265,12 +284,13 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         trustedAt: now,
         expiresAt: now + days * 86_400_000,
       };
-      const saved = await stores.trustedDevices.trust(device);
+      const { device: saved, evicted } = await stores.trustedDevices.trust(device, { maxDevices });
       await stores.securityEvents.record({
         type: 'device_trusted',
         userId: input.userId,
         details: { deviceId: device.deviceId, deviceName, deviceType, durationDays: days },
       });
+      await recordEvictions(device, evicted);
       return saved;
     },
     async trustSessionDevice(input) {
@@ -311,7 +331,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         trustedAt: now,
         expiresAt: now + days * 86_400_000,
       };
-      const saved = await stores.trustedDevices.trust(device);
+      const { device: saved, evicted } = await stores.trustedDevices.trust(device, { maxDevices });
       await stores.securityEvents.record({
         type: 'device_trusted',
         userId: session.userId,
@@ -327,6 +347,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           sessionIpAddress: session.ipAddress,
         },
       });
+      await recordEvictions(device, evicted);
       return saved;
     },
     async markSessionMfaVerified(sessionId) {

@@ -191,6 +191,11 @@ export interface SessionManagerOptions {
   /** Default `evict-oldest`. */
   sessionLimitPolicy?: SessionLimitPolicy;
   /**
+   * Trusted devices per user (default 20): trusting one more evicts the trust that ends first and
+   * records a `trusted_device_evicted` event.
+   */
+  maxTrustedDevicesPerUser?: number;
+  /**
    * `validateSession` writes the session's activity (and so slides its idle timeout) only when
    * the last write is at least this old or the endpoint changed; other validations only read.
    * A session can therefore expire up to this much earlier than "idle timeout after the last

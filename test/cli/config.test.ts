@@ -176,6 +176,26 @@ describe('loadConfig', () => {
     assert.equal(c.jwt.refreshGraceSeconds, 0);
   });
 
+  test('HTTP limits are read and checked against each other', () => {
+    const c = loadConfig({
+      HTTP_REQUEST_TIMEOUT_MS: '5000',
+      HTTP_HEADERS_TIMEOUT_MS: '2000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+      HTTP_CONNECTION_TIMEOUT_MS: '9000',
+      HTTP_MAX_CONNECTIONS: '300',
+    });
+    assert.equal(c.http.requestTimeoutMs, 5000);
+    assert.equal(c.http.headersTimeoutMs, 2000);
+    assert.equal(c.http.keepAliveTimeoutMs, 65000);
+    assert.equal(c.http.connectionTimeoutMs, 9000);
+    assert.equal(c.http.maxConnections, 300);
+    assert.equal(
+      configError({ HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HEADERS_TIMEOUT_MS: '2000' }).path,
+      'HTTP_HEADERS_TIMEOUT_MS',
+    );
+    assert.equal(configError({ HTTP_REQUEST_TIMEOUT_MS: '0' }).path, 'HTTP_REQUEST_TIMEOUT_MS');
+  });
+
   test('Redis options and TLS files are read', () => {
     const ca = join(dir, 'ca.pem');
     writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
@@ -189,6 +209,8 @@ describe('loadConfig', () => {
       REDIS_CLIENT_CACHE: 'false',
       REDIS_REPLICA_ACKS: '0',
       REDIS_KEY_PREFIX: 'prod:',
+      REDIS_SHED_ABOVE_PERCENT: '80',
+      REDIS_MEMORY_SAMPLE_INTERVAL_MS: '250',
       REDIS_TLS_CA_FILE: ca,
     });
     assert.deepEqual(
@@ -204,6 +226,8 @@ describe('loadConfig', () => {
         clientCache: false,
         replicaAcks: 0,
         keyPrefix: 'prod:',
+        shedAbovePercent: 80,
+        memorySampleIntervalMs: 250,
         tls: undefined,
       },
     );

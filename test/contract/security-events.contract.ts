@@ -184,13 +184,22 @@ export function securityEventsContract(name: string, makeStores: MakeStores): vo
           const events = ctx.stores.securityEvents;
           const userId = uniqueUserId();
           const t = now(ctx);
+          const recorded = [];
           for (const age of [4000, 3000, 2000, 1000, 0]) {
-            await events.record({ type: 'session_created', userId, timestamp: t - age });
+            recorded.push(await events.record({ type: 'session_created', userId, timestamp: t - age }));
           }
           const stamps = async (options: { since?: number; until?: number } = {}) =>
             (await events.listUserEvents(userId, options)).map((e) => e.timestamp);
           assert.deepEqual(await stamps(), [t, t - 1000, t - 2000]);
           assert.deepEqual(await stamps({ until: t - 3000 }), []);
+          // Trimmed with their index entries: no record outlives it.
+          assert.equal(await events.get(recorded[0]!.eventId), null);
+          assert.equal(await events.get(recorded[1]!.eventId), null);
+          assert.deepEqual(await events.get(recorded[2]!.eventId), recorded[2]);
+          // An event older than every kept one, at the bound, is trimmed at once: not kept at all.
+          const older = await events.record({ type: 'session_created', userId, timestamp: t - 9000 });
+          assert.equal(await events.get(older.eventId), null);
+          assert.deepEqual(await stamps(), [t, t - 1000, t - 2000]);
         },
         { maxEventsPerUser: 3 },
       ));

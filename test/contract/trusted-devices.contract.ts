@@ -11,7 +11,7 @@ export function trustedDevicesContract(name: string, makeStores: MakeStores): vo
         const devices = ctx.stores.trustedDevices;
         const userId = uniqueUserId();
         const device = makeTrustedDevice(userId, { deviceName: 'iPhone 13', deviceType: 'mobile' }, now(ctx));
-        assert.deepEqual(await devices.trust(device), device);
+        assert.deepEqual(await devices.trust(device), { device, evicted: [] });
         assert.deepEqual(await devices.get(userId, device.deviceId), device);
         assert.equal(
           await devices.get(uniqueUserId(), device.deviceId),
@@ -48,9 +48,69 @@ export function trustedDevicesContract(name: string, makeStores: MakeStores): vo
           trustedAt: t + 1,
           expiresAt: t + 60 * 86_400_000,
         };
-        assert.deepEqual(await devices.trust(renewed), renewed);
+        assert.deepEqual(await devices.trust(renewed), { device: renewed, evicted: [] });
         assert.deepEqual(await devices.get(userId, device.deviceId), renewed);
         assert.deepEqual(await devices.listUserDevices(userId), [renewed]);
+      }));
+
+    it('with maxDevices, trusting one more evicts the trusts that end first, record and index entry', () =>
+      withStores(makeStores, async (ctx) => {
+        const devices = ctx.stores.trustedDevices;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        const day = 86_400_000;
+        // Trusts ending in 5, 3, 9 days: at a bound of 2, the 3-day one goes first.
+        const five = makeTrustedDevice(userId, { expiresAt: t + 5 * day }, t);
+        const three = makeTrustedDevice(userId, { expiresAt: t + 3 * day }, t);
+        const nine = makeTrustedDevice(userId, { expiresAt: t + 9 * day }, t);
+        assert.deepEqual((await devices.trust(five, { maxDevices: 2 })).evicted, []);
+        assert.deepEqual((await devices.trust(three, { maxDevices: 2 })).evicted, []);
+        assert.deepEqual((await devices.trust(nine, { maxDevices: 2 })).evicted, [three.deviceId]);
+        assert.equal(await devices.get(userId, three.deviceId), null, 'the evicted record is gone');
+        assert.deepEqual(
+          (await devices.listUserDevices(userId)).map((d) => d.deviceId).sort(),
+          [five.deviceId, nine.deviceId].sort(),
+        );
+        // Re-trusting a device already trusted does not count as one more.
+        assert.deepEqual((await devices.trust({ ...five, trustedAt: t + 1 }, { maxDevices: 2 })).evicted, []);
+        // The device being trusted is never its own victim, even when its trust ends first.
+        const one = makeTrustedDevice(userId, { expiresAt: t + day }, t);
+        assert.deepEqual((await devices.trust(one, { maxDevices: 2 })).evicted, [five.deviceId]);
+        assert.deepEqual(
+          (await devices.listUserDevices(userId)).map((d) => d.deviceId).sort(),
+          [one.deviceId, nine.deviceId].sort(),
+        );
+        // A lower bound evicts several at once.
+        const extra = makeTrustedDevice(userId, { expiresAt: t + 20 * day }, t);
+        assert.deepEqual(
+          (await devices.trust(extra, { maxDevices: 1 })).evicted.sort(),
+          [one.deviceId, nine.deviceId].sort(),
+        );
+        assert.deepEqual(
+          (await devices.listUserDevices(userId)).map((d) => d.deviceId),
+          [extra.deviceId],
+        );
+        await assertRejectsAll(
+          [0, -1, 1.5, Number.NaN],
+          'ERR_INVALID_ARGUMENT',
+          (maxDevices) => devices.trust(makeTrustedDevice(userId, {}, t), { maxDevices }),
+          'trust.maxDevices',
+        );
+      }));
+
+    it('concurrent trusts at the bound keep it exactly', () =>
+      withStores(makeStores, async (ctx) => {
+        const devices = ctx.stores.trustedDevices;
+        const userId = uniqueUserId();
+        const t = now(ctx);
+        await Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            devices.trust(makeTrustedDevice(userId, { expiresAt: t + (i + 1) * 60_000 }, t), {
+              maxDevices: 5,
+            }),
+          ),
+        );
+        assert.equal((await devices.listUserDevices(userId)).length, 5);
       }));
 
     it('revoke removes trust and reports whether the device was trusted', () =>

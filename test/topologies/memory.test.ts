@@ -3,7 +3,7 @@
  * memory is full:
  *
  * - `noeviction` (the policy we recommend): writes fail with a clear OOM error
- *   (ERR_STORE_UNAVAILABLE), nothing is evicted, every acknowledged revocation still refuses its
+ *   (ERR_STORE_BUSY), nothing is evicted, every acknowledged revocation still refuses its
  *   token, and token verification keeps working; `checkEvictionPolicy()` reports it safe.
  * - `allkeys-lru` and `volatile-lru`: writes never fail, Redis silently evicts blacklist entries and
  *   revoked tokens verify again; `checkEvictionPolicy()` reports the policy unsafe.
@@ -81,7 +81,7 @@ describe('memory pressure', () => {
 
     const { acked, failure } = await revokeUntil(inst, async () => false);
     assert.ok(failure, 'a write failed once memory was full');
-    assert.equal(failure.code, 'ERR_STORE_UNAVAILABLE');
+    assert.equal(failure.code, 'ERR_STORE_BUSY');
     assert.match(failure.message, /OOM command not allowed when used memory > 'maxmemory'/);
     assert.ok(acked.length > 100, `${acked.length} revocations written before memory was full`);
 
@@ -92,7 +92,7 @@ describe('memory pressure', () => {
     // A login (a write) fails clearly instead of half-happening.
     await assert.rejects(
       inst.sessions.createSession({ userId: 'u-oom', ipAddress: '203.0.113.9', userAgent: 'test' }),
-      (err: Error & { code?: string }) => err.code === 'ERR_STORE_UNAVAILABLE' && /OOM/.test(err.message),
+      (err: Error & { code?: string }) => err.code === 'ERR_STORE_BUSY' && /OOM/.test(err.message),
     );
     console.log(
       `# noeviction at ${MAXMEMORY}: ${acked.length} revocations acknowledged, then "${failure.message.slice(0, 90)}"; ` +

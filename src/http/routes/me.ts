@@ -49,6 +49,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
     '/v1/me/sessions/:sessionId',
     {
       onRequest,
+      config: { rateLimit: ctx.rateLimits.meWrite },
       schema: {
         tags: ['me'],
         summary: 'End one of my sessions (its tokens stop working)',
@@ -77,6 +78,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
     '/v1/me/logout',
     {
       onRequest,
+      config: { rateLimit: ctx.rateLimits.meWrite },
       schema: {
         tags: ['me'],
         summary: 'Log out: end this session and revoke this token',
@@ -99,6 +101,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
     '/v1/me/logout-others',
     {
       onRequest,
+      config: { rateLimit: ctx.rateLimits.meWrite },
       schema: {
         tags: ['me'],
         summary: 'End every other session of mine (e.g. after a password change)',
@@ -139,6 +142,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
     '/v1/me/devices',
     {
       onRequest,
+      config: { rateLimit: ctx.rateLimits.meWrite },
       schema: {
         tags: ['me'],
         summary: "Trust this session's own device (skips MFA on it until it expires)",
@@ -184,6 +188,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
     '/v1/me/devices/:deviceId',
     {
       onRequest,
+      config: { rateLimit: ctx.rateLimits.meWrite },
       schema: {
         tags: ['me'],
         summary: 'Stop trusting a device',

@@ -19,9 +19,10 @@ function byTimestampDesc(a: [string, number], b: [string, number]): number {
 }
 
 /**
- * In-memory `SecurityEventStore`. An event lives for the retention counted from when it was
- * recorded; each user's index (eventId → timestamp) is pruned of events past the retention and
- * trimmed to the newest `maxEventsPerUser` on every write.
+ * In-memory `SecurityEventStore`. A user's event lives until its timestamp + the retention (an
+ * event without a user: the retention from when it was recorded); each user's index (eventId →
+ * timestamp) is pruned of events past the retention and trimmed to the newest `maxEventsPerUser`
+ * on every write, the trimmed records with it.
  */
 export class MemorySecurityEvents implements SecurityEventStore {
   readonly #state: MemoryState;
@@ -53,12 +54,18 @@ export class MemorySecurityEvents implements SecurityEventStore {
       userAgent: input.userAgent ?? null,
       details: { ...(input.details ?? {}) },
     };
-    state.securityEvents.set(event.eventId, { value: event, expiresAt: now + state.eventRetentionMs });
-    if (userId !== null) {
-      pruneUserEvents(state, userId, now);
-      indexAdd(state.userSecurityEvents, userId, event.eventId, timestamp);
-      trimUserEvents(state, userId);
+    if (userId === null) {
+      state.securityEvents.set(event.eventId, { value: event, expiresAt: now + state.eventRetentionMs });
+      return copyEvent(event);
     }
+    // The record lives until its index entry is pruned (timestamp + retention), never longer; an
+    // event already past the retention is not kept.
+    const expiresAt = timestamp + state.eventRetentionMs;
+    if (expiresAt <= now) return copyEvent(event);
+    state.securityEvents.set(event.eventId, { value: event, expiresAt });
+    pruneUserEvents(state, userId, now);
+    indexAdd(state.userSecurityEvents, userId, event.eventId, timestamp);
+    trimUserEvents(state, userId);
     return copyEvent(event);
   }
 
@@ -110,12 +117,15 @@ export function pruneUserEvents(state: MemoryState, userId: string, now = state.
   return removed;
 }
 
-/** Keeps only the newest `maxEventsPerUser` members of the user's index (records stay until their TTL). */
+/** Keeps only the newest `maxEventsPerUser` members of the user's index; trimmed records go with them. */
 function trimUserEvents(state: MemoryState, userId: string): void {
   const index = state.userSecurityEvents.get(userId);
   if (index === undefined || index.size <= state.maxEventsPerUser) return;
   const oldestFirst = [...index].sort(byTimestampDesc).reverse();
-  for (const [eventId] of oldestFirst.slice(0, index.size - state.maxEventsPerUser)) index.delete(eventId);
+  for (const [eventId] of oldestFirst.slice(0, index.size - state.maxEventsPerUser)) {
+    index.delete(eventId);
+    state.securityEvents.delete(eventId);
+  }
 }
 
 /** Prunes every user's event index and drops expired event records. */

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { assertId } from '../../core/ids.js';
-import type { TrustedDeviceStore } from '../../core/ports.js';
+import type { TrustDeviceOptions, TrustDeviceResult, TrustedDeviceStore } from '../../core/ports.js';
 import type { TrustedDevice } from '../../core/types.js';
 import { indexAdd, indexRemove, type MemoryState } from './state.js';
 import { assertFiniteNumber, assertNonEmptyString } from '../../core/validate.js';
@@ -23,12 +23,16 @@ export class MemoryTrustedDevices implements TrustedDeviceStore {
     this.#state = state;
   }
 
-  async trust(device: TrustedDevice): Promise<TrustedDevice> {
+  async trust(device: TrustedDevice, options: TrustDeviceOptions = {}): Promise<TrustDeviceResult> {
     assertId('userId', device.userId);
     assertId('deviceId', device.deviceId);
     assertNonEmptyString('device.fingerprintHash', device.fingerprintHash);
     assertFiniteNumber('device.trustedAt', device.trustedAt);
     assertFiniteNumber('device.expiresAt', device.expiresAt);
+    const maxDevices = options.maxDevices ?? Number.POSITIVE_INFINITY;
+    if (options.maxDevices !== undefined && (!Number.isSafeInteger(maxDevices) || maxDevices < 1)) {
+      throw new InvalidArgumentError('maxDevices', 'must be an integer of at least 1');
+    }
     const state = this.#state;
     const now = state.now();
     if (device.expiresAt <= now) throw new InvalidArgumentError('device.expiresAt', 'must be in the future');
@@ -38,7 +42,20 @@ export class MemoryTrustedDevices implements TrustedDeviceStore {
       expiresAt: device.expiresAt,
     });
     indexAdd(state.userTrustedDevices, device.userId, device.deviceId, device.expiresAt);
-    return { ...device };
+    // Beyond the bound, the trusts that end first go (as ZRANGE orders: score, then id).
+    const evicted: string[] = [];
+    const index = state.userTrustedDevices.get(device.userId)!;
+    if (index.size > maxDevices) {
+      const byExpiry = [...index]
+        .filter(([id]) => id !== device.deviceId)
+        .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      for (const [id] of byExpiry.slice(0, index.size - maxDevices)) {
+        index.delete(id);
+        state.trustedDevices.delete(deviceKey(device.userId, id));
+        evicted.push(id);
+      }
+    }
+    return { device: { ...device }, evicted };
   }
 
   async get(userId: string, deviceId: string): Promise<TrustedDevice | null> {

@@ -5,6 +5,7 @@
 import type { Clock } from '../../core/clock.js';
 import { StoreUnavailableError } from '../../core/errors.js';
 import type { RedisClient } from '../../redis/client.js';
+import type { WriteAdmission } from '../../redis/memory-guard.js';
 import type { KeySchema } from './keys.js';
 import { SCRIPTS } from './scripts.js';
 
@@ -16,6 +17,8 @@ export interface RedisStoreContext {
   readonly eventRetentionMs: number;
   /** Bound of each user's security event index. */
   readonly maxEventsPerUser: number;
+  /** Asked before the writes that can wait (logins, device trusts, events); `null`: never shed. */
+  readonly admission: WriteAdmission | null;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { type Clock, systemClock } from '../../core/clock.js';
 import { ConfigError } from '../../core/errors.js';
+import type { WriteAdmission } from '../../redis/memory-guard.js';
 import type { Stores } from '../../core/ports.js';
 import type { RedisClient } from '../../redis/client.js';
 import type { RedisStoreContext } from './context.js';
@@ -42,6 +43,11 @@ export interface RedisStoresOptions {
   securityEventTtlSeconds?: number;
   /** Bound of each user's security event index (default 1000). */
   maxEventsPerUser?: number;
+  /**
+   * Asked before the writes that can wait under memory pressure (a `MemoryGuard`): refused logins
+   * and device trusts reject with `StoreBusyError`, refused events are dropped. Default: none.
+   */
+  admission?: WriteAdmission;
 }
 
 /**
@@ -73,6 +79,7 @@ export function createRedisStores(client: RedisClient, options: RedisStoresOptio
     clock: options.clock ?? systemClock,
     eventRetentionMs: Math.ceil(ttlSeconds * 1000),
     maxEventsPerUser,
+    admission: options.admission ?? null,
   };
   return {
     tokenBlacklist: new RedisTokenBlacklist(ctx),

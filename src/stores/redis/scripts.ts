@@ -49,8 +49,8 @@ export const SCRIPTS = {
   family_revoke_token: load('family_revoke_token', 1, DURABLE),
   watermark_raise: load('watermark_raise', 1, DURABLE),
   blacklist_set: load('blacklist_set', 1, DURABLE),
-  event_record: load('event_record', 2),
-  device_trust: load('device_trust', 2),
+  event_record: load('event_record', VARIADIC_KEYS),
+  device_trust: load('device_trust', VARIADIC_KEYS),
   device_revoke: load('device_revoke', 2),
   lock_release: load('lock_release', 1),
 } as const satisfies Record<string, LuaScript>;

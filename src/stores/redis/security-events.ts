@@ -1,8 +1,16 @@
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
 import { assertId, isUserScopedId, newUnscopedId, newUserScopedId } from '../../core/ids.js';
 import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
 import type { SecurityEvent, SecurityEventInput, SecuritySeverity } from '../../core/types.js';
-import { arg, INDEX_TTL_SLACK_MS, type RedisStoreContext, replyNumber, scanKeys } from './context.js';
+import {
+  arg,
+  INDEX_TTL_SLACK_MS,
+  type RedisStoreContext,
+  replyArray,
+  replyNumber,
+  replyString,
+  scanKeys,
+} from './context.js';
 import { decodeSecurityEvent, encodeSecurityEvent } from './records.js';
 import { SCRIPTS } from './scripts.js';
 import { assertFiniteNumber, assertNonEmptyString } from './validate.js';
@@ -17,10 +25,10 @@ function copyEvent(event: SecurityEvent): SecurityEvent {
 }
 
 /**
- * `SecurityEventStore` on Redis: `security:event:{tag}.<rest>` STRING JSON (`PX` = the retention,
- * counted from when it was recorded) and `user:security:{tag}` ZSET eventId → timestamp, written
- * together by one script that also prunes the index of events past the retention and trims it to
- * the newest `maxEventsPerUser`. An event without a user has an id with a random tag of its own and
+ * `SecurityEventStore` on Redis: `security:event:{tag}.<rest>` STRING JSON (`PX` = until the event's
+ * timestamp + the retention, when its index entry is pruned) and `user:security:{tag}` ZSET
+ * eventId → timestamp, written together by one script that also prunes the index of events past
+ * the retention and trims it to the newest `maxEventsPerUser`, deleting the trimmed records. An event without a user has an id with a random tag of its own and
  * no index.
  */
 export class RedisSecurityEvents implements SecurityEventStore {
@@ -53,28 +61,57 @@ export class RedisSecurityEvents implements SecurityEventStore {
       userAgent: input.userAgent ?? null,
       details: { ...(input.details ?? {}) },
     };
+    // Under memory pressure events are dropped (counted by the guard): the memory left is kept
+    // for revocations, and the action the event describes has happened anyway.
+    if (this.#ctx.admission !== null && !this.#ctx.admission.admit('event')) return copyEvent(event);
     const key = keys.securityEvent(event.eventId);
-    const json = encodeSecurityEvent(event, now + eventRetentionMs);
     if (userId === null) {
+      const json = encodeSecurityEvent(event, now + eventRetentionMs);
       await client.wrap('set', () =>
         client.commands.set(key, json, { expiration: { type: 'PX', value: eventRetentionMs } }),
       );
-    } else {
-      await client.runScript(
-        SCRIPTS.event_record,
-        [key, keys.userSecurityEvents(userId)],
-        [
-          json,
-          arg(eventRetentionMs),
-          event.eventId,
-          arg(timestamp),
-          arg(now - eventRetentionMs),
-          arg(maxEventsPerUser),
-          arg(INDEX_TTL_SLACK_MS),
-        ],
-      );
+      return copyEvent(event);
     }
-    return copyEvent(event);
+    // The record lives until its index entry is pruned (timestamp + retention), never longer. An
+    // event given a timestamp already past the retention is not kept at all.
+    const expiresAt = timestamp + eventRetentionMs;
+    if (expiresAt <= now) return copyEvent(event);
+    const json = encodeSecurityEvent(event, expiresAt);
+    const index = keys.userSecurityEvents(userId);
+    // Every record the script may delete is passed in KEYS (Cluster routing): the first call names
+    // none; at the bound the script writes nothing and names the oldest events, and the second
+    // call passes their records and always writes (a victim a concurrent write made new stays over
+    // the bound until a later write trims it: two round trips at most, however busy the user).
+    let candidates: string[] = [];
+    for (const final of ['0', '1']) {
+      const reply = replyArray(
+        await client.runScript(
+          SCRIPTS.event_record,
+          [key, index, ...candidates.map((id) => keys.securityEvent(id))],
+          [
+            json,
+            arg(expiresAt - now),
+            event.eventId,
+            arg(timestamp),
+            arg(now - eventRetentionMs),
+            arg(maxEventsPerUser),
+            arg(INDEX_TTL_SLACK_MS),
+            final,
+            arg(candidates.length),
+            ...candidates,
+          ],
+        ),
+        'event_record',
+      );
+      if (replyNumber(reply[0], 'event_record') === 1) return copyEvent(event);
+      const ids = reply.slice(1).map((v) => replyString(v) ?? '');
+      const valid = ids.filter((id) => isUserScopedId(id) && keys.userSecurityEventsOf(id) === index);
+      // A member that is not an event id of this user's slot has no record: drop it from the index.
+      const junk = ids.filter((id) => !valid.includes(id));
+      if (junk.length > 0) await client.wrap('zRem', () => client.commands.zRem(index, junk));
+      candidates = valid;
+    }
+    throw new StoreUnavailableError('event_record: the second call did not write');
   }
 
   async get(eventId: string): Promise<SecurityEvent | null> {

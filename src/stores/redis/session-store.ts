@@ -1,4 +1,9 @@
-import { InvalidArgumentError, InvalidIdError, SessionLimitError } from '../../core/errors.js';
+import {
+  InvalidArgumentError,
+  InvalidIdError,
+  SessionLimitError,
+  StoreBusyError,
+} from '../../core/errors.js';
 import { assertId, isUserScopedId, parseUserScopedId } from '../../core/ids.js';
 import type { CreateSessionOptions, SessionLimitPolicy, SessionStore } from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
@@ -89,6 +94,9 @@ export class RedisSessionStore implements SessionStore {
     const recordKey = keys.session(session.sessionId);
     const record = encodeSession(session);
     const deviceIndex = session.deviceId === null ? null : keys.deviceSessions(session.deviceId);
+    // Under memory pressure a login waits: the memory left is kept for revocations.
+    if (this.#ctx.admission !== null && !this.#ctx.admission.admit('login'))
+      throw new StoreBusyError('login');
 
     // Step 1 (device slot): index the device first. Until step 2 lands the member is dead
     // (no record, not in the user index) and filtered on read, so a crash here is harmless.

@@ -1,12 +1,43 @@
-import { InvalidArgumentError } from '../../core/errors.js';
-import type { TrustedDeviceStore } from '../../core/ports.js';
+import { InvalidArgumentError, StoreBusyError, StoreUnavailableError } from '../../core/errors.js';
+import { assertId } from '../../core/ids.js';
+import type { TrustDeviceOptions, TrustDeviceResult, TrustedDeviceStore } from '../../core/ports.js';
 import type { TrustedDevice } from '../../core/types.js';
-import { arg, chunks, INDEX_TTL_SLACK_MS, type RedisStoreContext, replyString, scanKeys } from './context.js';
+import {
+  arg,
+  chunks,
+  INDEX_TTL_SLACK_MS,
+  type RedisStoreContext,
+  replyArray,
+  replyNumber,
+  replyString,
+  scanKeys,
+} from './context.js';
 import { byTrustedAtDesc, decodeTrustedDevice, encodeTrustedDevice } from './records.js';
 import { SCRIPTS } from './scripts.js';
 import { assertFiniteNumber, assertNonEmptyString, msUntil } from './validate.js';
 
 const BATCH = 500;
+/** Calls of `trust` when concurrent trusts keep changing which devices the bound evicts. */
+const MAX_TRUST_ATTEMPTS = 8;
+/** `maxDevices` when none is given: no practical bound. */
+const UNBOUNDED = 1_000_000_000;
+
+export function assertMaxDevices(value: number | undefined): number {
+  if (value === undefined) return UNBOUNDED;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError('maxDevices', 'must be an integer of at least 1');
+  }
+  return value;
+}
+
+function isValidDeviceId(id: string): boolean {
+  try {
+    assertId('deviceId', id);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * `TrustedDeviceStore` on Redis: `trusted:device:{tag}.<deviceId>` STRING JSON (`PX` = until
@@ -20,7 +51,7 @@ export class RedisTrustedDevices implements TrustedDeviceStore {
     this.#ctx = ctx;
   }
 
-  async trust(device: TrustedDevice): Promise<TrustedDevice> {
+  async trust(device: TrustedDevice, options: TrustDeviceOptions = {}): Promise<TrustDeviceResult> {
     const { client, keys, clock } = this.#ctx;
     const keyList = [
       keys.trustedDevice(device.userId, device.deviceId),
@@ -29,17 +60,45 @@ export class RedisTrustedDevices implements TrustedDeviceStore {
     assertNonEmptyString('device.fingerprintHash', device.fingerprintHash);
     assertFiniteNumber('device.trustedAt', device.trustedAt);
     assertFiniteNumber('device.expiresAt', device.expiresAt);
+    const maxDevices = assertMaxDevices(options.maxDevices);
     const now = clock.now();
     if (device.expiresAt <= now) throw new InvalidArgumentError('device.expiresAt', 'must be in the future');
-    await client.runScript(SCRIPTS.device_trust, keyList, [
-      arg(now),
-      device.deviceId,
-      encodeTrustedDevice(device),
-      arg(msUntil(device.expiresAt, now)),
-      arg(device.expiresAt),
-      arg(INDEX_TTL_SLACK_MS),
-    ]);
-    return { ...device };
+    // Under memory pressure a device trust waits: the memory left is kept for revocations.
+    if (this.#ctx.admission !== null && !this.#ctx.admission.admit('device_trust')) {
+      throw new StoreBusyError('device trust');
+    }
+    const json = encodeTrustedDevice(device);
+    // Every record the script may delete is passed in KEYS (Cluster routing): the first call names
+    // none; when the bound needs victims the script writes nothing and names them, and the next
+    // call passes their records. A concurrent trust can change the victims in between: retry.
+    let candidates: string[] = [];
+    for (let attempt = 0; attempt < MAX_TRUST_ATTEMPTS; attempt++) {
+      const reply = replyArray(
+        await client.runScript(
+          SCRIPTS.device_trust,
+          [...keyList, ...candidates.map((id) => keys.trustedDevice(device.userId, id))],
+          [
+            arg(now),
+            device.deviceId,
+            json,
+            arg(msUntil(device.expiresAt, now)),
+            arg(device.expiresAt),
+            arg(INDEX_TTL_SLACK_MS),
+            arg(maxDevices),
+            arg(candidates.length),
+            ...candidates,
+          ],
+        ),
+        'device_trust',
+      );
+      const ids = reply.slice(1).map((v) => replyString(v) ?? '');
+      if (replyNumber(reply[0], 'device_trust') === 1) return { device: { ...device }, evicted: ids };
+      candidates = ids.filter((id) => isValidDeviceId(id));
+      // A member that is not a device id has no record: drop it from the index.
+      const junk = ids.filter((id) => !candidates.includes(id));
+      if (junk.length > 0) await client.wrap('zRem', () => client.commands.zRem(keyList[1]!, junk));
+    }
+    throw new StoreUnavailableError('device_trust: the device index kept changing; retry');
   }
 
   async get(userId: string, deviceId: string): Promise<TrustedDevice | null> {
