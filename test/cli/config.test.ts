@@ -20,6 +20,7 @@ const PROD: Env = {
   REDIS_URL: 'redis://redis.internal:6379/0',
   JWT_SECRET: SECRET,
   SERVICE_API_KEYS: KEY,
+  OPS_API_KEYS: 'ops-key-0123456789abcdef-0123456789abcdef',
 };
 
 const execFileAsync = promisify(execFile);
@@ -81,6 +82,11 @@ describe('loadConfig', () => {
     const c = loadConfig(PROD);
     assert.equal(c.nodeEnv, 'production');
     assert.deepEqual(c.warnings, []);
+    // Without ops keys, production says that /metrics and the details of /readyz are public.
+    const { OPS_API_KEYS: _ops, ...open } = PROD;
+    assert.deepEqual(loadConfig(open).warnings, [
+      'OPS_API_KEYS is not set: /metrics and the Redis details of /readyz are public',
+    ]);
     assert.equal(c.generated.jwtSecret, false);
     assert.equal(c.generated.serviceApiKey, null);
     assert.equal(c.redis?.url, PROD.REDIS_URL);
