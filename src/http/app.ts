@@ -21,7 +21,9 @@ import { clientErrorHandler, httpError, toHttpError } from './errors.js';
 import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
 import { createMetrics, type Metrics, registerReplicaAckMetrics } from './metrics.js';
 import { redisRateLimitStore } from './rate-limit.js';
+import { createClientAuthenticator, createLocalLimiter, requireClient } from './clients.js';
 import { adminRoutes } from './routes/admin.js';
+import { oauthMetadataRoute, oauthTokenRoute } from './routes/oauth.js';
 import { meRoutes } from './routes/me.js';
 import { opsRoutes } from './routes/ops.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -62,19 +64,9 @@ declare module 'fastify' {
 
 const PER_MINUTE_MS = 60_000;
 
-function perMinute(max: number, keyGenerator?: (request: FastifyRequest) => string): RouteRateLimit {
+function perMinute(max: number): RouteRateLimit {
   if (max === 0) return false;
-  return keyGenerator ? { max, timeWindow: PER_MINUTE_MS, keyGenerator } : { max, timeWindow: PER_MINUTE_MS };
-}
-
-/**
- * Introspection is limited per service key: the route's key check runs before the limiter (its
- * onRequest hook comes first) and names the key by a digest made at start, so no request hashes
- * anything here. The address is the fallback should the limiter ever run first.
- */
-function serviceClientKey(request: FastifyRequest): string {
-  const principal = request.principal;
-  return principal !== null && principal.kind === 'service' ? `k:${principal.keyId}` : `ip:${request.ip}`;
+  return { max, timeWindow: PER_MINUTE_MS };
 }
 
 /**
@@ -139,6 +131,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   app.decorate('lifecycle', lifecycle);
   app.decorate('routeTable', routeTable);
   app.decorateRequest('principal', null);
+  app.decorateRequest('caller', null);
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -181,6 +174,12 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
       components: {
         securitySchemes: {
           serviceKey: { type: 'http', scheme: 'bearer', description: 'A key from SERVICE_API_KEYS' },
+          oauthClient: {
+            type: 'http',
+            scheme: 'basic',
+            description:
+              'A client of OAUTH_CLIENTS: client_secret_basic (or client_secret_post: client_id and client_secret in the form body)',
+          },
           userToken: {
             type: 'http',
             scheme: 'bearer',
@@ -218,33 +217,49 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   const salt = config.logIdSalt;
   const verifyServiceKey = createServiceKeyVerifier(config.serviceApiKeys);
   const verifyOpsKey = config.opsApiKeys.length > 0 ? createServiceKeyVerifier(config.opsApiKeys) : null;
+  const clients = createClientAuthenticator({
+    clients: config.oauthClients,
+    verifyServiceKey,
+    defaultIntrospectPerMinute: config.rateLimits.introspectPerMinute,
+  });
+  const introspectLimiter = createLocalLimiter();
   const ctx: RouteContext = {
     optix,
     metrics,
     lifecycle,
+    clients,
     requireService: requireServiceKey(verifyServiceKey),
     opsAccess: (request) => {
       if (verifyOpsKey === null) return true;
       const presented = bearerToken(request);
       return presented !== null && verifyOpsKey(presented) !== null;
     },
+    requireIntrospectionClient: requireClient(clients, {
+      required: true,
+      limit: {
+        take: introspectLimiter.take,
+        onLimited: (request) => metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' }),
+      },
+    }),
+    optionalClient: requireClient(clients, { required: false }),
     requireUser: requireUser(optix.jwt, optix.sessions, metrics),
     hashId: (id) => hashId(salt, id),
     rateLimits: {
       refresh: perMinute(config.rateLimits.refreshPerMinute),
       revoke: perMinute(config.rateLimits.revokePerMinute),
-      introspect: perMinute(config.rateLimits.introspectPerMinute, serviceClientKey),
     },
   };
 
   await app.register(opsRoutes, ctx);
+  await app.register(oauthMetadataRoute, ctx);
   await app.register(sessionRoutes, ctx);
   await app.register(refreshRoute, ctx);
   await app.register(async (scope) => {
-    // Form bodies (RFC 7009/7662 clients send them) only where the RFCs call for them: revoke and
-    // introspect, not refresh.
+    // Form bodies (RFC 6749/7009/7662 clients send them) only where the RFCs call for them:
+    // revoke, introspect and the OAuth token endpoint, not /v1/token/refresh.
     await scope.register(formbody, { bodyLimit: config.http.bodyLimitBytes });
     await scope.register(tokenRoutes, ctx);
+    await scope.register(oauthTokenRoute, ctx);
   });
   await app.register(meRoutes, ctx);
   await app.register(adminRoutes, ctx);

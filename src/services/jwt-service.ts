@@ -353,8 +353,9 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
 
   async function refreshTokens(
     refreshToken: string,
-    context: { ipAddress?: string; userAgent?: string } = {},
+    context: { ipAddress?: string; userAgent?: string; scope?: readonly string[] } = {},
   ): Promise<TokenPair> {
+    const requestedScope = context.scope === undefined ? undefined : stringList('scope', [...context.scope]);
     const presented = parseRefreshToken(refreshToken);
     if (!presented) throw new RefreshTokenInvalidError();
     // Nothing is said about the family before the store has checked the presented secret
@@ -367,6 +368,16 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       claims = family.claims ? (JSON.parse(family.claims) as ExtraClaims) : {};
     } catch {
       claims = {};
+    }
+    if (requestedScope !== undefined) {
+      // RFC 6749 §6: a refresh may narrow the scope, never widen it. Checked before the token is
+      // consumed, so a refused scope leaves the refresh token usable. The family keeps the scope
+      // granted at login; only this access token carries the narrower one.
+      const granted = new Set(claims.permissions ?? []);
+      const extra = requestedScope.find((s) => !granted.has(s));
+      if (extra !== undefined)
+        throw new InvalidArgumentError('scope', 'includes a scope that was not granted');
+      claims = { ...claims, permissions: [...new Set(requestedScope)] };
     }
     // The child is prepared before the atomic consume so the store can keep it, sealed under the
     // presented secret, for the grace window.

@@ -136,7 +136,16 @@ export async function createHarness(env: Env = {}, deps: { clock?: Clock } = {})
   };
 }
 
-const SECRET_FIELDS = new Set(['accessToken', 'refreshToken', 'sessionId', 'sid', 'token']);
+const SECRET_FIELDS = new Set([
+  'accessToken',
+  'refreshToken',
+  'sessionId',
+  'sid',
+  'token',
+  'access_token',
+  'refresh_token',
+  'client_secret',
+]);
 
 function collect(value: unknown): void {
   if (Array.isArray(value)) {
