@@ -166,6 +166,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     default: '(unset: public)',
     description:
       'Comma-separated keys (≥ 32 characters each) for the operations endpoints. When set, `GET /metrics` answers 401 `ERR_UNAUTHORIZED` without `Authorization: Bearer <key>`, and `GET /readyz` answers its status to anyone but its Redis details only with a key. Service keys do not open them (a scraper needs no admin power).',
+  },
+  {
     name: 'OAUTH_CLIENTS',
     default: '',
     description:

@@ -19,6 +19,40 @@ export function assertId(kind: string, value: unknown): asserts value is string 
   }
 }
 
+/** The longest user id, in UTF-8 bytes. */
+export const MAX_USER_ID_BYTES = 256;
+
+/** Control characters, lone surrogates and line/paragraph separators: what a user id may not hold. */
+const NOT_PRINTABLE = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Validates a user id: any printable Unicode text (`tenant:kim`, `Kim Lee`, `ユーザー`) of 1 to
+ * `MAX_USER_ID_BYTES` UTF-8 bytes; no control characters, lone surrogates or line separators.
+ * User ids never reach a Redis key in clear: keys carry `userTag(userId)`, a digest, so the
+ * characters that would break a key (`:`, `{}`, globs, spaces) are harmless here.
+ * Throws `InvalidIdError` (ERR_INVALID_ID).
+ */
+export function assertUserId(value: unknown): asserts value is string {
+  if (typeof value !== 'string') throw new InvalidIdError('userId', 'must be a string');
+  if (value.length === 0) throw new InvalidIdError('userId', 'must not be empty');
+  if (Buffer.byteLength(value, 'utf8') > MAX_USER_ID_BYTES) {
+    throw new InvalidIdError('userId', `longer than ${MAX_USER_ID_BYTES} bytes (UTF-8)`);
+  }
+  if (NOT_PRINTABLE.test(value)) {
+    throw new InvalidIdError('userId', 'may contain only printable characters (no control characters)');
+  }
+}
+
+/** True when `value` is a valid user id (no throw). */
+export function isUserId(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    Buffer.byteLength(value, 'utf8') <= MAX_USER_ID_BYTES &&
+    !NOT_PRINTABLE.test(value)
+  );
+}
+
 /**
  * The user's slot tag: 16 base64url characters (96 bits) of SHA-256 over the user id.
  *

@@ -21,6 +21,7 @@ import { clientErrorHandler, httpError, toHttpError } from './errors.js';
 import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
 import { createMetrics, type Metrics, registerReplicaAckMetrics } from './metrics.js';
 import { redisRateLimitStore } from './rate-limit.js';
+import { describeValidationOf } from './validation.js';
 import { createClientAuthenticator, createLocalLimiter, requireClient } from './clients.js';
 import { adminRoutes } from './routes/admin.js';
 import { oauthMetadataRoute, oauthTokenRoute } from './routes/oauth.js';
@@ -64,6 +65,35 @@ declare module 'fastify' {
 
 const PER_MINUTE_MS = 60_000;
 
+/** URL pattern → a matcher (`:param` is one non-empty segment, `*` the rest), made once per pattern. */
+const patternCache = new Map<string, RegExp>();
+function matcher(url: string): RegExp {
+  let re = patternCache.get(url);
+  if (re === undefined) {
+    const body = url
+      .split('/')
+      .map((seg) =>
+        seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
+      .join('/');
+    re = new RegExp(`^${body}/?$`);
+    patternCache.set(url, re);
+  }
+  return re;
+}
+
+/** The methods the routes of `path` answer (HEAD with GET, as Fastify serves it), sorted. */
+function allowedMethods(routes: readonly RouteEntry[], path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of routes) {
+    if (matcher(r.url).test(path)) {
+      methods.add(r.method);
+      if (r.method === 'GET') methods.add('HEAD');
+    }
+  }
+  return [...methods].sort();
+}
+
 function perMinute(max: number): RouteRateLimit {
   if (max === 0) return false;
   return { max, timeWindow: PER_MINUTE_MS };
@@ -87,7 +117,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
 
   /** Error answer shared by the error handler and Fastify's framework errors (bad URLs). */
   const sendError = (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const view = toHttpError(err);
+    const view = toHttpError(err, describeValidationOf(request));
     const code = view.body.error.code;
     if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT') metrics.redisErrors.inc({ code });
     if (view.serverFault) {
@@ -110,7 +140,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
-    routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
+    // A path parameter holds at most a user id of 256 UTF-8 bytes, percent-encoded (×3).
+    routerOptions: { maxParamLength: 800, ignoreTrailingSlash: true },
     // A malformed percent-encoding or an over-long path parameter is answered before routing; by
     // default Fastify sends its own body (and echoes the path): answer with ours instead.
     frameworkErrors: (err, request, reply) => sendError(err, request, reply),
@@ -125,6 +156,19 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   // JSON only (plus forms where the RFCs call for them): a text/plain body is a 415, not a string.
   app.removeContentTypeParser('text/plain');
+  // Many clients send `Content-Type: application/json` on every POST and DELETE, body or not: an
+  // empty body is no body (a route that needs one says which field is missing), not a 400 for
+  // "empty JSON". Everything else goes to Fastify's own parser (prototype-poisoning checks kept).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    jsonParser(request, text, done);
+  });
 
   app.decorate('optix', optix);
   app.decorate('metrics', metrics);
@@ -154,6 +198,20 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
 
   app.setNotFoundHandler((request, reply) => {
+    // A known path with another method: 405 with the methods it has (RFC 9110 §15.5.6).
+    const allowed = allowedMethods(routeTable, request.url.split('?')[0]!);
+    if (allowed.length > 0) {
+      reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({
+          error: {
+            code: 'ERR_METHOD_NOT_ALLOWED',
+            message: `${request.method.slice(0, 16)} is not allowed here; use ${allowed.join(', ')}`,
+          },
+        });
+      return;
+    }
     reply.code(404).send({
       error: {
         code: 'ERR_NOT_FOUND',

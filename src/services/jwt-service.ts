@@ -15,7 +15,7 @@ import {
   StoreUnavailableError,
   TokenRevokedError,
 } from '../core/errors.js';
-import { assertId, isUserScopedId, newUserScopedId, randomToken } from '../core/ids.js';
+import { assertUserId, isUserScopedId, newUserScopedId, randomToken } from '../core/ids.js';
 import type { RevocationQuery, Stores } from '../core/ports.js';
 import { assertObject, assertReason } from '../core/validate.js';
 import { signCompact, verifyCompact } from './jwt/compact.js';
@@ -212,7 +212,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     const sub = raw.sub;
     if (typeof sub !== 'string') throw claimError('sub', 'sub is required');
     try {
-      assertId('sub', sub);
+      assertUserId(sub);
     } catch {
       throw claimError('sub', 'sub is malformed');
     }
@@ -314,7 +314,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   // entry is kept that much longer than the token's own lifetime: a revoked token must never
   // verify again in the tolerance window after its `exp`.
   async function revokeToken(input: { jti: string; ttlSeconds?: number; userId: string; reason: string }) {
-    assertId('userId', input.userId);
+    assertUserId(input.userId);
     assertReason(input.reason);
     const ttlSeconds = (input.ttlSeconds ?? accessTtl) + tolerance;
     await stores.tokenBlacklist.blacklistToken({
@@ -332,7 +332,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
 
   async function issueTokenPair(input: CreateAccessTokenInput & { sessionId: string }): Promise<TokenPair> {
     assertObject('input', input);
-    assertId('userId', input.userId);
+    assertUserId(input.userId);
     if (!isUserScopedId(input.sessionId)) throw new InvalidArgumentError('sessionId', 'is malformed');
     const claims = extraClaims(input);
     const familyId = newUserScopedId(input.userId);
@@ -430,7 +430,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     accessTokenTtlSeconds: accessTtl,
     async createAccessToken(input) {
       assertObject('input', input);
-      assertId('userId', input.userId);
+      assertUserId(input.userId);
       if (input.sessionId !== undefined && !isUserScopedId(input.sessionId)) {
         throw new InvalidArgumentError('sessionId', 'is malformed');
       }
@@ -482,7 +482,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       return true;
     },
     async revokeAllUserTokens(userId, reason) {
-      assertId('userId', userId);
+      assertUserId(userId);
       assertReason(reason);
       // Raises the user's generation (clock-independent; what tokens with `ugen` are judged by)
       // and the legacy time watermark (for tokens minted before generations existed).

@@ -10,6 +10,7 @@ import { Type } from 'typebox';
 import { isOptixError } from '../../core/errors.js';
 import type { RouteContext } from '../context.js';
 import { toHttpError } from '../errors.js';
+import { describeValidationOf } from '../validation.js';
 import { rotateRefreshToken } from './tokens.js';
 
 export const OAUTH_METADATA_PATH = '/.well-known/oauth-authorization-server';
@@ -111,7 +112,7 @@ function sendOAuthError(err: unknown, request: FastifyRequest, reply: FastifyRep
     ({ status, error, description } = err);
   } else {
     // Everything else goes through the project's own mapping first (schema, framework, catalog).
-    const view = toHttpError(err);
+    const view = toHttpError(err, describeValidationOf(request));
     const mapped = FROM_CATALOG[view.body.error.code];
     if (isOptixError(err) && err.code === 'ERR_INVALID_ARGUMENT' && /^scope:/.test(err.message)) {
       [status, error] = [400, 'invalid_scope'];
