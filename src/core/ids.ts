@@ -2,9 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { InvalidIdError } from './errors.js';
 
 /**
- * Ids that become part of Redis keys. Caller-supplied ids (user ids, device ids, jtis) must match
- * `ID_PATTERN`: no `:` (our key separator), no `{`/`}` (Redis Cluster hash tags), no glob
- * characters (`*?[]`), no whitespace or control characters. Length ≤ 256.
+ * Ids that become part of Redis keys. Caller-supplied ids that appear in keys in clear (device ids,
+ * jtis) must match `ID_PATTERN`: no `:` (our key separator), no `{`/`}` (Redis Cluster hash tags),
+ * no glob characters (`*?[]`), no whitespace or control characters. Length ≤ 256. User ids reach
+ * keys only as `userTag(userId)` and are checked by `assertUserId` (any printable Unicode).
  */
 export const MAX_ID_LENGTH = 256;
 const ID_PATTERN = /^[A-Za-z0-9._~@|+=-]+$/;
