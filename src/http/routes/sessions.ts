@@ -130,7 +130,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
         security: [{ serviceKey: [] }],
         body: Type.Object(
           {
-            userId: IdString('The user logging in'),
+            userId: UserIdString('The user logging in'),
             deviceFingerprint: Type.String({ minLength: 1, maxLength: 512 }),
           },
           { additionalProperties: false },

@@ -133,7 +133,7 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
   }
 
   async getUserGeneration(userId: string): Promise<number> {
-    assertId('userId', userId);
+    assertUserId(userId);
     return this.#state.userGeneration(userId);
   }
 
