@@ -356,7 +356,7 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
           'getUserGeneration',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (userId) => bl.getUserWatermark(userId),
           'getUserWatermark',
