@@ -9,7 +9,7 @@ import { inspect } from 'node:util';
 import { ConfigError } from '../core/errors.js';
 import { parseRedisUrl, redactRedisUrl } from '../redis/config.js';
 import type { JwtKeyConfig } from '../services/types.js';
-import type { LogLevel, NodeEnv, OptixConfig, RedisConfig } from './types.js';
+import type { LogLevel, NodeEnv, OAuthClientConfig, OptixConfig, RedisConfig } from './types.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -435,10 +435,60 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     warnings.push('OPS_API_KEYS is not set: /metrics and the Redis details of /readyz are public');
   }
 
+  // OAuth clients: `id:sha256:<64 hex>[:<introspections per minute>]`, comma-separated.
+  const oauthClients: OAuthClientConfig[] = [];
+  for (const [i, entry] of (raw(env, 'OAUTH_CLIENTS') ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')
+    .entries()) {
+    const m = /^([A-Za-z0-9._-]{1,64}):sha256:([0-9a-fA-F]{64})(?::(\d{1,9}))?$/.exec(entry);
+    if (!m) {
+      p.add(
+        'OAUTH_CLIENTS',
+        `entry #${i + 1} must be client_id:sha256:<64 hex digits>[:<introspections per minute>]`,
+      );
+      continue;
+    }
+    const clientId = m[1]!;
+    if (oauthClients.some((c) => c.clientId === clientId)) {
+      p.add('OAUTH_CLIENTS', `client "${clientId}" is listed twice`);
+      continue;
+    }
+    oauthClients.push(
+      Object.freeze({
+        clientId,
+        secretSha256: Buffer.from(m[2]!, 'hex'),
+        introspectPerMinute: m[3] === undefined ? undefined : Number(m[3]),
+      }),
+    );
+  }
+  const oauthIssuerUrl = raw(env, 'OAUTH_ISSUER_URL') ?? null;
+  if (oauthIssuerUrl !== null) {
+    let ok = false;
+    try {
+      const u = new URL(oauthIssuerUrl);
+      ok =
+        (u.protocol === 'https:' || (u.protocol === 'http:' && !production)) &&
+        u.search === '' &&
+        u.hash === '' &&
+        u.username === '' &&
+        u.password === '';
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      p.add(
+        'OAUTH_ISSUER_URL',
+        'must be an https:// URL without query or fragment (http:// only outside production)',
+      );
+    }
+  }
+
   const rateLimits = Object.freeze({
     refreshPerMinute: int(env, p, 'RATE_LIMIT_REFRESH_PER_MINUTE', 60, 0, 1_000_000),
     revokePerMinute: int(env, p, 'RATE_LIMIT_REVOKE_PER_MINUTE', 60, 0, 1_000_000),
-    introspectPerMinute: int(env, p, 'RATE_LIMIT_INTROSPECT_PER_MINUTE', 6000, 0, 10_000_000),
+    introspectPerMinute: int(env, p, 'RATE_LIMIT_INTROSPECT_PER_MINUTE', 600_000, 0, 100_000_000),
     meWritesPerMinute: int(env, p, 'RATE_LIMIT_ME_WRITES_PER_MINUTE', 30, 0, 1_000_000),
   });
   const cleanupIntervalSeconds = int(env, p, 'CLEANUP_INTERVAL_SECONDS', 300, 0, 86_400);
@@ -487,6 +537,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     }),
     serviceApiKeys: Object.freeze(serviceApiKeys),
     opsApiKeys: Object.freeze(opsApiKeys),
+    oauthClients: Object.freeze(oauthClients),
+    oauthIssuerUrl: oauthIssuerUrl === null ? null : oauthIssuerUrl.replace(/\/+$/, ''),
     rateLimits,
     browser,
     cleanupIntervalSeconds,
@@ -536,6 +588,8 @@ export function describeConfig(config: OptixConfig): Record<string, unknown> {
     sessions: config.sessions,
     serviceApiKeys: config.serviceApiKeys.length,
     opsApiKeys: config.opsApiKeys.length,
+    oauthClients: config.oauthClients.map((c) => c.clientId),
+    oauthIssuerUrl: config.oauthIssuerUrl,
     rateLimits: config.rateLimits,
     browser: config.browser,
     cleanupIntervalSeconds: config.cleanupIntervalSeconds,

@@ -69,6 +69,19 @@ export interface BrowserConfig {
   readonly handoffTtlSeconds: number;
 }
 
+/**
+ * A named OAuth client (`OAUTH_CLIENTS`): a service that authenticates at the introspection,
+ * revocation and token endpoints with `client_secret_basic` or `client_secret_post`.
+ */
+export interface OAuthClientConfig {
+  /** `client_id`: letters, digits and `._-`, 1–64 characters; its audit identity in logs. */
+  readonly clientId: string;
+  /** SHA-256 of the client secret (32 bytes); the secret itself is never configured. */
+  readonly secretSha256: Buffer;
+  /** Introspections per minute for this client, per instance; `undefined`: the default. */
+  readonly introspectPerMinute: number | undefined;
+}
+
 export interface OptixConfig {
   readonly nodeEnv: NodeEnv;
   readonly http: {
@@ -94,6 +107,13 @@ export interface OptixConfig {
   readonly serviceApiKeys: readonly string[];
   /** Keys that open `/metrics` and `/readyz` details (`OPS_API_KEYS`); empty: both are public. */
   readonly opsApiKeys: readonly string[];
+  /** Named OAuth clients (introspection, revocation, token endpoint). */
+  readonly oauthClients: readonly OAuthClientConfig[];
+  /**
+   * `OAUTH_ISSUER_URL`: the public base URL of the service, the `issuer` of its RFC 8414
+   * metadata; `null`: derived from each metadata request's protocol and host.
+   */
+  readonly oauthIssuerUrl: string | null;
   readonly rateLimits: RateLimitConfig;
   readonly browser: BrowserConfig;
   /** 0 = no background cleanup. */

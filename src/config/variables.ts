@@ -221,6 +221,18 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
       'Comma-separated keys (≥ 32 characters each) for the operations endpoints. When set, `GET /metrics` answers 401 `ERR_UNAUTHORIZED` without `Authorization: Bearer <key>`, and `GET /readyz` answers its status to anyone but its Redis details only with a key. Service keys do not open them (a scraper needs no admin power).',
   },
   {
+    name: 'OAUTH_CLIENTS',
+    default: '',
+    description:
+      'Named OAuth clients of the introspection, revocation and token endpoints (`client_secret_basic` or `client_secret_post`), comma-separated `client_id:sha256:<hex SHA-256 of the secret>[:<introspections per minute>]`. Secrets: ≥ 32 random characters (`openssl rand -base64 32`), hashed with `printf %s "$SECRET" | sha256sum`.',
+  },
+  {
+    name: 'OAUTH_ISSUER_URL',
+    default: '(derived from the request)',
+    description:
+      'Public base URL of the service (`https://sessions.example`): the `issuer` of `/.well-known/oauth-authorization-server` and the base of the endpoints it lists.',
+  },
+  {
     name: 'RATE_LIMIT_REFRESH_PER_MINUTE',
     default: '60',
     description: 'Refreshes per client address per minute (0 = off).',
@@ -232,8 +244,9 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   },
   {
     name: 'RATE_LIMIT_INTROSPECT_PER_MINUTE',
-    default: '6000',
-    description: 'Introspections per service key per minute (0 = off).',
+    default: '600000',
+    description:
+      'Introspections per minute per service key or OAuth client, counted in each instance (0 = off); an `OAUTH_CLIENTS` entry can set its own. The default (10,000/s) fits a gateway that introspects every request.',
   },
   {
     name: 'RATE_LIMIT_ME_WRITES_PER_MINUTE',

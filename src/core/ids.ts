@@ -2,9 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { InvalidIdError } from './errors.js';
 
 /**
- * Ids that become part of Redis keys. Caller-supplied ids (user ids, device ids, jtis) must match
- * `ID_PATTERN`: no `:` (our key separator), no `{`/`}` (Redis Cluster hash tags), no glob
- * characters (`*?[]`), no whitespace or control characters. Length ≤ 256.
+ * Ids that become part of Redis keys. Caller-supplied ids that appear in keys in clear (device ids,
+ * jtis) must match `ID_PATTERN`: no `:` (our key separator), no `{`/`}` (Redis Cluster hash tags),
+ * no glob characters (`*?[]`), no whitespace or control characters. Length ≤ 256. User ids reach
+ * keys only as `userTag(userId)` and are checked by `assertUserId` (any printable Unicode).
  */
 export const MAX_ID_LENGTH = 256;
 const ID_PATTERN = /^[A-Za-z0-9._~@|+=-]+$/;
@@ -17,6 +18,40 @@ export function assertId(kind: string, value: unknown): asserts value is string 
   if (!ID_PATTERN.test(value)) {
     throw new InvalidIdError(kind, 'may contain only letters, digits and . _ ~ @ | + = -');
   }
+}
+
+/** The longest user id, in UTF-8 bytes. */
+export const MAX_USER_ID_BYTES = 256;
+
+/** Control characters, lone surrogates and line/paragraph separators: what a user id may not hold. */
+const NOT_PRINTABLE = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Validates a user id: any printable Unicode text (`tenant:kim`, `Kim Lee`, `ユーザー`) of 1 to
+ * `MAX_USER_ID_BYTES` UTF-8 bytes; no control characters, lone surrogates or line separators.
+ * User ids never reach a Redis key in clear: keys carry `userTag(userId)`, a digest, so the
+ * characters that would break a key (`:`, `{}`, globs, spaces) are harmless here.
+ * Throws `InvalidIdError` (ERR_INVALID_ID).
+ */
+export function assertUserId(value: unknown): asserts value is string {
+  if (typeof value !== 'string') throw new InvalidIdError('userId', 'must be a string');
+  if (value.length === 0) throw new InvalidIdError('userId', 'must not be empty');
+  if (Buffer.byteLength(value, 'utf8') > MAX_USER_ID_BYTES) {
+    throw new InvalidIdError('userId', `longer than ${MAX_USER_ID_BYTES} bytes (UTF-8)`);
+  }
+  if (NOT_PRINTABLE.test(value)) {
+    throw new InvalidIdError('userId', 'may contain only printable characters (no control characters)');
+  }
+}
+
+/** True when `value` is a valid user id (no throw). */
+export function isUserId(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    Buffer.byteLength(value, 'utf8') <= MAX_USER_ID_BYTES &&
+    !NOT_PRINTABLE.test(value)
+  );
 }
 
 /**

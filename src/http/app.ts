@@ -22,8 +22,11 @@ import { clientErrorHandler, httpError, toHttpError } from './errors.js';
 import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
 import { createMetrics, type Metrics, registerReplicaAckMetrics } from './metrics.js';
 import { redisRateLimitStore } from './rate-limit.js';
+import { describeValidationOf } from './validation.js';
+import { createClientAuthenticator, createLocalLimiter, requireClient } from './clients.js';
 import { adminRoutes } from './routes/admin.js';
 import { browserRoutes } from './routes/browser.js';
+import { oauthMetadataRoute, oauthTokenRoute } from './routes/oauth.js';
 import { meRoutes } from './routes/me.js';
 import { opsRoutes } from './routes/ops.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -66,9 +69,21 @@ const PER_MINUTE_MS = 60_000;
 /** Seconds a client shed for memory pressure waits: memory is freed by expiry and cleanup, not at once. */
 const STORE_BUSY_RETRY_AFTER = '5';
 
-function perMinute(max: number, keyGenerator?: (request: FastifyRequest) => string): RouteRateLimit {
-  if (max === 0) return false;
-  return keyGenerator ? { max, timeWindow: PER_MINUTE_MS, keyGenerator } : { max, timeWindow: PER_MINUTE_MS };
+/** URL pattern → a matcher (`:param` is one non-empty segment, `*` the rest), made once per pattern. */
+const patternCache = new Map<string, RegExp>();
+function matcher(url: string): RegExp {
+  let re = patternCache.get(url);
+  if (re === undefined) {
+    const body = url
+      .split('/')
+      .map((seg) =>
+        seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
+      .join('/');
+    re = new RegExp(`^${body}/?$`);
+    patternCache.set(url, re);
+  }
+  return re;
 }
 
 /** How often Node looks for requests past their deadline: a quarter of the shorter one, 50 ms to 5 s. */
@@ -79,14 +94,21 @@ export function connectionsCheckingIntervalMs(http: {
   return Math.max(50, Math.min(5000, Math.floor(Math.min(http.requestTimeoutMs, http.headersTimeoutMs) / 4)));
 }
 
-/**
- * Introspection is limited per service key: the route's key check runs before the limiter (its
- * onRequest hook comes first) and names the key by a digest made at start, so no request hashes
- * anything here. The address is the fallback should the limiter ever run first.
- */
-function serviceClientKey(request: FastifyRequest): string {
-  const principal = request.principal;
-  return principal !== null && principal.kind === 'service' ? `k:${principal.keyId}` : `ip:${request.ip}`;
+/** The methods the routes of `path` answer (HEAD with GET, as Fastify serves it), sorted. */
+function allowedMethods(routes: readonly RouteEntry[], path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of routes) {
+    if (matcher(r.url).test(path)) {
+      methods.add(r.method);
+      if (r.method === 'GET') methods.add('HEAD');
+    }
+  }
+  return [...methods].sort();
+}
+
+function perMinute(max: number, keyGenerator?: (request: FastifyRequest) => string): RouteRateLimit {
+  if (max === 0) return false;
+  return keyGenerator ? { max, timeWindow: PER_MINUTE_MS, keyGenerator } : { max, timeWindow: PER_MINUTE_MS };
 }
 
 /**
@@ -126,7 +148,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
 
   /** Error answer shared by the error handler and Fastify's framework errors (bad URLs). */
   const sendError = (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const view = toHttpError(err);
+    const view = toHttpError(err, describeValidationOf(request));
     const code = view.body.error.code;
     if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT') metrics.redisErrors.inc({ code });
     if (code === 'ERR_STORE_BUSY') {
@@ -164,7 +186,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     },
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
-    routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
+    // A path parameter holds at most a user id of 256 UTF-8 bytes, percent-encoded (×3).
+    routerOptions: { maxParamLength: 800, ignoreTrailingSlash: true },
     // A malformed percent-encoding or an over-long path parameter is answered before routing; by
     // default Fastify sends its own body (and echoes the path): answer with ours instead.
     frameworkErrors: (err, request, reply) => sendError(err, request, reply),
@@ -181,12 +204,26 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   // JSON only (plus forms where the RFCs call for them): a text/plain body is a 415, not a string.
   app.removeContentTypeParser('text/plain');
+  // Many clients send `Content-Type: application/json` on every POST and DELETE, body or not: an
+  // empty body is no body (a route that needs one says which field is missing), not a 400 for
+  // "empty JSON". Everything else goes to Fastify's own parser (prototype-poisoning checks kept).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    jsonParser(request, text, done);
+  });
 
   app.decorate('optix', optix);
   app.decorate('metrics', metrics);
   app.decorate('lifecycle', lifecycle);
   app.decorate('routeTable', routeTable);
   app.decorateRequest('principal', null);
+  app.decorateRequest('caller', null);
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -209,6 +246,20 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
 
   app.setNotFoundHandler((request, reply) => {
+    // A known path with another method: 405 with the methods it has (RFC 9110 §15.5.6).
+    const allowed = allowedMethods(routeTable, request.url.split('?')[0]!);
+    if (allowed.length > 0) {
+      reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({
+          error: {
+            code: 'ERR_METHOD_NOT_ALLOWED',
+            message: `${request.method.slice(0, 16)} is not allowed here; use ${allowed.join(', ')}`,
+          },
+        });
+      return;
+    }
     reply.code(404).send({
       error: {
         code: 'ERR_NOT_FOUND',
@@ -229,6 +280,12 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
       components: {
         securitySchemes: {
           serviceKey: { type: 'http', scheme: 'bearer', description: 'A key from SERVICE_API_KEYS' },
+          oauthClient: {
+            type: 'http',
+            scheme: 'basic',
+            description:
+              'A client of OAUTH_CLIENTS: client_secret_basic (or client_secret_post: client_id and client_secret in the form body)',
+          },
           userToken: {
             type: 'http',
             scheme: 'bearer',
@@ -272,34 +329,50 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   const salt = config.logIdSalt;
   const verifyServiceKey = createServiceKeyVerifier(config.serviceApiKeys);
   const verifyOpsKey = config.opsApiKeys.length > 0 ? createServiceKeyVerifier(config.opsApiKeys) : null;
+  const clients = createClientAuthenticator({
+    clients: config.oauthClients,
+    verifyServiceKey,
+    defaultIntrospectPerMinute: config.rateLimits.introspectPerMinute,
+  });
+  const introspectLimiter = createLocalLimiter();
   const ctx: RouteContext = {
     optix,
     metrics,
     lifecycle,
+    clients,
     requireService: requireServiceKey(verifyServiceKey),
     opsAccess: (request) => {
       if (verifyOpsKey === null) return true;
       const presented = bearerToken(request);
       return presented !== null && verifyOpsKey(presented) !== null;
     },
+    requireIntrospectionClient: requireClient(clients, {
+      required: true,
+      limit: {
+        take: introspectLimiter.take,
+        onLimited: (request) => metrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unmatched' }),
+      },
+    }),
+    optionalClient: requireClient(clients, { required: false }),
     requireUser: requireUser(optix.jwt, optix.sessions, metrics),
     hashId: (id) => hashId(salt, id),
     rateLimits: {
       refresh: perMinute(config.rateLimits.refreshPerMinute),
       revoke: perMinute(config.rateLimits.revokePerMinute),
-      introspect: perMinute(config.rateLimits.introspectPerMinute, serviceClientKey),
       meWrite: perMinute(config.rateLimits.meWritesPerMinute, userClientKey),
     },
   };
 
   await app.register(opsRoutes, ctx);
+  await app.register(oauthMetadataRoute, ctx);
   await app.register(sessionRoutes, ctx);
   await app.register(refreshRoute, ctx);
   await app.register(async (scope) => {
-    // Form bodies (RFC 7009/7662 clients send them) only where the RFCs call for them: revoke and
-    // introspect, not refresh.
+    // Form bodies (RFC 6749/7009/7662 clients send them) only where the RFCs call for them:
+    // revoke, introspect and the OAuth token endpoint, not /v1/token/refresh.
     await scope.register(formbody, { bodyLimit: config.http.bodyLimitBytes });
     await scope.register(tokenRoutes, ctx);
+    await scope.register(oauthTokenRoute, ctx);
   });
   await app.register(browserRoutes, ctx);
   await app.register(meRoutes, ctx);

@@ -4,6 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Optix } from '../container.js';
+import type { ClientAuthenticator } from './clients.js';
 import type { Metrics } from './metrics.js';
 
 export interface Lifecycle {
@@ -32,13 +33,18 @@ export interface RouteContext {
    * `OPS_API_KEYS` is unset, else only with one of those keys as a Bearer token.
    */
   readonly opsAccess: (request: FastifyRequest) => boolean;
+  /** Named OAuth clients and service keys (introspection, revocation, token endpoint). */
+  readonly clients: ClientAuthenticator;
+  /** preValidation: a service key or OAuth client is required; counts its introspection budget. */
+  readonly requireIntrospectionClient: Hook;
+  /** preValidation: authenticates a caller that presents credentials; anonymous callers pass. */
+  readonly optionalClient: Hook;
   readonly requireUser: Hook;
   /** Salted hash of an id for logs (never log the id). */
   readonly hashId: (id: string) => string;
   readonly rateLimits: {
     readonly refresh: RouteRateLimit;
     readonly revoke: RouteRateLimit;
-    readonly introspect: RouteRateLimit;
     /** `/v1/me/*` writes, per user (the route's token check runs first and names the user). */
     readonly meWrite: RouteRateLimit;
   };

@@ -36,6 +36,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   ERR_FORBIDDEN: 403,
   ERR_ORIGIN_NOT_ALLOWED: 403,
   ERR_NOT_FOUND: 404,
+  ERR_METHOD_NOT_ALLOWED: 405,
   ERR_VALIDATION: 400,
   ERR_MALFORMED_REQUEST: 400,
   ERR_REQUEST_TIMEOUT: 408,
@@ -91,6 +92,8 @@ const BY_STATUS: Readonly<Record<number, ErrorCode>> = {
 };
 
 const ID_FIELD = /Id$/;
+/** Schema keywords whose failure on an `…Id` field means a malformed id. */
+const ID_KEYWORDS = new Set(['pattern', 'format', 'minLength', 'maxLength']);
 
 interface ValidationIssue {
   instancePath?: string;
@@ -102,11 +105,7 @@ function validationCode(err: FastifyError): ErrorCode {
   if (err.validationContext === 'params') return 'ERR_INVALID_ID';
   const issues = (err.validation ?? []) as ValidationIssue[];
   const first = issues[0];
-  if (
-    first &&
-    (first.keyword === 'pattern' || first.keyword === 'maxLength') &&
-    ID_FIELD.test(first.instancePath ?? '')
-  ) {
+  if (first && ID_KEYWORDS.has(first.keyword ?? '') && ID_FIELD.test(first.instancePath ?? '')) {
     return 'ERR_INVALID_ID';
   }
   return 'ERR_VALIDATION';
@@ -139,8 +138,14 @@ export function httpError(code: ErrorCode, message: string): OptixError {
   return new OptixError(code, message);
 }
 
-/** Translates any thrown value into the status and body sent to the client. */
-export function toHttpError(err: unknown): HttpErrorView {
+/**
+ * Translates any thrown value into the status and body sent to the client. `describeValidation`
+ * words a schema failure (see `validation.ts`); without it the validator's own message is used.
+ */
+export function toHttpError(
+  err: unknown,
+  describeValidation?: (err: { validation?: unknown; validationContext?: string | undefined }) => string,
+): HttpErrorView {
   if (isOptixError(err)) {
     const status = HTTP_STATUS[err.code];
     const serverFault = status >= 500;
@@ -153,7 +158,8 @@ export function toHttpError(err: unknown): HttpErrorView {
   if (fe && typeof fe === 'object') {
     if (Array.isArray(fe.validation)) {
       const code = validationCode(fe as FastifyError);
-      return { status: 400, body: { error: { code, message: String(fe.message) } }, serverFault: false };
+      const message = describeValidation ? describeValidation(fe as FastifyError) : String(fe.message);
+      return { status: 400, body: { error: { code, message } }, serverFault: false };
     }
     if (typeof fe.code === 'string' && fe.code in FRAMEWORK_CODES) {
       const code = FRAMEWORK_CODES[fe.code]!;

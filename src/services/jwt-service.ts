@@ -15,7 +15,7 @@ import {
   StoreUnavailableError,
   TokenRevokedError,
 } from '../core/errors.js';
-import { assertId, isUserScopedId, newUserScopedId, randomToken } from '../core/ids.js';
+import { assertUserId, isUserScopedId, newUserScopedId, randomToken } from '../core/ids.js';
 import type { RevocationQuery, Stores } from '../core/ports.js';
 import { assertObject, assertReason } from '../core/validate.js';
 import { signCompact, verifyCompact } from './jwt/compact.js';
@@ -212,7 +212,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     const sub = raw.sub;
     if (typeof sub !== 'string') throw claimError('sub', 'sub is required');
     try {
-      assertId('sub', sub);
+      assertUserId(sub);
     } catch {
       throw claimError('sub', 'sub is malformed');
     }
@@ -314,7 +314,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   // entry is kept that much longer than the token's own lifetime: a revoked token must never
   // verify again in the tolerance window after its `exp`.
   async function revokeToken(input: { jti: string; ttlSeconds?: number; userId: string; reason: string }) {
-    assertId('userId', input.userId);
+    assertUserId(input.userId);
     assertReason(input.reason);
     const ttlSeconds = (input.ttlSeconds ?? accessTtl) + tolerance;
     // Revoking a token already revoked writes the entry again (it is never shortened) but no
@@ -336,7 +336,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
 
   async function issueTokenPair(input: CreateAccessTokenInput & { sessionId: string }): Promise<TokenPair> {
     assertObject('input', input);
-    assertId('userId', input.userId);
+    assertUserId(input.userId);
     if (!isUserScopedId(input.sessionId)) throw new InvalidArgumentError('sessionId', 'is malformed');
     const claims = extraClaims(input);
     const familyId = newUserScopedId(input.userId);
@@ -357,8 +357,9 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
 
   async function refreshTokens(
     refreshToken: string,
-    context: { ipAddress?: string; userAgent?: string } = {},
+    context: { ipAddress?: string; userAgent?: string; scope?: readonly string[] } = {},
   ): Promise<TokenPair> {
+    const requestedScope = context.scope === undefined ? undefined : stringList('scope', [...context.scope]);
     const presented = parseRefreshToken(refreshToken);
     if (!presented) throw new RefreshTokenInvalidError();
     // Nothing is said about the family before the store has checked the presented secret
@@ -371,6 +372,16 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       claims = family.claims ? (JSON.parse(family.claims) as ExtraClaims) : {};
     } catch {
       claims = {};
+    }
+    if (requestedScope !== undefined) {
+      // RFC 6749 §6: a refresh may narrow the scope, never widen it. Checked before the token is
+      // consumed, so a refused scope leaves the refresh token usable. The family keeps the scope
+      // granted at login; only this access token carries the narrower one.
+      const granted = new Set(claims.permissions ?? []);
+      const extra = requestedScope.find((s) => !granted.has(s));
+      if (extra !== undefined)
+        throw new InvalidArgumentError('scope', 'includes a scope that was not granted');
+      claims = { ...claims, permissions: [...new Set(requestedScope)] };
     }
     // The child is prepared before the atomic consume so the store can keep it, sealed under the
     // presented secret, for the grace window.
@@ -423,7 +434,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     accessTokenTtlSeconds: accessTtl,
     async createAccessToken(input) {
       assertObject('input', input);
-      assertId('userId', input.userId);
+      assertUserId(input.userId);
       if (input.sessionId !== undefined && !isUserScopedId(input.sessionId)) {
         throw new InvalidArgumentError('sessionId', 'is malformed');
       }
@@ -479,7 +490,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       return true;
     },
     async revokeAllUserTokens(userId, reason) {
-      assertId('userId', userId);
+      assertUserId(userId);
       assertReason(reason);
       // Raises the user's generation (clock-independent; what tokens with `ugen` are judged by)
       // and the legacy time watermark (for tokens minted before generations existed).

@@ -14,6 +14,7 @@ import {
 } from '../core/errors.js';
 import {
   assertId,
+  assertUserId,
   fingerprintDigest,
   newUserScopedId,
   parseUserScopedId,
@@ -84,7 +85,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
 
   async function createSession(input: CreateSessionInput): Promise<Session> {
     if (!input || typeof input !== 'object') throw new InvalidArgumentError('input', 'is required');
-    assertId('userId', input.userId);
+    assertUserId(input.userId);
     const ipAddress = boundedText('ipAddress', input.ipAddress, 64);
     const userAgent = boundedText('userAgent', input.userAgent);
     // Only the digest is kept: the raw fingerprint can skip MFA on a trusted device.
@@ -234,13 +235,13 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       return moved;
     },
     async listUserSessions(userId) {
-      assertId('userId', userId);
+      assertUserId(userId);
       return stores.sessionStore.getUserSessions(userId, { activeOnly: true });
     },
     terminateSession,
     async terminateUserSessions(input) {
       assertObject('input', input);
-      assertId('userId', input.userId);
+      assertUserId(input.userId);
       if (input.exceptSessionId !== undefined) assertSessionId(input.exceptSessionId);
       const reason = input.reason ?? 'user_request';
       assertReason(reason);
@@ -265,7 +266,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     },
     async trustDevice(input) {
       assertObject('input', input);
-      assertId('userId', input.userId);
+      assertUserId(input.userId);
       const fingerprint = boundedText('deviceFingerprint', input.deviceFingerprint, 512);
       if (fingerprint === '') throw new InvalidArgumentError('deviceFingerprint', 'must not be empty');
       const deviceName = boundedText('deviceName', input.deviceName, 128);
@@ -367,14 +368,14 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       return verified;
     },
     async isDeviceTrusted(userId, deviceFingerprint) {
-      assertId('userId', userId);
+      assertUserId(userId);
       const fp = boundedText('deviceFingerprint', deviceFingerprint, 512);
       return (
         (await stores.trustedDevices.get(userId, trustedDeviceId(userId, fingerprintDigest(fp)))) !== null
       );
     },
     async untrustDevice(userId, deviceId) {
-      assertId('userId', userId);
+      assertUserId(userId);
       assertId('deviceId', deviceId);
       const removed = await stores.trustedDevices.revoke(userId, deviceId);
       if (removed) {
@@ -383,12 +384,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       return removed;
     },
     async listTrustedDevices(userId) {
-      assertId('userId', userId);
+      assertUserId(userId);
       return stores.trustedDevices.listUserDevices(userId);
     },
     async listSecurityEvents(userId, opts = {}) {
       assertObject('opts', opts);
-      assertId('userId', userId);
+      assertUserId(userId);
       return stores.securityEvents.listUserEvents(userId, opts);
     },
     async cleanupExpiredSessions(onProgress) {

@@ -167,11 +167,17 @@ export interface JwtService {
    * Rotates a refresh token. Concurrent or repeated presentations of the just-rotated token within
    * the grace window return the same pair; any other reuse revokes the family, ends its session and
    * records `token_reuse_detected`.
-   * @throws RefreshTokenInvalidError, RefreshTokenReusedError, RefreshTokenRevokedError
+   *
+   * `context.scope` narrows the new access token's permissions (RFC 6749 §6) to a subset of those
+   * granted at login; the family keeps the full set, so the next refresh without a scope gets it
+   * back. A duplicate presentation inside the grace window returns the first answer's pair as it
+   * was (with that call's scope).
+   * @throws RefreshTokenInvalidError, RefreshTokenReusedError, RefreshTokenRevokedError;
+   *   InvalidArgumentError (`scope`) for a scope not granted, before the token is consumed
    */
   refreshTokens(
     refreshToken: string,
-    context?: { ipAddress?: string; userAgent?: string },
+    context?: { ipAddress?: string; userAgent?: string; scope?: readonly string[] },
   ): Promise<TokenPair>;
   /** Prunes token indexes. */
   cleanupExpiredTokens(): Promise<{ blacklistIndexEntries: number; durationMs: number }>;

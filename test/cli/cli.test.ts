@@ -204,7 +204,8 @@ describe('optix-sessions (in-process)', () => {
     assert.equal(json[0].sessionId, session.sessionId);
     assert.equal('deviceFingerprint' in json[0], false);
     assert.match((await sh('sessions', 'list', 'nobody')).out, /no live sessions/);
-    assert.equal((await sh('sessions', 'list', 'bad:id')).code, 2);
+    assert.equal((await sh('sessions', 'list', 'bad\u0001id')).code, 2, 'a control character is no user id');
+    assert.equal((await sh('sessions', 'list', 'tenant:kim')).code, 0, 'any printable text is');
 
     const revoke = await sh('sessions', 'revoke', session.sessionId);
     assert.equal(revoke.code, 0, revoke.err);

@@ -126,6 +126,33 @@ export const BAD_IDS: readonly string[] = [
   '',
 ];
 
+/**
+ * User ids every store must refuse with ERR_INVALID_ID: empty, control characters, line
+ * separators, a lone surrogate, more than 256 UTF-8 bytes. (Any printable Unicode is a user id:
+ * it reaches keys only as a digest.)
+ */
+export const BAD_USER_IDS: readonly string[] = [
+  '',
+  'a\nb',
+  'a\0b',
+  '\x7f',
+  'a\u2028b',
+  '\ud800',
+  'x'.repeat(257),
+  'é'.repeat(129),
+];
+
+/** User ids every store must accept and keep as they are (none of them reaches a key in clear). */
+export const ODD_USER_IDS: readonly string[] = [
+  'tenant:kim',
+  'Kim Lee',
+  'ユーザー',
+  'a{b}*?[c]',
+  '😀 emoji',
+  'x'.repeat(256),
+  'é'.repeat(128),
+];
+
 /** Ids that must be refused where a generated `<tag>.<random>` id is expected. */
 export function badScopedIds(userId = 'user-for-bad-ids'): string[] {
   const valid = newUserScopedId(userId);

@@ -6,7 +6,7 @@ import { makeSession, uniqueJti, uniqueUserId } from '../helpers/fixtures.js';
 import {
   assertExpires,
   assertRejectsAll,
-  BAD_IDS,
+  BAD_USER_IDS,
   BAD_TTLS,
   badScopedIds,
   type ContractStores,
@@ -443,7 +443,7 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
           'create.familyId',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (bad) => families.create({ ...valid, userId: bad }),
           'create.userId',

@@ -6,6 +6,7 @@ import { makeSession, uniqueJti, uniqueUserId } from '../helpers/fixtures.js';
 import {
   assertRejectsAll,
   BAD_IDS,
+  BAD_USER_IDS,
   badScopedIds,
   type ContractStores,
   type MakeStores,
@@ -172,7 +173,7 @@ export function revocationContract(name: string, makeStores: MakeStores): void {
           'jti',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (userId) => revocation.check({ ...query, userId }),
           'userId',

@@ -6,7 +6,7 @@ import { DAY_MS, makeIp, USER_AGENT, uniqueUserId } from '../helpers/fixtures.js
 import {
   assertExpires,
   assertRejectsAll,
-  BAD_IDS,
+  BAD_USER_IDS,
   badScopedIds,
   type MakeStores,
   now,
@@ -229,14 +229,14 @@ export function securityEventsContract(name: string, makeStores: MakeStores): vo
       withStores(makeStores, async (ctx) => {
         const events = ctx.stores.securityEvents;
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (userId) => events.record({ type: 'session_created', userId }),
           'record.userId',
         );
         await assertRejectsAll(badScopedIds(), 'ERR_INVALID_ID', (id) => events.get(id), 'get');
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (id) => events.listUserEvents(id),
           'listUserEvents',

@@ -8,6 +8,8 @@ import {
   assertExpires,
   assertRejectsAll,
   BAD_IDS,
+  BAD_USER_IDS,
+  ODD_USER_IDS,
   badScopedIds,
   type ContractStores,
   type MakeStores,
@@ -46,6 +48,23 @@ export function sessionStoreContract(name: string, makeStores: MakeStores): void
         );
         assert.deepEqual(await store.createSession(session), { evicted: [] });
         assert.deepEqual(await store.getSession(session.sessionId), session);
+      }));
+
+    it('any printable Unicode user id (tenant:kim, spaces, braces, emoji, 256 bytes) is kept as given', () =>
+      withStores(makeStores, async (ctx) => {
+        const store = ctx.stores.sessionStore;
+        for (const odd of ODD_USER_IDS) {
+          const userId = odd.length > 100 ? odd : `${odd}-${uniqueUserId()}`.slice(0, 200);
+          const session = makeSession(userId, {}, now(ctx));
+          await store.createSession(session);
+          assert.deepEqual(await store.getSession(session.sessionId), session, JSON.stringify(userId));
+          assert.deepEqual(ids(await store.getUserSessions(userId)), [session.sessionId]);
+          const beforeMs = now(ctx);
+          await ctx.stores.tokenBlacklist.revokeUserTokensBefore({ userId, beforeMs, ttlSeconds: 60 });
+          assert.equal(await ctx.stores.tokenBlacklist.getUserWatermark(userId), beforeMs);
+          assert.deepEqual(ids(await store.deleteUserSessions(userId)), [session.sessionId]);
+          assert.deepEqual(await store.getUserSessions(userId), []);
+        }
       }));
 
     it('a session without a device or fingerprint is stored and listed', () =>
@@ -423,7 +442,7 @@ export function sessionStoreContract(name: string, makeStores: MakeStores): void
           'createSession.sessionId',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (bad) => store.createSession(makeSession(bad, {}, t)),
           'createSession.userId',
@@ -465,13 +484,13 @@ export function sessionStoreContract(name: string, makeStores: MakeStores): void
           'rotateSessionId.new',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (id) => store.getUserSessions(id),
           'getUserSessions',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (id) => store.deleteUserSessions(id),
           'deleteUserSessions',

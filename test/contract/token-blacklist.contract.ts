@@ -6,6 +6,7 @@ import {
   assertExpires,
   assertRejectsAll,
   BAD_IDS,
+  BAD_USER_IDS,
   BAD_TTLS,
   badScopedIds,
   type MakeStores,
@@ -316,7 +317,7 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
           'blacklistToken.jti',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (userId) => bl.blacklistToken({ jti: uniqueJti(), ttlSeconds: 60, userId, reason: 'x' }),
           'blacklistToken.userId',
@@ -324,7 +325,7 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
         await assertRejectsAll(BAD_IDS, 'ERR_INVALID_ID', (jti) => bl.isBlacklisted(jti), 'isBlacklisted');
         await assertRejectsAll(BAD_IDS, 'ERR_INVALID_ID', (jti) => bl.getEntry(jti), 'getEntry');
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (userId) =>
             bl.blacklistAllUserTokens({ userId, tokenJtis: [uniqueJti()], ttlSeconds: 60, reason: 'x' }),
@@ -343,19 +344,19 @@ export function tokenBlacklistContract(name: string, makeStores: MakeStores): vo
           'isFamilyRevoked',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (userId) => bl.revokeUserTokensBefore({ userId, beforeMs: now(ctx), ttlSeconds: 60 }),
           'revokeUserTokensBefore',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (userId) => bl.getUserGeneration(userId),
           'getUserGeneration',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (userId) => bl.getUserWatermark(userId),
           'getUserWatermark',

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeTrustedDevice, uniqueUserId } from '../helpers/fixtures.js';
-import { assertExpires, assertRejectsAll, BAD_IDS, type MakeStores, now, withStores } from './harness.js';
+import {
+  assertExpires,
+  assertRejectsAll,
+  BAD_IDS,
+  BAD_USER_IDS,
+  type MakeStores,
+  now,
+  withStores,
+} from './harness.js';
 
 /** `TrustedDeviceStore`: a trust record per (user, device) that lives until `expiresAt`. */
 export function trustedDevicesContract(name: string, makeStores: MakeStores): void {
@@ -157,7 +165,7 @@ export function trustedDevicesContract(name: string, makeStores: MakeStores): vo
         const t = now(ctx);
         const valid = makeTrustedDevice(userId, {}, t);
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (bad) => devices.trust({ ...valid, userId: bad }),
           'trust.userId',
@@ -169,20 +177,20 @@ export function trustedDevicesContract(name: string, makeStores: MakeStores): vo
           'trust.deviceId',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (bad) => devices.get(bad, valid.deviceId),
           'get.userId',
         );
         await assertRejectsAll(BAD_IDS, 'ERR_INVALID_ID', (bad) => devices.get(userId, bad), 'get.deviceId');
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (bad) => devices.listUserDevices(bad),
           'listUserDevices',
         );
         await assertRejectsAll(
-          BAD_IDS,
+          BAD_USER_IDS,
           'ERR_INVALID_ID',
           (bad) => devices.revoke(bad, valid.deviceId),
           'revoke.userId',

@@ -39,7 +39,14 @@ import { type Alg, poolsFor, type World } from './world.js';
 // Routes
 
 export type AuthKind = 'service' | 'user' | 'none';
-type BodyKind = 'createSession' | 'refresh' | 'token' | 'trustDevice' | 'rotateSession' | 'checkDevice';
+type BodyKind =
+  | 'createSession'
+  | 'refresh'
+  | 'oauthRefresh'
+  | 'token'
+  | 'trustDevice'
+  | 'rotateSession'
+  | 'checkDevice';
 type ParamName = 'userId' | 'sessionId' | 'deviceId' | '*';
 
 export interface RouteSpec {
@@ -53,6 +60,8 @@ export interface RouteSpec {
   form?: boolean;
   /** Revokes what its parameter names: never given the bystander's ids. */
   destructive?: boolean;
+  /** Answers errors as RFC 6749 §5.2 (`{ error, error_description }`), not the catalog. */
+  oauthErrors?: boolean;
 }
 
 /** Every route the app serves. The tests fail when the app has a route this list lacks. */
@@ -67,6 +76,15 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', url: '/readyz', auth: 'none' },
   { method: 'GET', url: '/metrics', auth: 'none' },
   { method: 'GET', url: '/.well-known/jwks.json', auth: 'none' },
+  { method: 'GET', url: '/.well-known/oauth-authorization-server', auth: 'none' },
+  {
+    method: 'POST',
+    url: '/v1/oauth/token',
+    auth: 'none',
+    body: 'oauthRefresh',
+    form: true,
+    oauthErrors: true,
+  },
   { method: 'POST', url: '/v1/sessions', auth: 'service', body: 'createSession' },
   {
     method: 'POST',
@@ -1086,14 +1104,18 @@ function cleanFields(
       if (n & 32) fields.mfaVerified = (n & 64) !== 0;
       return fields;
     }
-    case 'refresh': {
+    case 'refresh':
+    case 'oauthRefresh': {
       const list = c.token.party === 'victim' ? ctx.model.refresh : pools.deadRefresh;
       // Mostly the current token; sometimes an older one (grace, reuse) or a dead one.
       const token =
         c.token.party === 'victim' && c.token.index % 4 !== 0
           ? list[list.length - 1]
           : (pickOf(list, c.token.index) ?? '');
-      return { refreshToken: token };
+      // The OAuth token endpoint: the same token as an RFC 6749 §6 refresh grant.
+      return kind === 'refresh'
+        ? { refreshToken: token }
+        : { grant_type: 'refresh_token', refresh_token: token };
     }
     case 'token': {
       const t = c.token;
@@ -1181,6 +1203,7 @@ function buildBody(
   }
   if (spec.body === 'token' && !isValidTokenString(fields.token)) clean = false;
   if (spec.body === 'refresh' && !isValidTokenString(fields.refreshToken)) clean = false;
+  if (spec.body === 'oauthRefresh' && !isValidTokenString(fields.refresh_token)) clean = false;
   const encoding = encMut?.enc ?? (spec.form ? action.clean.enc : 'json');
   if (encMut?.enc === 'form' && !spec.form) clean = false;
   let payload: string;
@@ -1254,7 +1277,35 @@ function buildAuth(ctx: CaseContext, spec: RouteSpec, action: Extract<Action, { 
 const STACK = /\n\s+at /;
 
 /** The properties every response has. Returns the parsed JSON body (or null). */
-function checkResponse(res: LightMyRequestResponse, method: string, where: string): unknown {
+/** RFC 6749 §5.2 error codes (plus the registered extensions the token endpoint uses). */
+const OAUTH_ERRORS = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'invalid_scope',
+  'unsupported_grant_type',
+  'slow_down',
+  'temporarily_unavailable',
+]);
+
+function checkOAuthError(res: LightMyRequestResponse, method: string, where: string, body: unknown): void {
+  if (res.statusCode < 400 || method === 'HEAD' || res.statusCode === 404 || res.statusCode === 405) return;
+  const b = body as { error?: unknown; error_description?: unknown } | null;
+  if (!b || typeof b.error !== 'string' || !OAUTH_ERRORS.has(b.error))
+    fail(`${where}: ${res.statusCode} without an RFC 6749 error body: ${res.body.slice(0, 200)}`);
+  if (Object.keys(b).sort().join(',') !== 'error,error_description')
+    fail(`${where}: error body has keys ${Object.keys(b)}`);
+  if (typeof b.error_description !== 'string' || STACK.test(b.error_description))
+    fail(`${where}: bad error_description ${String(b.error_description)}`);
+}
+
+function checkResponse(
+  res: LightMyRequestResponse,
+  method: string,
+  where: string,
+  spec?: RouteSpec,
+  routeIntact = true,
+): unknown {
   if (res.statusCode >= 500) fail(`${where}: ${res.statusCode} ${res.body.slice(0, 300)}`);
   let body: unknown = null;
   const type = String(res.headers['content-type'] ?? '');
@@ -1266,6 +1317,10 @@ function checkResponse(res: LightMyRequestResponse, method: string, where: strin
     }
   }
   if (method === 'HEAD' && res.body !== '') fail(`${where}: HEAD answered with a body`);
+  if (spec?.oauthErrors && routeIntact) {
+    checkOAuthError(res, method, where, body);
+    return body;
+  }
   if (res.statusCode >= 400 && method !== 'HEAD') {
     const err = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     if (!err || typeof err !== 'object')
@@ -1299,7 +1354,10 @@ function collectSecrets(ctx: CaseContext, value: unknown): void {
   }
   if (value === null || typeof value !== 'object') return;
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v === 'string' && /^(accessToken|refreshToken|sessionId|sid|token)$/.test(k))
+    if (
+      typeof v === 'string' &&
+      /^(accessToken|refreshToken|sessionId|sid|token|access_token|refresh_token)$/.test(k)
+    )
       ctx.world.secret(v);
     else collectSecrets(ctx, v);
   }
@@ -1424,7 +1482,12 @@ async function runHttp(ctx: CaseContext, action: Extract<Action, { a: 'http' }>)
   }
 
   const wasLive = model.sessionLive;
-  const refreshBefore = spec.body === 'refresh' ? model.refreshOutcome(body.fields?.refreshToken) : null;
+  const refreshBefore =
+    spec.body === 'refresh'
+      ? model.refreshOutcome(body.fields?.refreshToken)
+      : spec.body === 'oauthRefresh'
+        ? model.refreshOutcome(body.fields?.refresh_token)
+        : null;
   let res: LightMyRequestResponse;
   try {
     res = await world.app.inject({
@@ -1437,7 +1500,7 @@ async function runHttp(ctx: CaseContext, action: Extract<Action, { a: 'http' }>)
     fail(`${where}: inject failed (the request crashed the app?): ${String(err)}`);
   }
   ctx.trace.push(`${method} ${url.slice(0, 160)} -> ${res.statusCode}`);
-  const json = checkResponse(res, method, where);
+  const json = checkResponse(res, method, where, spec, routeIntact);
   const ok = res.statusCode >= 200 && res.statusCode < 300;
   ctx.stats.count(`http ${where}`, String(res.statusCode));
   if (json !== null) collectSecrets(ctx, json);
@@ -1603,6 +1666,33 @@ async function runHttp(ctx: CaseContext, action: Extract<Action, { a: 'http' }>)
         }
       } else if (!ok && mustAccept) fail(`${where}: ${res.statusCode} ${res.body}`);
       return;
+    case 'POST /v1/oauth/token': {
+      // The same model as /v1/token/refresh; errors are RFC 6749 bodies, where reuse, revoked and
+      // unknown are all `invalid_grant`.
+      const presented = body.fields?.refresh_token;
+      const outcome = refreshBefore ?? 'reject';
+      if (ok) {
+        if (outcome !== 'rotate' && outcome !== 'grace') {
+          fail(
+            `oauth refresh accepted a token the model says is ${outcome}: ${String(presented).slice(0, 80)}`,
+          );
+        }
+        const out = json as { access_token: string; refresh_token: string };
+        const pair = { accessToken: out.access_token, refreshToken: out.refresh_token };
+        if (outcome === 'grace')
+          assert.deepEqual(pair, model.prevPair, 'the grace window answers the same pair');
+        else model.rotated(pair, jtiOf(pair.accessToken));
+      } else {
+        const error = (json as { error?: string } | null)?.error;
+        // An old token that reached the grant is theft: the family is revoked whatever was said.
+        if (outcome === 'reuse' && error === 'invalid_grant') model.revokeFamily();
+        else if (clean && outcome === 'reuse') fail(`oauth reuse answered ${res.statusCode} ${error}`);
+        if (clean && (outcome === 'rotate' || outcome === 'grace')) {
+          fail(`oauth refresh refused the victim's ${outcome} token: ${res.body}`);
+        }
+      }
+      return;
+    }
     case 'GET /docs/static/*':
       if (ok && /root:.*:0:0:|"name":\s*"optix-sessions"|BEGIN (PRIVATE|EC PRIVATE)/.test(res.body)) {
         fail(`${where}: served a file from outside the docs: ${url}`);

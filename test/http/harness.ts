@@ -136,7 +136,17 @@ export async function createHarness(env: Env = {}, deps: { clock?: Clock } = {})
   };
 }
 
-const SECRET_FIELDS = new Set(['accessToken', 'refreshToken', 'sessionId', 'sid', 'token', 'handoffCode']);
+const SECRET_FIELDS = new Set([
+  'accessToken',
+  'refreshToken',
+  'sessionId',
+  'sid',
+  'token',
+  'access_token',
+  'refresh_token',
+  'client_secret',
+  'handoffCode',
+]);
 
 function collect(value: unknown): void {
   if (Array.isArray(value)) {

@@ -115,7 +115,7 @@ describe('ops routes (memory backend)', async () => {
       assert.ok(paths.includes(path), `${path} missing from ${paths.join(', ')}`);
     }
     assert.ok(spec.components.securitySchemes.serviceKey);
-    assert.deepEqual(spec.paths['/v1/introspect'].post.security, [{ serviceKey: [] }]);
+    assert.deepEqual(spec.paths['/v1/introspect'].post.security, [{ serviceKey: [] }, { oauthClient: [] }]);
     const ui = await h.inject({ method: 'GET', url: '/docs' });
     assert.equal(ui.statusCode, 200);
     assert.match(String(ui.headers['content-type']), /^text\/html/);
@@ -124,15 +124,31 @@ describe('ops routes (memory backend)', async () => {
     assert.equal(css.statusCode, 200);
   });
 
-  test('unknown routes and methods → 404 ERR_NOT_FOUND', async () => {
+  test('unknown routes → 404 ERR_NOT_FOUND', async () => {
     for (const [method, url] of [
       ['GET', '/nope'],
-      ['PUT', '/v1/sessions'],
-      ['GET', '/v1/introspect'],
+      ['POST', '/v1/sessions/extra'],
     ] as const) {
       const res = await h.inject({ method, url });
       assert.equal(res.statusCode, 404);
       assert.equal(errorCode(res), 'ERR_NOT_FOUND');
+    }
+  });
+
+  test('a wrong method on a known path → 405 ERR_METHOD_NOT_ALLOWED with Allow', async () => {
+    for (const [method, url, allow] of [
+      ['PUT', '/v1/sessions', 'POST'],
+      ['GET', '/v1/introspect', 'POST'],
+      ['DELETE', '/v1/revoke?x=1', 'POST'],
+      ['POST', '/v1/me/sessions', 'GET, HEAD'],
+      ['PATCH', '/v1/me/sessions/anything', 'DELETE'],
+      ['POST', '/v1/admin/users/tenant%3Akim/sessions', 'DELETE, GET, HEAD'],
+      ['POST', '/healthz', 'GET, HEAD'],
+    ] as const) {
+      const res = await h.inject({ method, url });
+      assert.equal(res.statusCode, 405, `${method} ${url} → ${res.body}`);
+      assert.equal(errorCode(res), 'ERR_METHOD_NOT_ALLOWED');
+      assert.equal(res.headers.allow, allow, `${method} ${url}`);
     }
   });
 

@@ -98,9 +98,11 @@ describe('POST /v1/sessions', async () => {
 
   test('a malformed user or device id → 400 ERR_INVALID_ID', async () => {
     for (const payload of [
-      { ...valid(), userId: 'has:colon' },
-      { ...valid(), userId: 'tag{x}' },
+      { ...valid(), userId: 'has\u0000nul' },
+      { ...valid(), userId: 'line\nbreak' },
       { ...valid(), userId: 'x'.repeat(300) },
+      { ...valid(), userId: 'é'.repeat(129) }, // 258 bytes
+      { ...valid(), userId: '' },
       { ...valid(), deviceId: 'a b' },
     ]) {
       const res = await h.inject({ method: 'POST', url: '/v1/sessions', headers: h.service, payload });

@@ -30,11 +30,20 @@ const LAYOUT: Array<[RegExp, 'user' | 'own' | 'none']> = [
 ];
 
 describe('Redis key layout', () => {
-  it('every key written matches the layout and carries exactly its user’s hash tag', async () => {
+  it('every key written matches the layout and carries exactly its user’s hash tag', () =>
+    checkLayout(uniqueUserId()));
+
+  for (const odd of ['tenant:kim', 'Kim Lee {x}*?[', 'ユーザー😀']) {
+    it(`a user id such as ${JSON.stringify(odd)} never reaches a key in clear, only as its tag`, () =>
+      checkLayout(`${odd}-${uniqueUserId()}`));
+  }
+});
+
+async function checkLayout(userId: string): Promise<void> {
+  {
     const client = await sharedClient();
     const keyPrefix = uniquePrefix();
     const stores = createRedisStores(client, { keyPrefix });
-    const userId = uniqueUserId();
     const tag = userTag(userId);
 
     const a = makeSession(userId);
@@ -83,6 +92,7 @@ describe('Redis key layout', () => {
     const seen = new Set<number>();
     for (const full of keys) {
       assert.ok(full.startsWith(keyPrefix), full);
+      assert.ok(!full.includes(userId), `${full}: the user id in clear`);
       const key = full.slice(keyPrefix.length);
       const braces = (key.match(/[{}]/g) ?? []).length;
       const i = LAYOUT.findIndex(([pattern, kind]) => {
@@ -101,5 +111,5 @@ describe('Redis key layout', () => {
       [...seen].sort((x, y) => x - y),
       LAYOUT.map((_, i) => i),
     );
-  });
-});
+  }
+}

@@ -318,6 +318,26 @@ for (const backend of BACKENDS) {
       assert.equal(await jwt.revokeAccessToken('not-a-token', 'x'), false);
     });
 
+    it('a refresh may narrow the scope (RFC 6749 §6), never widen it; a refused scope consumes nothing', async () => {
+      const { jwt, userId, session } = await setup();
+      const pair = await jwt.issueTokenPair({
+        userId,
+        sessionId: session.sessionId,
+        permissions: ['trade', 'read'],
+      });
+      await rejectsCode(
+        jwt.refreshTokens(pair.refreshToken, { scope: ['read', 'admin'] }),
+        'ERR_INVALID_ARGUMENT',
+      );
+      const narrowed = await jwt.refreshTokens(pair.refreshToken, { scope: ['read'] });
+      const claims = (await jwt.verifyToken(narrowed.accessToken)).payload;
+      assert.equal(claims.scope, 'read');
+      assert.deepEqual(claims.permissions, ['read']);
+      // The family keeps the grant: the next refresh without a scope has all of it again.
+      const full = await jwt.refreshTokens(narrowed.refreshToken);
+      assert.equal((await jwt.verifyToken(full.accessToken)).payload.scope, 'trade read');
+    });
+
     it('rotates refresh tokens; 100 concurrent presentations get one child; reuse after the window revokes the family', async () => {
       const { jwt, stores, userId, session, clock } = await setup();
       const pair = await jwt.issueTokenPair({ userId, sessionId: session.sessionId, roles: ['trader'] });

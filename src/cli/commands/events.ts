@@ -1,5 +1,5 @@
 /** `optix-sessions events <userId>`: the user's security events, newest first. */
-import { assertId } from '../../core/ids.js';
+import { assertUserId } from '../../core/ids.js';
 import {
   type CliIo,
   CliError,
@@ -28,7 +28,7 @@ export async function eventsCommand(
   userId: string,
   options: GlobalOptions & { limit?: string; since?: string; until?: string },
 ): Promise<number> {
-  assertId('userId', userId);
+  assertUserId(userId);
   const limit = positiveInt('--limit', options.limit, 50, 1000);
   const since = timeOption('--since', options.since);
   const until = timeOption('--until', options.until);

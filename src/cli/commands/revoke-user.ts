@@ -1,5 +1,5 @@
 /** `optix-sessions revoke-user <userId>`: every token stops verifying (O(1)), every session ends. */
-import { assertId } from '../../core/ids.js';
+import { assertUserId } from '../../core/ids.js';
 import { assertReason } from '../../core/validate.js';
 import { type CliIo, EXIT, type GlobalOptions, printJson, withOptix } from '../context.js';
 
@@ -8,7 +8,7 @@ export async function revokeUserCommand(
   userId: string,
   options: GlobalOptions & { reason?: string },
 ): Promise<number> {
-  assertId('userId', userId);
+  assertUserId(userId);
   const reason = options.reason ?? 'operator_cli';
   assertReason(reason); // before connecting: a refused reason leaves nothing half done
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {

@@ -1,5 +1,5 @@
 /** `optix-sessions sessions list <userId>` and `sessions revoke <sessionId>`. */
-import { assertId, parseUserScopedId } from '../../core/ids.js';
+import { assertUserId, parseUserScopedId } from '../../core/ids.js';
 import {
   type CliIo,
   CliError,
@@ -16,7 +16,7 @@ export async function sessionsListCommand(
   userId: string,
   options: GlobalOptions,
 ): Promise<number> {
-  assertId('userId', userId);
+  assertUserId(userId);
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
     const sessions = await optix.sessions.listUserSessions(userId);
     if (options.json) {

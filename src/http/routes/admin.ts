@@ -7,14 +7,15 @@ import {
   authErrors,
   ErrorResponse,
   EventsQuery,
-  IdString,
+  parseApiTime,
   SecurityEventView,
   SessionIdString,
+  UserIdString,
   SessionView,
 } from '../schemas.js';
 
 const security = [{ serviceKey: [] }];
-const UserParams = Type.Object({ userId: IdString('User id') });
+const UserParams = Type.Object({ userId: UserIdString('User id') });
 
 export const StatsView = Type.Object({
   backend: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),
@@ -127,8 +128,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
     async (request) => {
       const q = request.query;
       const events = await sessions.listSecurityEvents(request.params.userId, {
-        ...(q.since !== undefined ? { since: q.since } : {}),
-        ...(q.until !== undefined ? { until: q.until } : {}),
+        ...(q.since !== undefined ? { since: parseApiTime(q.since)! } : {}),
+        ...(q.until !== undefined ? { until: parseApiTime(q.until)! } : {}),
         limit: q.limit ?? 50,
       });
       return { events };

@@ -13,6 +13,7 @@ import {
   ErrorResponse,
   EventsQuery,
   IdString,
+  parseApiTime,
   SecurityEventView,
   SessionIdString,
   SessionListView,
@@ -220,8 +221,8 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
     async (request) => {
       const q = request.query;
       const events = await sessions.listSecurityEvents(userOf(request).userId, {
-        ...(q.since !== undefined ? { since: q.since } : {}),
-        ...(q.until !== undefined ? { until: q.until } : {}),
+        ...(q.since !== undefined ? { since: parseApiTime(q.since)! } : {}),
+        ...(q.until !== undefined ? { until: parseApiTime(q.until)! } : {}),
         limit: q.limit ?? 50,
       });
       return { events };

@@ -7,26 +7,34 @@ import {
   authErrors,
   ErrorResponse,
   IdString,
+  IpAddressString,
   SessionIdString,
   SessionView,
   TokenPairView,
+  UserIdString,
+  WORDS,
 } from '../schemas.js';
 
 const ClaimList = (description: string) =>
-  Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: '^\\S+$' }), { maxItems: 64, description });
+  Type.Array(
+    Type.String({
+      minLength: 1,
+      maxLength: 256,
+      pattern: '^\\S+$',
+      [WORDS]: 'must be 1-256 characters without spaces',
+    }),
+    { maxItems: 64, description },
+  );
 
 export const CreateSessionBody = Type.Object(
   {
-    userId: IdString('The authenticated user'),
-    email: Type.Optional(Type.String({ maxLength: 320, pattern: '^[^\\s@]+@[^\\s@]+$' })),
+    userId: UserIdString('The authenticated user'),
+    email: Type.Optional(
+      Type.String({ maxLength: 320, pattern: '^[^\\s@]+@[^\\s@]+$', [WORDS]: 'must be an email address' }),
+    ),
     roles: Type.Optional(ClaimList('Roles written into the access token')),
     permissions: Type.Optional(ClaimList('Permissions; also the token scope')),
-    ipAddress: Type.String({
-      minLength: 2,
-      maxLength: 45,
-      pattern: '^[0-9A-Fa-f.:]+$',
-      description: 'Client IPv4/IPv6 address',
-    }),
+    ipAddress: IpAddressString('Client IPv4/IPv6 address'),
     userAgent: Type.String({ maxLength: 1024 }),
     deviceFingerprint: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
     deviceId: Type.Optional(IdString('Device id, if the client has one')),
@@ -137,7 +145,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
         security: [{ serviceKey: [] }],
         body: Type.Object(
           {
-            userId: IdString('The user logging in'),
+            userId: UserIdString('The user logging in'),
             deviceFingerprint: Type.String({ minLength: 1, maxLength: 512 }),
           },
           { additionalProperties: false },

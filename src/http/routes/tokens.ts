@@ -3,7 +3,9 @@
  * introspection (RFC 7662). Revoke and introspect accept JSON or form bodies.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
+import type { TokenPair } from '../../services/types.js';
 import { isOptixError } from '../../core/errors.js';
 import type { RouteContext } from '../context.js';
 import { verificationOutcome } from '../metrics.js';
@@ -17,6 +19,10 @@ const TokenBody = Type.Object(
         maxLength: 64,
         description: '`access_token` or `refresh_token` (a hint; both are tried)',
       }),
+    ),
+    client_id: Type.Optional(Type.String({ maxLength: 64, description: 'client_secret_post: the client' })),
+    client_secret: Type.Optional(
+      Type.String({ maxLength: 512, description: 'client_secret_post: its secret' }),
     ),
   },
   { additionalProperties: false },
@@ -100,8 +106,6 @@ export function countRefreshFailure(
 
 /** `POST /v1/token/refresh`: JSON only (registered outside the form-body scope). */
 export const refreshRoute: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
-  const { optix, metrics } = ctx;
-
   app.post(
     '/v1/token/refresh',
     {
@@ -119,27 +123,43 @@ export const refreshRoute: FastifyPluginAsyncTypebox<RouteContext> = async (app,
       },
     },
     async (request, reply) => {
-      const userAgent = request.headers['user-agent'];
-      try {
-        const pair = await optix.jwt.refreshTokens(request.body.refreshToken, {
-          ipAddress: request.ip,
-          ...(typeof userAgent === 'string' ? { userAgent: userAgent.slice(0, 1024) } : {}),
-        });
-        metrics.refreshes.inc({ outcome: 'rotated' });
-        reply.header('cache-control', 'no-store');
-        return {
-          accessToken: pair.accessToken,
-          refreshToken: pair.refreshToken,
-          tokenType: 'Bearer' as const,
-          expiresIn: pair.expiresIn,
-        };
-      } catch (err) {
-        countRefreshFailure(err, metrics, request);
-        throw err;
-      }
+      const pair = await rotateRefreshToken(ctx, request, request.body.refreshToken);
+      reply.header('cache-control', 'no-store');
+      return {
+        accessToken: pair.accessToken,
+        refreshToken: pair.refreshToken,
+        tokenType: 'Bearer' as const,
+        expiresIn: pair.expiresIn,
+      };
     },
   );
 };
+
+/**
+ * The one refresh of the HTTP layer (`/v1/token/refresh` and the OAuth token endpoint): the
+ * library's rotation, with its metrics and the reuse warning.
+ */
+export async function rotateRefreshToken(
+  ctx: RouteContext,
+  request: FastifyRequest,
+  refreshToken: string,
+  scope?: readonly string[],
+): Promise<TokenPair> {
+  const { optix, metrics } = ctx;
+  const userAgent = request.headers['user-agent'];
+  try {
+    const pair = await optix.jwt.refreshTokens(refreshToken, {
+      ipAddress: request.ip,
+      ...(typeof userAgent === 'string' ? { userAgent: userAgent.slice(0, 1024) } : {}),
+      ...(scope !== undefined ? { scope } : {}),
+    });
+    metrics.refreshes.inc({ outcome: 'rotated' });
+    return pair;
+  } catch (err) {
+    countRefreshFailure(err, metrics, request);
+    throw err;
+  }
+}
 
 /** `POST /v1/revoke` and `POST /v1/introspect`: JSON or forms (RFC 7009/7662), in the form-body scope. */
 export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
@@ -148,12 +168,13 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
   app.post(
     '/v1/revoke',
     {
+      preValidation: ctx.optionalClient,
       config: { rateLimit: ctx.rateLimits.revoke },
       schema: {
         tags: ['tokens'],
         summary: 'Revoke a token (RFC 7009)',
         description:
-          'JSON or `application/x-www-form-urlencoded`. Answers 200 whether or not the token was known or valid. Revoking a refresh token revokes its whole family (every access token of it) and ends its session.',
+          'JSON or `application/x-www-form-urlencoded`. No authentication needed (the token is the proof); a caller that authenticates (service key, `client_secret_basic` or `client_secret_post`) is checked and named in the logs. Answers 200 whether or not the token was known or valid. Revoking a refresh token revokes its whole family (every access token of it) and ends its session.',
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: TokenBody,
         response: {
@@ -204,14 +225,13 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
   app.post(
     '/v1/introspect',
     {
-      onRequest: ctx.requireService,
-      config: { rateLimit: ctx.rateLimits.introspect },
+      preValidation: ctx.requireIntrospectionClient,
       schema: {
         tags: ['tokens'],
         summary: 'Introspect an access token (RFC 7662)',
         description:
           'Signature, expiry, issuer, audience and every revocation (token, family, user, session) are checked. An inactive, unknown or malformed token answers exactly `{"active": false}`. Refresh tokens are opaque and always answer `{"active": false}`.',
-        security: [{ serviceKey: [] }],
+        security: [{ serviceKey: [] }, { oauthClient: [] }],
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: TokenBody,
         response: { 200: Introspection, ...authErrors },

@@ -1,5 +1,5 @@
 import type { RevocationReason } from '../../core/errors.js';
-import { assertId, parseUserScopedId } from '../../core/ids.js';
+import { assertId, assertUserId, parseUserScopedId } from '../../core/ids.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
 import type { MemoryState } from './state.js';
 import { assertFiniteNumber } from '../../core/validate.js';
@@ -17,7 +17,7 @@ export class MemoryRevocationChecker implements RevocationChecker {
 
   async check(query: RevocationQuery): Promise<RevocationReason | null> {
     assertId('jti', query.jti);
-    assertId('userId', query.userId);
+    assertUserId(query.userId);
     assertFiniteNumber('issuedAtMs', query.issuedAtMs);
     if (query.userGeneration !== undefined) assertFiniteNumber('userGeneration', query.userGeneration);
     if (query.familyId !== undefined) parseUserScopedId('familyId', query.familyId);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { assertId, newUnscopedId, newUserScopedId, parseUserScopedId } from '../../core/ids.js';
+import { assertUserId, newUnscopedId, newUserScopedId, parseUserScopedId } from '../../core/ids.js';
 import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
 import type { SecurityEvent, SecurityEventInput, SecuritySeverity } from '../../core/types.js';
 import { indexAdd, type MemoryState } from './state.js';
@@ -34,7 +34,7 @@ export class MemorySecurityEvents implements SecurityEventStore {
   async record(input: SecurityEventInput): Promise<SecurityEvent> {
     assertNonEmptyString('type', input.type);
     const userId = input.userId ?? null;
-    if (userId !== null) assertId('userId', userId);
+    if (userId !== null) assertUserId(userId);
     const severity = input.severity ?? 'info';
     if (!SEVERITIES.includes(severity)) {
       throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}`);
@@ -76,7 +76,7 @@ export class MemorySecurityEvents implements SecurityEventStore {
   }
 
   async listUserEvents(userId: string, options: ListEventsOptions = {}): Promise<SecurityEvent[]> {
-    assertId('userId', userId);
+    assertUserId(userId);
     const since = options.since ?? Number.NEGATIVE_INFINITY;
     const until = options.until ?? Number.POSITIVE_INFINITY;
     if (options.since !== undefined) assertFiniteNumber('since', options.since);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, InvalidIdError, SessionLimitError } from '../../core/errors.js';
-import { assertId, parseUserScopedId } from '../../core/ids.js';
+import { assertId, assertUserId, parseUserScopedId } from '../../core/ids.js';
 import type { CreateSessionOptions, SessionLimitPolicy, SessionStore } from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import { byCreatedAtDesc, copySession, indexAdd, indexRemove, type MemoryState } from './state.js';
@@ -10,7 +10,7 @@ const POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny'];
 /** Checks everything about a session that would reach a key or a TTL. */
 function assertSession(session: Session): void {
   parseUserScopedId('sessionId', session.sessionId);
-  assertId('userId', session.userId);
+  assertUserId(session.userId);
   assertUserScoped('sessionId', session.sessionId, session.userId);
   if (session.deviceId !== null) assertId('deviceId', session.deviceId);
   assertFiniteNumber('session.createdAt', session.createdAt);
@@ -157,7 +157,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async getUserSessions(userId: string, options: { activeOnly?: boolean } = {}): Promise<Session[]> {
-    assertId('userId', userId);
+    assertUserId(userId);
     const state = this.#state;
     const now = state.now();
     const activeOnly = options.activeOnly ?? true;
@@ -173,7 +173,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async deleteUserSessions(userId: string, options: { exceptSessionId?: string } = {}): Promise<Session[]> {
-    assertId('userId', userId);
+    assertUserId(userId);
     const except = options.exceptSessionId;
     if (except !== undefined) parseUserScopedId('exceptSessionId', except);
     const state = this.#state;

@@ -1,4 +1,4 @@
-import { assertId, parseUserScopedId } from '../../core/ids.js';
+import { assertId, assertUserId, parseUserScopedId } from '../../core/ids.js';
 import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
 import type { BlacklistEntry, RefreshFamily } from '../../core/types.js';
 import type { MemoryState } from './state.js';
@@ -20,7 +20,7 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
   async blacklistToken(input: BlacklistTokenInput): Promise<void> {
     assertId('jti', input.jti);
     const userId = input.userId ?? null;
-    if (userId !== null) assertId('userId', userId);
+    if (userId !== null) assertUserId(userId);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
     assertNonEmptyString('reason', input.reason);
     this.#write(input.jti, userId, input.reason, input.ttlSeconds, this.#state.now());
@@ -43,7 +43,7 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
     ttlSeconds: number;
     reason: string;
   }): Promise<number> {
-    assertId('userId', input.userId);
+    assertUserId(input.userId);
     if (!Array.isArray(input.tokenJtis)) throw new TypeError('tokenJtis must be an array');
     // Every id is checked before anything is written: one bad jti writes nothing.
     for (const jti of input.tokenJtis) assertId('jti', jti);
@@ -113,7 +113,7 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
     beforeMs: number;
     ttlSeconds: number;
   }): Promise<void> {
-    assertId('userId', input.userId);
+    assertUserId(input.userId);
     assertFiniteNumber('beforeMs', input.beforeMs);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
     const state = this.#state;
@@ -133,12 +133,12 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
   }
 
   async getUserGeneration(userId: string): Promise<number> {
-    assertId('userId', userId);
+    assertUserId(userId);
     return this.#state.userGeneration(userId);
   }
 
   async getUserWatermark(userId: string): Promise<number | null> {
-    assertId('userId', userId);
+    assertUserId(userId);
     return this.#state.watermark(userId);
   }
 

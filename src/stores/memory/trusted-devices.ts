@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { assertId } from '../../core/ids.js';
+import { assertId, assertUserId } from '../../core/ids.js';
 import type { TrustDeviceOptions, TrustDeviceResult, TrustedDeviceStore } from '../../core/ports.js';
 import type { TrustedDevice } from '../../core/types.js';
 import { indexAdd, indexRemove, type MemoryState } from './state.js';
@@ -24,7 +24,7 @@ export class MemoryTrustedDevices implements TrustedDeviceStore {
   }
 
   async trust(device: TrustedDevice, options: TrustDeviceOptions = {}): Promise<TrustDeviceResult> {
-    assertId('userId', device.userId);
+    assertUserId(device.userId);
     assertId('deviceId', device.deviceId);
     assertNonEmptyString('device.fingerprintHash', device.fingerprintHash);
     assertFiniteNumber('device.trustedAt', device.trustedAt);
@@ -59,14 +59,14 @@ export class MemoryTrustedDevices implements TrustedDeviceStore {
   }
 
   async get(userId: string, deviceId: string): Promise<TrustedDevice | null> {
-    assertId('userId', userId);
+    assertUserId(userId);
     assertId('deviceId', deviceId);
     const device = this.#state.read(this.#state.trustedDevices, deviceKey(userId, deviceId));
     return device === undefined ? null : { ...device };
   }
 
   async listUserDevices(userId: string): Promise<TrustedDevice[]> {
-    assertId('userId', userId);
+    assertUserId(userId);
     const state = this.#state;
     const now = state.now();
     const devices: TrustedDevice[] = [];
@@ -78,7 +78,7 @@ export class MemoryTrustedDevices implements TrustedDeviceStore {
   }
 
   async revoke(userId: string, deviceId: string): Promise<boolean> {
-    assertId('userId', userId);
+    assertUserId(userId);
     assertId('deviceId', deviceId);
     const state = this.#state;
     const key = deviceKey(userId, deviceId);

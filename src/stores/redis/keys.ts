@@ -6,7 +6,7 @@
  * that change a user's session, index, family and watermark together run on one slot. Generated
  * ids (`<tag>.<random>`) carry the tag, so `sessionKey(sessionId)` needs no lookup.
  */
-import { assertId, parseUserScopedId, userTag } from '../../core/ids.js';
+import { assertId, assertUserId, parseUserScopedId, userTag } from '../../core/ids.js';
 import { ConfigError, InvalidIdError } from '../../core/errors.js';
 import { assertCodeHash } from '../../core/validate.js';
 
@@ -98,12 +98,12 @@ export function createKeySchema(prefix = ''): KeySchema {
     revokedFamilies: () => `${p}token:revoked_families`,
     session: (sessionId) => `${p}session:${tagged('sessionId', sessionId)}`,
     userSessions(userId) {
-      assertId('userId', userId);
+      assertUserId(userId);
       return `${p}user:sessions:{${userTag(userId)}}`;
     },
     userSessionsOf: (sessionId) => `${p}user:sessions:{${parseUserScopedId('sessionId', sessionId).tag}}`,
     userSessionsCreated(userId) {
-      assertId('userId', userId);
+      assertUserId(userId);
       return `${p}user:sessions_created:{${userTag(userId)}}`;
     },
     deviceSessions(deviceId) {
@@ -111,22 +111,22 @@ export function createKeySchema(prefix = ''): KeySchema {
       return `${p}device:sessions:${deviceId}`;
     },
     trustedDevice(userId, deviceId) {
-      assertId('userId', userId);
+      assertUserId(userId);
       assertId('deviceId', deviceId);
       return `${p}trusted:device:{${userTag(userId)}}.${deviceId}`;
     },
     userTrustedDevices(userId) {
-      assertId('userId', userId);
+      assertUserId(userId);
       return `${p}user:trusted:{${userTag(userId)}}`;
     },
     securityEvent: (eventId) => `${p}security:event:${tagged('eventId', eventId)}`,
     userSecurityEvents(userId) {
-      assertId('userId', userId);
+      assertUserId(userId);
       return `${p}user:security:{${userTag(userId)}}`;
     },
     userSecurityEventsOf: (eventId) => `${p}user:security:{${parseUserScopedId('eventId', eventId).tag}}`,
     userWatermark(userId) {
-      assertId('userId', userId);
+      assertUserId(userId);
       return `${p}user:revoked_before:{${userTag(userId)}}`;
     },
     cleanupLock: () => `${p}maintenance:cleanup_lock`,

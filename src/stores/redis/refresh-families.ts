@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { assertId, parseUserScopedId } from '../../core/ids.js';
+import { assertUserId, parseUserScopedId } from '../../core/ids.js';
 import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
 import { arg, type RedisStoreContext, replyArray, replyString, unexpectedReply } from './context.js';
@@ -86,7 +86,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     claims?: string | null;
   }): Promise<RefreshFamily> {
     parseUserScopedId('familyId', input.familyId);
-    assertId('userId', input.userId);
+    assertUserId(input.userId);
     parseUserScopedId('sessionId', input.sessionId);
     assertUserScoped('familyId', input.familyId, input.userId);
     assertUserScoped('sessionId', input.sessionId, input.userId);

@@ -1,5 +1,5 @@
 import type { RevocationReason } from '../../core/errors.js';
-import { assertId, parseUserScopedId } from '../../core/ids.js';
+import { assertId, assertUserId, parseUserScopedId } from '../../core/ids.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
 import type { DerivedCache } from '../../redis/tracking.js';
 import type { RedisStoreContext } from './context.js';
@@ -68,7 +68,7 @@ export class RedisRevocationChecker implements RevocationChecker {
     }
 
     assertId('jti', query.jti);
-    assertId('userId', query.userId);
+    assertUserId(query.userId);
     assertFiniteNumber('issuedAtMs', query.issuedAtMs);
     if (query.userGeneration !== undefined) assertFiniteNumber('userGeneration', query.userGeneration);
     if (query.expiresAtMs !== undefined) assertFiniteNumber('expiresAtMs', query.expiresAtMs);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
-import { assertId, isUserScopedId, newUnscopedId, newUserScopedId } from '../../core/ids.js';
+import { assertUserId, isUserScopedId, newUnscopedId, newUserScopedId } from '../../core/ids.js';
 import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
 import type { SecurityEvent, SecurityEventInput, SecuritySeverity } from '../../core/types.js';
 import {
@@ -41,7 +41,7 @@ export class RedisSecurityEvents implements SecurityEventStore {
   async record(input: SecurityEventInput): Promise<SecurityEvent> {
     assertNonEmptyString('type', input.type);
     const userId = input.userId ?? null;
-    if (userId !== null) assertId('userId', userId);
+    if (userId !== null) assertUserId(userId);
     const severity = input.severity ?? 'info';
     if (!SEVERITIES.includes(severity)) {
       throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}`);

@@ -4,7 +4,7 @@ import {
   SessionLimitError,
   StoreBusyError,
 } from '../../core/errors.js';
-import { assertId, isUserScopedId, parseUserScopedId } from '../../core/ids.js';
+import { assertId, assertUserId, isUserScopedId, parseUserScopedId } from '../../core/ids.js';
 import type { CreateSessionOptions, SessionLimitPolicy, SessionStore } from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import {
@@ -38,7 +38,7 @@ const ROTATE_ATTEMPTS = 5;
 /** Checks everything about a session that would reach a key or a TTL (as the memory store does). */
 function assertSession(session: Session): void {
   parseUserScopedId('sessionId', session.sessionId);
-  assertId('userId', session.userId);
+  assertUserId(session.userId);
   assertUserScoped('sessionId', session.sessionId, session.userId);
   if (session.deviceId !== null) assertId('deviceId', session.deviceId);
   assertFiniteNumber('session.createdAt', session.createdAt);

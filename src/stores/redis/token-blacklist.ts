@@ -1,4 +1,4 @@
-import { assertId, parseUserScopedId } from '../../core/ids.js';
+import { assertId, assertUserId, parseUserScopedId } from '../../core/ids.js';
 import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
 import type { BlacklistEntry } from '../../core/types.js';
 import { arg, indexAdd, pruneIndex, type RedisStoreContext, replyNumber } from './context.js';
@@ -38,7 +38,7 @@ export class RedisTokenBlacklist implements TokenBlacklist {
   async blacklistToken(input: BlacklistTokenInput): Promise<void> {
     assertId('jti', input.jti);
     const userId = input.userId ?? null;
-    if (userId !== null) assertId('userId', userId);
+    if (userId !== null) assertUserId(userId);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
     assertNonEmptyString('reason', input.reason);
     const now = this.#ctx.clock.now();
@@ -63,7 +63,7 @@ export class RedisTokenBlacklist implements TokenBlacklist {
     ttlSeconds: number;
     reason: string;
   }): Promise<number> {
-    assertId('userId', input.userId);
+    assertUserId(input.userId);
     if (!Array.isArray(input.tokenJtis)) throw new TypeError('tokenJtis must be an array');
     // Every id is checked before anything is written: one bad jti writes nothing.
     for (const jti of input.tokenJtis) assertId('jti', jti);
