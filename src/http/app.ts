@@ -20,6 +20,7 @@ import { registerBrowserSupport } from './browser.js';
 import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
 import { clientErrorHandler, httpError, toHttpError } from './errors.js';
 import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
+import { genReqId, REQUEST_ID_HEADER } from './request-id.js';
 import { createMetrics, type Metrics, registerReplicaAckMetrics } from './metrics.js';
 import { redisRateLimitStore } from './rate-limit.js';
 import { adminRoutes } from './routes/admin.js';
@@ -109,6 +110,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
       reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${code}"`);
     }
     if (view.status === 503) reply.header('retry-after', '1');
+    // Framework errors (a bad URL) are answered before any hook ran.
+    reply.header(REQUEST_ID_HEADER, request.id);
     reply.code(view.status).send(view.body);
   };
 
@@ -117,6 +120,10 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     // Fastify's own request lines carry raw URLs (which can hold ids); ours log route patterns.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyChildLoggerFactory,
+    // The caller's X-Request-Id only when it is safe to echo and log (request-id.ts); Fastify's
+    // own `requestIdHeader` would take any value as it came.
+    requestIdHeader: false,
+    genReqId,
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
@@ -141,6 +148,12 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   app.decorate('lifecycle', lifecycle);
   app.decorate('routeTable', routeTable);
   app.decorateRequest('principal', null);
+
+  // First hook of every request (404s, refused keys, errors included): echo its id.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
