@@ -528,6 +528,35 @@ export class RedisClient {
   }
 
   /**
+   * `SLOWLOG GET count` (the guide's monitoring section): the slowest recent commands, newest
+   * first (on Cluster: of every master, merged). Only the command name, the script SHA1 of an
+   * `EVALSHA`/`EVAL`, the number of arguments and the client name are kept: the arguments hold key
+   * names with session ids and other values that must not leave Redis.
+   *
+   * @throws StoreUnavailableError (e.g. `NOPERM` for an ACL user without `slowlog`).
+   */
+  async slowlog(count = 10): Promise<SlowlogEntry[]> {
+    if (!Number.isInteger(count) || count < 1 || count > 128) {
+      throw new ConfigError('count', 'must be a whole number from 1 to 128');
+    }
+    return this.wrap('slowlog', async () => {
+      const read = async (c: AnyNodeRedis, node: string): Promise<SlowlogEntry[]> =>
+        parseSlowlog(await c.sendCommand(['SLOWLOG', 'GET', String(count)]), node);
+      const entries =
+        this.topology !== 'cluster'
+          ? await read(this.#client, '')
+          : (
+              await Promise.all(
+                this.#client.masters.map(async (m: { host?: string; port?: number }) =>
+                  read(await this.#client.nodeClient(m), `${m.host ?? ''}:${m.port ?? ''}`),
+                ),
+              )
+            ).flat();
+      return entries.sort((a, b) => b.timestamp - a.timestamp || b.id - a.id).slice(0, count);
+    });
+  }
+
+  /**
    * Reads `maxmemory-policy` (from `INFO memory`, so it works where `CONFIG` is not allowed, e.g.
    * managed Redis or an ACL user without `config`) on the master, or every master on Cluster.
    * Revocation is only as durable as its keys: with any policy but `noeviction`, Redis under
@@ -655,6 +684,54 @@ function invalidatingWrites(commands: RedisCommands, tracking: TrackingControlle
 }
 
 /** A one-line description of an error, with any URL password redacted. */
+/** One `SLOWLOG GET` entry, without its arguments (see `RedisClient.slowlog`). */
+export interface SlowlogEntry {
+  readonly id: number;
+  /** When the command ran, epoch ms (Redis records whole seconds). */
+  readonly timestamp: number;
+  readonly durationMicros: number;
+  /** Upper-case command name (`EVALSHA`, `ZRANGE` …). */
+  readonly command: string;
+  /** The SHA1 of the script an `EVALSHA` ran (or of an `EVAL`'s source); otherwise `null`. */
+  readonly scriptSha1: string | null;
+  /** How many arguments followed the command name. */
+  readonly argumentCount: number;
+  readonly clientName: string;
+  /** `host:port` of the master on Cluster, `''` otherwise. */
+  readonly node: string;
+}
+
+/** Parses a `SLOWLOG GET` reply, dropping the arguments (they may hold ids). */
+export function parseSlowlog(reply: unknown, node = ''): SlowlogEntry[] {
+  if (!Array.isArray(reply)) return [];
+  const out: SlowlogEntry[] = [];
+  for (const raw of reply) {
+    if (!Array.isArray(raw) || raw.length < 4) continue;
+    const args = Array.isArray(raw[3]) ? (raw[3] as unknown[]).map(String) : [];
+    const command = (args[0] ?? '').toUpperCase();
+    let scriptSha1: string | null = null;
+    if (command === 'EVALSHA' || command === 'EVALSHA_RO')
+      scriptSha1 = /^[0-9a-f]{40}$/i.test(args[1] ?? '') ? args[1]!.toLowerCase() : null;
+    else if ((command === 'EVAL' || command === 'EVAL_RO') && args[1] !== undefined) {
+      // Redis shortens long arguments ("... (N more bytes)"): a full source hashes to the SHA1.
+      scriptSha1 = /\(\d+ more bytes\)$/.test(args[1])
+        ? null
+        : createHash('sha1').update(args[1]).digest('hex');
+    }
+    out.push({
+      id: Number(raw[0]),
+      timestamp: Number(raw[1]) * 1000,
+      durationMicros: Number(raw[2]),
+      command,
+      scriptSha1,
+      argumentCount: Math.max(0, args.length - 1),
+      clientName: raw.length > 5 ? String(raw[5]) : '',
+      node,
+    });
+  }
+  return out;
+}
+
 export function describeError(err: unknown): string {
   const msg = err instanceof Error ? err.message || err.name : String(err);
   return msg.replace(/(\w+:\/\/[^:@/\s]*:)[^@\s]*@/g, '$1***@');

@@ -1,8 +1,10 @@
 /** `optix-sessions stats`: live record counts plus Redis INFO memory/clients/stats/keyspace. */
+import type { RedisInfoSummary } from '../../container.js';
 import {
   type CliIo,
   EXIT,
   type GlobalOptions,
+  iso,
   keyspaceBar,
   printJson,
   table,
@@ -50,6 +52,28 @@ export async function statsCommand(io: CliIo, options: GlobalOptions): Promise<n
       if (!eviction.safe) rows.push(['WARNING', eviction.message]);
     }
     io.stdout.write(`${table(rows)}\n`);
+    if (r) io.stdout.write(slowlogText(r.slowlog));
     return EXIT.OK;
   });
+}
+
+/** The SLOWLOG block of `stats` (arguments are never shown: they hold ids). */
+export function slowlogText(slowlog: RedisInfoSummary['slowlog']): string {
+  if (slowlog.error !== null) return `\nslowlog: unavailable (${slowlog.error})\n`;
+  if (slowlog.entries.length === 0) return '\nslowlog: empty (no command over slowlog-log-slower-than)\n';
+  const rows = [
+    ['TIME', 'MICROS', 'COMMAND', 'ARGS', 'CLIENT'],
+    ...slowlog.entries.map((e) => [
+      iso(e.timestamp),
+      String(e.durationMicros),
+      e.script !== null
+        ? `${e.command} ${e.script}`
+        : e.scriptSha1 !== null
+          ? `${e.command} ${e.scriptSha1.slice(0, 12)}`
+          : e.command,
+      String(e.argumentCount),
+      [e.clientName || '-', e.node].filter(Boolean).join(' '),
+    ]),
+  ];
+  return `\nslowlog (SLOWLOG GET ${slowlog.entries.length}, newest first):\n${table(rows)}\n`;
 }

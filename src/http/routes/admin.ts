@@ -39,6 +39,25 @@ export const StatsView = Type.Object({
       evictedKeys: Type.Union([Type.Number(), Type.Null()]),
       expiredKeys: Type.Union([Type.Number(), Type.Null()]),
       keyspace: Type.Record(Type.String(), Type.String()),
+      slowlog: Type.Object(
+        {
+          entries: Type.Array(
+            Type.Object({
+              id: Type.Integer(),
+              timestamp: Type.Number({ description: 'epoch ms' }),
+              durationMicros: Type.Integer(),
+              command: Type.String(),
+              scriptSha1: Type.Union([Type.String(), Type.Null()]),
+              script: Type.Union([Type.String(), Type.Null()], { description: 'our Lua script, by name' }),
+              argumentCount: Type.Integer(),
+              clientName: Type.String(),
+              node: Type.String(),
+            }),
+          ),
+          error: Type.Union([Type.String(), Type.Null()]),
+        },
+        { description: 'SLOWLOG GET 10, newest first; arguments are never shown (they hold ids)' },
+      ),
     }),
   ]),
 });
@@ -141,7 +160,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
       onRequest,
       schema: {
         tags: ['admin'],
-        summary: 'Store counts and Redis INFO (memory, clients, stats, keyspace)',
+        summary: 'Store counts, Redis INFO (memory, clients, stats, keyspace) and SLOWLOG',
         security,
         response: { 200: StatsView, ...authErrors },
       },
