@@ -3,6 +3,7 @@
  * hands it back with one `close()`. The HTTP app, the server, the CLI and the tests all start
  * here; nothing imports a global.
  */
+import type { TracerProvider } from '@opentelemetry/api';
 import type { OptixConfig } from './config/types.js';
 import type { Clock } from './core/clock.js';
 import type { StoreStats, Stores } from './core/ports.js';
@@ -26,7 +27,15 @@ export interface OptixDeps {
   logger?: RedisClientLogger;
   /** Where time comes from (tests pass a `ManualClock`). */
   clock?: Clock;
+  /**
+   * OpenTelemetry: a span per Redis operation, from this provider's tracer. None (the default):
+   * no tracing and nothing of OpenTelemetry loaded.
+   */
+  tracerProvider?: TracerProvider;
 }
+
+/** The instrumentation scope of our spans. */
+export const TRACER_NAME = 'optix-sessions';
 
 /** Selected Redis INFO fields (sections memory, clients, stats, keyspace). */
 export interface RedisInfoSummary {
@@ -122,7 +131,10 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
         ...(r.tls ? { tls: r.tls } : {}),
         clientName: 'optix-sessions',
       },
-      deps.logger ? { logger: deps.logger } : {},
+      {
+        ...(deps.logger ? { logger: deps.logger } : {}),
+        ...(deps.tracerProvider ? { tracer: deps.tracerProvider.getTracer(TRACER_NAME) } : {}),
+      },
     );
     await redis.connect();
     stores = createRedisStores(

@@ -13,6 +13,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import type { TracerProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Optix } from '../container.js';
 import { bearerToken, createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
@@ -38,6 +39,12 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Close the container when the app closes (default true). */
   closeOptixOnClose?: boolean;
+  /**
+   * OpenTelemetry: a span per request (Fastify's official instrumentation, `@fastify/otel`),
+   * continuing an incoming `traceparent` through the globally registered propagator. None (the
+   * default): `@fastify/otel` is not even loaded.
+   */
+  tracerProvider?: TracerProvider;
 }
 
 /** One route as registered: a method and its URL pattern (`/v1/me/sessions/:sessionId`). */
@@ -78,6 +85,23 @@ function perMinute(max: number, keyGenerator?: (request: FastifyRequest) => stri
 function serviceClientKey(request: FastifyRequest): string {
   const principal = request.principal;
   return principal !== null && principal.kind === 'service' ? `k:${principal.keyId}` : `ip:${request.ip}`;
+}
+
+/**
+ * `@fastify/otel` for `provider`, loaded only when tracing is on. Its request span records
+ * `url.path` as the raw URL, which holds session ids (`/v1/me/sessions/:sessionId`): the hook
+ * overwrites it with the route pattern. Exceptions are not recorded (messages may quote input).
+ */
+async function requestTracing(provider: TracerProvider) {
+  const { FastifyOtelInstrumentation } = await import('@fastify/otel');
+  const instrumentation = new FastifyOtelInstrumentation({
+    recordExceptions: false,
+    requestHook: (span, request) => {
+      span.setAttribute('url.path', request.routeOptions.url ?? 'unmatched');
+    },
+  });
+  instrumentation.setTracerProvider(provider);
+  return instrumentation.plugin();
 }
 
 /**
@@ -133,6 +157,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     frameworkErrors: (err, request, reply) => sendError(err, request, reply),
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // First, so that it sees every route and hook registered after it.
+  if (options.tracerProvider !== undefined) await app.register(await requestTracing(options.tracerProvider));
   const routeTable: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });

@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import { createClient, createCluster, createSentinel, ErrorReply } from '@redis/client';
 // The slot function node-redis itself routes with (no public export): the WAIT that confirms a
 // write must find the same master connection as the write.
+import type { Attributes, Tracer } from '@opentelemetry/api';
 import calculateSlotModule from '@redis/client/dist/lib/utils/calculate-slot.js';
-import { ConfigError, StoreTimeoutError, StoreUnavailableError } from '../core/errors.js';
+import { ConfigError, isOptixError, StoreTimeoutError, StoreUnavailableError } from '../core/errors.js';
 import type { LuaScript, RedisCommands } from './commands.js';
 import { type RedisClientOptions, type ResolvedRedisOptions, resolveRedisOptions } from './config.js';
 import {
@@ -135,8 +136,19 @@ export class RedisClient {
   /** Confirms revocation-class writes on replicas (`replicaAcks`); counts what it could not. */
   readonly replicaAcks: ReplicaAcks;
 
-  constructor(options: RedisClientOptions, deps: { logger?: RedisClientLogger } = {}) {
+  /** Spans for every operation when tracing is on (see `#traced`). */
+  readonly #tracer: Tracer | undefined;
+
+  constructor(
+    options: RedisClientOptions,
+    deps: {
+      logger?: RedisClientLogger;
+      /** An OpenTelemetry tracer: one CLIENT span per operation (none: no tracing, no cost). */
+      tracer?: Tracer;
+    } = {},
+  ) {
     this.options = resolveRedisOptions(options);
+    this.#tracer = deps.tracer;
     this.topology = this.options.url.topology;
     this.keyPrefix = this.options.keyPrefix;
     this.#logger = deps.logger;
@@ -406,6 +418,51 @@ export class RedisClient {
    * no answer in time → `StoreTimeoutError`; anything else → `StoreUnavailableError` (with `cause`).
    */
   wrap<T>(operation: string, fn: () => Promise<T>, timeoutMs = this.options.commandTimeoutMs): Promise<T> {
+    if (this.#tracer !== undefined)
+      return this.#traced(this.#tracer, operation, 'command', () => this.#wrap(operation, fn, timeoutMs));
+    return this.#wrap(operation, fn, timeoutMs);
+  }
+
+  /**
+   * One span per store operation (a command, or one of our scripts by name), child of whatever
+   * span is active (the request's). Attributes name the operation, never a key or an argument:
+   * key names carry session ids. No OpenTelemetry instrumentation supports node-redis 6's client
+   * (`@opentelemetry/instrumentation-redis` patches v4 and older), hence this.
+   */
+  #traced<T>(
+    tracer: Tracer,
+    operation: string,
+    kind: 'command' | 'script',
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const attributes: Attributes = {
+      'db.system.name': 'redis',
+      'db.operation.name': kind === 'script' ? 'EVALSHA' : operation.toUpperCase(),
+      'optix.redis.topology': this.topology,
+    };
+    if (kind === 'script') attributes['db.stored_procedure.name'] = operation;
+    // SpanKind.CLIENT = 2, SpanStatusCode.ERROR = 2: numbers, so that this module loads nothing
+    // of OpenTelemetry when tracing is off.
+    const span = tracer.startSpan(`redis ${kind === 'script' ? operation : operation.toUpperCase()}`, {
+      kind: 2,
+      attributes,
+    });
+    return run().then(
+      (value) => {
+        span.end();
+        return value;
+      },
+      (err: unknown) => {
+        const code = isOptixError(err) ? err.code : 'ERR_STORE_UNAVAILABLE';
+        span.setAttribute('error.type', code);
+        span.setStatus({ code: 2, message: code });
+        span.end();
+        throw err;
+      },
+    );
+  }
+
+  #wrap<T>(operation: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         // No answer in time: the connection may be dead without knowing it yet, so nothing
@@ -433,17 +490,26 @@ export class RedisClient {
   runScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
     // The master the write goes to: a WAIT on another one (after a failover) would prove nothing.
     const master = script.durable && keys.length > 0 ? this.replicaAcks.connectionOf(keys[0]!) : '';
-    return this.wrap(script.name, async () => {
-      try {
-        return await this.#client.evalSha(script.sha1, { keys, arguments: args });
-      } catch (err) {
-        if (!isNoScriptError(err)) throw err;
-        return await this.#client.eval(script.source, { keys, arguments: args });
-      } finally {
-        // A script may have written any of its keys (even when it failed half-way).
-        this.#tracking?.invalidateLocal(keys);
-      }
-    }).then(async (reply) => {
+    const run = () => this.#runScript(script, keys, args, master);
+    return this.#tracer !== undefined ? this.#traced(this.#tracer, script.name, 'script', run) : run();
+  }
+
+  #runScript(script: LuaScript, keys: string[], args: string[], master: string): Promise<unknown> {
+    return this.#wrap(
+      script.name,
+      async () => {
+        try {
+          return await this.#client.evalSha(script.sha1, { keys, arguments: args });
+        } catch (err) {
+          if (!isNoScriptError(err)) throw err;
+          return await this.#client.eval(script.source, { keys, arguments: args });
+        } finally {
+          // A script may have written any of its keys (even when it failed half-way).
+          this.#tracking?.invalidateLocal(keys);
+        }
+      },
+      this.options.commandTimeoutMs,
+    ).then(async (reply) => {
       if (script.durable && keys.length > 0) await this.replicaAcks.confirm(keys[0]!, master);
       return reply;
     });
