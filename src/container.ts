@@ -32,6 +32,8 @@ export interface OptixDeps {
    * no tracing and nothing of OpenTelemetry loaded.
    */
   tracerProvider?: TracerProvider;
+  /** A standalone Redis that refuses the connection fails at once instead of being retried (CLI). */
+  failFastOnRefused?: boolean;
 }
 
 /** The instrumentation scope of our spans. */
@@ -136,7 +138,7 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
         ...(deps.tracerProvider ? { tracer: deps.tracerProvider.getTracer(TRACER_NAME) } : {}),
       },
     );
-    await redis.connect();
+    await redis.connect(deps.failFastOnRefused ? { failFastOnRefused: true } : {});
     stores = createRedisStores(
       redis,
       deps.clock ? { keyPrefix: r.keyPrefix, clock: deps.clock } : { keyPrefix: r.keyPrefix },

@@ -137,12 +137,15 @@ export async function main(
 ): Promise<void> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let config: OptixConfig;
+  // Misspelt names in the env file (`REDIS_ULR=`): logged once the logger exists.
+  const envWarnings: string[] = [];
   try {
     const env =
       options.env ??
       readEnv({
         ...(options.envFile !== undefined ? { path: options.envFile } : {}),
         ...(options.processEnv !== undefined ? { env: options.processEnv } : {}),
+        onWarning: (message) => envWarnings.push(message),
       });
     config = loadConfig(options.overrides !== undefined ? { ...env, ...options.overrides } : env);
   } catch (err) {
@@ -173,6 +176,7 @@ export async function main(
     return;
   }
   for (const w of config.warnings) logger.warn(w);
+  for (const w of envWarnings) logger.warn(`env_file_unknown_variable: ${w}`);
   // An evicting Redis silently forgets revocations (README, "Memory"): say so at every start.
   const redis = server.optix.redis;
   if (redis !== null) {

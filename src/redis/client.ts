@@ -334,8 +334,14 @@ export class RedisClient {
    * Opens the connection(s). Rejects with `StoreUnavailableError` when Redis cannot be reached
    * within `connectTimeoutMs` (the client is then closed).
    */
-  async connect(): Promise<void> {
+  /**
+   * Connects (both connections with the client-side cache). node-redis retries a refused
+   * connection until `connectTimeoutMs`, which suits a service starting beside its Redis; with
+   * `failFastOnRefused` (the CLI), a standalone server that refuses the connection fails at once.
+   */
+  async connect(options: { failFastOnRefused?: boolean } = {}): Promise<void> {
     if (this.#connected) return;
+    const refusedIsFatal = options.failFastOnRefused === true && this.topology === 'standalone';
     let timer: NodeJS.Timeout | undefined;
     let lastError: unknown;
     let onError: ((err: unknown) => void) | undefined;
@@ -353,6 +359,9 @@ export class RedisClient {
             lastError = err;
             const fatal = fatalConnectError(err);
             if (fatal !== null) reject(new Error(fatal, { cause: err }));
+            else if (refusedIsFatal && (err as { code?: unknown }).code === 'ECONNREFUSED') {
+              reject(new Error('connection refused', { cause: err }));
+            }
           };
           this.#client.on('error', onError);
           this.#reader?.on('error', onError);

@@ -62,6 +62,23 @@ export const StatsView = Type.Object({
   ]),
 });
 
+const CleanupView = Type.Object({
+  skipped: Type.Boolean({ description: 'another instance held the cleanup lock: nothing was done' }),
+  jwt: Type.Union([
+    Type.Null(),
+    Type.Object({ blacklistIndexEntries: Type.Integer(), durationMs: Type.Number() }),
+  ]),
+  sessions: Type.Object({
+    sessionIndexEntries: Type.Integer(),
+    deviceIndexEntries: Type.Integer(),
+    blacklistIndexEntries: Type.Integer(),
+    trustedDeviceIndexEntries: Type.Integer(),
+    securityEventIndexEntries: Type.Integer(),
+    scanned: Type.Integer(),
+    durationMs: Type.Number(),
+  }),
+});
+
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
   const { optix, metrics } = ctx;
   const { sessions, jwt } = optix;
@@ -151,6 +168,27 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
         limit: q.limit ?? 50,
       });
       return { events };
+    },
+  );
+
+  app.post(
+    '/v1/admin/cleanup',
+    {
+      onRequest,
+      schema: {
+        tags: ['admin'],
+        summary: 'Prune expired index entries now (as the background job does)',
+        description:
+          'One instance sweeps at a time (a Redis lock): while another holds it, nothing is looked at and `skipped` is true.',
+        security,
+        response: { 200: CleanupView, ...authErrors },
+      },
+    },
+    async () => {
+      const sessionStats = await sessions.cleanupExpiredSessions();
+      if (sessionStats.skipped) return { skipped: true, jwt: null, sessions: sessionStats };
+      const tokens = await jwt.cleanupExpiredTokens();
+      return { skipped: false, jwt: tokens, sessions: sessionStats };
     },
   );
 
