@@ -3,10 +3,17 @@
  * hands it back with one `close()`. The HTTP app, the server, the CLI and the tests all start
  * here; nothing imports a global.
  */
+import type { TracerProvider } from '@opentelemetry/api';
 import type { OptixConfig } from './config/types.js';
 import type { Clock } from './core/clock.js';
 import type { StoreStats, Stores } from './core/ports.js';
-import { RedisClient, type RedisClientLogger, type RedisHealth } from './redis/client.js';
+import {
+  describeError,
+  RedisClient,
+  type RedisClientLogger,
+  type RedisHealth,
+  type SlowlogEntry,
+} from './redis/client.js';
 import { MemoryGuard } from './redis/memory-guard.js';
 import { createJwtService } from './services/jwt-service.js';
 import { type BrowserHandoffs, createBrowserHandoffs } from './services/browser-handoff.js';
@@ -14,13 +21,24 @@ import { createSessionManager } from './services/session-manager.js';
 import type { JwtService, SessionManager } from './services/types.js';
 import { createMemoryStores } from './stores/memory/index.js';
 import { createRedisStores } from './stores/redis/index.js';
+import { SCRIPTS } from './stores/redis/scripts.js';
 
 export interface OptixDeps {
   /** Told about Redis connection trouble (gets no secrets). */
   logger?: RedisClientLogger;
   /** Where time comes from (tests pass a `ManualClock`). */
   clock?: Clock;
+  /**
+   * OpenTelemetry: a span per Redis operation, from this provider's tracer. None (the default):
+   * no tracing and nothing of OpenTelemetry loaded.
+   */
+  tracerProvider?: TracerProvider;
+  /** A standalone Redis that refuses the connection fails at once instead of being retried (CLI). */
+  failFastOnRefused?: boolean;
 }
+
+/** The instrumentation scope of our spans. */
+export const TRACER_NAME = 'optix-sessions';
 
 /** Selected Redis INFO fields (sections memory, clients, stats, keyspace). */
 export interface RedisInfoSummary {
@@ -35,6 +53,28 @@ export interface RedisInfoSummary {
   expiredKeys: number | null;
   /** `db0` → `keys=…,expires=…,avg_ttl=…`. */
   keyspace: Record<string, string>;
+  /** `SLOWLOG GET 10`, newest first, without arguments; `error` when Redis refused (ACL). */
+  slowlog: { entries: SlowlogView[]; error: string | null };
+}
+
+/** A SLOWLOG entry with the name of our script an `EVALSHA` ran (`session_create` …). */
+export interface SlowlogView extends SlowlogEntry {
+  readonly script: string | null;
+}
+
+/** How many SLOWLOG entries stats show (the guide's `SLOWLOG GET 10`). */
+export const SLOWLOG_ENTRIES = 10;
+
+const SCRIPT_NAMES: ReadonlyMap<string, string> = new Map(
+  Object.values(SCRIPTS).map((script) => [script.sha1, script.name]),
+);
+
+/** SLOWLOG entries with the names of our scripts their SHA1s are. */
+export function slowlogView(entries: readonly SlowlogEntry[]): SlowlogView[] {
+  return entries.map((e) => ({
+    ...e,
+    script: e.scriptSha1 === null ? null : (SCRIPT_NAMES.get(e.scriptSha1) ?? null),
+  }));
 }
 
 /** `GET /v1/admin/stats` and `optix-sessions stats`. */
@@ -97,9 +137,12 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
         ...(r.tls ? { tls: r.tls } : {}),
         clientName: 'optix-sessions',
       },
-      deps.logger ? { logger: deps.logger } : {},
+      {
+        ...(deps.logger ? { logger: deps.logger } : {}),
+        ...(deps.tracerProvider ? { tracer: deps.tracerProvider.getTracer(TRACER_NAME) } : {}),
+      },
     );
-    await redis.connect();
+    await redis.connect(deps.failFastOnRefused ? { failFastOnRefused: true } : {});
     if (r.shedAbovePercent > 0) {
       const client = redis;
       guard = new MemoryGuard(client, {
@@ -173,9 +216,14 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       async stats(onProgress?: (scanned: number) => void): Promise<OptixStats> {
         const store = await stores.maintenance.stats(onProgress);
         if (client === null) return { backend: 'memory', store, redis: null };
-        const [memory, clients, stats, keyspace] = await Promise.all(
-          ['memory', 'clients', 'stats', 'keyspace'].map((section) => client.info(section)),
-        );
+        const [[memory, clients, stats, keyspace], slowlog] = await Promise.all([
+          Promise.all(['memory', 'clients', 'stats', 'keyspace'].map((section) => client.info(section))),
+          client.slowlog(SLOWLOG_ENTRIES).then(
+            (entries) => ({ entries: slowlogView(entries), error: null }),
+            // An ACL user without `slowlog` still gets the rest of the stats.
+            (err: unknown) => ({ entries: [], error: describeError(err) }),
+          ),
+        ]);
         const num = (v: unknown) => (typeof v === 'number' ? v : null);
         const str = (v: unknown) => (v === undefined ? null : String(v));
         return {
@@ -192,6 +240,7 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
             evictedKeys: num(stats?.evicted_keys),
             expiredKeys: num(stats?.expired_keys),
             keyspace: Object.fromEntries(Object.entries(keyspace ?? {}).map(([k, v]) => [k, String(v)])),
+            slowlog,
           },
         };
       },

@@ -12,6 +12,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { TracerProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { readEnv } from './config/env-file.js';
 import { type Env, loadConfig } from './config/load.js';
@@ -27,6 +28,9 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_UNAVAILABLE = 69;
 export const EXIT_CONFIG = 78;
+
+/** How long the exit waits for the last spans to be exported. */
+const TRACING_SHUTDOWN_MS = 3000;
 
 /** How long shutdown waits for requests in flight before giving up. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -45,12 +49,16 @@ export interface RunningServer {
 }
 
 /** Builds and starts the service for `config`. Rejects (nothing left open) when Redis is unreachable. */
-export async function startServer(config: OptixConfig, deps: { logger: Logger }): Promise<RunningServer> {
-  const { logger } = deps;
-  const optix = await createOptix(config, { logger });
+export async function startServer(
+  config: OptixConfig,
+  deps: { logger: Logger; tracerProvider?: TracerProvider },
+): Promise<RunningServer> {
+  const { logger, tracerProvider } = deps;
+  const traced = tracerProvider !== undefined ? { tracerProvider } : {};
+  const optix = await createOptix(config, { logger, ...traced });
   let app: OptixApp;
   try {
-    app = await buildApp(optix, { logger });
+    app = await buildApp(optix, { logger, ...traced });
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     await optix.close();
@@ -129,12 +137,15 @@ export async function main(
 ): Promise<void> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let config: OptixConfig;
+  // Misspelt names in the env file (`REDIS_ULR=`): logged once the logger exists.
+  const envWarnings: string[] = [];
   try {
     const env =
       options.env ??
       readEnv({
         ...(options.envFile !== undefined ? { path: options.envFile } : {}),
         ...(options.processEnv !== undefined ? { env: options.processEnv } : {}),
+        onWarning: (message) => envWarnings.push(message),
       });
     config = loadConfig(options.overrides !== undefined ? { ...env, ...options.overrides } : env);
   } catch (err) {
@@ -146,10 +157,17 @@ export async function main(
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
+  // The OpenTelemetry SDK is imported only when tracing is on.
+  const tracing =
+    config.tracing.exporter === 'none' ? null : (await import('./telemetry.js')).startTracing(config.tracing);
   let server: RunningServer;
   try {
-    server = await startServer(config, { logger });
+    server = await startServer(config, {
+      logger,
+      ...(tracing !== null ? { tracerProvider: tracing.provider } : {}),
+    });
   } catch (err) {
+    await tracing?.shutdown().catch(() => {});
     const unavailable = err instanceof StoreUnavailableError || err instanceof StoreTimeoutError;
     logger.fatal({ error: describeError(err) }, 'startup_failed');
     await flush(logger);
@@ -158,6 +176,7 @@ export async function main(
     return;
   }
   for (const w of config.warnings) logger.warn(w);
+  for (const w of envWarnings) logger.warn(`env_file_unknown_variable: ${w}`);
   // An evicting Redis silently forgets revocations (README, "Memory"): say so at every start.
   const redis = server.optix.redis;
   if (redis !== null) {
@@ -173,6 +192,7 @@ export async function main(
     {
       url: server.url,
       backend: server.optix.backend,
+      tracing: config.tracing.exporter,
       redis: config.redis?.redactedUrl ?? null,
       kid: config.jwt.activeKid,
     },
@@ -203,6 +223,20 @@ export async function main(
     server.stop().then(
       async () => {
         clearTimeout(timer);
+        // The last spans (the requests drained above) are exported before the exit.
+        // Bounded: an unreachable collector must not hold the exit.
+        if (tracing !== null) {
+          let bound: NodeJS.Timeout | undefined;
+          await Promise.race([
+            tracing.shutdown().catch((err: unknown) => {
+              logger.warn({ error: describeError(err) }, 'tracing_shutdown_failed');
+            }),
+            new Promise<void>((resolve) => {
+              bound = setTimeout(resolve, TRACING_SHUTDOWN_MS);
+            }),
+          ]);
+          clearTimeout(bound);
+        }
         logger.info('shutdown_completed');
         await flush(logger);
         exit(EXIT_OK);

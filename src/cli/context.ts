@@ -9,6 +9,7 @@ import type { OptixConfig } from '../config/types.js';
 import { createOptix, type Optix } from '../container.js';
 import { ConfigError, InvalidArgumentError, InvalidIdError, isOptixError } from '../core/errors.js';
 import { describeError, type RedisClient } from '../redis/client.js';
+import { ServiceClient } from './remote.js';
 
 /** Exit codes (sysexits.h where one fits). */
 export const EXIT = Object.freeze({
@@ -19,10 +20,12 @@ export const EXIT = Object.freeze({
   USAGE: 2,
   /** The named session or user had nothing to act on. */
   NOT_FOUND: 3,
-  /** Redis could not be reached. */
+  /** Redis or the service could not be reached (or answered 503). */
   UNAVAILABLE: 69,
   /** Another instance holds the cleanup lock: try again later. */
   TEMPFAIL: 75,
+  /** The service refused the service key (`--url`). */
+  NOPERM: 77,
   /** Bad configuration (environment or `.env`). */
   CONFIG: 78,
 });
@@ -55,13 +58,28 @@ export interface GlobalOptions {
   /** `--config-file` (or its older name `--env-file`): read instead of `./.env`. */
   configFile?: string;
   redisUrl?: string;
+  /** `--url`: act through a running service's admin API instead of on Redis. */
+  url?: string;
+  /** `--service-key` (else `OPTIX_SERVICE_KEY`): the service key for `--url`. */
+  serviceKey?: string;
   json?: boolean;
+}
+
+/** The service client for `--url`, or `null` when the command acts on Redis directly. */
+export function serviceFrom(io: CliIo, options: GlobalOptions): ServiceClient | null {
+  if (options.url === undefined) return null;
+  const key = options.serviceKey ?? io.env.OPTIX_SERVICE_KEY ?? null;
+  return new ServiceClient(options.url, key === '' ? null : key);
 }
 
 /** Reads `.env` + environment (+ `--redis-url`) into the validated configuration. */
 export function configFrom(io: CliIo, options: GlobalOptions): OptixConfig {
   const path = options.configFile;
-  const env = readEnv({ env: io.env, ...(path !== undefined ? { path } : {}) });
+  const env = readEnv({
+    env: io.env,
+    ...(path !== undefined ? { path } : {}),
+    onWarning: (message) => void io.stderr.write(`optix-sessions: warning: ${message}\n`),
+  });
   return loadConfig(options.redisUrl !== undefined ? { ...env, REDIS_URL: options.redisUrl } : env);
 }
 
@@ -72,17 +90,18 @@ export function configFrom(io: CliIo, options: GlobalOptions): OptixConfig {
  */
 export async function withOptix<T>(
   io: CliIo,
-  options: GlobalOptions & { requireRedis?: boolean },
+  options: GlobalOptions & { requireRedis?: boolean; config?: OptixConfig },
   fn: (optix: Optix) => Promise<T>,
 ): Promise<T> {
-  const config = configFrom(io, options);
+  const config = options.config ?? configFrom(io, options);
   if (options.requireRedis && config.redis === null) {
     throw new CliError(
       EXIT.CONFIG,
-      'REDIS_URL is not set: this command acts on the shared Redis store (set REDIS_URL, use --redis-url, or --config-file)',
+      'REDIS_URL is not set: this command acts on the shared Redis store (set REDIS_URL, use --redis-url or --config-file), or on a running service with --url <service URL> and OPTIX_SERVICE_KEY',
     );
   }
-  const optix = await createOptix(config);
+  // An operator waiting on a refused port learns it at once, not after REDIS_CONNECT_TIMEOUT_MS.
+  const optix = await createOptix(config, { failFastOnRefused: true });
   try {
     return await fn(optix);
   } finally {

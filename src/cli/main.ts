@@ -18,11 +18,15 @@ Exit codes:
   1   the operation failed (unhealthy, errors during a load test)
   2   bad command line or argument
   3   nothing to act on (no such session)
-  69  Redis unreachable
+  69  Redis or the service unreachable (or the service answered 503)
+  77  the service refused the service key (--url)
   75  another instance holds the cleanup lock; try again later
   78  configuration error (environment or .env)
 
-Configuration comes from the environment and ./.env (see README, "Configuration").`;
+Configuration comes from the environment and ./.env (see README, "Configuration").
+With --url, commands go through a running service's admin API (the key from OPTIX_SERVICE_KEY
+or --service-key); without it, they act on Redis (REDIS_URL). \`health\` with neither checks the
+service this configuration would run (http://HOST:PORT/readyz).`;
 
 /** Builds the command tree. Actions store their exit code in `result.code`. */
 export function buildProgram(io: CliIo, result: { code: number }): Command {
@@ -34,6 +38,18 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     // and exits 9 when the file is missing, before this program runs: hence `--config-file`.
     .addOption(new Option('--env-file <path>').hideHelp())
     .addOption(new Option('--redis-url <url>', 'override REDIS_URL'))
+    .addOption(
+      new Option(
+        '--url <service URL>',
+        'act on a running service through its admin API instead of on Redis (health, stats, cleanup, sessions, revoke-user, events)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--service-key <key>',
+        'service key for --url (prefer OPTIX_SERVICE_KEY: a command line is visible to other users)',
+      ),
+    )
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('afterAll', EXIT_CODES_HELP)
     .configureOutput({

@@ -9,7 +9,14 @@ import { inspect } from 'node:util';
 import { ConfigError } from '../core/errors.js';
 import { parseRedisUrl, redactRedisUrl } from '../redis/config.js';
 import type { JwtKeyConfig } from '../services/types.js';
-import type { LogLevel, NodeEnv, OAuthClientConfig, OptixConfig, RedisConfig } from './types.js';
+import type {
+  LogLevel,
+  NodeEnv,
+  OAuthClientConfig,
+  OptixConfig,
+  RedisConfig,
+  TracingConfig,
+} from './types.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -492,6 +499,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     meWritesPerMinute: int(env, p, 'RATE_LIMIT_ME_WRITES_PER_MINUTE', 30, 0, 1_000_000),
   });
   const cleanupIntervalSeconds = int(env, p, 'CLEANUP_INTERVAL_SECONDS', 300, 0, 86_400);
+  const tracing = tracingConfig(env, p);
 
   const browser = Object.freeze({
     corsOrigins: Object.freeze(corsOrigins(env, p)),
@@ -542,6 +550,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     rateLimits,
     browser,
     cleanupIntervalSeconds,
+    tracing,
     generated: Object.freeze({ jwtSecret: generatedSecret, serviceApiKey: generatedServiceKey }),
     warnings: Object.freeze(warnings),
   };
@@ -593,5 +602,34 @@ export function describeConfig(config: OptixConfig): Record<string, unknown> {
     rateLimits: config.rateLimits,
     browser: config.browser,
     cleanupIntervalSeconds: config.cleanupIntervalSeconds,
+    tracing: config.tracing,
   };
+}
+
+function httpUrl(p: Problems, name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return value;
+  } catch {
+    // reported below
+  }
+  p.add(name, `must be an http:// or https:// URL, got "${value.slice(0, 64)}"`);
+  return undefined;
+}
+
+/** The standard `OTEL_*` variables this service honours; off unless asked for. */
+function tracingConfig(env: Env, p: Problems): TracingConfig {
+  const base = httpUrl(p, 'OTEL_EXPORTER_OTLP_ENDPOINT', raw(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'));
+  const traces = httpUrl(
+    p,
+    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    raw(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
+  );
+  const endpoint = traces ?? (base !== undefined ? `${base.replace(/\/+$/, '')}/v1/traces` : null);
+  const fallback = endpoint !== null ? 'otlp' : 'none';
+  let exporter = oneOf(env, p, 'OTEL_TRACES_EXPORTER', ['none', 'otlp', 'console'] as const, fallback);
+  if (bool(env, p, 'OTEL_SDK_DISABLED', false)) exporter = 'none';
+  const serviceName = raw(env, 'OTEL_SERVICE_NAME') ?? 'optix-sessions';
+  return Object.freeze({ exporter, endpoint, serviceName });
 }

@@ -82,6 +82,15 @@ export interface OAuthClientConfig {
   readonly introspectPerMinute: number | undefined;
 }
 
+/** OpenTelemetry tracing (the standard `OTEL_*` variables). */
+export interface TracingConfig {
+  /** `none`: off, and no OpenTelemetry SDK is loaded. */
+  readonly exporter: 'none' | 'otlp' | 'console';
+  /** Full URL of the OTLP/HTTP traces endpoint; `null`: the exporter's default. */
+  readonly endpoint: string | null;
+  readonly serviceName: string;
+}
+
 export interface OptixConfig {
   readonly nodeEnv: NodeEnv;
   readonly http: {
@@ -118,6 +127,7 @@ export interface OptixConfig {
   readonly browser: BrowserConfig;
   /** 0 = no background cleanup. */
   readonly cleanupIntervalSeconds: number;
+  readonly tracing: TracingConfig;
   /** What development mode generated because it was not configured (print once, then forget). */
   readonly generated: {
     readonly jwtSecret: boolean;

@@ -272,4 +272,31 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     description:
       'Life of the one-time hand-off code that `POST /v1/sessions` with `"transport":"browser"` returns and the page exchanges for its refresh cookie (5 to 600).',
   },
+  {
+    name: 'OTEL_TRACES_EXPORTER',
+    default: '(none: tracing off)',
+    description:
+      'OpenTelemetry tracing: `otlp` (OTLP/HTTP, JSON) or `console`; `none` or unset: off, and no OpenTelemetry SDK is loaded. Setting `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` alone means `otlp`; `OTEL_SDK_DISABLED=true` turns it off.',
+  },
+  {
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    default: '',
+    description:
+      'Base URL of the OTLP/HTTP collector (`/v1/traces` is appended), e.g. `http://otel-collector:4318`; unset: `http://localhost:4318`.',
+  },
+  {
+    name: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    default: '',
+    description: 'Full URL traces are posted to; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`.',
+  },
+  {
+    name: 'OTEL_SERVICE_NAME',
+    default: 'optix-sessions',
+    description: '`service.name` of the exported spans.',
+  },
+  {
+    name: 'OTEL_SDK_DISABLED',
+    default: '',
+    description: '`true` turns tracing off whatever else is set.',
+  },
 ]);

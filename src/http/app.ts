@@ -13,6 +13,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import type { TracerProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Optix } from '../container.js';
 import { bearerToken, createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
@@ -20,6 +21,7 @@ import { registerBrowserSupport } from './browser.js';
 import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
 import { clientErrorHandler, httpError, toHttpError } from './errors.js';
 import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
+import { genReqId, REQUEST_ID_HEADER } from './request-id.js';
 import { createMetrics, type Metrics, registerReplicaAckMetrics } from './metrics.js';
 import { redisRateLimitStore } from './rate-limit.js';
 import { describeValidationOf } from './validation.js';
@@ -40,6 +42,12 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Close the container when the app closes (default true). */
   closeOptixOnClose?: boolean;
+  /**
+   * OpenTelemetry: a span per request (Fastify's official instrumentation, `@fastify/otel`),
+   * continuing an incoming `traceparent` through the globally registered propagator. None (the
+   * default): `@fastify/otel` is not even loaded.
+   */
+  tracerProvider?: TracerProvider;
 }
 
 /** One route as registered: a method and its URL pattern (`/v1/me/sessions/:sessionId`). */
@@ -122,6 +130,23 @@ function userClientKey(request: FastifyRequest): string {
 }
 
 /**
+ * `@fastify/otel` for `provider`, loaded only when tracing is on. Its request span records
+ * `url.path` as the raw URL, which holds session ids (`/v1/me/sessions/:sessionId`): the hook
+ * overwrites it with the route pattern. Exceptions are not recorded (messages may quote input).
+ */
+async function requestTracing(provider: TracerProvider) {
+  const { FastifyOtelInstrumentation } = await import('@fastify/otel');
+  const instrumentation = new FastifyOtelInstrumentation({
+    recordExceptions: false,
+    requestHook: (span, request) => {
+      span.setAttribute('url.path', request.routeOptions.url ?? 'unmatched');
+    },
+  });
+  instrumentation.setTracerProvider(provider);
+  return instrumentation.plugin();
+}
+
+/**
  * Builds the HTTP application: routes, schemas, OpenAPI (`/docs/json`) and Swagger UI (`/docs`),
  * error mapping, metrics, rate limits and safe request logs. Await `app.ready()` (or `inject`).
  *
@@ -164,6 +189,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     }
     if (view.status === 503)
       reply.header('retry-after', code === 'ERR_STORE_BUSY' ? STORE_BUSY_RETRY_AFTER : '1');
+    // Framework errors (a bad URL) are answered before any hook ran.
+    reply.header(REQUEST_ID_HEADER, request.id);
     reply.code(view.status).send(view.body);
   };
 
@@ -172,6 +199,10 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     // Fastify's own request lines carry raw URLs (which can hold ids); ours log route patterns.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyChildLoggerFactory,
+    // The caller's X-Request-Id only when it is safe to echo and log (request-id.ts); Fastify's
+    // own `requestIdHeader` would take any value as it came.
+    requestIdHeader: false,
+    genReqId,
     bodyLimit: config.http.bodyLimitBytes,
     // Fastify's own defaults (0 = none) let a client that sent part of a body and stalled keep its
     // socket for ever. Node enforces the request and header deadlines from a periodic check, so the
@@ -195,8 +226,13 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Connections beyond the cap are closed by Node as they arrive (and counted in `dropMaxConnection`).
   app.server.maxConnections = config.http.maxConnections;
+  // First, so that it sees every route and hook registered after it.
+  if (options.tracerProvider !== undefined) await app.register(await requestTracing(options.tracerProvider));
   const routeTable: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {
+    // A catch-all (the CORS plugin's `OPTIONS *` preflight route) makes no path "known": an
+    // unknown path stays a 404, not a 405 that allows OPTIONS.
+    if (route.url === '*' || route.url === '/*') return;
     for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
   });
   // TypeBox's compiler: bodies are checked as sent (no coercion: `"userId": 1` is an error);
@@ -224,6 +260,12 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   app.decorate('routeTable', routeTable);
   app.decorateRequest('principal', null);
   app.decorateRequest('caller', null);
+
+  // First hook of every request (404s, refused keys, errors included): echo its id.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

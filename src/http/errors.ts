@@ -4,6 +4,7 @@
  * `{ error: { code, message } }`. A client mistake is always a 4xx with a stable code; a 5xx body
  * never carries an internal message or a stack.
  */
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError } from 'fastify';
@@ -219,11 +220,13 @@ export function clientErrorHandler(
         ? 'ERR_HEADERS_TOO_LARGE'
         : 'ERR_MALFORMED_REQUEST';
   const status = HTTP_STATUS[code];
-  this.log.debug({ code, parserCode: err.code, statusCode: status }, 'client_error');
+  // The request never parsed, so the caller's X-Request-Id is unknown: a new id, logged and sent.
+  const reqId = randomUUID();
+  this.log.debug({ reqId, code, parserCode: err.code, statusCode: status }, 'client_error');
   if (socket.writable) {
     const body = JSON.stringify({ error: { code, message: CLIENT_ERROR_MESSAGES[code] } });
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nX-Request-Id: ${reqId}\r\n` +
         `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }

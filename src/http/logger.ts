@@ -5,8 +5,10 @@
  * across lines, log `hashId(salt, id)`: a salted SHA-256 prefix, not the id (OWASP).
  */
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger, pino } from 'pino';
+import { parseTraceparent } from './request-id.js';
 
 /** Paths censored in every log line (defence in depth; the app does not log these on purpose). */
 export const REDACT_PATHS: readonly string[] = [
@@ -135,11 +137,18 @@ export class LazyRequestLogger {
   }
 }
 
-/** Fastify's `childLoggerFactory`: a `LazyRequestLogger` per request instead of a pino child. */
+/**
+ * Fastify's `childLoggerFactory`: a `LazyRequestLogger` per request instead of a pino child. Its
+ * bindings are the request id (`reqId`) and, when the caller sent a valid W3C `traceparent`, the
+ * trace id (`traceId`), so every line of the request carries both.
+ */
 export function lazyChildLoggerFactory(
   logger: FastifyBaseLogger,
   bindings: Bindings,
   options: ChildLoggerOptions,
+  rawReq?: IncomingMessage,
 ): FastifyBaseLogger {
-  return new LazyRequestLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger;
+  const trace = rawReq === undefined ? null : parseTraceparent(rawReq.headers.traceparent);
+  const all = trace === null ? bindings : { ...bindings, traceId: trace.traceId };
+  return new LazyRequestLogger(logger as Logger, all, options) as unknown as FastifyBaseLogger;
 }

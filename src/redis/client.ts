@@ -8,8 +8,15 @@ import { createHash } from 'node:crypto';
 import { createClient, createCluster, createSentinel, ErrorReply } from '@redis/client';
 // The slot function node-redis itself routes with (no public export): the WAIT that confirms a
 // write must find the same master connection as the write.
+import type { Attributes, Tracer } from '@opentelemetry/api';
 import calculateSlotModule from '@redis/client/dist/lib/utils/calculate-slot.js';
-import { ConfigError, StoreBusyError, StoreTimeoutError, StoreUnavailableError } from '../core/errors.js';
+import {
+  ConfigError,
+  isOptixError,
+  StoreBusyError,
+  StoreTimeoutError,
+  StoreUnavailableError,
+} from '../core/errors.js';
 import type { LuaScript, RedisCommands } from './commands.js';
 import { type RedisClientOptions, type ResolvedRedisOptions, resolveRedisOptions } from './config.js';
 import {
@@ -135,8 +142,19 @@ export class RedisClient {
   /** Confirms revocation-class writes on replicas (`replicaAcks`); counts what it could not. */
   readonly replicaAcks: ReplicaAcks;
 
-  constructor(options: RedisClientOptions, deps: { logger?: RedisClientLogger } = {}) {
+  /** Spans for every operation when tracing is on (see `#traced`). */
+  readonly #tracer: Tracer | undefined;
+
+  constructor(
+    options: RedisClientOptions,
+    deps: {
+      logger?: RedisClientLogger;
+      /** An OpenTelemetry tracer: one CLIENT span per operation (none: no tracing, no cost). */
+      tracer?: Tracer;
+    } = {},
+  ) {
     this.options = resolveRedisOptions(options);
+    this.#tracer = deps.tracer;
     this.topology = this.options.url.topology;
     this.keyPrefix = this.options.keyPrefix;
     this.#logger = deps.logger;
@@ -322,8 +340,14 @@ export class RedisClient {
    * Opens the connection(s). Rejects with `StoreUnavailableError` when Redis cannot be reached
    * within `connectTimeoutMs` (the client is then closed).
    */
-  async connect(): Promise<void> {
+  /**
+   * Connects (both connections with the client-side cache). node-redis retries a refused
+   * connection until `connectTimeoutMs`, which suits a service starting beside its Redis; with
+   * `failFastOnRefused` (the CLI), a standalone server that refuses the connection fails at once.
+   */
+  async connect(options: { failFastOnRefused?: boolean } = {}): Promise<void> {
     if (this.#connected) return;
+    const refusedIsFatal = options.failFastOnRefused === true && this.topology === 'standalone';
     let timer: NodeJS.Timeout | undefined;
     let lastError: unknown;
     let onError: ((err: unknown) => void) | undefined;
@@ -341,6 +365,9 @@ export class RedisClient {
             lastError = err;
             const fatal = fatalConnectError(err);
             if (fatal !== null) reject(new Error(fatal, { cause: err }));
+            else if (refusedIsFatal && (err as { code?: unknown }).code === 'ECONNREFUSED') {
+              reject(new Error('connection refused', { cause: err }));
+            }
           };
           this.#client.on('error', onError);
           this.#reader?.on('error', onError);
@@ -409,6 +436,51 @@ export class RedisClient {
   onOom: (() => void) | null = null;
 
   wrap<T>(operation: string, fn: () => Promise<T>, timeoutMs = this.options.commandTimeoutMs): Promise<T> {
+    if (this.#tracer !== undefined)
+      return this.#traced(this.#tracer, operation, 'command', () => this.#wrap(operation, fn, timeoutMs));
+    return this.#wrap(operation, fn, timeoutMs);
+  }
+
+  /**
+   * One span per store operation (a command, or one of our scripts by name), child of whatever
+   * span is active (the request's). Attributes name the operation, never a key or an argument:
+   * key names carry session ids. No OpenTelemetry instrumentation supports node-redis 6's client
+   * (`@opentelemetry/instrumentation-redis` patches v4 and older), hence this.
+   */
+  #traced<T>(
+    tracer: Tracer,
+    operation: string,
+    kind: 'command' | 'script',
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const attributes: Attributes = {
+      'db.system.name': 'redis',
+      'db.operation.name': kind === 'script' ? 'EVALSHA' : operation.toUpperCase(),
+      'optix.redis.topology': this.topology,
+    };
+    if (kind === 'script') attributes['db.stored_procedure.name'] = operation;
+    // SpanKind.CLIENT = 2, SpanStatusCode.ERROR = 2: numbers, so that this module loads nothing
+    // of OpenTelemetry when tracing is off.
+    const span = tracer.startSpan(`redis ${kind === 'script' ? operation : operation.toUpperCase()}`, {
+      kind: 2,
+      attributes,
+    });
+    return run().then(
+      (value) => {
+        span.end();
+        return value;
+      },
+      (err: unknown) => {
+        const code = isOptixError(err) ? err.code : 'ERR_STORE_UNAVAILABLE';
+        span.setAttribute('error.type', code);
+        span.setStatus({ code: 2, message: code });
+        span.end();
+        throw err;
+      },
+    );
+  }
+
+  #wrap<T>(operation: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         // No answer in time: the connection may be dead without knowing it yet, so nothing
@@ -438,17 +510,26 @@ export class RedisClient {
   runScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
     // The master the write goes to: a WAIT on another one (after a failover) would prove nothing.
     const master = script.durable && keys.length > 0 ? this.replicaAcks.connectionOf(keys[0]!) : '';
-    return this.wrap(script.name, async () => {
-      try {
-        return await this.#client.evalSha(script.sha1, { keys, arguments: args });
-      } catch (err) {
-        if (!isNoScriptError(err)) throw err;
-        return await this.#client.eval(script.source, { keys, arguments: args });
-      } finally {
-        // A script may have written any of its keys (even when it failed half-way).
-        this.#tracking?.invalidateLocal(keys);
-      }
-    }).then(async (reply) => {
+    const run = () => this.#runScript(script, keys, args, master);
+    return this.#tracer !== undefined ? this.#traced(this.#tracer, script.name, 'script', run) : run();
+  }
+
+  #runScript(script: LuaScript, keys: string[], args: string[], master: string): Promise<unknown> {
+    return this.#wrap(
+      script.name,
+      async () => {
+        try {
+          return await this.#client.evalSha(script.sha1, { keys, arguments: args });
+        } catch (err) {
+          if (!isNoScriptError(err)) throw err;
+          return await this.#client.eval(script.source, { keys, arguments: args });
+        } finally {
+          // A script may have written any of its keys (even when it failed half-way).
+          this.#tracking?.invalidateLocal(keys);
+        }
+      },
+      this.options.commandTimeoutMs,
+    ).then(async (reply) => {
       if (script.durable && keys.length > 0) await this.replicaAcks.confirm(keys[0]!, master);
       return reply;
     });
@@ -529,6 +610,35 @@ export class RedisClient {
       }
       merged.cluster_masters = parts.length;
       return merged;
+    });
+  }
+
+  /**
+   * `SLOWLOG GET count` (the guide's monitoring section): the slowest recent commands, newest
+   * first (on Cluster: of every master, merged). Only the command name, the script SHA1 of an
+   * `EVALSHA`/`EVAL`, the number of arguments and the client name are kept: the arguments hold key
+   * names with session ids and other values that must not leave Redis.
+   *
+   * @throws StoreUnavailableError (e.g. `NOPERM` for an ACL user without `slowlog`).
+   */
+  async slowlog(count = 10): Promise<SlowlogEntry[]> {
+    if (!Number.isInteger(count) || count < 1 || count > 128) {
+      throw new ConfigError('count', 'must be a whole number from 1 to 128');
+    }
+    return this.wrap('slowlog', async () => {
+      const read = async (c: AnyNodeRedis, node: string): Promise<SlowlogEntry[]> =>
+        parseSlowlog(await c.sendCommand(['SLOWLOG', 'GET', String(count)]), node);
+      const entries =
+        this.topology !== 'cluster'
+          ? await read(this.#client, '')
+          : (
+              await Promise.all(
+                this.#client.masters.map(async (m: { host?: string; port?: number }) =>
+                  read(await this.#client.nodeClient(m), `${m.host ?? ''}:${m.port ?? ''}`),
+                ),
+              )
+            ).flat();
+      return entries.sort((a, b) => b.timestamp - a.timestamp || b.id - a.id).slice(0, count);
     });
   }
 
@@ -660,6 +770,54 @@ function invalidatingWrites(commands: RedisCommands, tracking: TrackingControlle
 }
 
 /** A one-line description of an error, with any URL password redacted. */
+/** One `SLOWLOG GET` entry, without its arguments (see `RedisClient.slowlog`). */
+export interface SlowlogEntry {
+  readonly id: number;
+  /** When the command ran, epoch ms (Redis records whole seconds). */
+  readonly timestamp: number;
+  readonly durationMicros: number;
+  /** Upper-case command name (`EVALSHA`, `ZRANGE` …). */
+  readonly command: string;
+  /** The SHA1 of the script an `EVALSHA` ran (or of an `EVAL`'s source); otherwise `null`. */
+  readonly scriptSha1: string | null;
+  /** How many arguments followed the command name. */
+  readonly argumentCount: number;
+  readonly clientName: string;
+  /** `host:port` of the master on Cluster, `''` otherwise. */
+  readonly node: string;
+}
+
+/** Parses a `SLOWLOG GET` reply, dropping the arguments (they may hold ids). */
+export function parseSlowlog(reply: unknown, node = ''): SlowlogEntry[] {
+  if (!Array.isArray(reply)) return [];
+  const out: SlowlogEntry[] = [];
+  for (const raw of reply) {
+    if (!Array.isArray(raw) || raw.length < 4) continue;
+    const args = Array.isArray(raw[3]) ? (raw[3] as unknown[]).map(String) : [];
+    const command = (args[0] ?? '').toUpperCase();
+    let scriptSha1: string | null = null;
+    if (command === 'EVALSHA' || command === 'EVALSHA_RO')
+      scriptSha1 = /^[0-9a-f]{40}$/i.test(args[1] ?? '') ? args[1]!.toLowerCase() : null;
+    else if ((command === 'EVAL' || command === 'EVAL_RO') && args[1] !== undefined) {
+      // Redis shortens long arguments ("... (N more bytes)"): a full source hashes to the SHA1.
+      scriptSha1 = /\(\d+ more bytes\)$/.test(args[1])
+        ? null
+        : createHash('sha1').update(args[1]).digest('hex');
+    }
+    out.push({
+      id: Number(raw[0]),
+      timestamp: Number(raw[1]) * 1000,
+      durationMicros: Number(raw[2]),
+      command,
+      scriptSha1,
+      argumentCount: Math.max(0, args.length - 1),
+      clientName: raw.length > 5 ? String(raw[5]) : '',
+      node,
+    });
+  }
+  return out;
+}
+
 export function describeError(err: unknown): string {
   const msg = err instanceof Error ? err.message || err.name : String(err);
   return msg.replace(/(\w+:\/\/[^:@/\s]*:)[^@\s]*@/g, '$1***@');

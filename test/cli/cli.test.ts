@@ -155,9 +155,12 @@ describe('optix-sessions (in-process)', () => {
     const j = JSON.parse((await sh('health', '--json')).out);
     assert.equal(j.status, 'healthy');
     assert.equal(j.backend, 'redis');
-    const mem = await cli({})('health');
-    assert.equal(mem.code, 0);
-    assert.match(mem.out, /in-memory/);
+    // No REDIS_URL: the in-memory store lives in a service process, so health asks it (HOST:PORT);
+    // none is running there, so it is not healthy (it used to answer "healthy: in-memory").
+    const mem = await cli({ PORT: String(await findFreePort()) })('health');
+    assert.equal(mem.code, 69, mem.out + mem.err);
+    assert.equal(mem.out, '');
+    assert.match(mem.err, /cannot reach the service at http:\/\/127\.0\.0\.1:\d+: connection refused/);
   });
 
   test('health: unreachable Redis → 69; a bad REDIS_URL → 78; neither shows the password', async () => {

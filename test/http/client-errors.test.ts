@@ -62,6 +62,13 @@ describe('malformed HTTP (real socket)', async () => {
       assert.match(res.headers, /content-type: application\/json/);
       assert.deepEqual(Object.keys(res.body as object), ['error']);
       assert.equal((res.body as { error: { code: string } }).error.code, code);
+      // A request id even here, and the log line of the refusal carries it.
+      const reqId = /x-request-id: ([0-9a-f-]{36})/.exec(res.headers)?.[1];
+      assert.ok(reqId, res.headers);
+      assert.ok(
+        capturedLogs.some((l) => l.includes('client_error') && l.includes(`"reqId":"${reqId}"`)),
+        `no client_error line with reqId ${reqId}`,
+      );
     });
   }
 

@@ -89,6 +89,7 @@ describe('configuration documentation', () => {
       RATE_LIMIT_INTROSPECT_PER_MINUTE: (x) => x.rateLimits.introspectPerMinute,
       CLEANUP_INTERVAL_SECONDS: (x) => x.cleanupIntervalSeconds,
       BROWSER_HANDOFF_TTL_SECONDS: (x) => x.browser.handoffTtlSeconds,
+      OTEL_SERVICE_NAME: (x) => x.tracing.serviceName,
     };
     for (const v of ENV_VARIABLES) {
       // '' (no default) and '(…)' (a description, e.g. "generated") are not values to compare.

@@ -10,10 +10,49 @@ import {
   type GlobalOptions,
   keyspaceBar,
   printJson,
+  serviceFrom,
   withOptix,
 } from '../context.js';
+import type { CleanupStats } from '../../core/ports.js';
+
+const LOCK_HELD = 'another instance is sweeping right now (cleanup lock held); try again later';
+
+function summary(
+  io: CliIo,
+  options: GlobalOptions,
+  stats: CleanupStats,
+  tokens: { blacklistIndexEntries: number; durationMs: number },
+): number {
+  if (options.json) {
+    printJson(io, { jwt: tokens, sessions: stats });
+    return EXIT.OK;
+  }
+  const removed =
+    stats.sessionIndexEntries +
+    stats.deviceIndexEntries +
+    stats.blacklistIndexEntries +
+    stats.trustedDeviceIndexEntries +
+    stats.securityEventIndexEntries +
+    tokens.blacklistIndexEntries;
+  io.stdout.write(
+    `cleanup completed: scanned ${stats.scanned} keys in ${stats.durationMs + tokens.durationMs} ms, removed ${removed} expired index entries ` +
+      `(sessions ${stats.sessionIndexEntries}, devices ${stats.deviceIndexEntries}, blacklist ${stats.blacklistIndexEntries + tokens.blacklistIndexEntries}, ` +
+      `trusted devices ${stats.trustedDeviceIndexEntries}, security events ${stats.securityEventIndexEntries})\n`,
+  );
+  return EXIT.OK;
+}
 
 export async function cleanupCommand(io: CliIo, options: GlobalOptions): Promise<number> {
+  const service = serviceFrom(io, options);
+  if (service !== null) {
+    const { body } = await service.call<{
+      skipped: boolean;
+      jwt: { blacklistIndexEntries: number; durationMs: number } | null;
+      sessions: CleanupStats;
+    }>('POST', '/v1/admin/cleanup');
+    if (body.skipped || body.jwt === null) throw new CliError(EXIT.TEMPFAIL, LOCK_HELD);
+    return summary(io, options, body.sessions, body.jwt);
+  }
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
     const redis = optix.redis!;
     const lockKey = createKeySchema(optix.config.redis?.keyPrefix ?? redis.keyPrefix).cleanupLock();
@@ -36,22 +75,6 @@ export async function cleanupCommand(io: CliIo, options: GlobalOptions): Promise
     }
     const tokens = await optix.jwt.cleanupExpiredTokens();
     bar?.stop(stats.scanned);
-    if (options.json) {
-      printJson(io, { jwt: tokens, sessions: stats });
-      return EXIT.OK;
-    }
-    const removed =
-      stats.sessionIndexEntries +
-      stats.deviceIndexEntries +
-      stats.blacklistIndexEntries +
-      stats.trustedDeviceIndexEntries +
-      stats.securityEventIndexEntries +
-      tokens.blacklistIndexEntries;
-    io.stdout.write(
-      `cleanup completed: scanned ${stats.scanned} keys in ${stats.durationMs + tokens.durationMs} ms, removed ${removed} expired index entries ` +
-        `(sessions ${stats.sessionIndexEntries}, devices ${stats.deviceIndexEntries}, blacklist ${stats.blacklistIndexEntries + tokens.blacklistIndexEntries}, ` +
-        `trusted devices ${stats.trustedDeviceIndexEntries}, security events ${stats.securityEventIndexEntries})\n`,
-    );
-    return EXIT.OK;
+    return summary(io, options, stats, tokens);
   });
 }

@@ -8,9 +8,11 @@ import {
   iso,
   positiveInt,
   printJson,
+  serviceFrom,
   table,
   withOptix,
 } from '../context.js';
+import type { SecurityEvent } from '../../core/types.js';
 
 function timeOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -32,12 +34,34 @@ export async function eventsCommand(
   const limit = positiveInt('--limit', options.limit, 50, 1000);
   const since = timeOption('--since', options.since);
   const until = timeOption('--until', options.until);
+  const service = serviceFrom(io, options);
+  if (service !== null) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (since !== undefined) query.set('since', String(since));
+    if (until !== undefined) query.set('until', String(until));
+    const { body } = await service.call<{ events: SecurityEvent[] }>(
+      'GET',
+      `/v1/admin/users/${encodeURIComponent(userId)}/security-events?${query}`,
+    );
+    return printEvents(io, userId, body.events, options);
+  }
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
     const events = await optix.sessions.listSecurityEvents(userId, {
       limit,
       ...(since !== undefined ? { since } : {}),
       ...(until !== undefined ? { until } : {}),
     });
+    return printEvents(io, userId, events, options);
+  });
+}
+
+function printEvents(
+  io: CliIo,
+  userId: string,
+  events: readonly SecurityEvent[],
+  options: GlobalOptions,
+): number {
+  {
     if (options.json) {
       printJson(io, events);
       return EXIT.OK;
@@ -60,5 +84,5 @@ export async function eventsCommand(
     ];
     io.stdout.write(`${table(rows)}\n`);
     return EXIT.OK;
-  });
+  }
 }

@@ -7,9 +7,11 @@ import {
   type GlobalOptions,
   iso,
   printJson,
+  serviceFrom,
   table,
   withOptix,
 } from '../context.js';
+import type { Session } from '../../core/types.js';
 
 export async function sessionsListCommand(
   io: CliIo,
@@ -17,8 +19,26 @@ export async function sessionsListCommand(
   options: GlobalOptions,
 ): Promise<number> {
   assertUserId(userId);
-  return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
-    const sessions = await optix.sessions.listUserSessions(userId);
+  const service = serviceFrom(io, options);
+  if (service !== null) {
+    const { body } = await service.call<{ sessions: Session[] }>(
+      'GET',
+      `/v1/admin/users/${encodeURIComponent(userId)}/sessions`,
+    );
+    return printSessions(io, userId, body.sessions, options);
+  }
+  return withOptix(io, { ...options, requireRedis: true }, async (optix) =>
+    printSessions(io, userId, await optix.sessions.listUserSessions(userId), options),
+  );
+}
+
+function printSessions(
+  io: CliIo,
+  userId: string,
+  sessions: readonly Session[],
+  options: GlobalOptions,
+): number {
+  {
     if (options.json) {
       printJson(
         io,
@@ -44,7 +64,7 @@ export async function sessionsListCommand(
     ];
     io.stdout.write(`${table(rows)}\n${sessions.length} live session(s)\n`);
     return EXIT.OK;
-  });
+  }
 }
 
 export async function sessionsRevokeCommand(
@@ -53,6 +73,14 @@ export async function sessionsRevokeCommand(
   options: GlobalOptions & { reason?: string },
 ): Promise<number> {
   parseUserScopedId('sessionId', sessionId);
+  const service = serviceFrom(io, options);
+  if (service !== null) {
+    // The service records its own reason (`admin_terminated`); 404 → exit 3.
+    await service.call('DELETE', `/v1/admin/sessions/${encodeURIComponent(sessionId)}`);
+    if (options.json) printJson(io, { ended: true });
+    else io.stdout.write('session ended; its tokens no longer verify\n');
+    return EXIT.OK;
+  }
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
     const ended = await optix.sessions.terminateSession(sessionId, options.reason ?? 'operator_cli');
     if (!ended) throw new CliError(EXIT.NOT_FOUND, 'no such live session');

@@ -40,8 +40,44 @@ export const StatsView = Type.Object({
       evictedKeys: Type.Union([Type.Number(), Type.Null()]),
       expiredKeys: Type.Union([Type.Number(), Type.Null()]),
       keyspace: Type.Record(Type.String(), Type.String()),
+      slowlog: Type.Object(
+        {
+          entries: Type.Array(
+            Type.Object({
+              id: Type.Integer(),
+              timestamp: Type.Number({ description: 'epoch ms' }),
+              durationMicros: Type.Integer(),
+              command: Type.String(),
+              scriptSha1: Type.Union([Type.String(), Type.Null()]),
+              script: Type.Union([Type.String(), Type.Null()], { description: 'our Lua script, by name' }),
+              argumentCount: Type.Integer(),
+              clientName: Type.String(),
+              node: Type.String(),
+            }),
+          ),
+          error: Type.Union([Type.String(), Type.Null()]),
+        },
+        { description: 'SLOWLOG GET 10, newest first; arguments are never shown (they hold ids)' },
+      ),
     }),
   ]),
+});
+
+const CleanupView = Type.Object({
+  skipped: Type.Boolean({ description: 'another instance held the cleanup lock: nothing was done' }),
+  jwt: Type.Union([
+    Type.Null(),
+    Type.Object({ blacklistIndexEntries: Type.Integer(), durationMs: Type.Number() }),
+  ]),
+  sessions: Type.Object({
+    sessionIndexEntries: Type.Integer(),
+    deviceIndexEntries: Type.Integer(),
+    blacklistIndexEntries: Type.Integer(),
+    trustedDeviceIndexEntries: Type.Integer(),
+    securityEventIndexEntries: Type.Integer(),
+    scanned: Type.Integer(),
+    durationMs: Type.Number(),
+  }),
 });
 
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
@@ -136,13 +172,34 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
     },
   );
 
+  app.post(
+    '/v1/admin/cleanup',
+    {
+      onRequest,
+      schema: {
+        tags: ['admin'],
+        summary: 'Prune expired index entries now (as the background job does)',
+        description:
+          'One instance sweeps at a time (a Redis lock): while another holds it, nothing is looked at and `skipped` is true.',
+        security,
+        response: { 200: CleanupView, ...authErrors },
+      },
+    },
+    async () => {
+      const sessionStats = await sessions.cleanupExpiredSessions();
+      if (sessionStats.skipped) return { skipped: true, jwt: null, sessions: sessionStats };
+      const tokens = await jwt.cleanupExpiredTokens();
+      return { skipped: false, jwt: tokens, sessions: sessionStats };
+    },
+  );
+
   app.get(
     '/v1/admin/stats',
     {
       onRequest,
       schema: {
         tags: ['admin'],
-        summary: 'Store counts and Redis INFO (memory, clients, stats, keyspace)',
+        summary: 'Store counts, Redis INFO (memory, clients, stats, keyspace) and SLOWLOG',
         security,
         response: { 200: StatsView, ...authErrors },
       },
