@@ -185,7 +185,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     description:
       'Window in which the just-rotated refresh token returns the same new pair instead of counting as theft.',
   },
-  { name: 'SESSION_IDLE_TIMEOUT_MINUTES', default: '30', description: 'Sliding idle timeout of a session.' },
+  {
+    name: 'SESSION_IDLE_TIMEOUT_MINUTES',
+    default: '30',
+    description:
+      'Sliding idle timeout of a session: refreshes, introspections and `/v1/me/*` calls keep it alive (docs/operations.md, "What keeps a session alive").',
+  },
   {
     name: 'SESSION_ABSOLUTE_TIMEOUT_MINUTES',
     default: '720',

@@ -70,6 +70,13 @@ function activeAnswer(payload: AccessPayload, mfa: boolean | undefined) {
  */
 const activeAnswers = new WeakMap<AccessPayload, string>();
 
+/**
+ * An introspection is a use of the token's session: RFC 7662 callers are resource servers and
+ * gateways checking the token of a request the user made, so it slides the idle timeout (at most
+ * one store write per session per activity interval).
+ */
+const INTROSPECTION = Object.freeze({ recordActivity: Object.freeze({ endpoint: '/v1/introspect' }) });
+
 /** Codes of a refresh that failed because of the token (as opposed to the store). */
 const REFRESH_OUTCOMES: Record<string, string> = {
   ERR_REFRESH_INVALID: 'invalid',
@@ -110,7 +117,7 @@ export const refreshRoute: FastifyPluginAsyncTypebox<RouteContext> = async (app,
         tags: ['tokens'],
         summary: 'Rotate a refresh token',
         description:
-          'Returns a new access and refresh token. Presenting the just-rotated token again within REFRESH_GRACE_SECONDS returns the same pair; any other reuse revokes the whole family and ends its session (401 ERR_REFRESH_REUSED).',
+          'Returns a new access and refresh token. Presenting the just-rotated token again within REFRESH_GRACE_SECONDS returns the same pair; any other reuse revokes the whole family and ends its session (401 ERR_REFRESH_REUSED). A refresh counts as a use of the session: its idle timeout slides.',
         body: Type.Object(
           { refreshToken: TokenString('The current refresh token') },
           { additionalProperties: false },
@@ -123,6 +130,7 @@ export const refreshRoute: FastifyPluginAsyncTypebox<RouteContext> = async (app,
       try {
         const pair = await optix.jwt.refreshTokens(request.body.refreshToken, {
           ipAddress: request.ip,
+          endpoint: '/v1/token/refresh',
           ...(typeof userAgent === 'string' ? { userAgent: userAgent.slice(0, 1024) } : {}),
         });
         metrics.refreshes.inc({ outcome: 'rotated' });
@@ -210,7 +218,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
         tags: ['tokens'],
         summary: 'Introspect an access token (RFC 7662)',
         description:
-          'Signature, expiry, issuer, audience and every revocation (token, family, user, session) are checked. An inactive, unknown or malformed token answers exactly `{"active": false}`. Refresh tokens are opaque and always answer `{"active": false}`.',
+          'Signature, expiry, issuer, audience and every revocation (token, family, user, session) are checked. An inactive, unknown or malformed token answers exactly `{"active": false}`. Refresh tokens are opaque and always answer `{"active": false}`. An active token\'s session counts as used: its idle timeout slides (at most one write per session per activity interval).',
         security: [{ serviceKey: [] }],
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: TokenBody,
@@ -221,7 +229,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
       reply.header('cache-control', 'no-store');
       let payload: AccessPayload;
       try {
-        payload = (await optix.jwt.verifyToken(request.body.token)).payload;
+        payload = (await optix.jwt.verifyToken(request.body.token, INTROSPECTION)).payload;
       } catch (err) {
         const code = isOptixError(err) ? err.code : undefined;
         const outcome = verificationOutcome(code);
