@@ -23,7 +23,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     name: 'TRUST_PROXY',
     default: 'false',
     description:
-      'Trust `X-Forwarded-For` from a reverse proxy (per-client rate limits then use the forwarded address).',
+      'Reverse proxies whose `X-Forwarded-For` is trusted (per-client rate limits then use the address the outermost trusted proxy saw): a hop count (`1` = one proxy in front) or comma-separated proxy addresses/CIDR ranges (`10.0.0.0/8,fd00::/8`; `loopback`, `linklocal`, `uniquelocal`). `true` trusts every hop, so a client picks its own address: refused in production (exit 78).',
   },
   {
     name: 'BODY_LIMIT_BYTES',
