@@ -305,7 +305,7 @@ describe('optix-sessions (in-process)', () => {
     assert.match(set.out, /^set: 500 ops in [\d.]+ s = \d+ ops\/s \(concurrency 20, redis\)/);
     assert.match(set.out, /latency p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms/);
     assert.match(set.out, /errors 0/);
-    for (const scenario of ['verify', 'session']) {
+    for (const scenario of ['verify', 'verify-warm', 'session']) {
       const r = await sh(
         'load-test',
         '--ops',
@@ -333,6 +333,7 @@ describe('optix-sessions (in-process)', () => {
     const memVerify = await cli({})('load-test', '--ops', '100');
     assert.equal(memVerify.code, 0, memVerify.err);
     assert.match(memVerify.out, /^verify: 100 ops/);
+    assert.match(memVerify.out, /tokens: 100 distinct \(each verified once, in full\)/);
   });
 });
 
