@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { run } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createOptix, type Optix } from '../../src/container.js';
+import { parseRedisUrl } from '../../src/redis/config.js';
 import { createKeySchema } from '../../src/stores/redis/keys.js';
 import { findFreePort, getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
 
@@ -150,7 +151,9 @@ describe('optix-sessions (in-process)', () => {
   test('health: healthy Redis → 0 with clients, ops/s, latency; --json', async () => {
     const r = await sh('health');
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^healthy: redis standalone redis:\/\/127\.0\.0\.1:\d+/);
+    // Any topology REDIS_URL names (standalone, Sentinel or Cluster): the one it names is reported.
+    const topology = parseRedisUrl(env.REDIS_URL!).topology;
+    assert.match(r.out, new RegExp(`^healthy: redis ${topology} redis://127\\.0\\.0\\.1:\\d+`));
     assert.match(r.out, /connected clients \d+, ops\/s \d+, latency [\d.]+ ms/);
     const j = JSON.parse((await sh('health', '--json')).out);
     assert.equal(j.status, 'healthy');
