@@ -169,7 +169,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       const touched = updateSessionActivity(session, now, endpoint, idleMs);
       // updateSession writes only if the session is still live: a terminate racing this
       // validation wins, and the session is reported as gone.
-      const ok = await stores.sessionStore.updateSession(touched, { extendTtl: true });
+      // Conditional on what was read: of instances racing on this session, one writes.
+      const ok = await stores.sessionStore.updateSession(touched, {
+        extendTtl: true,
+        ...(activityWriteMs > 0 ? { ifLastActivityAtOrBefore: now - activityWriteMs } : {}),
+      });
       return ok ? touched : null;
     } catch (err) {
       if (opts.failOpen && (err instanceof StoreUnavailableError || err instanceof StoreTimeoutError)) {

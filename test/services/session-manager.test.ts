@@ -100,6 +100,23 @@ for (const backend of BACKENDS) {
       assert.throws(() => createSessionManager({ stores, activityWriteIntervalSeconds: -1 }), ConfigError);
     });
 
+    it('two instances validating one session at once write its activity once', async () => {
+      const { stores, clock, login } = await setup({ sessionTimeoutMinutes: 30 });
+      const a = createSessionManager({ stores, clock, sessionTimeoutMinutes: 30 });
+      const b = createSessionManager({ stores, clock, sessionTimeoutMinutes: 30 });
+      const s = await login();
+      clock.advance(20_000);
+      // Both read the session before either writes; the second write is held back by the store.
+      const [va, vb] = await Promise.all([
+        a.validateSession(s.sessionId, { endpoint: '/a' }),
+        b.validateSession(s.sessionId, { endpoint: '/b' }),
+      ]);
+      assert.ok(va && vb, 'both see the session live');
+      const stored = await stores.sessionStore.getSession(s.sessionId);
+      assert.equal(stored?.lastEndpoint, '/a', 'the first write stands; the second wrote nothing');
+      assert.equal(stored?.lastActivity, clock.now());
+    });
+
     it('a refresh, and a verifyToken that opts in, slide the idle timeout; a plain verifyToken does not', async () => {
       const { stores, clock, sessions, login } = await setup({ sessionTimeoutMinutes: 1 });
       const jwt = createJwtService({
