@@ -167,7 +167,9 @@ describe('loadConfig', () => {
       loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, fd00::/8 ,127.0.0.1,loopback' }).http.trustProxy,
       ['10.0.0.0/8', 'fd00::/8', '127.0.0.1', 'loopback'],
     );
-    assert.equal(loadConfig({ ...PROD, TRUST_PROXY: '10.0.0.0/8' }).warnings.length, 0);
+    assert.ok(
+      !loadConfig({ ...PROD, TRUST_PROXY: '10.0.0.0/8' }).warnings.some((w) => w.includes('TRUST_PROXY')),
+    );
     const dev = loadConfig({ TRUST_PROXY: 'true' });
     assert.equal(dev.http.trustProxy, true);
     assert.ok(dev.warnings.some((w) => w.startsWith('TRUST_PROXY=true')));
