@@ -171,6 +171,15 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
   }
 
   try {
+    const sessions = createSessionManager({
+      stores,
+      sessionTimeoutMinutes: config.sessions.idleTimeoutMinutes,
+      absoluteLifetimeMinutes: config.sessions.absoluteTimeoutMinutes,
+      maxSessionsPerUser: config.sessions.maxSessionsPerUser,
+      sessionLimitPolicy: config.sessions.limitPolicy,
+      maxTrustedDevicesPerUser: config.sessions.maxTrustedDevicesPerUser,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
     const jwt = createJwtService({
       stores,
       keys: config.jwt.keys,
@@ -182,15 +191,8 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       refreshGraceSeconds: config.jwt.refreshGraceSeconds,
       clockToleranceSeconds: config.jwt.clockToleranceSeconds,
       ...(deps.clock ? { clock: deps.clock } : {}),
-    });
-    const sessions = createSessionManager({
-      stores,
-      sessionTimeoutMinutes: config.sessions.idleTimeoutMinutes,
-      absoluteLifetimeMinutes: config.sessions.absoluteTimeoutMinutes,
-      maxSessionsPerUser: config.sessions.maxSessionsPerUser,
-      sessionLimitPolicy: config.sessions.limitPolicy,
-      maxTrustedDevicesPerUser: config.sessions.maxTrustedDevicesPerUser,
-      ...(deps.clock ? { clock: deps.clock } : {}),
+      // Refreshes and introspections slide the session's idle timeout through it.
+      sessions,
     });
     const handoffs = createBrowserHandoffs({
       stores,

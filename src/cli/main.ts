@@ -170,7 +170,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .addOption(
       new Option(
         '--scenario <name>',
-        'set (Redis SET with TTL, the guide), verify (token verification), session (create+end)',
+        'set (Redis SET with TTL, the guide), verify (full verification of a new token each time), verify-warm (one token again and again: the cached path), session (create+end)',
       ).choices(SCENARIOS),
     )
     .addOption(json())

@@ -5,6 +5,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import { ConfigError } from '../core/errors.js';
 import { parseRedisUrl, redactRedisUrl } from '../redis/config.js';
@@ -105,6 +106,72 @@ function bool(env: Env, p: Problems, name: string, fallback: boolean): boolean {
   if (['false', '0', 'no', 'off'].includes(v)) return false;
   p.add(name, `must be true or false, got "${v.slice(0, 32)}"`);
   return fallback;
+}
+
+/** Address ranges `proxy-addr` (Fastify's `trustProxy`) knows by name. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `TRUST_PROXY`: `false` (default), a hop count (`1`–`32`: trust that many proxies in front, and
+ * take the address the outermost of them saw), or a comma-separated list of trusted proxy
+ * addresses and CIDR ranges (`10.0.0.0/8,fd00::/8`, or the names `loopback`, `linklocal`,
+ * `uniquelocal`). `true` trusts every hop, so the left-most `X-Forwarded-For` address, which the
+ * client writes, becomes the client's address: refused in production, a warning elsewhere.
+ * Returns the value for Fastify's `trustProxy`.
+ */
+function trustProxyOption(
+  env: Env,
+  p: Problems,
+  production: boolean,
+  warnings: string[],
+): false | true | number | readonly string[] {
+  const v = raw(env, 'TRUST_PROXY');
+  if (v === undefined) return false;
+  const lower = v.toLowerCase();
+  if (['false', '0', 'no', 'off'].includes(lower)) return false;
+  if (['true', 'yes', 'on'].includes(lower)) {
+    if (production) {
+      p.add(
+        'TRUST_PROXY',
+        'must not be true when NODE_ENV=production (every hop trusted: a client picks its own address with X-Forwarded-For); give the number of proxies in front or their addresses/CIDR ranges',
+      );
+      return false;
+    }
+    warnings.push(
+      'TRUST_PROXY=true trusts every X-Forwarded-For hop: a client can pick its own address and escape per-address rate limits (refused in production)',
+    );
+    return true;
+  }
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops > 32) {
+      p.add('TRUST_PROXY', `must be a hop count from 1 to 32, got ${hops}`);
+      return false;
+    }
+    return hops;
+  }
+  const entries = v.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    if (!validProxyRange(entry)) {
+      p.add(
+        'TRUST_PROXY',
+        `must be false, a hop count (1-32) or comma-separated proxy addresses/CIDR ranges, got "${entry.slice(0, 64)}"`,
+      );
+      return false;
+    }
+  }
+  return Object.freeze(entries);
+}
+
+/** An IP address, a CIDR range (`addr/bits`) or a `proxy-addr` range name. */
+function validProxyRange(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 function oneOf<T extends string>(env: Env, p: Problems, name: string, allowed: readonly T[], fallback: T): T {
@@ -237,7 +304,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
   const host = raw(env, 'HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:%_-]{1,253}$/.test(host)) p.add('HOST', 'must be a host name or an IP address');
   const port = int(env, p, 'PORT', 8080, 0, 65535);
-  const trustProxy = bool(env, p, 'TRUST_PROXY', false);
+  const trustProxy = trustProxyOption(env, p, production, warnings);
   const bodyLimitBytes = int(env, p, 'BODY_LIMIT_BYTES', 16_384, 1024, 1_048_576);
   const requestTimeoutMs = int(env, p, 'HTTP_REQUEST_TIMEOUT_MS', 20_000, 100, 600_000);
   const headersTimeoutMs = int(env, p, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);

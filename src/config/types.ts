@@ -96,7 +96,11 @@ export interface OptixConfig {
   readonly http: {
     readonly host: string;
     readonly port: number;
-    readonly trustProxy: boolean;
+    /**
+     * Fastify's `trustProxy`: `false`, a hop count, or trusted proxy addresses/CIDR ranges
+     * (`true`, every hop, only outside production).
+     */
+    readonly trustProxy: false | true | number | readonly string[];
     readonly bodyLimitBytes: number;
     /** Whole request (headers and body) deadline; a stalled body is cut after it (408). */
     readonly requestTimeoutMs: number;

@@ -23,7 +23,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     name: 'TRUST_PROXY',
     default: 'false',
     description:
-      'Trust `X-Forwarded-For` from a reverse proxy (per-client rate limits then use the forwarded address).',
+      'Reverse proxies whose `X-Forwarded-For` is trusted (per-client rate limits then use the address the outermost trusted proxy saw): a hop count (`1` = one proxy in front) or comma-separated proxy addresses/CIDR ranges (`10.0.0.0/8,fd00::/8`; `loopback`, `linklocal`, `uniquelocal`). `true` trusts every hop, so a client picks its own address: refused in production (exit 78).',
   },
   {
     name: 'BODY_LIMIT_BYTES',
@@ -185,7 +185,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     description:
       'Window in which the just-rotated refresh token returns the same new pair instead of counting as theft.',
   },
-  { name: 'SESSION_IDLE_TIMEOUT_MINUTES', default: '30', description: 'Sliding idle timeout of a session.' },
+  {
+    name: 'SESSION_IDLE_TIMEOUT_MINUTES',
+    default: '30',
+    description:
+      'Sliding idle timeout of a session: refreshes, introspections and `/v1/me/*` calls keep it alive (docs/operations.md, "What keeps a session alive").',
+  },
   {
     name: 'SESSION_ABSOLUTE_TIMEOUT_MINUTES',
     default: '720',

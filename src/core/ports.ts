@@ -124,6 +124,19 @@ export interface CreateSessionOptions {
   onLimit?: SessionLimitPolicy;
 }
 
+/** Options of `SessionStore.updateSession`. */
+export interface UpdateSessionOptions {
+  /** New TTL and index score from `session.expiresAt` (else both are kept). */
+  extendTtl?: boolean;
+  /**
+   * Write only if the stored session's `lastActivity` is at or before this (ms), checked in the
+   * same atomic step as the write; otherwise nothing is written and the call returns `true` (the
+   * session is live). Activity recording uses it so that instances racing on one session write
+   * its activity once per interval between them.
+   */
+  ifLastActivityAtOrBefore?: number;
+}
+
 /**
  * Session store (the guide's RedisSessionStore).
  *
@@ -157,7 +170,7 @@ export interface SessionStore {
    * Never resurrects: when the session has ended (deleted, evicted, expired, or never created) —
    * also when the delete races this update — nothing is written and it returns `false`.
    */
-  updateSession(session: Session, options?: { extendTtl?: boolean }): Promise<boolean>;
+  updateSession(session: Session, options?: UpdateSessionOptions): Promise<boolean>;
   /**
    * Ends the session: record and index memberships go together. Returns the session if it was
    * live, else `null` (a second delete returns `null`).

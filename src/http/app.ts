@@ -15,6 +15,7 @@ import Fastify, {
 } from 'fastify';
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import type { OptixConfig } from '../config/types.js';
 import type { Optix } from '../container.js';
 import { bearerToken, createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
 import { registerBrowserSupport } from './browser.js';
@@ -147,6 +148,23 @@ async function requestTracing(provider: TracerProvider) {
 }
 
 /**
+ * `TRUST_PROXY` as Fastify's `trustProxy`. A hop count is passed as a function of the hop index
+ * (hand-written because Fastify 5.12 no longer honours a number: it trusts nothing then, so every
+ * client behind the proxy would share the proxy's address and rate-limit bucket). Hop `i` counts
+ * from the socket's peer (0) towards the left of `X-Forwarded-For`; the address taken is the
+ * first untrusted one, i.e. what the outermost trusted proxy saw, never the client-written
+ * left-most entry. Like every hop count it trusts whoever connects directly: use it only where
+ * clients cannot reach the service except through the proxies (else list the proxies' addresses).
+ */
+function fastifyTrustProxy(
+  value: OptixConfig['http']['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof value === 'number') return (_address, hop) => hop < value;
+  if (typeof value === 'boolean') return value;
+  return [...value];
+}
+
+/**
  * Builds the HTTP application: routes, schemas, OpenAPI (`/docs/json`) and Swagger UI (`/docs`),
  * error mapping, metrics, rate limits and safe request logs. Await `app.ready()` (or `inject`).
  *
@@ -215,7 +233,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
       headersTimeout: config.http.headersTimeoutMs,
       connectionsCheckingInterval: connectionsCheckingIntervalMs(config.http),
     },
-    trustProxy: config.http.trustProxy,
+    trustProxy: fastifyTrustProxy(config.http.trustProxy),
     return503OnClosing: true,
     // A path parameter holds at most a user id of 256 UTF-8 bytes, percent-encoded (×3).
     routerOptions: { maxParamLength: 800, ignoreTrailingSlash: true },

@@ -132,8 +132,17 @@ export class LazyRequestLogger {
   }
   silent(): void {}
 
+  /**
+   * A child that stays lazy too (a route adding `client` to its request's bindings must not make
+   * a pino child per request); once this logger exists, a real pino child of it.
+   */
   child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
-    return this.logger.child(bindings, options);
+    if (this.#child !== undefined) return this.#child.child(bindings, options);
+    return new LazyRequestLogger(
+      this.#parent,
+      { ...this.#bindings, ...bindings },
+      options === undefined ? this.#options : { ...this.#options, ...options },
+    ) as unknown as Logger;
   }
 }
 

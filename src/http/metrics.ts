@@ -4,7 +4,7 @@
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
-export type VerificationOutcome = 'valid' | 'invalid' | 'expired' | 'revoked' | 'store_unavailable';
+export type VerificationOutcome = 'valid' | 'invalid' | 'expired' | 'revoked' | 'store_unavailable' | 'error';
 export type RevocationKind = 'access_token' | 'refresh_family' | 'session' | 'user';
 
 export interface Metrics {
@@ -57,7 +57,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     httpDuration,
     verifications: new Counter({
       name: 'optix_token_verifications_total',
-      help: 'Access token verifications (introspection and /v1/me) by outcome',
+      help: 'Access token verifications (introspection and /v1/me) by outcome (error: failed outside the catalog)',
       labelNames: ['outcome'],
       registers,
     }),
@@ -145,9 +145,13 @@ export function registerReplicaAckMetrics(
   });
 }
 
-/** The verification outcome of an error thrown by `verifyToken` (or `valid` for none). */
+/**
+ * The verification outcome of an error thrown by `verifyToken`, by its code; `undefined` (an error
+ * outside the catalog: a bug, never a verdict on the token) is `error`. A valid verification is
+ * counted as `valid` by the caller, never through here.
+ */
 export function verificationOutcome(code: string | undefined): VerificationOutcome {
-  if (code === undefined) return 'valid';
+  if (code === undefined) return 'error';
   if (code === 'ERR_JWT_EXPIRED') return 'expired';
   if (code === 'ERR_TOKEN_REVOKED') return 'revoked';
   if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT' || code === 'ERR_STORE_BUSY')

@@ -33,6 +33,7 @@ import type {
   CreateAccessTokenInput,
   JwtService,
   JwtServiceOptions,
+  SessionActivity,
   TokenPair,
   VerifiedToken,
   VerifyOptions,
@@ -103,6 +104,10 @@ function claimError(claim: string, message: string): JwtVerificationError {
   return new JwtVerificationError('ERR_JWT_CLAIM', message, claim);
 }
 
+function sessionEnded(): RefreshTokenInvalidError {
+  return new RefreshTokenInvalidError('the session of this refresh token has ended');
+}
+
 function isStoreFailure(err: unknown): boolean {
   return err instanceof StoreUnavailableError || err instanceof StoreTimeoutError;
 }
@@ -138,6 +143,25 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     throw new ConfigError('clockToleranceSeconds', 'must be an integer from 0 to 300');
   }
   const clock: Clock = options.clock ?? systemClock;
+  const sessions: SessionActivity | null = options.sessions ?? null;
+
+  /**
+   * Records a use of `sessionId` (its idle timeout slides; the session manager writes at most once
+   * per interval). `false` when the session is no longer live. A store failure of this step is
+   * ignored: the caller has already checked the session is live (revocation check, rotation
+   * script), and a Redis that refuses writes (full, failing over) must not turn every
+   * introspection or refresh into an error.
+   */
+  async function recordUse(sessionId: string, endpoint: string | undefined): Promise<boolean> {
+    if (sessions === null) return true;
+    try {
+      const live = await sessions.validateSession(sessionId, endpoint === undefined ? {} : { endpoint });
+      return live !== null;
+    } catch (err) {
+      if (isStoreFailure(err)) return true;
+      throw err;
+    }
+  }
 
   function mint(
     userId: string,
@@ -288,6 +312,10 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
 
   async function verifyToken(token: string, opts: VerifyOptions = {}): Promise<VerifiedToken> {
     assertObject('opts', opts);
+    const activity = opts.recordActivity ?? false;
+    if (activity !== false && sessions === null) {
+      throw new InvalidArgumentError('recordActivity', 'needs a JWT service created with `sessions`');
+    }
     const payload = decodeVerified(token);
     let reason: Awaited<ReturnType<Stores['revocation']['check']>>;
     try {
@@ -302,6 +330,16 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
         familyId: payload.fid,
         sessionId: payload.sid,
       });
+    }
+    if (activity !== false && payload.sid !== undefined) {
+      const endpoint = activity === true ? undefined : activity.endpoint;
+      if (!(await recordUse(payload.sid, endpoint))) {
+        throw new TokenRevokedError('session_ended', {
+          jti: payload.jti,
+          familyId: payload.fid,
+          sessionId: payload.sid,
+        });
+      }
     }
     return { payload, revocationChecked: true };
   }
@@ -357,7 +395,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
 
   async function refreshTokens(
     refreshToken: string,
-    context: { ipAddress?: string; userAgent?: string; scope?: readonly string[] } = {},
+    context: { ipAddress?: string; userAgent?: string; scope?: readonly string[]; endpoint?: string } = {},
   ): Promise<TokenPair> {
     const requestedScope = context.scope === undefined ? undefined : stringList('scope', [...context.scope]);
     const presented = parseRefreshToken(refreshToken);
@@ -401,13 +439,19 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       childBlob,
       graceMs: graceSeconds * 1000,
     });
+    // A refresh is a use of the session: it slides the idle timeout (an app that only refreshes
+    // and calls resource servers must not be logged out at the idle timeout after login).
+    const used = async (pair: TokenPair): Promise<TokenPair> => {
+      if (!(await recordUse(family.sessionId, context.endpoint))) throw sessionEnded();
+      return pair;
+    };
     switch (result.status) {
       case 'rotated':
-        return child;
+        return used(child);
       case 'grace': {
         const opened = openChild(presented.secret, presented.familyId, result.childBlob);
         if (!opened) throw new RefreshTokenInvalidError();
-        return JSON.parse(opened) as TokenPair;
+        return used(JSON.parse(opened) as TokenPair);
       }
       case 'reused':
         await stores.securityEvents.record({
@@ -423,7 +467,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       case 'revoked':
         throw new RefreshTokenRevokedError(result.family.familyId);
       case 'session_ended':
-        throw new RefreshTokenInvalidError('the session of this refresh token has ended');
+        throw sessionEnded();
       case 'invalid':
       case 'not_found':
         throw new RefreshTokenInvalidError();

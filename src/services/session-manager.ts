@@ -163,17 +163,18 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       const session = await stores.sessionStore.getSession(sessionId);
       const now = clock.now();
       if (!session || isSessionExpired(session, now)) return null;
-      // Recent activity already recorded, same endpoint: nothing to write (the read is the check).
-      if (
-        now - session.lastActivity < activityWriteMs &&
-        (endpoint ?? session.lastEndpoint) === session.lastEndpoint
-      ) {
-        return session;
-      }
+      // Activity written less than the interval ago: nothing to write, whatever the endpoint (the
+      // read is the check). The idle deadline then lags the last use by less than the interval,
+      // and the endpoint of the use that makes the next write (the latest) is recorded with it.
+      if (now - session.lastActivity < activityWriteMs) return session;
       const touched = updateSessionActivity(session, now, endpoint, idleMs);
       // updateSession writes only if the session is still live: a terminate racing this
       // validation wins, and the session is reported as gone.
-      const ok = await stores.sessionStore.updateSession(touched, { extendTtl: true });
+      // Conditional on what was read: of instances racing on this session, one writes.
+      const ok = await stores.sessionStore.updateSession(touched, {
+        extendTtl: true,
+        ...(activityWriteMs > 0 ? { ifLastActivityAtOrBefore: now - activityWriteMs } : {}),
+      });
       return ok ? touched : null;
     } catch (err) {
       if (opts.failOpen && (err instanceof StoreUnavailableError || err instanceof StoreTimeoutError)) {

@@ -57,7 +57,17 @@ export interface JwtServiceOptions {
    */
   verifiedTokenCacheSize?: number;
   clock?: Clock;
+  /**
+   * The session manager (or anything with its `validateSession`), through which a use of a
+   * session slides its idle timeout: every refresh, and a `verifyToken` that asks for it
+   * (`recordActivity`). Without it neither slides (and `recordActivity` is refused): a session
+   * kept alive only by refreshes or introspection then ends at its idle timeout.
+   */
+  sessions?: SessionActivity;
 }
+
+/** What the JWT service needs of the session manager: recording a use of a session. */
+export type SessionActivity = Pick<SessionManager, 'validateSession'>;
 
 /** The claims of our access tokens. */
 export interface AccessTokenPayload {
@@ -129,6 +139,19 @@ export interface VerifyOptions {
    * expires while Redis is down: use only where availability outweighs revocation.
    */
   failOpen?: boolean;
+  /**
+   * Record this verification as a use of the token's session, sliding its idle timeout (at most
+   * one store write per session per `activityWriteIntervalSeconds`), after the revocation check
+   * passed. Ask for it where a verification stands for the user acting (a resource server or
+   * gateway checking the token of a request it serves); leave it off for checks made on the
+   * user's behalf without them (background jobs, audits), which must not keep an idle session
+   * alive. `endpoint` is recorded as the session's `lastEndpoint` with the write. A token without
+   * a session, or a revocation left unchecked (`failOpen`), records nothing; a session that ended
+   * meanwhile makes the verification fail with `ERR_TOKEN_REVOKED` (`session_ended`); a store
+   * failure of the write itself is ignored (the revocation check already passed). Needs the
+   * service to be created with `sessions` (else `ERR_INVALID_ARGUMENT`). Default `false`.
+   */
+  recordActivity?: boolean | { endpoint?: string };
 }
 
 export interface JwtService {
@@ -172,12 +195,15 @@ export interface JwtService {
    * granted at login; the family keeps the full set, so the next refresh without a scope gets it
    * back. A duplicate presentation inside the grace window returns the first answer's pair as it
    * was (with that call's scope).
+   *
+   * A successful refresh is a use of the session: with `sessions` configured it slides the
+   * session's idle timeout (as `validateSession`, recording `context.endpoint`).
    * @throws RefreshTokenInvalidError, RefreshTokenReusedError, RefreshTokenRevokedError;
    *   InvalidArgumentError (`scope`) for a scope not granted, before the token is consumed
    */
   refreshTokens(
     refreshToken: string,
-    context?: { ipAddress?: string; userAgent?: string; scope?: readonly string[] },
+    context?: { ipAddress?: string; userAgent?: string; scope?: readonly string[]; endpoint?: string },
   ): Promise<TokenPair>;
   /** Prunes token indexes. */
   cleanupExpiredTokens(): Promise<{ blacklistIndexEntries: number; durationMs: number }>;
@@ -203,10 +229,10 @@ export interface SessionManagerOptions {
   maxTrustedDevicesPerUser?: number;
   /**
    * `validateSession` writes the session's activity (and so slides its idle timeout) only when
-   * the last write is at least this old or the endpoint changed; other validations only read.
-   * A session can therefore expire up to this much earlier than "idle timeout after the last
-   * request". 0 writes on every validation. Default 15, and never more than a tenth of the idle
-   * timeout.
+   * the last write is at least this old, whatever the endpoint; other validations only read (the
+   * endpoint of the use that makes the next write is recorded with it). A session can therefore
+   * expire up to this much earlier than "idle timeout after the last request". 0 writes on every
+   * validation. Default 15, and never more than a tenth of the idle timeout.
    */
   activityWriteIntervalSeconds?: number;
   clock?: Clock;
@@ -232,8 +258,8 @@ export interface SessionManager {
   createSession(input: CreateSessionInput): Promise<Session>;
   /**
    * The live session with its activity recorded (idle timeout slides, never past the absolute
-   * lifetime; at most one write per `activityWriteIntervalSeconds` unless the endpoint changes),
-   * or `null`. Never resurrects a session terminated meanwhile.
+   * lifetime; at most one write per `activityWriteIntervalSeconds`, whatever the endpoint), or
+   * `null`. Never resurrects a session terminated meanwhile.
    * Fails closed (throws StoreUnavailableError/StoreTimeoutError) by default. With `failOpen`, an
    * unreachable store yields `{ sessionId, unverified: true }` instead: nothing says the session
    * still exists, so a session terminated (logout, theft response, admin revoke) keeps working

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { run } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createOptix, type Optix } from '../../src/container.js';
+import { parseRedisUrl } from '../../src/redis/config.js';
 import { createKeySchema } from '../../src/stores/redis/keys.js';
 import { findFreePort, getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
 
@@ -150,7 +151,9 @@ describe('optix-sessions (in-process)', () => {
   test('health: healthy Redis → 0 with clients, ops/s, latency; --json', async () => {
     const r = await sh('health');
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^healthy: redis standalone redis:\/\/127\.0\.0\.1:\d+/);
+    // Any topology REDIS_URL names (standalone, Sentinel or Cluster): the one it names is reported.
+    const topology = parseRedisUrl(env.REDIS_URL!).topology;
+    assert.match(r.out, new RegExp(`^healthy: redis ${topology} redis://127\\.0\\.0\\.1:\\d+`));
     assert.match(r.out, /connected clients \d+, ops\/s \d+, latency [\d.]+ ms/);
     const j = JSON.parse((await sh('health', '--json')).out);
     assert.equal(j.status, 'healthy');
@@ -309,7 +312,7 @@ describe('optix-sessions (in-process)', () => {
     assert.match(set.out, /^set: 500 ops in [\d.]+ s = \d+ ops\/s \(concurrency 20, redis\)/);
     assert.match(set.out, /latency p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms/);
     assert.match(set.out, /errors 0/);
-    for (const scenario of ['verify', 'session']) {
+    for (const scenario of ['verify', 'verify-warm', 'session']) {
       const r = await sh(
         'load-test',
         '--ops',
@@ -337,6 +340,7 @@ describe('optix-sessions (in-process)', () => {
     const memVerify = await cli({})('load-test', '--ops', '100');
     assert.equal(memVerify.code, 0, memVerify.err);
     assert.match(memVerify.out, /^verify: 100 ops/);
+    assert.match(memVerify.out, /tokens: 100 distinct \(each verified once, in full\)/);
   });
 });
 

@@ -157,6 +157,40 @@ describe('loadConfig', () => {
     }
   });
 
+  test('TRUST_PROXY: a hop count or proxy addresses/CIDR ranges; true refused in production', () => {
+    assert.equal(loadConfig({}).http.trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: 'false' }).http.trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: '0' }).http.trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: '1' }).http.trustProxy, 1, '1 is one hop, not "every hop"');
+    assert.equal(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy, 2);
+    assert.deepEqual(
+      loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, fd00::/8 ,127.0.0.1,loopback' }).http.trustProxy,
+      ['10.0.0.0/8', 'fd00::/8', '127.0.0.1', 'loopback'],
+    );
+    assert.ok(
+      !loadConfig({ ...PROD, TRUST_PROXY: '10.0.0.0/8' }).warnings.some((w) => w.includes('TRUST_PROXY')),
+    );
+    const dev = loadConfig({ TRUST_PROXY: 'true' });
+    assert.equal(dev.http.trustProxy, true);
+    assert.ok(dev.warnings.some((w) => w.startsWith('TRUST_PROXY=true')));
+    for (const value of ['true', 'yes', 'ON']) {
+      const err = configError({ ...PROD, TRUST_PROXY: value });
+      assert.equal(err.path, 'TRUST_PROXY');
+      assert.match(err.message, /production/);
+    }
+    for (const value of [
+      '33',
+      '10.0.0.0/33',
+      '10.0.0/8',
+      'fd00::/129',
+      'proxy.internal',
+      '10.0.0.1/8/8',
+      '1,',
+    ]) {
+      assert.equal(configError({ TRUST_PROXY: value }).path, 'TRUST_PROXY', value);
+    }
+  });
+
   test('a bad REDIS_URL never shows its password', () => {
     for (const url of [
       'redis://:hunter2@host:99999/0',

@@ -177,6 +177,36 @@ export function sessionStoreContract(name: string, makeStores: MakeStores): void
         );
       }));
 
+    it('updateSession with ifLastActivityAtOrBefore writes only over an older lastActivity', () =>
+      withStores(makeStores, async (ctx) => {
+        const store = ctx.stores.sessionStore;
+        const t = now(ctx);
+        const session = makeSession(uniqueUserId(), { expiresAt: t + 60_000 }, t);
+        await store.createSession(session);
+        // Another instance recorded activity at t + 5000 (the write this one raced).
+        const first = { ...updateSessionActivity(session, t + 5000, '/a'), expiresAt: t + 65_000 };
+        assert.equal(
+          await store.updateSession(first, { extendTtl: true, ifLastActivityAtOrBefore: t }),
+          true,
+        );
+        // This one read lastActivity t too and asks for the same condition: held back, still live.
+        const second = { ...updateSessionActivity(session, t + 5001, '/b'), expiresAt: t + 65_001 };
+        assert.equal(
+          await store.updateSession(second, { extendTtl: true, ifLastActivityAtOrBefore: t }),
+          true,
+        );
+        assert.deepEqual(await store.getSession(session.sessionId), first, 'the first write stands');
+        // A condition the stored lastActivity meets writes (a lastActivity exactly at it included).
+        assert.equal(
+          await store.updateSession(second, { extendTtl: true, ifLastActivityAtOrBefore: t + 5000 }),
+          true,
+        );
+        assert.deepEqual(await store.getSession(session.sessionId), second);
+        // An ended session is still false, condition or not.
+        await store.deleteSession(session.sessionId);
+        assert.equal(await store.updateSession(second, { ifLastActivityAtOrBefore: t + 10_000 }), false);
+      }));
+
     it('updateSession never resurrects a deleted session', () =>
       withStores(makeStores, async (ctx) => {
         const store = ctx.stores.sessionStore;

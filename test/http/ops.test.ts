@@ -58,6 +58,32 @@ describe('ops routes (memory backend)', async () => {
     assert.ok(!text.includes(login.sessionId), 'no ids in metric labels');
   });
 
+  test('a verification that fails outside the error catalog is counted as error, not valid', async () => {
+    const login = await h.login(uniqueUser());
+    const count = async (outcome: string) => {
+      const text = (await h.inject({ method: 'GET', url: '/metrics' })).body;
+      const m = new RegExp(`optix_token_verifications_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+    const valid = await count('valid');
+    const errors = await count('error');
+    const jwt = h.optix.jwt as { verifyToken: unknown };
+    const original = h.optix.jwt.verifyToken;
+    jwt.verifyToken = async () => {
+      throw new TypeError('a bug');
+    };
+    try {
+      const me = await h.inject({ method: 'GET', url: '/v1/me/sessions', headers: login.user });
+      assert.equal(me.statusCode, 500);
+      const intro = await h.introspect(login.accessToken);
+      assert.equal(intro.statusCode, 500);
+    } finally {
+      jwt.verifyToken = original;
+    }
+    assert.equal(await count('valid'), valid, 'no valid verification counted');
+    assert.equal(await count('error'), errors + 2);
+  });
+
   test('GET /metrics: the request counter counts every request, scrape after scrape', async () => {
     const login = await h.login(uniqueUser());
     const introspections = (text: string) => {

@@ -135,6 +135,19 @@ describe('the server process', () => {
     for (const name of ['REDIS_URL', 'JWT_SECRET', 'SERVICE_API_KEYS']) assert.match(err, new RegExp(name));
   });
 
+  test('TRUST_PROXY=true in production refuses to start (exit 78), naming the variable', async () => {
+    const proc = startProcess({
+      NODE_ENV: 'production',
+      PORT: '0',
+      REDIS_URL: 'redis://127.0.0.1:1/0',
+      JWT_SECRET: TWO_PROCESS_SECRET,
+      SERVICE_API_KEYS: README_KEY,
+      TRUST_PROXY: 'true',
+    });
+    assert.equal(await proc.exited, 78);
+    assert.match(proc.stderr(), /TRUST_PROXY/);
+  });
+
   test('a bad REDIS_URL is named without its password (exit 78); an unreachable Redis exits 69', async () => {
     const bad = startProcess({ REDIS_URL: 'redis://:hunter2-secret@localhost:99999/0', PORT: '0' });
     assert.equal(await bad.exited, 78);

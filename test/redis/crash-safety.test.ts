@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createClient } from '@redis/client';
 import { ManualClock } from '../../src/core/clock.js';
 import { newUserScopedId } from '../../src/core/ids.js';
 import { createKeySchema } from '../../src/stores/redis/keys.js';
@@ -18,7 +17,8 @@ import {
   uniqueJti,
   uniqueUserId,
 } from '../helpers/fixtures.js';
-import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
+import { adminRedis } from '../helpers/redis-admin.js';
+import { uniquePrefix } from '../helpers/redis-server.js';
 import { sharedClient } from './stores.js';
 
 async function setup(eventTtlSeconds?: number) {
@@ -30,8 +30,7 @@ async function setup(eventTtlSeconds?: number) {
     clock,
     ...(eventTtlSeconds === undefined ? {} : { securityEventTtlSeconds: eventTtlSeconds }),
   });
-  const admin = createClient({ url: await getTestRedisUrl() });
-  await admin.connect();
+  const admin = await adminRedis();
   return { stores, clock, keys: createKeySchema(keyPrefix), admin };
 }
 

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createClient } from '@redis/client';
 import { newUserScopedId, userTag } from '../../src/core/ids.js';
 import { createRedisStores } from '../../src/stores/redis/index.js';
 import { makeSession, makeTrustedDevice, uniqueJti, uniqueUserId } from '../helpers/fixtures.js';
-import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
+import { adminRedis } from '../helpers/redis-admin.js';
+import { uniquePrefix } from '../helpers/redis-server.js';
 import { sharedClient } from './stores.js';
 
 /** [pattern after the prefix, whether the key carries the user's tag] */
@@ -79,8 +79,7 @@ async function checkLayout(userId: string): Promise<void> {
     const unowned = await stores.securityEvents.record({ type: 'token_revoked', userId: null });
     await stores.maintenance.cleanup();
 
-    const admin = createClient({ url: await getTestRedisUrl() });
-    await admin.connect();
+    const admin = await adminRedis();
     const keys: string[] = [];
     try {
       for await (const batch of admin.scanIterator({ MATCH: `${keyPrefix}*`, COUNT: 1000 }))

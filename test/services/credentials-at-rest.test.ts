@@ -6,21 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createClient } from '@redis/client';
 import { sha256 } from '../../src/core/ids.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
 import { createSessionManager } from '../../src/services/session-manager.js';
 import { USER_AGENT, uniqueUserId } from '../helpers/fixtures.js';
-import { getTestRedisUrl } from '../helpers/redis-server.js';
+import { adminRedis } from '../helpers/redis-admin.js';
 import { BACKENDS, TEST_SECRET } from './backends.js';
 
 const redisBackend = BACKENDS.find((b) => b.name === 'redis')!;
 
 /** Every key under `prefix` with its value(s) as text. */
 async function dump(prefix: string): Promise<Map<string, string>> {
-  const admin = createClient({ url: await getTestRedisUrl() });
-  admin.on('error', () => {});
-  await admin.connect();
+  const admin = await adminRedis();
   const out = new Map<string, string>();
   try {
     for await (const batch of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
@@ -36,7 +33,7 @@ async function dump(prefix: string): Promise<Map<string, string>> {
       }
     }
   } finally {
-    admin.destroy();
+    await admin.close();
   }
   return out;
 }

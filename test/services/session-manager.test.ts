@@ -68,7 +68,7 @@ for (const backend of BACKENDS) {
       assert.equal(await sessions.validateSession(idle.sessionId), null, 'idle timeout');
     });
 
-    it('writes activity at most once per activityWriteIntervalSeconds unless the endpoint changes', async () => {
+    it('writes activity at most once per activityWriteIntervalSeconds, whatever the endpoint', async () => {
       const { sessions, clock, login, stores } = await setup({
         sessionTimeoutMinutes: 30,
         activityWriteIntervalSeconds: 15,
@@ -83,18 +83,86 @@ for (const backend of BACKENDS) {
       assert.ok(v && !('unverified' in v));
       assert.equal((await stored()).lastActivity, clock.now(), 'not written 15 s after the last write');
       assert.equal((await stored()).expiresAt, clock.now() + 30 * MIN);
+      const written = clock.now();
       clock.advance(1_000);
       await sessions.validateSession(s.sessionId, { endpoint: '/api/orders' });
-      assert.equal((await stored()).lastEndpoint, '/api/orders', 'a new endpoint is always written');
-      clock.advance(1_000);
-      await sessions.validateSession(s.sessionId, { endpoint: '/api/orders' });
-      assert.equal((await stored()).lastActivity, clock.now() - 1_000);
+      assert.equal((await stored()).lastActivity, written, 'a new endpoint alone writes nothing');
+      assert.equal((await stored()).lastEndpoint, null);
+      clock.advance(14_000);
+      await sessions.validateSession(s.sessionId, { endpoint: '/api/positions' });
+      assert.equal((await stored()).lastActivity, clock.now(), 'written 15 s after the last write');
+      assert.equal((await stored()).lastEndpoint, '/api/positions', 'with the endpoint of that use');
       // 0: every validation writes.
       const eager = createSessionManager({ stores, clock, activityWriteIntervalSeconds: 0 });
       clock.advance(1);
       await eager.validateSession(s.sessionId);
       assert.equal((await stored()).lastActivity, clock.now());
       assert.throws(() => createSessionManager({ stores, activityWriteIntervalSeconds: -1 }), ConfigError);
+    });
+
+    it('two instances validating one session at once write its activity once', async () => {
+      const { stores, clock, login } = await setup({ sessionTimeoutMinutes: 30 });
+      const a = createSessionManager({ stores, clock, sessionTimeoutMinutes: 30 });
+      const b = createSessionManager({ stores, clock, sessionTimeoutMinutes: 30 });
+      const s = await login();
+      clock.advance(20_000);
+      // Both read the session before either writes; the second write is held back by the store.
+      const [va, vb] = await Promise.all([
+        a.validateSession(s.sessionId, { endpoint: '/a' }),
+        b.validateSession(s.sessionId, { endpoint: '/b' }),
+      ]);
+      assert.ok(va && vb, 'both see the session live');
+      const stored = await stores.sessionStore.getSession(s.sessionId);
+      assert.equal(stored?.lastEndpoint, '/a', 'the first write stands; the second wrote nothing');
+      assert.equal(stored?.lastActivity, clock.now());
+    });
+
+    it('a refresh, and a verifyToken that opts in, slide the idle timeout; a plain verifyToken does not', async () => {
+      const { stores, clock, sessions, login } = await setup({ sessionTimeoutMinutes: 1 });
+      const jwt = createJwtService({
+        stores,
+        clock,
+        sessions,
+        keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+        issuer: 'optix-test',
+        audience: 'optix-api',
+      });
+      const s = await login();
+      let pair = await jwt.issueTokenPair({ userId: s.userId, sessionId: s.sessionId });
+      // Refreshing every 20 s for 5 minutes: alive throughout.
+      for (let i = 0; i < 15; i++) {
+        clock.advance(20_000);
+        pair = await jwt.refreshTokens(pair.refreshToken, { endpoint: 'refresh' });
+      }
+      assert.equal((await sessions.getSession(s.sessionId))?.lastEndpoint, 'refresh');
+      // Verifying with recordActivity every 10 s for 5 minutes: alive throughout.
+      for (let i = 0; i < 30; i++) {
+        clock.advance(10_000);
+        const v = await jwt.verifyToken(pair.accessToken, { recordActivity: { endpoint: 'gateway' } });
+        assert.equal(v.payload.sid, s.sessionId);
+      }
+      assert.equal((await sessions.getSession(s.sessionId))?.lastEndpoint, 'gateway');
+      // Plain verification is a read: the session ends a minute after the last recorded use.
+      for (let i = 0; i < 7; i++) {
+        clock.advance(10_000);
+        if (i < 5) await jwt.verifyToken(pair.accessToken);
+      }
+      await assert.rejects(jwt.verifyToken(pair.accessToken, { recordActivity: true }), {
+        code: 'ERR_TOKEN_REVOKED',
+        reason: 'session_ended',
+      });
+      await assert.rejects(jwt.refreshTokens(pair.refreshToken), { code: 'ERR_REFRESH_INVALID' });
+      // recordActivity needs the session manager.
+      const bare = createJwtService({
+        stores,
+        clock,
+        keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+        issuer: 'optix-test',
+        audience: 'optix-api',
+      });
+      await assert.rejects(bare.verifyToken(pair.accessToken, { recordActivity: true }), {
+        code: 'ERR_INVALID_ARGUMENT',
+      });
     });
 
     it('evicts the oldest at the cap, or denies with the deny policy', async () => {
@@ -289,7 +357,7 @@ for (const backend of BACKENDS) {
     it('rejects bad input with typed errors before any store call', async () => {
       const { sessions, stores } = await setup();
       await assert.rejects(sessions.validateSession('x*y'), { code: 'ERR_INVALID_ID' });
-      await assert.rejects(sessions.createSession({ userId: 'a:b', ipAddress: '1', userAgent: 'u' }), {
+      await assert.rejects(sessions.createSession({ userId: 'a\u0000b', ipAddress: '1', userAgent: 'u' }), {
         code: 'ERR_INVALID_ID',
       });
       await assert.rejects(

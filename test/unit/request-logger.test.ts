@@ -123,7 +123,9 @@ describe('LazyRequestLogger', () => {
       assert.equal(rejected.statusCode, 401);
       const logged = c.lines.slice(linesBefore);
       assert.ok(logged.length >= 1, 'the rejected request logged');
-      for (const line of logged) assert.match(String(line.reqId), /^req-/);
+      // The request's id (a UUID when the caller sent none), echoed in X-Request-Id.
+      for (const line of logged) assert.equal(line.reqId, rejected.headers['x-request-id']);
+      assert.match(String(rejected.headers['x-request-id']), /^[0-9a-f]{8}-[0-9a-f]{4}-/);
       assert.ok(!JSON.stringify(logged).includes('not-a-service-key'));
     } finally {
       await app.close();

@@ -2,8 +2,11 @@
  * `optix-sessions load-test`: the guide's load test — N operations at a concurrency — reporting
  * ops/s and latency percentiles. Scenarios:
  *   set      the guide's loop: `SET loadtest:<run>:<i> value_<i> EX 60` (Redis only)
- *   verify   full access-token verification (signature, claims, every revocation check)
- *   session  create a session and end it (the write path: scripts, indexes, events)
+ *   verify       full verification of tokens never verified before: signature, claims and every
+ *                revocation check read from the store (a distinct token per operation)
+ *   verify-warm  one token verified again and again: after the first call, what a token already
+ *                seen costs (verified-token cache, revocation answered in process)
+ *   session      create a session and end it (the write path: scripts, indexes, events)
  */
 import { randomBytes } from 'node:crypto';
 import type { Optix } from '../../container.js';
@@ -19,7 +22,15 @@ import {
   withOptix,
 } from '../context.js';
 
-export const SCENARIOS = ['set', 'verify', 'session'] as const;
+export const SCENARIOS = ['set', 'verify', 'verify-warm', 'session'] as const;
+
+/**
+ * Distinct tokens the `verify` scenario mints before it starts timing (a run of more operations
+ * verifies them again in turn, and says so: `distinctTokens`).
+ */
+export const MAX_DISTINCT_TOKENS = 200_000;
+/** Sessions (of as many users) the `verify` tokens are spread over. */
+const VERIFY_SESSIONS = 100;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface LoadTestResult {
@@ -27,6 +38,8 @@ export interface LoadTestResult {
   backend: 'memory' | 'redis';
   ops: number;
   concurrency: number;
+  /** Tokens verified (`verify`, `verify-warm`): each distinct one is checked in full at first sight. */
+  distinctTokens: number | null;
   errors: number;
   firstError: string | null;
   durationMs: number;
@@ -49,12 +62,38 @@ export async function runLoadTest(
   const run = randomBytes(6).toString('hex');
   let op: (i: number) => Promise<unknown>;
   let after: () => Promise<void> = async () => undefined;
+  let distinctTokens: number | null = null;
   if (input.scenario === 'set') {
     const redis = optix.redis;
     if (redis === null)
       throw new CliError(EXIT.USAGE, 'the set scenario needs Redis (REDIS_URL); try --scenario verify');
     op = (i) => redis.set(`loadtest:${run}:${i}`, `value_${i}`, { ttlSeconds: 60 });
   } else if (input.scenario === 'verify') {
+    // A distinct token per operation, minted before the clock starts: none is in the verified-token
+    // cache and each one's jti key is new to the client-side cache, so every operation checks the
+    // signature and claims and reads its revocation from the store (as the first request of each
+    // new token does). The tokens are spread over VERIFY_SESSIONS sessions of as many users.
+    const sessions = await Promise.all(
+      Array.from({ length: Math.min(VERIFY_SESSIONS, input.ops) }, (_, u) =>
+        optix.sessions.createSession({
+          userId: `loadtest-${run}-${u}`,
+          ipAddress: '127.0.0.1',
+          userAgent: 'optix-sessions load-test',
+        }),
+      ),
+    );
+    distinctTokens = Math.min(input.ops, MAX_DISTINCT_TOKENS);
+    const tokens: string[] = new Array(distinctTokens);
+    for (let i = 0; i < distinctTokens; i++) {
+      const s = sessions[i % sessions.length]!;
+      tokens[i] = (await optix.jwt.createAccessToken({ userId: s.userId, sessionId: s.sessionId })).token;
+    }
+    op = (i) => optix.jwt.verifyToken(tokens[i % tokens.length]!);
+    after = async () => {
+      for (const s of sessions) await optix.sessions.terminateSession(s.sessionId, 'load_test_done');
+    };
+  } else if (input.scenario === 'verify-warm') {
+    distinctTokens = 1;
     const userId = `loadtest-${run}`;
     const session = await optix.sessions.createSession({
       userId,
@@ -108,6 +147,7 @@ export async function runLoadTest(
     backend: optix.backend,
     ops: input.ops,
     concurrency: input.concurrency,
+    distinctTokens,
     errors,
     firstError,
     durationMs: round(durationMs),
@@ -152,6 +192,9 @@ export async function loadTestCommand(
     else {
       io.stdout.write(
         `${r.scenario}: ${r.ops} ops in ${(r.durationMs / 1000).toFixed(2)} s = ${r.opsPerSec} ops/s (concurrency ${r.concurrency}, ${r.backend})\n` +
+          (r.distinctTokens === null
+            ? ''
+            : `tokens: ${r.distinctTokens} distinct${r.distinctTokens === 1 ? ' (verified again and again: cached after the first call)' : r.distinctTokens < r.ops ? ' (then verified again in turn)' : ' (each verified once, in full)'}\n`) +
           `latency p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, max ${r.latencyMs.max.toFixed(3)} ms\n` +
           `errors ${r.errors}${r.firstError ? ` (first: ${r.firstError})` : ''}\n`,
       );

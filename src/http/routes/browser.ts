@@ -89,6 +89,7 @@ export const browserRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
       try {
         const pair = await optix.jwt.refreshTokens(presented, {
           ipAddress: request.ip,
+          endpoint: '/v1/browser/refresh',
           ...(typeof userAgent === 'string' ? { userAgent: userAgent.slice(0, 1024) } : {}),
         });
         metrics.refreshes.inc({ outcome: 'rotated' });

@@ -207,7 +207,10 @@ export const oauthTokenRoute: FastifyPluginAsyncTypebox<RouteContext> = async (a
         throw new OAuthError(400, 'invalid_request', 'refresh_token is required');
       }
       const scope = parseScope(body.scope);
-      const pair = await rotateRefreshToken(ctx, request, body.refresh_token, scope);
+      const pair = await rotateRefreshToken(ctx, request, body.refresh_token, {
+        endpoint: '/v1/oauth/token',
+        ...(scope !== undefined ? { scope } : {}),
+      });
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
       return {
         access_token: pair.accessToken,

@@ -76,6 +76,13 @@ function activeAnswer(payload: AccessPayload, mfa: boolean | undefined) {
  */
 const activeAnswers = new WeakMap<AccessPayload, string>();
 
+/**
+ * An introspection is a use of the token's session: RFC 7662 callers are resource servers and
+ * gateways checking the token of a request the user made, so it slides the idle timeout (at most
+ * one store write per session per activity interval).
+ */
+const INTROSPECTION = Object.freeze({ recordActivity: Object.freeze({ endpoint: '/v1/introspect' }) });
+
 /** Codes of a refresh that failed because of the token (as opposed to the store). */
 const REFRESH_OUTCOMES: Record<string, string> = {
   ERR_REFRESH_INVALID: 'invalid',
@@ -114,7 +121,7 @@ export const refreshRoute: FastifyPluginAsyncTypebox<RouteContext> = async (app,
         tags: ['tokens'],
         summary: 'Rotate a refresh token',
         description:
-          'Returns a new access and refresh token. Presenting the just-rotated token again within REFRESH_GRACE_SECONDS returns the same pair; any other reuse revokes the whole family and ends its session (401 ERR_REFRESH_REUSED).',
+          'Returns a new access and refresh token. Presenting the just-rotated token again within REFRESH_GRACE_SECONDS returns the same pair; any other reuse revokes the whole family and ends its session (401 ERR_REFRESH_REUSED). A refresh counts as a use of the session: its idle timeout slides.',
         body: Type.Object(
           { refreshToken: TokenString('The current refresh token') },
           { additionalProperties: false },
@@ -123,7 +130,9 @@ export const refreshRoute: FastifyPluginAsyncTypebox<RouteContext> = async (app,
       },
     },
     async (request, reply) => {
-      const pair = await rotateRefreshToken(ctx, request, request.body.refreshToken);
+      const pair = await rotateRefreshToken(ctx, request, request.body.refreshToken, {
+        endpoint: '/v1/token/refresh',
+      });
       reply.header('cache-control', 'no-store');
       return {
         accessToken: pair.accessToken,
@@ -143,15 +152,16 @@ export async function rotateRefreshToken(
   ctx: RouteContext,
   request: FastifyRequest,
   refreshToken: string,
-  scope?: readonly string[],
+  options: { endpoint: string; scope?: readonly string[] },
 ): Promise<TokenPair> {
   const { optix, metrics } = ctx;
   const userAgent = request.headers['user-agent'];
   try {
     const pair = await optix.jwt.refreshTokens(refreshToken, {
       ipAddress: request.ip,
+      endpoint: options.endpoint,
       ...(typeof userAgent === 'string' ? { userAgent: userAgent.slice(0, 1024) } : {}),
-      ...(scope !== undefined ? { scope } : {}),
+      ...(options.scope !== undefined ? { scope: options.scope } : {}),
     });
     metrics.refreshes.inc({ outcome: 'rotated' });
     return pair;
@@ -230,7 +240,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
         tags: ['tokens'],
         summary: 'Introspect an access token (RFC 7662)',
         description:
-          'Signature, expiry, issuer, audience and every revocation (token, family, user, session) are checked. An inactive, unknown or malformed token answers exactly `{"active": false}`. Refresh tokens are opaque and always answer `{"active": false}`.',
+          'Signature, expiry, issuer, audience and every revocation (token, family, user, session) are checked. An inactive, unknown or malformed token answers exactly `{"active": false}`. Refresh tokens are opaque and always answer `{"active": false}`. An active token\'s session counts as used: its idle timeout slides (at most one write per session per activity interval).',
         security: [{ serviceKey: [] }, { oauthClient: [] }],
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: TokenBody,
@@ -241,7 +251,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
       reply.header('cache-control', 'no-store');
       let payload: AccessPayload;
       try {
-        payload = (await optix.jwt.verifyToken(request.body.token)).payload;
+        payload = (await optix.jwt.verifyToken(request.body.token, INTROSPECTION)).payload;
       } catch (err) {
         const code = isOptixError(err) ? err.code : undefined;
         const outcome = verificationOutcome(code);

@@ -1,6 +1,11 @@
 import { InvalidArgumentError, InvalidIdError, SessionLimitError } from '../../core/errors.js';
 import { assertId, assertUserId, parseUserScopedId } from '../../core/ids.js';
-import type { CreateSessionOptions, SessionLimitPolicy, SessionStore } from '../../core/ports.js';
+import type {
+  CreateSessionOptions,
+  SessionLimitPolicy,
+  SessionStore,
+  UpdateSessionOptions,
+} from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import { byCreatedAtDesc, copySession, indexAdd, indexRemove, type MemoryState } from './state.js';
 import { assertFiniteNumber, assertUserScoped } from '../../core/validate.js';
@@ -89,8 +94,10 @@ export class MemorySessionStore implements SessionStore {
     return session === null ? null : copySession(session);
   }
 
-  async updateSession(session: Session, options: { extendTtl?: boolean } = {}): Promise<boolean> {
+  async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<boolean> {
     assertSession(session);
+    const ifBefore = options.ifLastActivityAtOrBefore;
+    if (ifBefore !== undefined) assertFiniteNumber('ifLastActivityAtOrBefore', ifBefore);
     const state = this.#state;
     const now = state.now();
     const stored = state.liveSession(session.sessionId, now);
@@ -103,6 +110,8 @@ export class MemorySessionStore implements SessionStore {
     if (extend && session.expiresAt <= now) {
       throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
     }
+    // Live, but its activity was written more recently than asked: nothing to change.
+    if (ifBefore !== undefined && stored.lastActivity > ifBefore) return true;
     const record = state.sessions.get(session.sessionId)!;
     const score = state.userSessions.get(session.userId)!.get(session.sessionId)!;
     const expiresAt = extend ? session.expiresAt : record.expiresAt;

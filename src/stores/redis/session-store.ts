@@ -5,7 +5,12 @@ import {
   StoreBusyError,
 } from '../../core/errors.js';
 import { assertId, assertUserId, isUserScopedId, parseUserScopedId } from '../../core/ids.js';
-import type { CreateSessionOptions, SessionLimitPolicy, SessionStore } from '../../core/ports.js';
+import type {
+  CreateSessionOptions,
+  SessionLimitPolicy,
+  SessionStore,
+  UpdateSessionOptions,
+} from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import {
   arg,
@@ -160,7 +165,7 @@ export class RedisSessionStore implements SessionStore {
     return this.#readLive(sessionId, this.#ctx.clock.now());
   }
 
-  async updateSession(session: Session, options: { extendTtl?: boolean } = {}): Promise<boolean> {
+  async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<boolean> {
     assertSession(session);
     const { client, keys, clock } = this.#ctx;
     const now = clock.now();
@@ -168,6 +173,8 @@ export class RedisSessionStore implements SessionStore {
     if (extend && session.expiresAt <= now) {
       throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
     }
+    const ifBefore = options.ifLastActivityAtOrBefore;
+    if (ifBefore !== undefined) assertFiniteNumber('ifLastActivityAtOrBefore', ifBefore);
     const reply = await client.runScript(
       SCRIPTS.session_update,
       [keys.session(session.sessionId), keys.userSessions(session.userId)],
@@ -179,11 +186,14 @@ export class RedisSessionStore implements SessionStore {
         arg(session.expiresAt),
         arg(msUntil(session.expiresAt, now)),
         arg(INDEX_TTL_SLACK_MS),
+        ifBefore === undefined ? '' : arg(ifBefore),
       ],
     );
     // Never resurrects: the script wrote nothing unless the session was live.
     if (reply === null) return false;
-    const [previousValue, scoreReply] = replyArray(reply, 'session_update');
+    const [previousValue, scoreReply, written] = replyArray(reply, 'session_update');
+    // Live, but its activity was written more recently than asked: nothing changed.
+    if (written === 0) return true;
     const previous = decodeSession(session.sessionId, replyString(previousValue));
     const score = replyNumber(scoreReply, 'session_update');
 

@@ -14,16 +14,19 @@
     ARGV[5] new expiry score (ms), used when extending
     ARGV[6] new record TTL (ms, > 0), used when extending
     ARGV[7] index TTL slack (ms): the index outlives its latest member by this much
+    ARGV[8] optional: write only if the stored record's lastActivity (ms) is at or before this;
+            otherwise write nothing (an activity write another instance made within the interval)
 
   Output:
-    {previous record, index score (ms) after the write} when written (the caller moves the
-    device index entry), or nil when the session was not live (nothing written).
+    {previous record, index score (ms), 1} when written (the caller moves the device index
+    entry); {previous record, index score (ms), 0} when ARGV[8] held the write back; nil when the
+    session was not live (nothing written).
 ]]
 local record, userIdx = KEYS[1], KEYS[2]
 local now = tonumber(ARGV[1])
 local sid = ARGV[2]
 
--- #include record_end (recordEnd(v): the record's own end in ms, or nil)
+-- #include record_end (recordEnd(v), recordLastActivity(v): ms, or nil)
 
 local score = redis.call('ZSCORE', userIdx, sid)
 if not score or tonumber(score) <= now then
@@ -37,6 +40,12 @@ end
 local stop = recordEnd(previous)
 if not stop or stop <= now then
   return false
+end
+if ARGV[8] and ARGV[8] ~= '' then
+  local last = recordLastActivity(previous)
+  if last and last > tonumber(ARGV[8]) then
+    return { previous, score, 0 }
+  end
 end
 
 if ARGV[4] == '1' then
@@ -55,4 +64,4 @@ else
     score = stopNew
   end
 end
-return { previous, score }
+return { previous, score, 1 }

@@ -18,3 +18,17 @@ local function recordEnd(v)
   if not c or not e or not a then return nil end
   return c + math.min(e, a)
 end
+
+-- The record's lastActivity in ms, or nil when it does not parse (same two forms; the packed
+-- header's fourth field is lastActivity - createdAt).
+local function recordLastActivity(v)
+  if string.byte(v, 1) == 123 then -- '{': the JSON form
+    local ok, s = pcall(cjson.decode, v)
+    if not ok or type(s) ~= 'table' then return nil end
+    return tonumber(s.lastActivity)
+  end
+  local c, l = string.match(v, '^(%w+)%.%w+%.%w+%.(%w+)%.')
+  c, l = tonumber(c or '', 36), tonumber(l or '', 36)
+  if not c or not l then return nil end
+  return c + l
+end
