@@ -1,10 +1,11 @@
 /**
  * Remote mode of the resource-server middleware, on real Fastify and Express apps: introspection
- * of the service over HTTP (Bearer service key today; HTTP Basic client authentication checked
- * against a recording server), a bounded cache of positive answers whose staleness is measured,
+ * of the service over HTTP (a Bearer service key, or an OAuth client's HTTP Basic credentials:
+ * checked byte for byte against a recording server, and end to end against the service), a bounded cache of positive answers whose staleness is measured,
  * coalescing, timeouts, and outages (fail closed unless `onUnavailable: 'allow'`).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -348,5 +349,42 @@ describe('remote mode: client authentication (RFC 6749 §2.3.1)', async () => {
         JSON.stringify(options),
       );
     }
+  });
+});
+
+describe('remote mode with an OAuth client (client_secret_basic) against the service', async () => {
+  const clientSecret = 'gateway secret: 0123456789abcdef+/%';
+  const digest = createHash('sha256').update(clientSecret).digest('hex');
+  const h = await createHarness({ OAUTH_CLIENTS: `resource-api:sha256:${digest}` });
+  const serviceUrl = await listen(h);
+  const app = await startFastifyApp({
+    mode: 'remote',
+    url: serviceUrl,
+    credentials: { clientId: 'resource-api', clientSecret },
+  });
+  const wrong = await startFastifyApp({
+    mode: 'remote',
+    url: serviceUrl,
+    credentials: { clientId: 'resource-api', clientSecret: `${clientSecret}x` },
+  });
+  after(async () => {
+    await app.close();
+    await wrong.close();
+  });
+
+  test('a good token passes; revoked through the service, it is refused within the bound', async () => {
+    const l = await h.login(uniqueUser());
+    const ok = await app.get('/whoami', l.accessToken);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    await revokeOverHttp(serviceUrl, l.accessToken);
+    const since = performance.now();
+    await msUntil(async () => (await app.get('/whoami', l.accessToken)).status === 401, since, 5000);
+    assert.ok(performance.now() - since < 1500, 'refused within the default bound (1 s) plus a poll');
+  });
+
+  test('a wrong client secret fails closed (503), never open', async () => {
+    const l = await h.login(uniqueUser());
+    const res = await wrong.get('/whoami', l.accessToken);
+    assert.equal(res.status, 503, JSON.stringify(res.body));
   });
 });
