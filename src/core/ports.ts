@@ -26,6 +26,7 @@
  *   `todo` in the contract suite.)
  */
 import type { RevocationReason } from './errors.js';
+import type { IdCodec } from './ids.js';
 import type {
   BlacklistEntry,
   RefreshFamily,
@@ -461,6 +462,8 @@ export interface HandoffStore {
 
 /** What `createRedisStores` and `createMemoryStores` return. */
 export interface Stores {
+  /** How this deployment makes and reads generated ids (sealed tags; see `IdCodec`). */
+  readonly ids: IdCodec;
   tokenBlacklist: TokenBlacklist;
   sessionStore: SessionStore;
   trustedDevices: TrustedDeviceStore;
