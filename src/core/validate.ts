@@ -1,7 +1,7 @@
 /**
  * Argument checks every store makes before any I/O, shared by the memory and Redis backends so
- * both refuse the same inputs with the same errors. Ids are checked with `assertId` /
- * `parseUserScopedId` from `./ids` (on Redis, by the key schema as each key is built).
+ * both refuse the same inputs with the same errors. Ids are checked with `assertId` and the
+ * deployment's `IdCodec` (`Stores.ids`; on Redis, by the key schema as each key is built).
  */
 import { InvalidArgumentError, InvalidIdError } from './errors.js';
 import { type IdCodec, userTag } from './ids.js';
