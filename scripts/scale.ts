@@ -41,6 +41,7 @@ import {
   runPool,
   startBenchRedis,
   usedMemory,
+  BENCH_IDS,
 } from './lib/bench-redis.js';
 
 function option(name: string, fallback: string): number {
@@ -148,7 +149,7 @@ async function openSide(name: string, clock: Clock): Promise<Side> {
     ...(CLIENT_SIDE_CACHE ? {} : { clientSideCache: false as const }),
   });
   await client.connect();
-  const stores = createRedisStores(client, { keyPrefix: 'optix:', clock });
+  const stores = createRedisStores(client, { keyPrefix: 'optix:', clock, ids: BENCH_IDS });
   return { name, redis, client, stores, users: [], sessionIds: [] };
 }
 
@@ -162,7 +163,7 @@ async function reconnect(side: Side, clock: Clock): Promise<void> {
     ...(CLIENT_SIDE_CACHE ? {} : { clientSideCache: false as const }),
   });
   await side.client.connect();
-  side.stores = createRedisStores(side.client, { keyPrefix: 'optix:', clock });
+  side.stores = createRedisStores(side.client, { keyPrefix: 'optix:', clock, ids: BENCH_IDS });
 }
 
 async function fill(side: Side, sessions: number, clock: Clock): Promise<number> {

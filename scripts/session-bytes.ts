@@ -29,6 +29,7 @@ import {
   startBenchRedis,
   USER_AGENT,
   usedMemory,
+  BENCH_IDS,
 } from './lib/bench-redis.js';
 
 function option(name: string, fallback: string): string {
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
   const client = new RedisClient({ url: redis.url, commandTimeoutMs: 30_000 });
   await client.connect();
   try {
-    const stores = createRedisStores(client, { keyPrefix: PREFIX });
+    const stores = createRedisStores(client, { keyPrefix: PREFIX, ids: BENCH_IDS });
     const store = stores.sessionStore;
 
     // Warm up: load every session script into the script cache, then empty the keyspace, so the

@@ -20,7 +20,8 @@ import { type BrowserHandoffs, createBrowserHandoffs } from './services/browser-
 import { createSessionManager } from './services/session-manager.js';
 import type { JwtService, SessionManager } from './services/types.js';
 import { createMemoryStores } from './stores/memory/index.js';
-import { createRedisStores } from './stores/redis/index.js';
+import { createRedisStores, loadIdCodec } from './stores/redis/index.js';
+import { createIdCodec, type IdCodec } from './core/ids.js';
 import { SCRIPTS } from './stores/redis/scripts.js';
 
 export interface OptixDeps {
@@ -121,6 +122,8 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
   let redis: RedisClient | null = null;
   let guard: MemoryGuard | null = null;
   let stores: Stores;
+  // The deployment's id secret: ID_TAG_SECRET, else the one on Redis (memory: random per process).
+  const idTagSecret = config.idTagSecret === null ? null : Buffer.from(config.idTagSecret, 'utf8');
   if (config.redis !== null) {
     const r = config.redis;
     redis = new RedisClient(
@@ -143,6 +146,16 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       },
     );
     await redis.connect(deps.failFastOnRefused ? { failFastOnRefused: true } : {});
+    let ids: IdCodec;
+    try {
+      ids = await loadIdCodec(redis, {
+        keyPrefix: r.keyPrefix,
+        ...(idTagSecret ? { secret: idTagSecret } : {}),
+      });
+    } catch (err) {
+      await redis.close();
+      throw err;
+    }
     if (r.shedAbovePercent > 0) {
       const client = redis;
       guard = new MemoryGuard(client, {
@@ -159,6 +172,7 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
     }
     stores = createRedisStores(redis, {
       keyPrefix: r.keyPrefix,
+      ids,
       maxEventsPerUser: config.sessions.maxSecurityEventsPerUser,
       ...(guard !== null ? { admission: guard } : {}),
       ...(deps.clock ? { clock: deps.clock } : {}),
@@ -166,6 +180,7 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
   } else {
     stores = createMemoryStores({
       maxEventsPerUser: config.sessions.maxSecurityEventsPerUser,
+      ...(idTagSecret ? { ids: createIdCodec(idTagSecret) } : {}),
       ...(deps.clock ? { clock: deps.clock } : {}),
     });
   }

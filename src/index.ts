@@ -10,9 +10,12 @@ export type * from './core/ports.js';
 export { type Clock, ManualClock, systemClock } from './core/clock.js';
 export {
   assertId,
+  createIdCodec,
+  type IdCodec,
   isUserScopedId,
   MAX_ID_LENGTH,
   newUserScopedId,
+  PLAIN_ID_CODEC,
   parseUserScopedId,
   trustedDeviceId,
   userTag,
@@ -27,7 +30,7 @@ export {
   type RedisTopology,
 } from './redis/config.js';
 export { createKeySchema, type KeySchema } from './stores/redis/keys.js';
-export { createRedisStores } from './stores/redis/index.js';
+export { createRedisStores, loadIdCodec } from './stores/redis/index.js';
 export { createMemoryStores } from './stores/memory/index.js';
 export { createJwtService } from './services/jwt-service.js';
 export { createSessionManager } from './services/session-manager.js';

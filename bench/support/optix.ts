@@ -8,6 +8,7 @@
 import {
   createJwtService,
   createRedisStores,
+  loadIdCodec,
   createSessionManager,
   type JwtService,
   RedisClient,
@@ -45,7 +46,9 @@ export const REDIS_CLIENT_OPTIONS = {
 export async function createOurSide(url: string): Promise<OurSide> {
   const redis = new RedisClient({ url, ...REDIS_CLIENT_OPTIONS });
   await redis.connect();
-  const stores = createRedisStores(redis, { keyPrefix: KEY_PREFIX });
+  // Sealed ids, as the service issues them (the deployment's secret on this Redis).
+  const ids = await loadIdCodec(redis, { keyPrefix: KEY_PREFIX });
+  const stores = createRedisStores(redis, { keyPrefix: KEY_PREFIX, ids });
   const jwt = createJwtService({
     stores,
     keys: [{ kid: JWT_KID, alg: 'HS256', secret: JWT_SECRET }],

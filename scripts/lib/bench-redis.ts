@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@redis/client';
-import { fingerprintDigest, newUserScopedId, randomToken, trustedDeviceId } from '../../src/core/ids.js';
+import { createIdCodec, fingerprintDigest, randomToken, trustedDeviceId } from '../../src/core/ids.js';
 import type { Session } from '../../src/core/types.js';
 import { type StandaloneTopology, startStandalone } from '../../test/topologies/harness.js';
 
@@ -79,6 +79,11 @@ export function makeLogin(): Login {
 }
 
 /**
+ * Sealed ids, 45 characters, as a deployment issues them; pass to `createRedisStores({ ids })`.
+ */
+export const BENCH_IDS = createIdCodec(randomBytes(32));
+
+/**
  * The session the session manager would build for `userId` logging in at `now` (30 min idle,
  * 12 h absolute; the fingerprint kept as its SHA-256 hex digest and the device id derived from it,
  * as `createSession` does when the client sends only a fingerprint).
@@ -86,7 +91,7 @@ export function makeLogin(): Login {
 export function makeSession(userId: string, login: Login, now: number, mfaVerified = true): Session {
   const digest = fingerprintDigest(login.fingerprint);
   return {
-    sessionId: newUserScopedId(userId),
+    sessionId: BENCH_IDS.newId(userId),
     userId,
     deviceId: trustedDeviceId(userId, digest),
     deviceFingerprint: digest,

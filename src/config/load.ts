@@ -567,6 +567,9 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
   });
   const cleanupIntervalSeconds = int(env, p, 'CLEANUP_INTERVAL_SECONDS', 300, 0, 86_400);
   const tracing = tracingConfig(env, p);
+  const idTagSecretRaw = raw(env, 'ID_TAG_SECRET');
+  const idTagSecret =
+    idTagSecretRaw !== undefined && secretOk(p, 'ID_TAG_SECRET', idTagSecretRaw) ? idTagSecretRaw : null;
 
   const browser = Object.freeze({
     corsOrigins: Object.freeze(corsOrigins(env, p)),
@@ -590,6 +593,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     }),
     logLevel,
     logIdSalt,
+    idTagSecret,
     redis: redis === null ? null : Object.freeze(redis),
     jwt: Object.freeze({
       keys: Object.freeze(keys.map((k) => Object.freeze(k))),
@@ -633,6 +637,7 @@ export function describeConfig(config: OptixConfig): Record<string, unknown> {
     nodeEnv: config.nodeEnv,
     http: config.http,
     logLevel: config.logLevel,
+    idTagSecret: config.idTagSecret === null ? 'generated' : 'set',
     backend: config.redis === null ? 'memory' : 'redis',
     redis:
       config.redis === null

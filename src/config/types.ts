@@ -113,6 +113,11 @@ export interface OptixConfig {
   readonly logLevel: LogLevel;
   /** Salt of the hashes logged in place of ids. */
   readonly logIdSalt: string;
+  /**
+   * Secret that seals the user tag in generated ids (`ID_TAG_SECRET`, at least 32 bytes); `null`:
+   * the one stored on Redis (created once), or a random one per process with the memory backend.
+   */
+  readonly idTagSecret: string | null;
   /** `null`: the in-memory backend. */
   readonly redis: RedisConfig | null;
   readonly jwt: JwtConfig;

@@ -148,6 +148,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     description: 'HS256 signing secret, at least 32 bytes. Either this or `JWT_PRIVATE_KEY_FILE`.',
   },
   {
+    name: 'ID_TAG_SECRET',
+    default: '(on Redis: generated once)',
+    description:
+      'Secret that seals the user tag in session, refresh-family and event ids, at least 32 bytes. Unset: generated once and kept on Redis (`meta:id_tag_secret`), random per process in memory. Same for every instance and the CLI; changing it invalidates ids handed out.',
+  },
+  {
     name: 'JWT_PRIVATE_KEY_FILE',
     default: '',
     description:

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { InvalidIdError } from './errors.js';
 
 /**
@@ -78,16 +78,148 @@ export function randomToken(bytes = 16): string {
   return randomBytes(bytes).toString('base64url');
 }
 
-/** A generated id bound to a user's slot: `<tag>.<128 random bits>` (39 characters). */
+/**
+ * An old-form (unkeyed) id bound to a user's slot: `<tag>.<128 random bits>` (39 characters).
+ * Services issue ids through their deployment's `IdCodec` (`Stores.ids`) instead.
+ */
 export function newUserScopedId(userId: string): string {
   return `${userTag(userId)}.${randomToken(16)}`;
 }
 
 const SCOPED_ID_PATTERN = /^([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{22})$/;
+/** A keyed id: `<22-character sealed tag>.<22 random characters>` (45 characters). */
+const SEALED_ID_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/;
+/** The 4 fixed bytes sealed with the tag: a prefix that does not decrypt to them is forged or garbage. */
+const SEAL_MARKER = Buffer.from('OPTX', 'latin1');
+/** How many parsed prefixes each codec remembers (one entry ≈ 150 bytes; about one per active user). */
+export const SEALED_TAG_CACHE_SIZE = 10_000;
+/** Bytes of a deployment id-tag secret (`ID_TAG_SECRET`, or the one generated on Redis). */
+export const MIN_ID_TAG_SECRET_BYTES = 32;
 
 /**
- * Splits a generated user-scoped id into its tag and random part, or throws `InvalidIdError`.
- * Used for session ids, refresh family ids and event ids.
+ * Makes and reads the ids we generate for a user's objects (session ids, refresh family ids,
+ * event ids). The stores and services of one deployment share one codec (`Stores.ids`).
+ *
+ * With a deployment secret, an id handed out is `<seal>.<random>`: the seal is AES-128 of one
+ * block (the user's 12-byte tag + a 4-byte marker) under a key derived from the secret, so the
+ * same user gets the same prefix, but without the secret nobody can compute it from a guessed
+ * user id nor recover the tag. Parsing opens the seal and yields the plain tag; Redis keys keep
+ * the plain tag (`userTag`) as their hash tag, so slots and key names are unchanged.
+ *
+ * Ids of the old form (`<plain tag>.<random>`) still parse, so ids issued before the upgrade
+ * work until they expire; new ids are never issued in that form by a keyed codec.
+ */
+export interface IdCodec {
+  /** True when ids are sealed under a deployment secret. */
+  readonly keyed: boolean;
+  /** A new id bound to the user's slot. */
+  newId(userId: string): string;
+  /** The plain tag and random part of a generated id, or throws `InvalidIdError` (malformed or forged). */
+  parse(kind: string, value: unknown): { tag: string; rest: string };
+  /** True when `value` parses (no throw). */
+  is(value: unknown): value is string;
+}
+
+/**
+ * The id codec of a deployment. `secret` (at least 32 bytes) keys the seal; `null` gives the old,
+ * unkeyed form (plain tag prefixes): only for tools and tests that build ids without a deployment.
+ * @throws ConfigError-free: a short secret throws `RangeError` (the config layer validates first).
+ */
+export function createIdCodec(secret: Uint8Array | null): IdCodec {
+  if (secret === null) return PLAIN_ID_CODEC;
+  if (secret.byteLength < MIN_ID_TAG_SECRET_BYTES) {
+    throw new RangeError(`id tag secret must be at least ${MIN_ID_TAG_SECRET_BYTES} bytes`);
+  }
+  // A derived key, so the secret itself is never the AES key and could key other things later.
+  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'optix:id-tag-seal:v1', 16));
+  // Hand-written bounded cache (a dependency for a dozen lines is not worth it): two generations
+  // of at most SEALED_TAG_CACHE_SIZE / 2 entries; when the young one is full it becomes the old
+  // one and the previous old one is dropped whole (evicting one Map entry at a time is slow in
+  // V8). Sealing and opening are one AES block each, about 1–4 µs; the cache makes the hot path
+  // (verify/revocation check of an active user's id) a Map lookup.
+  // One long-lived ECB cipher each way, fed one 16-byte block per call and never finalised: with
+  // padding off, `update` returns each block at once and ECB keeps no state between blocks
+  // (creating a cipher per call costs tens of µs: OpenSSL 3 fetches the algorithm each time).
+  const encryptor = createCipheriv('aes-128-ecb', key, null).setAutoPadding(false);
+  const decryptor = createDecipheriv('aes-128-ecb', key, null).setAutoPadding(false);
+  const sealOf = twoGenerationCache<string>();
+  const tagOf = twoGenerationCache<string>();
+  const seal = (tag: string): string => {
+    const cached = sealOf.get(tag);
+    if (cached !== undefined) return cached;
+    const block = Buffer.concat([Buffer.from(tag, 'base64url'), SEAL_MARKER]);
+    const sealed = encryptor.update(block).toString('base64url');
+    return sealOf.set(tag, sealed);
+  };
+  const open = (sealed: string): string | null => {
+    const cached = tagOf.get(sealed);
+    if (cached !== undefined) return cached;
+    const bytes = Buffer.from(sealed, 'base64url');
+    // 22 base64url characters carry 132 bits: the last 4 must be zero (one spelling per block).
+    if (bytes.length !== 16 || bytes.toString('base64url') !== sealed) return null;
+    const block = decryptor.update(bytes);
+    // Refusals are not cached: garbage cannot push real users' prefixes out of the cache.
+    if (!block.subarray(12).equals(SEAL_MARKER)) return null;
+    return tagOf.set(sealed, block.subarray(0, 12).toString('base64url'));
+  };
+  const tryParse = (value: unknown): { tag: string; rest: string } | null => {
+    if (typeof value !== 'string') return null;
+    const sealed = SEALED_ID_PATTERN.exec(value);
+    if (sealed) {
+      const tag = open(sealed[1]!);
+      return tag === null ? null : { tag, rest: sealed[2]! };
+    }
+    const plain = SCOPED_ID_PATTERN.exec(value);
+    return plain ? { tag: plain[1]!, rest: plain[2]! } : null;
+  };
+  const parse = (kind: string, value: unknown): { tag: string; rest: string } => {
+    const parsed = tryParse(value);
+    if (parsed === null) throw new InvalidIdError(kind, 'malformed');
+    return parsed;
+  };
+  return Object.freeze({
+    keyed: true,
+    newId: (userId: string) => `${seal(userTag(userId))}.${randomToken(16)}`,
+    parse,
+    is: (value: unknown): value is string => tryParse(value) !== null,
+  });
+}
+
+function twoGenerationCache<V>(): { get(k: string): V | undefined; set(k: string, v: V): V } {
+  const half = SEALED_TAG_CACHE_SIZE / 2;
+  let young = new Map<string, V>();
+  let old = new Map<string, V>();
+  const set = (k: string, v: V): V => {
+    if (young.size >= half) {
+      old = young;
+      young = new Map();
+    }
+    young.set(k, v);
+    return v;
+  };
+  return {
+    get(k) {
+      const v = young.get(k);
+      if (v !== undefined) return v;
+      const o = old.get(k);
+      return o === undefined ? undefined : set(k, o);
+    },
+    set,
+  };
+}
+
+/** The unkeyed codec: old-form ids only (`<plain tag>.<random>`). */
+export const PLAIN_ID_CODEC: IdCodec = Object.freeze({
+  keyed: false,
+  newId: (userId: string) => newUserScopedId(userId),
+  parse: (kind: string, value: unknown) => parseUserScopedId(kind, value),
+  is: (value: unknown): value is string => isUserScopedId(value),
+});
+
+/**
+ * Splits an old-form (unkeyed) generated id into its tag and random part, or throws
+ * `InvalidIdError`. Services and stores parse through their deployment's `IdCodec`, which also
+ * accepts this form.
  */
 export function parseUserScopedId(kind: string, value: unknown): { tag: string; rest: string } {
   if (typeof value !== 'string' || value.length > MAX_ID_LENGTH) {
@@ -98,7 +230,7 @@ export function parseUserScopedId(kind: string, value: unknown): { tag: string; 
   return { tag: m[1]!, rest: m[2]! };
 }
 
-/** True when `value` is a well-formed generated id (no throw). */
+/** True when `value` is a well-formed old-form generated id (no throw). */
 export function isUserScopedId(value: unknown): value is string {
   return typeof value === 'string' && SCOPED_ID_PATTERN.test(value);
 }

@@ -9,7 +9,8 @@
  *
  * - **Ids are checked before any I/O.** A caller-supplied id (user id, device id, jti) is 1 to 256
  *   characters of `A-Z a-z 0-9 . _ ~ @ | + = -` (`assertId`). A generated id (session, family,
- *   event) is `<user tag>.<22 random characters>` (`parseUserScopedId`); wherever the user is
+ *   event) is `<sealed user tag>.<22 random characters>`, or the old `<user tag>.<…>` form
+ *   (`Stores.ids`, an `IdCodec`); wherever the user is
  *   known, its tag must be that user's tag, so an id of another user's slot is refused too. Any
  *   other value rejects with `InvalidIdError` (`ERR_INVALID_ID`) and never reaches Redis.
  * - **Other bad arguments reject with `InvalidArgumentError` (`ERR_INVALID_ARGUMENT`)**: a TTL that
@@ -26,6 +27,7 @@
  *   `todo` in the contract suite.)
  */
 import type { RevocationReason } from './errors.js';
+import type { IdCodec } from './ids.js';
 import type {
   BlacklistEntry,
   RefreshFamily,
@@ -474,6 +476,8 @@ export interface HandoffStore {
 
 /** What `createRedisStores` and `createMemoryStores` return. */
 export interface Stores {
+  /** How this deployment makes and reads generated ids (sealed tags; see `IdCodec`). */
+  readonly ids: IdCodec;
   tokenBlacklist: TokenBlacklist;
   sessionStore: SessionStore;
   trustedDevices: TrustedDeviceStore;

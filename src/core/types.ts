@@ -4,7 +4,7 @@
 
 /** A user's session (the guide's `Session`). */
 export interface Session {
-  /** `<user tag>.<128 random bits>`; see `newUserScopedId`. An identifier, not a bearer secret. */
+  /** `<sealed user tag>.<128 random bits>`; see `IdCodec`. An identifier, not a bearer secret. */
   sessionId: string;
   userId: string;
   /** Caller-supplied device id, or one derived from the fingerprint; `null` when neither was given. */

@@ -1,10 +1,10 @@
 /**
  * Argument checks every store makes before any I/O, shared by the memory and Redis backends so
- * both refuse the same inputs with the same errors. Ids are checked with `assertId` /
- * `parseUserScopedId` from `./ids` (on Redis, by the key schema as each key is built).
+ * both refuse the same inputs with the same errors. Ids are checked with `assertId` and the
+ * deployment's `IdCodec` (`Stores.ids`; on Redis, by the key schema as each key is built).
  */
 import { InvalidArgumentError, InvalidIdError } from './errors.js';
-import { parseUserScopedId, userTag } from './ids.js';
+import { type IdCodec, userTag } from './ids.js';
 
 /**
  * The longest TTL a store accepts: 10 years, in seconds. Longer is no revocation policy anyone
@@ -72,8 +72,8 @@ export function assertReason(value: unknown, name = 'reason'): asserts value is 
  * Checks that a generated id (`<tag>.<random>`) belongs to `userId`'s slot. On Redis the id's tag
  * is its key's hash tag, so an id of another user's slot could not be changed in the same script.
  */
-export function assertUserScoped(kind: string, id: string, userId: string): void {
-  const { tag } = parseUserScopedId(kind, id);
+export function assertUserScoped(ids: IdCodec, kind: string, id: string, userId: string): void {
+  const { tag } = ids.parse(kind, id);
   if (tag !== userTag(userId)) throw new InvalidIdError(kind, 'does not belong to the user');
 }
 

@@ -83,11 +83,15 @@ export const TimeParam = (description: string) =>
     [WORDS]: 'must be ms since the epoch or an RFC 3339 date-time (2026-12-06T19:00:00Z)',
   });
 
-/** A generated session id: `<16-char user tag>.<22 random chars>`. */
+/**
+ * A generated session id: `<22-char sealed user tag>.<22 random chars>`, or the old form issued
+ * before the tags were sealed (`<16-char user tag>.<22 random chars>`). The shape only; the seal
+ * is checked when the id is used (a forged one is `ERR_INVALID_ID`).
+ */
 export const SessionIdString = Type.String({
   minLength: 39,
-  maxLength: 39,
-  pattern: '^[A-Za-z0-9_-]{16}\\.[A-Za-z0-9_-]{22}$',
+  maxLength: 45,
+  pattern: '^[A-Za-z0-9_-]{16}(?:[A-Za-z0-9_-]{6})?\\.[A-Za-z0-9_-]{22}$',
   description: 'Session id (an identifier, not a credential)',
   [WORDS]: 'must be a session id as the service issued it',
 });

@@ -28,7 +28,9 @@ async function confirmSession(
 /**
  * Builds a local-mode verifier from the library's own services.
  * @example
- * const stores = createRedisStores(redis, { keyPrefix: 'optix:' });
+ * // The deployment's id codec: the service's session ids carry a sealed user tag.
+ * const ids = await loadIdCodec(redis, { keyPrefix: 'optix:' });
+ * const stores = createRedisStores(redis, { keyPrefix: 'optix:', ids });
  * const verifier = createLocalVerifier({ mode: 'local', jwt: createJwtService({ stores, … }),
  *   sessions: createSessionManager({ stores }) });
  */

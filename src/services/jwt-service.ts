@@ -15,7 +15,7 @@ import {
   StoreUnavailableError,
   TokenRevokedError,
 } from '../core/errors.js';
-import { assertUserId, isUserScopedId, newUserScopedId, randomToken } from '../core/ids.js';
+import { assertUserId, randomToken } from '../core/ids.js';
 import type { RevocationQuery, Stores } from '../core/ports.js';
 import { assertObject, assertReason } from '../core/validate.js';
 import { signCompact, verifyCompact } from './jwt/compact.js';
@@ -244,7 +244,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     if (typeof jti !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(jti))
       throw claimError('jti', 'jti is required');
     for (const k of ['sid', 'fid'] as const) {
-      if (raw[k] !== undefined && !isUserScopedId(raw[k])) throw claimError(k, `${k} is malformed`);
+      if (raw[k] !== undefined && !stores.ids.is(raw[k])) throw claimError(k, `${k} is malformed`);
     }
     if (raw.ugen !== undefined) {
       const ugen = raw.ugen;
@@ -375,9 +375,9 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   async function issueTokenPair(input: CreateAccessTokenInput & { sessionId: string }): Promise<TokenPair> {
     assertObject('input', input);
     assertUserId(input.userId);
-    if (!isUserScopedId(input.sessionId)) throw new InvalidArgumentError('sessionId', 'is malformed');
+    if (!stores.ids.is(input.sessionId)) throw new InvalidArgumentError('sessionId', 'is malformed');
     const claims = extraClaims(input);
-    const familyId = newUserScopedId(input.userId);
+    const familyId = stores.ids.newId(input.userId);
     const rt = newRefreshToken(familyId);
     const family = await stores.refreshFamilies.create({
       familyId,
@@ -398,7 +398,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     context: { ipAddress?: string; userAgent?: string; scope?: readonly string[]; endpoint?: string } = {},
   ): Promise<TokenPair> {
     const requestedScope = context.scope === undefined ? undefined : stringList('scope', [...context.scope]);
-    const presented = parseRefreshToken(refreshToken);
+    const presented = parseRefreshToken(stores.ids, refreshToken);
     if (!presented) throw new RefreshTokenInvalidError();
     // Nothing is said about the family before the store has checked the presented secret
     // (rotate answers `invalid` first): a made-up secret with a real family id (visible in access
@@ -479,7 +479,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     async createAccessToken(input) {
       assertObject('input', input);
       assertUserId(input.userId);
-      if (input.sessionId !== undefined && !isUserScopedId(input.sessionId)) {
+      if (input.sessionId !== undefined && !stores.ids.is(input.sessionId)) {
         throw new InvalidArgumentError('sessionId', 'is malformed');
       }
       const claims = extraClaims(input);
@@ -511,7 +511,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     },
     async revokeRefreshToken(refreshToken, reason) {
       assertReason(reason);
-      const presented = parseRefreshToken(refreshToken);
+      const presented = parseRefreshToken(stores.ids, refreshToken);
       if (!presented) return false;
       const wasRevoked = (await stores.refreshFamilies.get(presented.familyId))?.revoked === true;
       const family = await stores.refreshFamilies.revokeWithToken({

@@ -12,15 +12,7 @@ import {
   StoreTimeoutError,
   StoreUnavailableError,
 } from '../core/errors.js';
-import {
-  assertId,
-  assertUserId,
-  fingerprintDigest,
-  newUserScopedId,
-  parseUserScopedId,
-  sha256,
-  trustedDeviceId,
-} from '../core/ids.js';
+import { assertUserId, assertId, fingerprintDigest, sha256, trustedDeviceId } from '../core/ids.js';
 import type { SessionLimitPolicy, Stores } from '../core/ports.js';
 import { assertObject, assertReason } from '../core/validate.js';
 import { isSessionExpired, type Session, type TrustedDevice, updateSessionActivity } from '../core/types.js';
@@ -80,7 +72,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   const activityWriteMs = Math.min(writeInterval * 1000, idleMs / 10);
 
   function assertSessionId(sessionId: unknown): asserts sessionId is string {
-    parseUserScopedId('sessionId', sessionId);
+    stores.ids.parse('sessionId', sessionId);
   }
 
   async function createSession(input: CreateSessionInput): Promise<Session> {
@@ -102,7 +94,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
     const now = clock.now();
     const session: Session = {
-      sessionId: newUserScopedId(input.userId),
+      sessionId: stores.ids.newId(input.userId),
       userId: input.userId,
       deviceId,
       deviceFingerprint: fingerprint,
@@ -220,11 +212,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       return s && !isSessionExpired(s, clock.now()) ? s : null;
     },
     async rotateSession(sessionId) {
-      const { tag } = parseUserScopedId('sessionId', sessionId);
+      const { tag } = stores.ids.parse('sessionId', sessionId);
       const session = await stores.sessionStore.getSession(sessionId);
       if (!session) throw new SessionNotFoundError();
-      const newId = newUserScopedId(session.userId);
-      if (!newId.startsWith(`${tag}.`)) throw new SessionNotFoundError();
+      // An old-form id moves to a sealed one; both name the same slot (the plain tag).
+      const newId = stores.ids.newId(session.userId);
+      if (stores.ids.parse('sessionId', newId).tag !== tag) throw new SessionNotFoundError();
       const moved = await stores.sessionStore.rotateSessionId(sessionId, newId);
       if (!moved) throw new SessionNotFoundError();
       await stores.securityEvents.record({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isUserScopedId, newUserScopedId, parseUserScopedId, userTag } from '../../src/core/ids.js';
+import { isUserScopedId, newUserScopedId, userTag } from '../../src/core/ids.js';
 import type { SecurityEvent } from '../../src/core/types.js';
 import { DAY_MS, makeIp, USER_AGENT, uniqueUserId } from '../helpers/fixtures.js';
 import {
@@ -26,10 +26,11 @@ export function securityEventsContract(name: string, makeStores: MakeStores): vo
         const event = await events.record({ type: 'session_created', userId });
         const after = now(ctx);
         assert.equal(
-          parseUserScopedId('eventId', event.eventId).tag,
+          ctx.stores.ids.parse('eventId', event.eventId).tag,
           userTag(userId),
           "the id is in the user's slot",
         );
+        assert.ok(!event.eventId.startsWith(userTag(userId)), 'the id does not show the plain tag');
         assert.ok(event.timestamp >= before && event.timestamp <= after, 'timestamp is the time of the call');
         assert.deepEqual(event, {
           eventId: event.eventId,

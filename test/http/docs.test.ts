@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import type { OptixConfig } from '../../src/config/types.js';
 import { ENV_VARIABLES } from '../../src/config/variables.js';
-import { newUserScopedId } from '../../src/core/ids.js';
+import { createIdCodec } from '../../src/core/ids.js';
 import { createKeySchema } from '../../src/stores/redis/keys.js';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -153,9 +153,10 @@ describe('production notes', () => {
 
 describe('docs/data-model.md', () => {
   test('documents every key the key schema builds (src/stores/redis/keys.ts)', () => {
-    const keys = createKeySchema('');
+    const ids = createIdCodec(Buffer.alloc(32, 7));
+    const keys = createKeySchema('', ids);
     const userId = 'user-42';
-    const scoped = newUserScopedId(userId);
+    const scoped = ids.newId(userId);
     const SAMPLE = 'SAMPLE-ID';
     // Every builder, called with sample ids; `…Of` builders derive a key another builder names.
     const built: Record<string, string> = {
@@ -172,6 +173,7 @@ describe('docs/data-model.md', () => {
       securityEvent: keys.securityEvent(scoped),
       userSecurityEvents: keys.userSecurityEvents(userId),
       userWatermark: keys.userWatermark(userId),
+      idTagSecret: keys.idTagSecret(),
       cleanupLock: keys.cleanupLock(),
       cleanupSchedule: keys.cleanupSchedule(),
       rateLimit: keys.rateLimit(SAMPLE),

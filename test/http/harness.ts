@@ -80,6 +80,7 @@ export async function createHarness(env: Env = {}, deps: { clock?: Clock } = {})
     ...config.opsApiKeys,
     ...config.jwt.keys.map((k) => ('secret' in k && typeof k.secret === 'string' ? k.secret : null)),
     config.redis?.url.match(/:([^:@/]+)@/)?.[1],
+    config.idTagSecret,
   );
   const sink = logDestination((chunk) => capturedLogs.push(chunk));
   const logger = createLogger({ level: config.logLevel, destination: sink });

@@ -30,7 +30,7 @@ describe('POST /v1/sessions', async () => {
     assert.equal(json.session.deviceId, 'device-1');
     assert.equal(json.session.mfaVerified, true);
     assert.equal(json.session.ipAddress, '203.0.113.10');
-    assert.match(json.session.sessionId, /^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22}$/);
+    assert.match(json.session.sessionId, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/);
     assert.equal('deviceFingerprint' in json.session, false, 'the fingerprint is not echoed');
     // The token works and carries the claims.
     const intro = await h.introspect(json.accessToken);

@@ -19,7 +19,7 @@ import type { OptixAuthOptions } from '../../src/middleware/types.js';
 import { RedisClient } from '../../src/redis/client.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
 import { createSessionManager } from '../../src/services/session-manager.js';
-import { createRedisStores } from '../../src/stores/redis/index.js';
+import { createRedisStores, loadIdCodec } from '../../src/stores/redis/index.js';
 import { createHarness, type Harness, uniqueUser } from '../http/harness.js';
 import { getTestRedisUrl, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 import { msUntil, type ResourceApp, startApps } from './apps.js';
@@ -41,7 +41,10 @@ async function secondInstance(
   });
   await redis.connect();
   after(() => redis.close());
-  const stores = createRedisStores(redis, { keyPrefix: prefix });
+  const stores = createRedisStores(redis, {
+    keyPrefix: prefix,
+    ids: await loadIdCodec(redis, { keyPrefix: prefix }),
+  });
   const j = h.optix.config.jwt;
   const jwt = createJwtService({
     stores,

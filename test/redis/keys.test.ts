@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { newUserScopedId, userTag } from '../../src/core/ids.js';
-import { createRedisStores } from '../../src/stores/redis/index.js';
+import { userTag } from '../../src/core/ids.js';
+import { createRedisStores, loadIdCodec } from '../../src/stores/redis/index.js';
 import { makeSession, makeTrustedDevice, uniqueJti, uniqueUserId } from '../helpers/fixtures.js';
 import { adminRedis } from '../helpers/redis-admin.js';
 import { uniquePrefix } from '../helpers/redis-server.js';
@@ -23,6 +23,7 @@ const LAYOUT: Array<[RegExp, 'user' | 'own' | 'none']> = [
   [/^security:event:\{([\w-]{16})\}\.[\w-]{22}$/, 'user'],
   [/^user:security:\{([\w-]{16})\}$/, 'user'],
   [/^security:event:\{([\w-]{16})\}\.[\w-]{22}$/, 'own'],
+  [/^meta:id_tag_secret$/, 'none'],
   [/^token:blacklist:[\w.~@|+=-]+$/, 'none'],
   [/^token:blacklist_index$/, 'none'],
   [/^token:revoked_families$/, 'none'],
@@ -43,18 +44,20 @@ async function checkLayout(userId: string): Promise<void> {
   {
     const client = await sharedClient();
     const keyPrefix = uniquePrefix();
-    const stores = createRedisStores(client, { keyPrefix });
+    // Sealed ids (as a deployment issues them): the keys still carry the plain tag.
+    const ids = await loadIdCodec(client, { keyPrefix });
+    const stores = createRedisStores(client, { keyPrefix, ids });
     const tag = userTag(userId);
 
-    const a = makeSession(userId);
-    const b = makeSession(userId);
+    const a = { ...makeSession(userId), sessionId: ids.newId(userId) };
+    const b = makeSession(userId); // an old-form id: same slot, same key layout
     await stores.sessionStore.createSession(a);
     await stores.sessionStore.createSession(b, { maxSessions: 5 });
     await stores.sessionStore.updateSession({ ...b, lastEndpoint: '/x' }, { extendTtl: true });
-    const rotatedId = newUserScopedId(userId);
+    const rotatedId = ids.newId(userId);
     await stores.sessionStore.rotateSessionId(b.sessionId, rotatedId);
     const family = await stores.refreshFamilies.create({
-      familyId: newUserScopedId(userId),
+      familyId: ids.newId(userId),
       userId,
       sessionId: a.sessionId,
       tokenHash: 'h0',

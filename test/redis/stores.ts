@@ -6,7 +6,7 @@
 import { after } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { RedisClient } from '../../src/redis/client.js';
-import { createRedisStores } from '../../src/stores/redis/index.js';
+import { createRedisStores, loadIdCodec } from '../../src/stores/redis/index.js';
 import type { ContractStoreOptions, MakeStores } from '../contract/harness.js';
 import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
 
@@ -33,8 +33,12 @@ export function redisStores(manualClock: boolean): MakeStores {
   return async (options: ContractStoreOptions = {}) => {
     const client = await sharedClient();
     const clock = manualClock ? new ManualClock(Date.now()) : null;
+    const keyPrefix = uniquePrefix();
+    // The deployment's sealed ids, as `createOptix` builds them (secret created on this prefix).
+    const ids = await loadIdCodec(client, { keyPrefix });
     const stores = createRedisStores(client, {
-      keyPrefix: uniquePrefix(),
+      keyPrefix,
+      ids,
       ...(clock === null ? {} : { clock }),
       ...options,
     });

@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import type { Stores } from '../../src/core/ports.js';
 import { RedisClient } from '../../src/redis/client.js';
 import { createMemoryStores } from '../../src/stores/memory/index.js';
-import { createRedisStores } from '../../src/stores/redis/index.js';
+import { createRedisStores, loadIdCodec } from '../../src/stores/redis/index.js';
 import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
 
 export interface Backend {
@@ -62,7 +62,8 @@ export const BACKENDS: Backend[] = [
       const client = await shared;
       const clock = new ManualClock(Date.now());
       const keyPrefix = uniquePrefix();
-      return { stores: createRedisStores(client, { keyPrefix, clock }), clock, keyPrefix };
+      const ids = await loadIdCodec(client, { keyPrefix });
+      return { stores: createRedisStores(client, { keyPrefix, clock, ids }), clock, keyPrefix };
     },
   },
 ];

@@ -231,15 +231,17 @@ for (const backend of BACKENDS) {
       }
     });
 
-    it('session ids: the user tag and 128 random bits (16 bytes from the CSPRNG), never repeated', async () => {
-      const { sessions, login, userId } = await setup({ maxSessionsPerUser: 200 });
+    it('session ids: the sealed user tag and 128 random bits (16 bytes from the CSPRNG), never repeated', async () => {
+      const { sessions, login, userId, stores } = await setup({ maxSessionsPerUser: 200 });
       const created = await Promise.all(Array.from({ length: 100 }, () => login()));
       const rotated = await sessions.rotateSession(created[0]!.sessionId);
       const ids = [...created.map((s) => s.sessionId), rotated.sessionId];
       for (const id of ids) {
-        const m = /^([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{22})$/.exec(id);
+        const m = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/.exec(id);
         assert.ok(m, id);
-        assert.equal(m[1], userTag(userId), "the tag is the user's slot, not randomness");
+        assert.ok(!m[1]!.startsWith(userTag(userId)), 'the plain tag is not shown');
+        assert.equal(m[1], created[1]!.sessionId.split('.')[0], 'the same sealed tag for the same user');
+        assert.equal(stores.ids.parse('sessionId', id).tag, userTag(userId), "it opens to the user's slot");
         const random = Buffer.from(m[2]!, 'base64url');
         assert.equal(random.length, 16, '128 random bits');
         assert.equal(random.toString('base64url'), m[2], 'canonical: no spare bits set');

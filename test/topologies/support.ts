@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../../src/core/clock.js';
 import { RedisClient } from '../../src/redis/client.js';
 import type { RedisClientOptions } from '../../src/redis/config.js';
-import { createRedisStores } from '../../src/stores/redis/index.js';
+import { createRedisStores, loadIdCodec } from '../../src/stores/redis/index.js';
 import type { ContractStoreOptions, MakeStores } from '../contract/harness.js';
 import { uniquePrefix } from '../helpers/redis-server.js';
 import type { TlsTopology, Topology } from './harness.js';
@@ -70,8 +70,12 @@ export function topologyStores(topology: () => Promise<Topology>, manualClock: b
     client ??= topology().then((t) => connectClient(t));
     const c = await client;
     const clock = manualClock ? new ManualClock(Date.now()) : null;
+    const keyPrefix = uniquePrefix();
+    // The deployment's sealed ids, as `createOptix` builds them (secret created on this prefix).
+    const ids = await loadIdCodec(c, { keyPrefix });
     const stores = createRedisStores(c, {
-      keyPrefix: uniquePrefix(),
+      keyPrefix,
+      ids,
       ...(clock === null ? {} : { clock }),
       ...options,
     });

@@ -1,5 +1,5 @@
 /** `optix-sessions sessions list <userId>` and `sessions revoke <sessionId>`. */
-import { assertUserId, parseUserScopedId } from '../../core/ids.js';
+import { assertUserId } from '../../core/ids.js';
 import {
   type CliIo,
   CliError,
@@ -72,7 +72,7 @@ export async function sessionsRevokeCommand(
   sessionId: string,
   options: GlobalOptions & { reason?: string },
 ): Promise<number> {
-  parseUserScopedId('sessionId', sessionId);
+  // Sealed ids open only with the deployment's secret: checked where it is known.
   const service = serviceFrom(io, options);
   if (service !== null) {
     // The service records its own reason (`admin_terminated`); 404 → exit 3.
@@ -82,6 +82,8 @@ export async function sessionsRevokeCommand(
     return EXIT.OK;
   }
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
+    // Sealed ids open only with the deployment's secret, read at connect.
+    optix.stores.ids.parse('sessionId', sessionId);
     const ended = await optix.sessions.terminateSession(sessionId, options.reason ?? 'operator_cli');
     if (!ended) throw new CliError(EXIT.NOT_FOUND, 'no such live session');
     if (options.json) printJson(io, { ended: true });

@@ -1,5 +1,5 @@
 /**
- * Refresh tokens: `<familyId>.<secret>` where the family id is `<user tag>.<128 random bits>` and
+ * Refresh tokens: `<familyId>.<secret>` where the family id is a generated id (`<sealed user tag>.<128 random bits>`, see `IdCodec`) and
  * the secret is 256 random bits. Only `sha256(secret)` is stored.
  *
  * The grace window must hand the same child to a repeated presentation of the parent, but the
@@ -8,7 +8,7 @@
  * reveals nothing usable.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { isUserScopedId, randomToken, sha256 } from '../../core/ids.js';
+import { type IdCodec, randomToken, sha256 } from '../../core/ids.js';
 
 export interface ParsedRefreshToken {
   familyId: string;
@@ -29,13 +29,13 @@ export function formatRefreshToken(t: ParsedRefreshToken): string {
 }
 
 /** Parses a presented refresh token, or `null` when it is not of our shape. */
-export function parseRefreshToken(token: unknown): ParsedRefreshToken | null {
+export function parseRefreshToken(ids: IdCodec, token: unknown): ParsedRefreshToken | null {
   if (typeof token !== 'string' || token.length > 200) return null;
   const last = token.lastIndexOf('.');
   if (last === -1) return null;
   const familyId = token.slice(0, last);
   const secret = token.slice(last + 1);
-  if (!isUserScopedId(familyId) || !SECRET_PATTERN.test(secret)) return null;
+  if (!ids.is(familyId) || !SECRET_PATTERN.test(secret)) return null;
   return { familyId, secret, hash: sha256(secret) };
 }
 

@@ -4,7 +4,9 @@
  * spans stores (a refresh-token reuse ending its session, a revocation check reading the session
  * index) is one synchronous step.
  */
+import { randomBytes } from 'node:crypto';
 import { type Clock, systemClock } from '../../core/clock.js';
+import { createIdCodec, type IdCodec, MIN_ID_TAG_SECRET_BYTES } from '../../core/ids.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Stores } from '../../core/ports.js';
 import { MemoryHandoffs } from './handoffs.js';
@@ -34,6 +36,11 @@ export const DEFAULT_MAX_EVENTS_PER_USER = 1000;
 export interface MemoryStoresOptions {
   /** Where time comes from (default `systemClock`). Tests pass a `ManualClock`. */
   clock?: Clock;
+  /**
+   * Makes and reads generated ids. Default: sealed under a random secret of this process (the
+   * memory backend is one process, so nothing else needs to read its ids).
+   */
+  ids?: IdCodec;
   /** Retention of security events, in seconds (default 90 days). */
   securityEventTtlSeconds?: number;
   /** Bound of each user's security event index (default 1000). */
@@ -60,8 +67,15 @@ export function createMemoryStores(options: MemoryStoresOptions = {}): Stores {
   if (!Number.isSafeInteger(maxEventsPerUser) || maxEventsPerUser < 1) {
     throw new ConfigError('maxEventsPerUser', 'must be an integer of at least 1');
   }
-  const state = new MemoryState({ clock, eventRetentionMs: Math.ceil(ttlSeconds * 1000), maxEventsPerUser });
+  const ids = options.ids ?? createIdCodec(randomBytes(MIN_ID_TAG_SECRET_BYTES));
+  const state = new MemoryState({
+    clock,
+    ids,
+    eventRetentionMs: Math.ceil(ttlSeconds * 1000),
+    maxEventsPerUser,
+  });
   return {
+    ids,
     tokenBlacklist: new MemoryTokenBlacklist(state),
     sessionStore: new MemorySessionStore(state),
     trustedDevices: new MemoryTrustedDevices(state),

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { assertUserId, parseUserScopedId } from '../../core/ids.js';
+import { assertUserId } from '../../core/ids.js';
 import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
 import { copyFamily, copySession, FAMILY_HISTORY, type MemoryState } from './state.js';
@@ -35,11 +35,11 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     ttlSeconds: number;
     claims?: string | null;
   }): Promise<RefreshFamily> {
-    parseUserScopedId('familyId', input.familyId);
+    this.#state.ids.parse('familyId', input.familyId);
     assertUserId(input.userId);
-    parseUserScopedId('sessionId', input.sessionId);
-    assertUserScoped('familyId', input.familyId, input.userId);
-    assertUserScoped('sessionId', input.sessionId, input.userId);
+    this.#state.ids.parse('sessionId', input.sessionId);
+    assertUserScoped(this.#state.ids, 'familyId', input.familyId, input.userId);
+    assertUserScoped(this.#state.ids, 'sessionId', input.sessionId, input.userId);
     assertNonEmptyString('tokenHash', input.tokenHash);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
     const claims = input.claims ?? null;
@@ -79,7 +79,7 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
   }
 
   async get(familyId: string): Promise<RefreshFamily | null> {
-    parseUserScopedId('familyId', familyId);
+    this.#state.ids.parse('familyId', familyId);
     const record = this.#state.read(this.#state.families, familyId);
     return record === undefined ? null : copyFamily(record.family);
   }
@@ -91,7 +91,7 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     childBlob: string;
     graceMs: number;
   }): Promise<RotateResult> {
-    parseUserScopedId('familyId', input.familyId);
+    this.#state.ids.parse('familyId', input.familyId);
     assertNonEmptyString('presentedHash', input.presentedHash);
     assertNonEmptyString('nextHash', input.nextHash);
     if (typeof input.childBlob !== 'string') throw new InvalidArgumentError('childBlob', 'must be a string');
@@ -158,7 +158,7 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     presentedHash: string;
     reason: string;
   }): Promise<RefreshFamily | null> {
-    parseUserScopedId('familyId', input.familyId);
+    this.#state.ids.parse('familyId', input.familyId);
     assertNonEmptyString('presentedHash', input.presentedHash);
     assertNonEmptyString('reason', input.reason);
     const state = this.#state;

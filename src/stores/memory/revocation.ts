@@ -1,5 +1,5 @@
 import type { RevocationReason } from '../../core/errors.js';
-import { assertId, assertUserId, parseUserScopedId } from '../../core/ids.js';
+import { assertUserId, assertId } from '../../core/ids.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
 import type { MemoryState } from './state.js';
 import { assertFiniteNumber } from '../../core/validate.js';
@@ -20,8 +20,8 @@ export class MemoryRevocationChecker implements RevocationChecker {
     assertUserId(query.userId);
     assertFiniteNumber('issuedAtMs', query.issuedAtMs);
     if (query.userGeneration !== undefined) assertFiniteNumber('userGeneration', query.userGeneration);
-    if (query.familyId !== undefined) parseUserScopedId('familyId', query.familyId);
-    if (query.sessionId !== undefined) parseUserScopedId('sessionId', query.sessionId);
+    if (query.familyId !== undefined) this.#state.ids.parse('familyId', query.familyId);
+    if (query.sessionId !== undefined) this.#state.ids.parse('sessionId', query.sessionId);
 
     const state = this.#state;
     const now = state.now();

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { assertUserId, newUnscopedId, newUserScopedId, parseUserScopedId } from '../../core/ids.js';
+import { assertUserId, newUnscopedId } from '../../core/ids.js';
 import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
 import type { SecurityEvent, SecurityEventInput, SecuritySeverity } from '../../core/types.js';
 import { indexAdd, type MemoryState } from './state.js';
@@ -44,7 +44,7 @@ export class MemorySecurityEvents implements SecurityEventStore {
     const timestamp = input.timestamp ?? now;
     assertFiniteNumber('timestamp', timestamp);
     const event: SecurityEvent = {
-      eventId: userId === null ? newUnscopedId() : newUserScopedId(userId),
+      eventId: userId === null ? newUnscopedId() : this.#state.ids.newId(userId),
       type: input.type,
       userId,
       severity,
@@ -70,7 +70,7 @@ export class MemorySecurityEvents implements SecurityEventStore {
   }
 
   async get(eventId: string): Promise<SecurityEvent | null> {
-    parseUserScopedId('eventId', eventId);
+    this.#state.ids.parse('eventId', eventId);
     const event = this.#state.read(this.#state.securityEvents, eventId);
     return event === undefined ? null : copyEvent(event);
   }

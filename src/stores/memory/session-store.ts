@@ -1,5 +1,5 @@
 import { InvalidArgumentError, InvalidIdError, SessionLimitError } from '../../core/errors.js';
-import { assertId, assertUserId, parseUserScopedId } from '../../core/ids.js';
+import { assertId, assertUserId, type IdCodec } from '../../core/ids.js';
 import type {
   CreateSessionOptions,
   SessionLimitPolicy,
@@ -13,10 +13,10 @@ import { assertFiniteNumber, assertUserScoped } from '../../core/validate.js';
 const POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny'];
 
 /** Checks everything about a session that would reach a key or a TTL. */
-function assertSession(session: Session): void {
-  parseUserScopedId('sessionId', session.sessionId);
+function assertSession(ids: IdCodec, session: Session): void {
+  ids.parse('sessionId', session.sessionId);
   assertUserId(session.userId);
-  assertUserScoped('sessionId', session.sessionId, session.userId);
+  assertUserScoped(ids, 'sessionId', session.sessionId, session.userId);
   if (session.deviceId !== null) assertId('deviceId', session.deviceId);
   assertFiniteNumber('session.createdAt', session.createdAt);
   assertFiniteNumber('session.expiresAt', session.expiresAt);
@@ -50,7 +50,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
-    assertSession(session);
+    assertSession(this.#state.ids, session);
     assertLimitOptions(options);
     const state = this.#state;
     const now = state.now();
@@ -89,13 +89,13 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async getSession(sessionId: string): Promise<Session | null> {
-    parseUserScopedId('sessionId', sessionId);
+    this.#state.ids.parse('sessionId', sessionId);
     const session = this.#state.liveSession(sessionId);
     return session === null ? null : copySession(session);
   }
 
   async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<boolean> {
-    assertSession(session);
+    assertSession(this.#state.ids, session);
     const ifBefore = options.ifLastActivityAtOrBefore;
     if (ifBefore !== undefined) assertFiniteNumber('ifLastActivityAtOrBefore', ifBefore);
     const state = this.#state;
@@ -128,7 +128,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async deleteSession(sessionId: string): Promise<Session | null> {
-    parseUserScopedId('sessionId', sessionId);
+    this.#state.ids.parse('sessionId', sessionId);
     const state = this.#state;
     const now = state.now();
     const live = state.liveSession(sessionId, now);
@@ -137,8 +137,8 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async rotateSessionId(oldSessionId: string, newSessionId: string): Promise<Session | null> {
-    const oldId = parseUserScopedId('oldSessionId', oldSessionId);
-    const newId = parseUserScopedId('newSessionId', newSessionId);
+    const oldId = this.#state.ids.parse('oldSessionId', oldSessionId);
+    const newId = this.#state.ids.parse('newSessionId', newSessionId);
     if (oldId.tag !== newId.tag) {
       throw new InvalidIdError('newSessionId', 'must carry the same user tag as the old session id');
     }
@@ -184,7 +184,7 @@ export class MemorySessionStore implements SessionStore {
   async deleteUserSessions(userId: string, options: { exceptSessionId?: string } = {}): Promise<Session[]> {
     assertUserId(userId);
     const except = options.exceptSessionId;
-    if (except !== undefined) parseUserScopedId('exceptSessionId', except);
+    if (except !== undefined) this.#state.ids.parse('exceptSessionId', except);
     const state = this.#state;
     const now = state.now();
     const ended: Session[] = [];

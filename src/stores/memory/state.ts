@@ -12,6 +12,7 @@
  * between.
  */
 import type { Clock } from '../../core/clock.js';
+import type { IdCodec } from '../../core/ids.js';
 import {
   type BlacklistEntry,
   isSessionExpired,
@@ -46,6 +47,8 @@ export type Index = Map<string, number>;
 
 export class MemoryState {
   readonly clock: Clock;
+  /** Makes and reads generated ids (`Stores.ids`). */
+  readonly ids: IdCodec;
   /** Retention of security events, in ms. */
   readonly eventRetentionMs: number;
   /** Bound of each user's security event index. */
@@ -82,8 +85,9 @@ export class MemoryState {
   /** userId → (eventId → timestamp). Trimmed to `maxEventsPerUser`. */
   readonly userSecurityEvents = new Map<string, Index>();
 
-  constructor(options: { clock: Clock; eventRetentionMs: number; maxEventsPerUser: number }) {
+  constructor(options: { clock: Clock; ids: IdCodec; eventRetentionMs: number; maxEventsPerUser: number }) {
     this.clock = options.clock;
+    this.ids = options.ids;
     this.eventRetentionMs = options.eventRetentionMs;
     this.maxEventsPerUser = options.maxEventsPerUser;
   }

@@ -1,4 +1,4 @@
-import { assertId, assertUserId, parseUserScopedId } from '../../core/ids.js';
+import { assertUserId, assertId } from '../../core/ids.js';
 import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
 import type { BlacklistEntry, RefreshFamily } from '../../core/types.js';
 import type { MemoryState } from './state.js';
@@ -56,7 +56,7 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
   }
 
   async blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void> {
-    parseUserScopedId('familyId', input.familyId);
+    this.#state.ids.parse('familyId', input.familyId);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
     assertNonEmptyString('reason', input.reason);
     const state = this.#state;
@@ -104,7 +104,7 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
   }
 
   async isFamilyRevoked(familyId: string): Promise<boolean> {
-    parseUserScopedId('familyId', familyId);
+    this.#state.ids.parse('familyId', familyId);
     return this.#state.read(this.#state.families, familyId)?.family.revoked === true;
   }
 

@@ -3,6 +3,7 @@
  * plus the few helpers that turn script replies into typed values.
  */
 import type { Clock } from '../../core/clock.js';
+import type { IdCodec } from '../../core/ids.js';
 import { StoreUnavailableError } from '../../core/errors.js';
 import type { RedisClient } from '../../redis/client.js';
 import type { WriteAdmission } from '../../redis/memory-guard.js';
@@ -12,6 +13,8 @@ import { SCRIPTS } from './scripts.js';
 export interface RedisStoreContext {
   readonly client: RedisClient;
   readonly keys: KeySchema;
+  /** Makes and reads generated ids (`Stores.ids`; the key schema parses with the same codec). */
+  readonly ids: IdCodec;
   readonly clock: Clock;
   /** Retention of security events, in ms. */
   readonly eventRetentionMs: number;

@@ -4,11 +4,14 @@
  * multi-key change is one Lua script on one hash slot (`scripts/*.lua`).
  */
 import { type Clock, systemClock } from '../../core/clock.js';
-import { ConfigError } from '../../core/errors.js';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, StoreUnavailableError } from '../../core/errors.js';
+import { createIdCodec, type IdCodec, MIN_ID_TAG_SECRET_BYTES, PLAIN_ID_CODEC } from '../../core/ids.js';
 import type { WriteAdmission } from '../../redis/memory-guard.js';
 import type { Stores } from '../../core/ports.js';
 import type { RedisClient } from '../../redis/client.js';
-import type { RedisStoreContext } from './context.js';
+import { type RedisStoreContext, replyString } from './context.js';
+import { SCRIPTS } from './scripts.js';
 import { createKeySchema } from './keys.js';
 import { RedisHandoffs } from './handoffs.js';
 import { RedisStoreMaintenance } from './maintenance.js';
@@ -39,6 +42,12 @@ export interface RedisStoresOptions {
   keyPrefix?: string;
   /** Where time comes from (default `systemClock`). Scripts receive it as an argument, never `TIME`. */
   clock?: Clock;
+  /**
+   * Makes and reads generated ids; every process sharing the Redis must use the same secret
+   * (`loadIdTagSecret` reads or creates the deployment's). Default: the unkeyed old form
+   * (`PLAIN_ID_CODEC`), for tools and tests; `createOptix` always passes the deployment's codec.
+   */
+  ids?: IdCodec;
   /** Retention of security events, in seconds (default 90 days). */
   securityEventTtlSeconds?: number;
   /** Bound of each user's security event index (default 1000). */
@@ -48,6 +57,30 @@ export interface RedisStoresOptions {
    * and device trusts reject with `StoreBusyError`, refused events are dropped. Default: none.
    */
   admission?: WriteAdmission;
+}
+
+/**
+ * The id codec of the deployment on this Redis (and key prefix). With `secret` (at least 32 bytes,
+ * e.g. `ID_TAG_SECRET` from a secret store) that secret keys it and Redis is not touched;
+ * otherwise the secret stored at `keys.idTagSecret()` is read, created first with SET NX when
+ * absent (no TTL), so every instance and the CLI share it, and it survives signing-key rotations.
+ *
+ * @throws StoreUnavailableError when Redis cannot be reached or holds a malformed secret (fail
+ *   closed: a different secret would make every id handed out unreadable).
+ */
+export async function loadIdCodec(
+  client: RedisClient,
+  options: { keyPrefix?: string; secret?: Uint8Array } = {},
+): Promise<IdCodec> {
+  if (options.secret !== undefined) return createIdCodec(options.secret);
+  const key = createKeySchema(options.keyPrefix ?? client.keyPrefix).idTagSecret();
+  const candidate = randomBytes(MIN_ID_TAG_SECRET_BYTES).toString('base64url');
+  const stored = replyString(await client.runScript(SCRIPTS.id_secret_init, [key], [candidate]));
+  const secret = stored === null ? null : Buffer.from(stored, 'base64url');
+  if (secret === null || secret.length < MIN_ID_TAG_SECRET_BYTES || secret.toString('base64url') !== stored) {
+    throw new StoreUnavailableError(`Redis ${key} does not hold an id-tag secret of at least 32 bytes`);
+  }
+  return createIdCodec(secret);
 }
 
 /**
@@ -64,7 +97,8 @@ export interface RedisStoresOptions {
  * await stores.tokenBlacklist.blacklistToken({ jti, ttlSeconds: 900, reason: 'user_logout' });
  */
 export function createRedisStores(client: RedisClient, options: RedisStoresOptions = {}): Stores {
-  const keys = createKeySchema(options.keyPrefix ?? client.keyPrefix);
+  const ids = options.ids ?? PLAIN_ID_CODEC;
+  const keys = createKeySchema(options.keyPrefix ?? client.keyPrefix, ids);
   const ttlSeconds = options.securityEventTtlSeconds ?? DEFAULT_SECURITY_EVENT_TTL_SECONDS;
   if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
     throw new ConfigError('securityEventTtlSeconds', 'must be a finite number of seconds greater than 0');
@@ -76,12 +110,14 @@ export function createRedisStores(client: RedisClient, options: RedisStoresOptio
   const ctx: RedisStoreContext = {
     client,
     keys,
+    ids,
     clock: options.clock ?? systemClock,
     eventRetentionMs: Math.ceil(ttlSeconds * 1000),
     maxEventsPerUser,
     admission: options.admission ?? null,
   };
   return {
+    ids,
     tokenBlacklist: new RedisTokenBlacklist(ctx),
     sessionStore: new RedisSessionStore(ctx),
     trustedDevices: new RedisTrustedDevices(ctx),

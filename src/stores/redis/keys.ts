@@ -6,7 +6,7 @@
  * that change a user's session, index, family and watermark together run on one slot. Generated
  * ids (`<tag>.<random>`) carry the tag, so `sessionKey(sessionId)` needs no lookup.
  */
-import { assertId, assertUserId, parseUserScopedId, userTag } from '../../core/ids.js';
+import { assertUserId, assertId, type IdCodec, PLAIN_ID_CODEC, userTag } from '../../core/ids.js';
 import { ConfigError, InvalidIdError } from '../../core/errors.js';
 import { assertCodeHash } from '../../core/validate.js';
 
@@ -59,6 +59,8 @@ export interface KeySchema {
   rateLimit(bucket: string): string;
   /** STRING JSON `{p, e}`, PX = the code's life: one browser hand-off code, by its hash. */
   handoff(codeHash: string): string;
+  /** STRING, no TTL: the deployment's id-tag secret (base64url), created once with SET NX. */
+  idTagSecret(): string;
   /** SCAN patterns used by maintenance (bounded SCAN only). */
   patterns: {
     session: string;
@@ -73,20 +75,21 @@ export interface KeySchema {
   };
 }
 
-function tagged(kind: string, id: string): string {
-  const { tag, rest } = parseUserScopedId(kind, id);
-  return `{${tag}}.${rest}`;
-}
-
 /**
  * Builds the key schema under `prefix` (e.g. `optix:`; letters, digits and `._:-`, at most 64).
  * @throws ConfigError when the prefix has other characters (braces would break Cluster routing).
  */
-export function createKeySchema(prefix = ''): KeySchema {
+export function createKeySchema(prefix = '', ids: IdCodec = PLAIN_ID_CODEC): KeySchema {
   if (!PREFIX_PATTERN.test(prefix)) {
     throw new ConfigError('keyPrefix', 'may contain only letters, digits and . _ : - (at most 64)');
   }
   const p = prefix;
+  // Keys always carry the plain tag (slot and name as before the ids were sealed): an id of
+  // either form names the same key.
+  const tagged = (kind: string, id: string): string => {
+    const { tag, rest } = ids.parse(kind, id);
+    return `{${tag}}.${rest}`;
+  };
   return {
     prefix: p,
     blacklist(jti) {
@@ -101,7 +104,7 @@ export function createKeySchema(prefix = ''): KeySchema {
       assertUserId(userId);
       return `${p}user:sessions:{${userTag(userId)}}`;
     },
-    userSessionsOf: (sessionId) => `${p}user:sessions:{${parseUserScopedId('sessionId', sessionId).tag}}`,
+    userSessionsOf: (sessionId) => `${p}user:sessions:{${ids.parse('sessionId', sessionId).tag}}`,
     userSessionsCreated(userId) {
       assertUserId(userId);
       return `${p}user:sessions_created:{${userTag(userId)}}`;
@@ -124,11 +127,12 @@ export function createKeySchema(prefix = ''): KeySchema {
       assertUserId(userId);
       return `${p}user:security:{${userTag(userId)}}`;
     },
-    userSecurityEventsOf: (eventId) => `${p}user:security:{${parseUserScopedId('eventId', eventId).tag}}`,
+    userSecurityEventsOf: (eventId) => `${p}user:security:{${ids.parse('eventId', eventId).tag}}`,
     userWatermark(userId) {
       assertUserId(userId);
       return `${p}user:revoked_before:{${userTag(userId)}}`;
     },
+    idTagSecret: () => `${p}meta:id_tag_secret`,
     cleanupLock: () => `${p}maintenance:cleanup_lock`,
     cleanupSchedule: () => `${p}maintenance:cleanup_schedule`,
     rateLimit(bucket) {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { assertUserId, parseUserScopedId } from '../../core/ids.js';
+import { assertUserId } from '../../core/ids.js';
 import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
 import { arg, type RedisStoreContext, replyArray, replyString, unexpectedReply } from './context.js';
@@ -85,11 +85,11 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     ttlSeconds: number;
     claims?: string | null;
   }): Promise<RefreshFamily> {
-    parseUserScopedId('familyId', input.familyId);
+    this.#ctx.ids.parse('familyId', input.familyId);
     assertUserId(input.userId);
-    parseUserScopedId('sessionId', input.sessionId);
-    assertUserScoped('familyId', input.familyId, input.userId);
-    assertUserScoped('sessionId', input.sessionId, input.userId);
+    this.#ctx.ids.parse('sessionId', input.sessionId);
+    assertUserScoped(this.#ctx.ids, 'familyId', input.familyId, input.userId);
+    assertUserScoped(this.#ctx.ids, 'sessionId', input.sessionId, input.userId);
     assertNonEmptyString('tokenHash', input.tokenHash);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
     const claims = input.claims ?? null;
@@ -148,7 +148,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     childBlob: string;
     graceMs: number;
   }): Promise<RotateResult> {
-    parseUserScopedId('familyId', input.familyId);
+    this.#ctx.ids.parse('familyId', input.familyId);
     assertNonEmptyString('presentedHash', input.presentedHash);
     assertNonEmptyString('nextHash', input.nextHash);
     if (typeof input.childBlob !== 'string') throw new InvalidArgumentError('childBlob', 'must be a string');
@@ -239,7 +239,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     presentedHash: string;
     reason: string;
   }): Promise<RefreshFamily | null> {
-    parseUserScopedId('familyId', input.familyId);
+    this.#ctx.ids.parse('familyId', input.familyId);
     assertNonEmptyString('presentedHash', input.presentedHash);
     assertNonEmptyString('reason', input.reason);
     const { client, keys, clock } = this.#ctx;

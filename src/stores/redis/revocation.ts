@@ -1,5 +1,5 @@
 import type { RevocationReason } from '../../core/errors.js';
-import { assertId, assertUserId, parseUserScopedId } from '../../core/ids.js';
+import { assertUserId, assertId } from '../../core/ids.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
 import type { DerivedCache } from '../../redis/tracking.js';
 import type { RedisStoreContext } from './context.js';
@@ -72,8 +72,8 @@ export class RedisRevocationChecker implements RevocationChecker {
     assertFiniteNumber('issuedAtMs', query.issuedAtMs);
     if (query.userGeneration !== undefined) assertFiniteNumber('userGeneration', query.userGeneration);
     if (query.expiresAtMs !== undefined) assertFiniteNumber('expiresAtMs', query.expiresAtMs);
-    if (query.familyId !== undefined) parseUserScopedId('familyId', query.familyId);
-    if (query.sessionId !== undefined) parseUserScopedId('sessionId', query.sessionId);
+    if (query.familyId !== undefined) this.#ctx.ids.parse('familyId', query.familyId);
+    if (query.sessionId !== undefined) this.#ctx.ids.parse('sessionId', query.sessionId);
     const reads = tracking?.commands ?? client.commands;
     const blacklistKey = keys.blacklist(query.jti);
     const watermarkKey = keys.userWatermark(query.userId);

@@ -53,6 +53,7 @@ export const SCRIPTS = {
   device_trust: load('device_trust', VARIADIC_KEYS),
   device_revoke: load('device_revoke', 2),
   lock_release: load('lock_release', 1),
+  id_secret_init: load('id_secret_init', 1),
 } as const satisfies Record<string, LuaScript>;
 
 export type ScriptName = keyof typeof SCRIPTS;

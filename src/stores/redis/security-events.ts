@@ -1,5 +1,5 @@
 import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
-import { assertUserId, isUserScopedId, newUnscopedId, newUserScopedId } from '../../core/ids.js';
+import { assertUserId, newUnscopedId } from '../../core/ids.js';
 import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
 import type { SecurityEvent, SecurityEventInput, SecuritySeverity } from '../../core/types.js';
 import {
@@ -51,7 +51,7 @@ export class RedisSecurityEvents implements SecurityEventStore {
     const timestamp = input.timestamp ?? now;
     assertFiniteNumber('timestamp', timestamp);
     const event: SecurityEvent = {
-      eventId: userId === null ? newUnscopedId() : newUserScopedId(userId),
+      eventId: userId === null ? newUnscopedId() : this.#ctx.ids.newId(userId),
       type: input.type,
       userId,
       severity,
@@ -105,7 +105,7 @@ export class RedisSecurityEvents implements SecurityEventStore {
       );
       if (replyNumber(reply[0], 'event_record') === 1) return copyEvent(event);
       const ids = reply.slice(1).map((v) => replyString(v) ?? '');
-      const valid = ids.filter((id) => isUserScopedId(id) && keys.userSecurityEventsOf(id) === index);
+      const valid = ids.filter((id) => this.#ctx.ids.is(id) && keys.userSecurityEventsOf(id) === index);
       // A member that is not an event id of this user's slot has no record: drop it from the index.
       const junk = ids.filter((id) => !valid.includes(id));
       if (junk.length > 0) await client.wrap('zRem', () => client.commands.zRem(index, junk));
@@ -148,7 +148,7 @@ export class RedisSecurityEvents implements SecurityEventStore {
       const ids = await client.wrap('zRange', () =>
         client.commands.zRange(index, max, min, { BY: 'SCORE', REV: true, LIMIT: { offset, count } }),
       );
-      const valid = ids.filter((id) => isUserScopedId(id) && keys.userSecurityEventsOf(id) === index);
+      const valid = ids.filter((id) => this.#ctx.ids.is(id) && keys.userSecurityEventsOf(id) === index);
       // One user's records share the index's slot: one MGET per page.
       const jsons =
         valid.length === 0
@@ -190,7 +190,7 @@ export async function cleanupEventIndexes(
           client.commands.zRange(index, offset, offset + BATCH - 1),
         );
         if (ids.length === 0) break;
-        const valid = ids.filter((id) => isUserScopedId(id) && keys.userSecurityEventsOf(id) === index);
+        const valid = ids.filter((id) => ctx.ids.is(id) && keys.userSecurityEventsOf(id) === index);
         const jsons =
           valid.length === 0
             ? []

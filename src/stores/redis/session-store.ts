@@ -4,7 +4,7 @@ import {
   SessionLimitError,
   StoreBusyError,
 } from '../../core/errors.js';
-import { assertId, assertUserId, isUserScopedId, parseUserScopedId } from '../../core/ids.js';
+import { assertId, assertUserId, type IdCodec } from '../../core/ids.js';
 import type {
   CreateSessionOptions,
   SessionLimitPolicy,
@@ -41,10 +41,10 @@ const SWEEP_CONCURRENCY = 64;
 const ROTATE_ATTEMPTS = 5;
 
 /** Checks everything about a session that would reach a key or a TTL (as the memory store does). */
-function assertSession(session: Session): void {
-  parseUserScopedId('sessionId', session.sessionId);
+function assertSession(ids: IdCodec, session: Session): void {
+  ids.parse('sessionId', session.sessionId);
   assertUserId(session.userId);
-  assertUserScoped('sessionId', session.sessionId, session.userId);
+  assertUserScoped(ids, 'sessionId', session.sessionId, session.userId);
   if (session.deviceId !== null) assertId('deviceId', session.deviceId);
   assertFiniteNumber('session.createdAt', session.createdAt);
   assertFiniteNumber('session.expiresAt', session.expiresAt);
@@ -89,7 +89,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
-    assertSession(session);
+    assertSession(this.#ctx.ids, session);
     assertLimitOptions(options);
     const { client, keys, clock } = this.#ctx;
     const now = clock.now();
@@ -135,7 +135,7 @@ export class RedisSessionStore implements SessionStore {
       if (reply[0] !== 'declare' || call > 0) break;
       declared = replyArray(reply[1], 'session_create')
         .map(replyString)
-        .filter((id): id is string => isUserScopedId(id) && keys.userSessionsOf(id) === userIndex);
+        .filter((id): id is string => this.#ctx.ids.is(id) && keys.userSessionsOf(id) === userIndex);
     }
     const [status, evictedReply, deadReply] = reply;
     if (status === 'limit') throw new SessionLimitError(session.userId, options.maxSessions ?? 0);
@@ -166,7 +166,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<boolean> {
-    assertSession(session);
+    assertSession(this.#ctx.ids, session);
     const { client, keys, clock } = this.#ctx;
     const now = clock.now();
     const extend = options.extendTtl === true;
@@ -231,8 +231,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async rotateSessionId(oldSessionId: string, newSessionId: string): Promise<Session | null> {
-    const oldId = parseUserScopedId('oldSessionId', oldSessionId);
-    const newId = parseUserScopedId('newSessionId', newSessionId);
+    const oldId = this.#ctx.ids.parse('oldSessionId', oldSessionId);
+    const newId = this.#ctx.ids.parse('newSessionId', newSessionId);
     if (oldId.tag !== newId.tag) {
       throw new InvalidIdError('newSessionId', 'must carry the same user tag as the old session id');
     }
@@ -298,7 +298,7 @@ export class RedisSessionStore implements SessionStore {
           ? client.commands.zRange(index, `(${now}`, '+inf', { BY: 'SCORE' })
           : client.commands.zRange(index, 0, -1),
       )
-    ).filter(isUserScopedId);
+    ).filter(this.#ctx.ids.is);
     const sessions = await this.#readRecords(ids);
     return sessions
       .filter((s): s is Session => s !== null && (!activeOnly || !isSessionExpired(s, now)))
@@ -309,12 +309,12 @@ export class RedisSessionStore implements SessionStore {
     const { client, keys, clock } = this.#ctx;
     const index = keys.userSessions(userId);
     const except = options.exceptSessionId;
-    if (except !== undefined) parseUserScopedId('exceptSessionId', except);
+    if (except !== undefined) this.#ctx.ids.parse('exceptSessionId', except);
     const now = clock.now();
 
     const members = await client.wrap('zRange', () => client.commands.zRange(index, 0, -1));
     const declared = members.filter(
-      (id) => id !== except && isUserScopedId(id) && keys.userSessionsOf(id) === index,
+      (id) => id !== except && this.#ctx.ids.is(id) && keys.userSessionsOf(id) === index,
     );
     const declaredNow = declared.slice(0, MAX_DECLARED);
     const [removedReply, recordsReply] = replyArray(
@@ -345,7 +345,7 @@ export class RedisSessionStore implements SessionStore {
     // already out of the index, hence dead: delete their records now.
     const undeclared = removed
       .map((r) => r.id)
-      .filter((id) => !records.has(id) && isUserScopedId(id) && keys.userSessionsOf(id) === index);
+      .filter((id) => !records.has(id) && this.#ctx.ids.is(id) && keys.userSessionsOf(id) === index);
     for (const [id, session] of await this.#takeRecords(undeclared)) records.set(id, session);
 
     const ended: Session[] = [];
@@ -363,7 +363,7 @@ export class RedisSessionStore implements SessionStore {
     const now = clock.now();
     const ids = (
       await client.wrap('zRange', () => client.commands.zRange(index, `(${now}`, '+inf', { BY: 'SCORE' }))
-    ).filter(isUserScopedId);
+    ).filter(this.#ctx.ids.is);
     // Members span users (slots): one live read each, in parallel (node-redis pipelines them).
     const sessions = await Promise.all(ids.map((id) => this.#readLive(id, now)));
     return sessions.filter((s): s is Session => s !== null && s.deviceId === deviceId).sort(byCreatedAtDesc);
@@ -565,7 +565,7 @@ async function pruneUserIndex(
     );
     if (members.length === 0) break;
     scanned += members.length;
-    const valid = members.filter((id) => isUserScopedId(id) && keys.userSessionsOf(id) === index);
+    const valid = members.filter((id) => ctx.ids.is(id) && keys.userSessionsOf(id) === index);
     const invalid = members.filter((id) => !valid.includes(id));
     let removedHere = 0;
     if (invalid.length > 0) {
@@ -605,7 +605,7 @@ async function pruneDeviceIndex(
     scanned += members.length;
     const dead = await Promise.all(
       members.map(async ({ value, score }) => {
-        if (score <= now || !isUserScopedId(value)) return true;
+        if (score <= now || !ctx.ids.is(value)) return true;
         const record = replyString(
           await client.runScript(
             SCRIPTS.session_get,

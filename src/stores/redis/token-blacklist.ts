@@ -1,4 +1,4 @@
-import { assertId, assertUserId, parseUserScopedId } from '../../core/ids.js';
+import { assertUserId, assertId } from '../../core/ids.js';
 import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
 import type { BlacklistEntry } from '../../core/types.js';
 import { arg, indexAdd, pruneIndex, type RedisStoreContext, replyNumber } from './context.js';
@@ -75,7 +75,7 @@ export class RedisTokenBlacklist implements TokenBlacklist {
   }
 
   async blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void> {
-    parseUserScopedId('familyId', input.familyId);
+    this.#ctx.ids.parse('familyId', input.familyId);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
     assertNonEmptyString('reason', input.reason);
     await revokeFamily(this.#ctx, input.familyId, ttlMs(input.ttlSeconds), input.reason);
