@@ -42,7 +42,7 @@ describe('guide examples: Architecture', () => {
     assert.equal(typeof optixSessions.createSessionManager, 'function');
     // The built entry is src/index.ts compiled to dist/ with its declarations.
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-    assert.deepEqual(pkg.exports['.'], { types: './dist/index.d.ts', import: './dist/index.js' });
+    assert.deepEqual(pkg.exports['.'], { types: './dist/index.d.ts', default: './dist/index.js' });
     const build = JSON.parse(readFileSync(new URL('../tsconfig.build.json', import.meta.url), 'utf8'));
     assert.equal(build.compilerOptions.rootDir, 'src');
     assert.equal(build.compilerOptions.outDir, 'dist');

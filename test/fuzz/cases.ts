@@ -62,6 +62,8 @@ export interface RouteSpec {
   destructive?: boolean;
   /** Answers errors as RFC 6749 §5.2 (`{ error, error_description }`), not the catalog. */
   oauthErrors?: boolean;
+  /** Never acts in the fuzz world (browser mode is off there): coverage asks for its refusals. */
+  refusedInWorld?: boolean;
 }
 
 /** Every route the app serves. The tests fail when the app has a route this list lacks. */
@@ -136,6 +138,11 @@ export const ROUTES: readonly RouteSpec[] = [
     query: true,
   },
   { method: 'GET', url: '/v1/admin/stats', auth: 'service' },
+  { method: 'POST', url: '/v1/admin/cleanup', auth: 'service' },
+  // Browser mode is off in the fuzz world (no CORS_ORIGINS): these never act.
+  { method: 'POST', url: '/v1/browser/session', auth: 'none', refusedInWorld: true },
+  { method: 'POST', url: '/v1/browser/refresh', auth: 'none', refusedInWorld: true },
+  { method: 'POST', url: '/v1/browser/logout', auth: 'none', refusedInWorld: true },
 ];
 
 export function routeKey(method: string, url: string): string {
@@ -1702,6 +1709,11 @@ async function runHttp(ctx: CaseContext, action: Extract<Action, { a: 'http' }>)
     case 'GET /docs/static/index.html':
       // Swagger UI redirects between these.
       if (mustAccept && res.statusCode >= 400) fail(`${where}: ${res.statusCode}`);
+      return;
+    case 'POST /v1/browser/session':
+    case 'POST /v1/browser/refresh':
+    case 'POST /v1/browser/logout':
+      if (ok) fail(`${where}: ${res.statusCode} with browser mode off`);
       return;
     default:
       if (!ok && mustAccept) fail(`${where}: ${res.statusCode} ${res.body.slice(0, 200)}`);
