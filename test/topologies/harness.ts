@@ -44,6 +44,8 @@ export const SERVICE_COMMANDS: readonly string[] = [
   'select',
   'get',
   'set',
+  // Browser hand-off codes are taken once (HandoffStore.take).
+  'getdel',
   'del',
   'exists',
   'mget',
