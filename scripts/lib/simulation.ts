@@ -197,6 +197,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     RATE_LIMIT_REFRESH_PER_MINUTE: '0',
     RATE_LIMIT_REVOKE_PER_MINUTE: '0',
     RATE_LIMIT_INTROSPECT_PER_MINUTE: '0',
+    RATE_LIMIT_ME_WRITES_PER_MINUTE: '0',
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: keyPrefix } : {}),
     ...options.env,
   };
@@ -355,9 +356,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }
 
   /** One API call through the gateway: it introspects the access token first. */
+  /** As an app does before it calls anything: a fresh access token, or false when logged out. */
+  async function ensureFresh(client: Client): Promise<boolean> {
+    if (client.creds === null) return false;
+    return client.creds.accessExpiresAt - clock.now() >= 2 * MINUTE || (await refresh(client));
+  }
+
   async function apiCall(client: Client): Promise<void> {
-    if (client.creds === null) return;
-    if (client.creds.accessExpiresAt - clock.now() < 2 * MINUTE && !(await refresh(client))) return;
+    if (!(await ensureFresh(client))) return;
     const c = client.creds!;
     const alive = mustBeAlive(client);
     const res = await call('POST', '/v1/introspect', { auth: SERVICE_KEY, body: { token: c.accessToken } });
@@ -438,7 +444,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         client.mayBeEnded = true;
         return;
       case 'logout': {
-        const c = client.creds;
+        if (!(await ensureFresh(client))) return;
+        const c = client.creds!;
         const res = await call('POST', '/v1/me/logout', { auth: c.accessToken });
         if (res.status === 204) {
           bury(c, 'logout');
@@ -449,7 +456,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         return;
       }
       case 'logoutOthers': {
-        const res = await call('POST', '/v1/me/logout-others', { auth: client.creds.accessToken });
+        if (!(await ensureFresh(client))) return;
+        const res = await call('POST', '/v1/me/logout-others', { auth: client.creds!.accessToken });
         if (res.status === 200) {
           for (const other of user.devices) {
             if (other === client || other.creds === null) continue;
