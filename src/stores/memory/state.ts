@@ -166,6 +166,7 @@ export class MemoryState {
       if (score !== undefined && score > now) continue;
       if (this.read(this.families, familyId, now) !== undefined) dropped++;
       this.families.delete(familyId);
+      this.revokedFamilies.delete(familyId);
       families.delete(familyId);
     }
     if (families.size === 0) this.userFamilies.delete(userId);

@@ -53,7 +53,7 @@ export async function dropEndedFamilies(
     }
   });
   if (familyIds.length === 0) return 0;
-  return replyNumber(
+  const dropped = replyNumber(
     await client.runScript(
       SCRIPTS.family_drop,
       [...indexes, ...familyIds.map((id) => keys.family(id))],
@@ -61,6 +61,12 @@ export async function dropEndedFamilies(
     ),
     'family_drop',
   );
+  // Their members in the revoked-family index (its own slot) go too, rather than at cleanup.
+  if (dropped > 0) {
+    const revokedIndex = keys.revokedFamilies();
+    await client.wrap('zRem', () => client.commands.zRem(revokedIndex, familyIds));
+  }
+  return dropped;
 }
 
 /** The reason recorded on a family revoked because one of its tokens was presented twice. */
