@@ -18,7 +18,10 @@ export interface KeySchema {
   blacklist(jti: string): string;
   /** ZSET jti → expiry ms: every blacklist entry, for stats and cleanup. */
   blacklistIndex(): string;
-  /** HASH, the refresh family. TTL: the refresh token lifetime. Tag: the user's. */
+  /**
+   * HASH, the refresh family. TTL: the refresh token lifetime, cut to its session's absolute end;
+   * deleted once its session has ended (`family_drop.lua`). Tag: the user's.
+   */
   family(familyId: string): string;
   /** ZSET familyId → expiry ms of revoked families (the guide's SET, scored for pruning). */
   revokedFamilies(): string;
