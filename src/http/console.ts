@@ -105,6 +105,10 @@ function loadTranspiler(): Promise<Transpile> {
         },
       }).outputText;
   });
+  // A failed load (no TypeScript installed) is tried again on the next request, not cached.
+  transpiler.catch(() => {
+    transpiler = null;
+  });
   return transpiler;
 }
 
@@ -178,6 +182,8 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
 
   for (const name of options.consoles ?? CONSOLES) {
     app.get(`/${name}`, { schema: { hide: true } }, async (request, reply) => {
+      // From source, start loading TypeScript now: the page's modules are requested next.
+      if (fromSource) void loadTranspiler().catch(() => undefined);
       const page = await load(`${name}/index.html`);
       if (page === null) throw missing(`${name}/index.html`);
       // The page holds no data (everything comes from the API with the user's token): still, no

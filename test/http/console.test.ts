@@ -15,6 +15,7 @@ import { toHttpError } from '../../src/http/errors.js';
 import { pageOfEvents } from '../../src/http/event-pages.js';
 import { describeUserAgent } from '../../src/http/user-agent.js';
 import type { SecurityEvent } from '../../src/core/types.js';
+import { ensureBuilt } from '../helpers/build.js';
 import { createHarness } from './harness.js';
 
 const CHROME_WINDOWS =
@@ -116,6 +117,38 @@ describe('console pages and assets', async () => {
     const missing = await app.inject({ method: 'GET', url: '/console/shared/dom.js' });
     assert.equal(missing.statusCode, 404);
     assert.match(missing.body, /npm run build/);
+  });
+});
+
+describe('the built consoles (npm run build → dist/web/)', () => {
+  test('the page and every module it imports are in the build, as JavaScript', async () => {
+    ensureBuilt();
+    const app = Fastify();
+    after(() => app.close());
+    await app.register(consoleRoutes, {
+      frameAncestors: [],
+      webRoot: new URL('../../dist/web/', import.meta.url),
+      fromSource: false,
+    });
+    const page = await app.inject({ method: 'GET', url: '/account' });
+    assert.equal(page.statusCode, 200);
+    // Follow the module graph from the page's script and stylesheet.
+    const pending = [...page.body.matchAll(/(?:src|href)="(\/console\/[^"]+)"/g)].map((m) => m[1]!);
+    const seen = new Set<string>();
+    while (pending.length > 0) {
+      const url = pending.pop()!;
+      if (seen.has(url)) continue;
+      seen.add(url);
+      const res = await app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+      for (const m of res.body.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
+        pending.push(new URL(m[1]!, `http://x${url}`).pathname);
+      }
+    }
+    assert.ok(
+      seen.has('/console/account/main.js') && seen.has('/console/shared/api.js'),
+      [...seen].join(' '),
+    );
   });
 });
 

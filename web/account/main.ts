@@ -84,6 +84,7 @@ async function loadSessions(): Promise<void> {
             'h3',
             { class: 'item-title', id: titleId },
             name,
+            s.current ? ' ' : null,
             s.current ? h('span', { class: 'badge' }, 'This device') : null,
           ),
           h('p', { class: 'item-meta' }, `IP address ${s.ipAddress || 'unknown'}`),
