@@ -195,7 +195,7 @@ describe('account console in Chromium (memory)', async () => {
     await confirmDialog(page, 'Sign out');
     await item.waitFor({ state: 'detached' });
     await assertActive(h, phone.accessToken, false, 'after sign-out');
-    assert.match(await shown(page.locator('#status')), /Safari on iPhone was signed out/);
+    await page.locator('#status', { hasText: /Safari on iPhone was signed out/ }).waitFor();
   });
 
   test('signs out all others by keyboard; this device stays signed in; a reload signs in again by cookie', async () => {
@@ -220,7 +220,7 @@ describe('account console in Chromium (memory)', async () => {
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'sessions-title');
     for (const o of others) await assertActive(h, o.accessToken, false, 'another session');
     await sessionItem(page, opened.sessionId).waitFor();
-    assert.match(await shown(page.locator('#status')), /2 other sessions were signed out/);
+    await page.locator('#status', { hasText: /2 other sessions were signed out/ }).waitFor();
   });
 
   test('trusted devices with their expiry and the timeline in plain words, paged; stop trusting', async () => {
@@ -325,6 +325,33 @@ describe('account console in Chromium (memory)', async () => {
     await page.waitForSelector('body[data-ready="signed-out"]');
     await assertAccessible(page, 'signed out');
     assertNoCspViolation(opened);
+  });
+});
+
+describe('account console in Chromium: misconfigured', async () => {
+  test("with the service's own origin missing from CORS_ORIGINS, the page says so (no silent failure)", async () => {
+    const port = await findFreePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const h = await createHarness({ CORS_ORIGINS: 'https://app.example.com' });
+    await h.app.listen({ host: '127.0.0.1', port });
+    const browser = await launch();
+    after(async () => {
+      await browser.close();
+      await h.close();
+    });
+    const created = await postJson(`${baseUrl}/v1/sessions`, {
+      userId: 'misconfigured',
+      ipAddress: '198.51.100.23',
+      userAgent: CHROME_WINDOWS,
+      transport: 'browser',
+    });
+    const code = (JSON.parse(created.body) as { handoffCode: string }).handoffCode;
+    remember(code);
+    const page = await (await device(browser)).newPage();
+    await page.goto(`${baseUrl}/account#code=${encodeURIComponent(code)}`);
+    await page.waitForSelector('body[data-ready="error"]');
+    await page.locator('#status', { hasText: /not allowed \(CORS_ORIGINS\)/ }).waitFor();
+    assert.equal(await page.locator('#console').isVisible(), false);
   });
 });
 
