@@ -19,6 +19,7 @@ import type { OptixConfig } from '../config/types.js';
 import type { Optix } from '../container.js';
 import { bearerToken, createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
 import { registerBrowserSupport } from './browser.js';
+import { consoleRoutes } from './console.js';
 import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
 import { clientErrorHandler, httpError, toHttpError } from './errors.js';
 import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
@@ -437,6 +438,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   await app.register(browserRoutes, ctx);
   await app.register(meRoutes, ctx);
   await app.register(adminRoutes, ctx);
+  // The web consoles (/account): pages and assets under a strict CSP; the browser-mode apps may frame them.
+  await app.register(consoleRoutes, { frameAncestors: config.browser.corsOrigins });
 
   app.addHook('onClose', async () => {
     stopListening?.();

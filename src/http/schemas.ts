@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { Type } from 'typebox';
+import { ClientView } from './user-agent.js';
 import Format from 'typebox/format';
 import { ERROR_CODES } from '../core/errors.js';
 import { isUserId, MAX_USER_ID_BYTES } from '../core/ids.js';
@@ -137,6 +138,7 @@ export const SessionListView = Type.Object({
     Type.Object({
       ...SessionView.properties,
       current: Type.Optional(Type.Boolean({ description: 'The session of the calling token' })),
+      client: Type.Optional(ClientView),
     }),
   ),
 });
@@ -157,6 +159,7 @@ export const SecurityEventView = Type.Object({
   sessionId: Type.Union([Type.String(), Type.Null()]),
   ipAddress: Type.Union([Type.String(), Type.Null()]),
   userAgent: Type.Union([Type.String(), Type.Null()]),
+  client: Type.Optional(Type.Union([ClientView, Type.Null()])),
   details: Type.Record(
     Type.String(),
     Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),
