@@ -1,7 +1,7 @@
 /**
  * The direction of imports is enforced by the linter (biome.json, `noRestrictedImports` for
- * src/http, src/cli and src/middleware): a file planted there that imports a store or Redis
- * internal fails `biome lint`; the same file in src/services, or one importing ports and services
+ * src/http, src/cli and src/middleware; and for src/core and src/config, which import nothing above
+ * them): a file planted there that imports a store or Redis internal fails `biome lint`; the same file in src/services, or one importing ports and services
  * from src/http, passes. The planted files are removed afterwards.
  */
 import assert from 'node:assert/strict';
@@ -65,6 +65,19 @@ export const planted: [RateLimitStore | null, unknown, unknown] = [null, login, 
     );
     assert.equal(r.status, 0, r.output);
   });
+
+  for (const folder of ['src/core', 'src/config']) {
+    test(`${folder}: an import of services/ fails the lint (shared types live in core/)`, () => {
+      const r = lintPlanted(
+        folder,
+        `import type { JwtService } from '../services/types.js';
+export type Planted = JwtService;
+`,
+      );
+      assert.notEqual(r.status, 0, r.output);
+      assert.match(r.output, /noRestrictedImports/);
+    });
+  }
 
   test('the rule is per folder: the same import from src/services passes', () => {
     const r = lintPlanted('src/services', INTO_STORES);
