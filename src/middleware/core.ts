@@ -101,6 +101,39 @@ export function missingToken(): OptixError {
   return new OptixError('ERR_UNAUTHORIZED', 'an access token is required (Authorization: Bearer <token>)');
 }
 
+/**
+ * What one request's check came to: `auth` when its token verified (also when the route's
+ * requirements then refused it), `error` (with whether a token was presented) when it is refused.
+ */
+export type Authorization =
+  | { ok: true; auth: OptixAuth }
+  | { ok: false; auth: OptixAuth | null; error: unknown; hadToken: boolean };
+
+/**
+ * The check both adapters make of a request: its bearer token (unless `verified` already holds
+ * this request's caller), the verification, then the route's requirements (`r`; `null`: none).
+ * `endpoint` is read only when a token is verified.
+ */
+export async function authorize(
+  verifier: AuthVerifier,
+  request: { authorization: string | string[] | undefined; endpoint: () => string; verified?: OptixAuth },
+  r: CheckedRequirements | null,
+): Promise<Authorization> {
+  let auth = request.verified;
+  if (auth === undefined) {
+    const token = bearerFrom(request.authorization);
+    if (token === null) return { ok: false, auth: null, error: missingToken(), hadToken: false };
+    try {
+      auth = await verifier.verify(token, request.endpoint());
+    } catch (err) {
+      return { ok: false, auth: null, error: err, hadToken: true };
+    }
+  }
+  const denied = r === null ? null : unmet(auth, r);
+  if (denied !== null) return { ok: false, auth, error: denied, hadToken: true };
+  return { ok: true, auth };
+}
+
 /** A response: status, headers and the JSON body. */
 export interface FailureResponse {
   status: number;

@@ -14,13 +14,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  authorize,
   type CheckedRequirements,
   checkRequirements,
-  bearerFrom,
   createVerifier,
   failureResponse,
-  missingToken,
-  unmet,
 } from './core.js';
 import type { AuthRequirements, AuthVerifier, OptixAuth, OptixAuthOptions } from './types.js';
 
@@ -90,20 +88,21 @@ export function optixAuth(options: OptixExpressOptions): OptixExpressAuth {
   const verified = new WeakMap<IncomingMessage, OptixAuth>();
 
   async function authenticate(req: Req, res: ServerResponse, next: Next, r: CheckedRequirements | null) {
-    let auth = verified.get(req);
-    if (auth === undefined) {
-      const token = bearerFrom(req.headers.authorization);
-      if (token === null) return send(res, next, missingToken(), false);
-      try {
-        auth = await verifier.verify(token, endpointOf(req));
-      } catch (err) {
-        return send(res, next, err, true);
-      }
-      verified.set(req, auth);
-      req.auth = auth;
+    const known = verified.get(req);
+    const result = await authorize(
+      verifier,
+      {
+        authorization: req.headers.authorization,
+        endpoint: () => endpointOf(req),
+        ...(known !== undefined ? { verified: known } : {}),
+      },
+      r,
+    );
+    if (known === undefined && result.auth !== null) {
+      verified.set(req, result.auth);
+      req.auth = result.auth;
     }
-    const denied = r === null ? null : unmet(auth, r);
-    if (denied !== null) return send(res, next, denied, true);
+    if (!result.ok) return send(res, next, result.error, result.hadToken);
     next();
   }
 

@@ -13,13 +13,11 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
+  authorize,
   type CheckedRequirements,
   checkRequirements,
-  bearerFrom,
   createVerifier,
   failureResponse,
-  missingToken,
-  unmet,
 } from './core.js';
 import type { AuthRequirements, AuthVerifier, OptixAuth, OptixAuthOptions } from './types.js';
 
@@ -75,17 +73,13 @@ const plugin: FastifyPluginAsync<OptixFastifyOptions> = async (app, options) => 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const config = request.routeOptions.config?.optixAuth;
     if (config === false) return;
-    const token = bearerFrom(request.headers.authorization);
-    if (token === null) return refuse(reply, missingToken(), false);
-    let auth: OptixAuth;
-    try {
-      auth = await verifier.verify(token, request.routeOptions.url ?? 'unknown');
-    } catch (err) {
-      return refuse(reply, err, true);
-    }
-    const denied = unmet(auth, requirementsOf(config));
-    if (denied !== null) return refuse(reply, denied, true);
-    request.auth = auth;
+    const result = await authorize(
+      verifier,
+      { authorization: request.headers.authorization, endpoint: () => request.routeOptions.url ?? 'unknown' },
+      requirementsOf(config),
+    );
+    if (!result.ok) return refuse(reply, result.error, result.hadToken);
+    request.auth = result.auth;
   });
 };
 
