@@ -501,7 +501,8 @@ export interface RateLimitStore {
   /**
    * Adds `count` requests to `bucket`'s current window and returns the count after them and the
    * milliseconds left in the window. A window starts with the first request after the previous one
-   * ended and lasts `windowMs`. Atomic: concurrent increments (of any number of processes sharing
+   * ended and lasts `windowMs` (on Redis by Redis's clock: the counter's `PX`; in memory by the
+   * stores' clock). Atomic: concurrent increments (of any number of processes sharing
    * the store) are each counted exactly once.
    * @throws InvalidIdError when `bucket` is not 1 to 128 characters of `[A-Za-z0-9._-]`;
    *   InvalidArgumentError when `windowMs` or `count` is not a whole number ≥ 1.

@@ -134,6 +134,46 @@ export async function authorize(
   return { ok: true, auth };
 }
 
+/** What an adapter is built on: the verifier, requirement checks and the check of a request. */
+export interface AdapterCore {
+  readonly verifier: AuthVerifier;
+  /**
+   * `requirements` checked (once per object: a route's are declared once and reused per request).
+   * @throws ConfigError for requirements that are not lists of strings.
+   */
+  requirements(requirements: AuthRequirements | undefined): CheckedRequirements;
+  /** `authorize()` with this verifier. */
+  authorize(
+    request: { authorization: string | string[] | undefined; endpoint: () => string; verified?: OptixAuth },
+    r: CheckedRequirements | null,
+  ): Promise<Authorization>;
+}
+
+/**
+ * The core both framework adapters wrap: the verifier of the mode `options` name, and memoized
+ * requirement checks.
+ * @throws ConfigError (ERR_CONFIG) for options that cannot work.
+ */
+export function createAdapterCore(options: OptixAuthOptions): AdapterCore {
+  const verifier = createVerifier(options);
+  const checked = new WeakMap<object, CheckedRequirements>();
+  const NONE = checkRequirements(undefined);
+  return {
+    verifier,
+    requirements(requirements) {
+      if (requirements === undefined) return NONE;
+      if (requirements === null || typeof requirements !== 'object') return checkRequirements(requirements);
+      let r = checked.get(requirements);
+      if (r === undefined) {
+        r = checkRequirements(requirements);
+        checked.set(requirements, r);
+      }
+      return r;
+    },
+    authorize: (request, r) => authorize(verifier, request, r),
+  };
+}
+
 /** A response: status, headers and the JSON body. */
 export interface FailureResponse {
   status: number;

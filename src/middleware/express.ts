@@ -13,13 +13,7 @@
  *   res.json(listOrders(req.auth!.userId)));
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  authorize,
-  type CheckedRequirements,
-  checkRequirements,
-  createVerifier,
-  failureResponse,
-} from './core.js';
+import { type CheckedRequirements, createAdapterCore, failureResponse } from './core.js';
 import type { AuthRequirements, AuthVerifier, OptixAuth, OptixAuthOptions } from './types.js';
 
 export type * from './types.js';
@@ -83,14 +77,14 @@ function endpointOf(req: Req): string {
  * @throws ConfigError (ERR_CONFIG) for options that cannot work.
  */
 export function optixAuth(options: OptixExpressOptions): OptixExpressAuth {
-  const verifier = createVerifier(options);
+  const core = createAdapterCore(options);
+  const { verifier } = core;
   // Requests this middleware verified. Not `req.auth`: another library may have set that.
   const verified = new WeakMap<IncomingMessage, OptixAuth>();
 
   async function authenticate(req: Req, res: ServerResponse, next: Next, r: CheckedRequirements | null) {
     const known = verified.get(req);
-    const result = await authorize(
-      verifier,
+    const result = await core.authorize(
       {
         authorization: req.headers.authorization,
         endpoint: () => endpointOf(req),
@@ -112,7 +106,7 @@ export function optixAuth(options: OptixExpressOptions): OptixExpressAuth {
   Object.defineProperties(middleware, {
     require: {
       value(requirements: AuthRequirements): Middleware {
-        const r = checkRequirements(requirements);
+        const r = core.requirements(requirements);
         return (req, res, next) => {
           authenticate(req as Req, res, next, r).catch(next);
         };

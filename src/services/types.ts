@@ -191,7 +191,10 @@ export interface JwtService {
     refreshToken: string,
     context?: { ipAddress?: string; userAgent?: string; scope?: readonly string[]; endpoint?: string },
   ): Promise<TokenPair>;
-  /** Prunes token indexes. */
+  /**
+   * Prunes the token blacklist index alone (the guide's name; no lock). The service, the CLI and
+   * the admin route run `cleanup()` instead: every index, once, under the cleanup lock.
+   */
   cleanupExpiredTokens(): Promise<{ blacklistIndexEntries: number; durationMs: number }>;
   /** Public keys of the asymmetric keys, as a JWKS. Empty `keys` with HS256 only. */
   jwks(): Promise<{ keys: Array<Record<string, unknown>> }>;
@@ -308,5 +311,9 @@ export interface SessionManager {
     userId: string,
     options?: { since?: number; until?: number; limit?: number },
   ): Promise<SecurityEvent[]>;
+  /**
+   * One locked round over every index (the guide's name): the same as `cleanup(stores, { onProgress })`,
+   * reported as the store's `CleanupStats` (`skipped` when another round holds the lock).
+   */
   cleanupExpiredSessions(onProgress?: (scanned: number, total: number | null) => void): Promise<CleanupStats>;
 }

@@ -1,3 +1,4 @@
+import { skippedCleanup } from '../../core/cleanup.js';
 import type { CleanupRunOptions, CleanupStats, StoreMaintenance, StoreStats } from '../../core/ports.js';
 import { cleanupEventIndexes } from './security-events.js';
 import { cleanupSessionIndexes } from './session-store.js';
@@ -47,19 +48,7 @@ export class MemoryStoreMaintenance implements StoreMaintenance {
     const state = this.#state;
     const started = state.now();
     if (options.notWithinMs !== undefined) {
-      if (started < this.#dueAt) {
-        return {
-          sessionIndexEntries: 0,
-          deviceIndexEntries: 0,
-          blacklistIndexEntries: 0,
-          trustedDeviceIndexEntries: 0,
-          securityEventIndexEntries: 0,
-          scanned: 0,
-          durationMs: 0,
-          skipped: true,
-          skippedBecause: 'not_due',
-        };
-      }
+      if (started < this.#dueAt) return skippedCleanup('not_due');
       this.#dueAt = started + options.notWithinMs;
     }
     // One round runs to its end without yielding (no await): rounds never overlap, no lock needed.

@@ -1,3 +1,4 @@
+import { skippedCleanup } from '../../core/cleanup.js';
 import { randomToken } from '../../core/ids.js';
 import type { CleanupRunOptions, CleanupStats, StoreMaintenance, StoreStats } from '../../core/ports.js';
 import { type RedisStoreContext, scanKeys } from './context.js';
@@ -81,15 +82,6 @@ export class RedisStoreMaintenance implements StoreMaintenance {
     const ctx = this.#ctx;
     const { client, keys } = ctx;
     const started = performance.now();
-    const empty: CleanupStats = {
-      sessionIndexEntries: 0,
-      deviceIndexEntries: 0,
-      blacklistIndexEntries: 0,
-      trustedDeviceIndexEntries: 0,
-      securityEventIndexEntries: 0,
-      scanned: 0,
-      durationMs: 0,
-    };
     const token = randomToken();
     if (options.notWithinMs !== undefined) {
       // The fleet's schedule: whoever sets it sweeps this interval; it expires by itself.
@@ -99,7 +91,7 @@ export class RedisStoreMaintenance implements StoreMaintenance {
           condition: 'NX',
         }),
       );
-      if (due === null) return { ...empty, skipped: true, skippedBecause: 'not_due' };
+      if (due === null) return skippedCleanup('not_due');
     }
     const lockKey = keys.cleanupLock();
     const acquired = await client.wrap('set', () =>
@@ -108,7 +100,7 @@ export class RedisStoreMaintenance implements StoreMaintenance {
         condition: 'NX',
       }),
     );
-    if (acquired === null) return { ...empty, skipped: true, skippedBecause: 'lock_held' };
+    if (acquired === null) return skippedCleanup('lock_held');
     try {
       let base = 0;
       const progress = (scanned: number) => onProgress?.(base + scanned, null);
