@@ -176,20 +176,12 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
       },
     },
     async (request, reply) => {
-      const b = request.body;
-      const browser = b.transport === 'browser';
+      // The body is the login's input (schema-checked), plus how the client gets its tokens.
+      const { transport, ...input } = request.body;
+      const browser = transport === 'browser';
       if (browser && optix.config.browser.corsOrigins.length === 0) {
         throw httpError('ERR_VALIDATION', 'transport "browser" needs CORS_ORIGINS (browser mode is off)');
       }
-      const input = {
-        userId: b.userId,
-        ipAddress: b.ipAddress,
-        userAgent: b.userAgent,
-        ...(b.deviceFingerprint !== undefined ? { deviceFingerprint: b.deviceFingerprint } : {}),
-        ...(b.deviceId !== undefined ? { deviceId: b.deviceId } : {}),
-        ...(b.mfaVerified !== undefined ? { mfaVerified: b.mfaVerified } : {}),
-        ...grantClaims(b),
-      };
       // Browser transport: the pair is minted when the page exchanges the code, so the refresh
       // token never passes through the login service or the page's scripts.
       const result = browser ? await optix.loginWithHandoff(input) : await optix.login(input);
