@@ -4,6 +4,7 @@
  * session is left without tokens.
  */
 import type { Session } from '../core/types.js';
+import { assertObject } from '../core/validate.js';
 import type { BrowserHandoffs } from './browser-handoff.js';
 import type {
   CreateAccessTokenInput,
@@ -60,6 +61,7 @@ export async function openSession<T>(
   input: LoginInput,
   issue: GrantIssuer<T>,
 ): Promise<{ session: Session; issued: T }> {
+  assertObject('input', input);
   const session = await sessions.createSession({
     userId: input.userId,
     ipAddress: input.ipAddress,

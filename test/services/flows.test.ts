@@ -65,6 +65,7 @@ for (const backend of BACKENDS) {
         { code: 'ERR_INVALID_ARGUMENT' },
       );
       assert.deepEqual(await sessions.listUserSessions(userId), []);
+      await assert.rejects(login({ sessions, jwt }, null as never), { code: 'ERR_INVALID_ARGUMENT' });
     });
 
     it('loginWithHandoff: a session and a one-time code that redeems to its pair', async () => {
