@@ -10,20 +10,14 @@ import { createJwtService } from '../../src/services/jwt-service.js';
 import { LOGIN_UNDO_REASON, login, loginWithHandoff } from '../../src/services/login.js';
 import { createSessionManager } from '../../src/services/session-manager.js';
 import { USER_AGENT, uniqueJti, uniqueUserId } from '../helpers/fixtures.js';
-import { BACKENDS, TEST_SECRET } from './backends.js';
+import { BACKENDS, TEST_JWT } from './backends.js';
 
 for (const backend of BACKENDS) {
   describe(`library flows (${backend.name})`, () => {
     async function setup() {
       const { stores, clock } = await backend.make();
       const sessions = createSessionManager({ stores, clock });
-      const jwt = createJwtService({
-        stores,
-        clock,
-        keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
-        issuer: 'optix-test',
-        audience: 'optix-api',
-      });
+      const jwt = createJwtService({ stores, clock, ...TEST_JWT });
       const handoffs = createBrowserHandoffs({ stores, jwt, sessions, ttlSeconds: 60 });
       return { stores, clock, sessions, jwt, handoffs, userId: uniqueUserId() };
     }
