@@ -17,6 +17,14 @@ import {
 import { MemoryGuard } from './redis/memory-guard.js';
 import { createJwtService } from './services/jwt-service.js';
 import { type BrowserHandoffs, createBrowserHandoffs } from './services/browser-handoff.js';
+import { type CleanupOptions, type CleanupOutcome, cleanup } from './services/cleanup.js';
+import {
+  type HandoffLoginResult,
+  type LoginInput,
+  type LoginResult,
+  login,
+  loginWithHandoff,
+} from './services/login.js';
 import { createSessionManager } from './services/session-manager.js';
 import type { JwtService, SessionManager } from './services/types.js';
 import { createMemoryStores } from './stores/memory/index.js';
@@ -100,6 +108,12 @@ export interface Optix {
   readonly sessions: SessionManager;
   /** One-time codes that hand a new session to a browser (browser mode). */
   readonly handoffs: BrowserHandoffs;
+  /** `login()` with this process's services: a new session and its first token pair, or neither. */
+  login(input: LoginInput): Promise<LoginResult>;
+  /** `loginWithHandoff()`: a new session and a one-time browser hand-off code, or neither. */
+  loginWithHandoff(input: LoginInput): Promise<HandoffLoginResult>;
+  /** `cleanup()` on this process's stores: one locked round over every index. */
+  cleanup(options?: CleanupOptions): Promise<CleanupOutcome>;
   /** Never throws; `unhealthy` carries a readable error. */
   health(): Promise<BackendHealth>;
   /** Counts of live records (bounded SCANs) and, with Redis, INFO memory/clients/stats/keyspace. */
@@ -226,6 +240,9 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       jwt,
       sessions,
       handoffs,
+      login: (input: LoginInput) => login({ sessions, jwt }, input),
+      loginWithHandoff: (input: LoginInput) => loginWithHandoff({ sessions, handoffs }, input),
+      cleanup: (options?: CleanupOptions) => cleanup(stores, options),
       async health(): Promise<BackendHealth> {
         if (client === null) return { status: 'healthy', topology: 'memory' };
         return client.healthCheck();

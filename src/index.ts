@@ -34,4 +34,17 @@ export { createRedisStores, loadIdCodec } from './stores/redis/index.js';
 export { createMemoryStores } from './stores/memory/index.js';
 export { createJwtService } from './services/jwt-service.js';
 export { createSessionManager } from './services/session-manager.js';
+export {
+  type GrantIssuer,
+  type HandoffLoginResult,
+  LOGIN_UNDO_REASON,
+  type LoginDeps,
+  type LoginGrant,
+  type LoginInput,
+  type LoginResult,
+  login,
+  loginWithHandoff,
+  openSession,
+} from './services/login.js';
+export { type CleanupOptions, type CleanupOutcome, cleanup } from './services/cleanup.js';
 export type * from './services/types.js';

@@ -11,7 +11,9 @@ import { createOurSide } from '../support/optix.js';
 import { connectIoredis, fastJwtSigner } from '../support/peers.js';
 import { ratios } from '../support/report.js';
 import type { Scenario } from '../support/scenario.js';
-import { createSessions } from '../support/tokens.js';
+import { login } from '../../src/index.js';
+import { sessionInput } from '../support/payload.js';
+import type { LiveSession } from '../support/tokens.js';
 
 const FAMILIES = 2000;
 const REFRESH_TTL_SECONDS = 2_592_000;
@@ -25,16 +27,13 @@ export const scenario: Scenario = {
     const io = await connectIoredis(redis.url);
     try {
       log(`  setup: ${FAMILIES} sessions with a refresh family each; the same number of hand-rolled tokens`);
-      const sessions = await createSessions(our, 'rr', FAMILIES);
+      // A login each (the library's flow): a session and its first token pair.
+      const sessions: LiveSession[] = new Array(FAMILIES);
       const ourSlots: { rt: string }[] = new Array(FAMILIES);
-      await inParallel(FAMILIES, 64, async (i) => {
-        const s = sessions[i]!;
-        const pair = await our.jwt.issueTokenPair({
-          userId: s.userId,
-          sessionId: s.sessionId,
-          roles: ['trader'],
-        });
-        ourSlots[i] = { rt: pair.refreshToken };
+      await inParallel(FAMILIES, 32, async (i) => {
+        const { session, tokens } = await login(our, { ...sessionInput(`rr-${i}`, i), roles: ['trader'] });
+        sessions[i] = { userId: session.userId, sessionId: session.sessionId };
+        ourSlots[i] = { rt: tokens.refreshToken };
       });
       const theirSlots: { rt: string }[] = [];
       for (let i = 0; i < FAMILIES; i++) {

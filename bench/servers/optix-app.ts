@@ -42,16 +42,12 @@ const server = await startServer(config, { logger });
 const count = Number(need('BENCH_TOKENS'));
 const tokens: string[] = [];
 for (let i = 0; i < count; i++) {
-  const session = await server.optix.sessions.createSession({
+  const { tokens: pair } = await server.optix.login({
     userId: `http-${i}`,
     ipAddress: `203.0.113.${1 + (i % 254)}`,
     userAgent: USER_AGENT,
     mfaVerified: true,
-  });
-  const pair = await server.optix.jwt.issueTokenPair({
-    userId: session.userId,
-    sessionId: session.sessionId,
-    email: `${session.userId}@example.com`,
+    email: `http-${i}@example.com`,
     roles: ['trader'],
     permissions: ['orders:read', 'orders:write'],
   });

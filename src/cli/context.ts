@@ -8,7 +8,7 @@ import { type Env, loadConfig } from '../config/load.js';
 import type { OptixConfig } from '../config/types.js';
 import { createOptix, type Optix } from '../container.js';
 import { ConfigError, InvalidArgumentError, InvalidIdError, isOptixError } from '../core/errors.js';
-import { describeError, type RedisClient } from '../redis/client.js';
+import { describeError } from '../core/errors.js';
 import { ServiceClient } from './remote.js';
 
 /** Exit codes (sysexits.h where one fits). */
@@ -210,10 +210,14 @@ export function progressBar(io: CliIo, label: string, estimate: number, unit: st
 }
 
 /** A bar of keys scanned for a walk over the keyspace, its total estimated from `INFO keyspace`. */
-export async function keyspaceBar(io: CliIo, redis: RedisClient, label: string): Promise<ProgressBar> {
-  const keyspace = await redis.info('keyspace');
-  const db = `db${redis.options.url.database}`;
-  const estimate = Number(/keys=(\d+)/.exec(String(keyspace[db] ?? ''))?.[1] ?? 0);
+export async function keyspaceBar(io: CliIo, optix: Optix, label: string): Promise<ProgressBar> {
+  const redis = optix.redis;
+  let estimate = 0;
+  if (redis !== null) {
+    const keyspace = await redis.info('keyspace');
+    const db = `db${redis.options.url.database}`;
+    estimate = Number(/keys=(\d+)/.exec(String(keyspace[db] ?? ''))?.[1] ?? 0);
+  }
   return progressBar(io, label, estimate, 'keys scanned');
 }
 

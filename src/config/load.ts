@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import { ConfigError } from '../core/errors.js';
 import { parseRedisUrl, redactRedisUrl } from '../redis/config.js';
-import type { JwtKeyConfig } from '../services/types.js';
+import type { JwtKeyConfig } from '../core/types.js';
 import type {
   LogLevel,
   NodeEnv,

@@ -4,7 +4,7 @@
  */
 import type { SessionLimitPolicy } from '../core/ports.js';
 import type { RedisTlsOptions } from '../redis/config.js';
-import type { JwtKeyConfig } from '../services/types.js';
+import type { JwtKeyConfig } from '../core/types.js';
 
 export type NodeEnv = 'development' | 'test' | 'production';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -212,3 +212,12 @@ export class HandoffInvalidError extends OptixError {
 export function isOptixError(err: unknown): err is OptixError {
   return err instanceof OptixError;
 }
+
+/**
+ * An error as one line for a log or a terminal: its message (or name), with any password in a
+ * URL (`scheme://user:secret@`) masked.
+ */
+export function describeError(err: unknown): string {
+  const msg = err instanceof Error ? err.message || err.name : String(err);
+  return msg.replace(/(\w+:\/\/[^:@/\s]*:)[^@\s]*@/g, '$1***@');
+}

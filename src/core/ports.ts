@@ -430,8 +430,22 @@ export interface CleanupStats {
   securityEventIndexEntries: number;
   scanned: number;
   durationMs: number;
-  /** Set when another process held the cleanup lock: this call looked at nothing (all counts 0). */
+  /**
+   * Set when this call looked at nothing (all counts 0): another process held the cleanup lock, or
+   * (with `notWithinMs`) a round had started less than that long ago; `skippedBecause` says which.
+   */
   skipped?: true;
+  skippedBecause?: 'lock_held' | 'not_due';
+}
+
+/** Options of `StoreMaintenance.cleanup`. */
+export interface CleanupRunOptions {
+  /**
+   * Runs only if no round (of any process on this store) was started in the last `notWithinMs`
+   * milliseconds; claimed atomically (Redis: `SET NX PX` on the schedule key), so a fleet sharing
+   * one store sweeps once per interval. Absent: no such check.
+   */
+  notWithinMs?: number;
 }
 
 /** Operator work over the whole store: bounded `SCAN`s, never `KEYS`. */
@@ -448,9 +462,14 @@ export interface StoreMaintenance {
    * each kind of index (all 0 when nothing has expired, and on a second pass), how many keys it
    * looked at and how long it took. Live entries are kept. `onProgress` is called at least once,
    * after each bounded step, with the number of keys looked at so far (never decreasing) and the
-   * total when known (else `null`).
+   * total when known (else `null`). One round at a time per store: a call made while another
+   * round holds the cleanup lock returns at once with `skipped` (`lock_held`), as does one refused
+   * by `options.notWithinMs` (`not_due`). The whole round (every index) runs under the lock.
    */
-  cleanup(onProgress?: (scanned: number, total: number | null) => void): Promise<CleanupStats>;
+  cleanup(
+    onProgress?: (scanned: number, total: number | null) => void,
+    options?: CleanupRunOptions,
+  ): Promise<CleanupStats>;
 }
 
 /**
@@ -474,6 +493,23 @@ export interface HandoffStore {
   take(codeHash: string): Promise<string | null>;
 }
 
+/**
+ * Fixed-window request counters of the HTTP service's rate limits. On Redis every instance shares
+ * them; in memory they are this process's.
+ */
+export interface RateLimitStore {
+  /**
+   * Adds `count` requests to `bucket`'s current window and returns the count after them and the
+   * milliseconds left in the window. A window starts with the first request after the previous one
+   * ended and lasts `windowMs` (on Redis by Redis's clock: the counter's `PX`; in memory by the
+   * stores' clock). Atomic: concurrent increments (of any number of processes sharing
+   * the store) are each counted exactly once.
+   * @throws InvalidIdError when `bucket` is not 1 to 128 characters of `[A-Za-z0-9._-]`;
+   *   InvalidArgumentError when `windowMs` or `count` is not a whole number ≥ 1.
+   */
+  increment(bucket: string, windowMs: number, count: number): Promise<{ total: number; ttlMs: number }>;
+}
+
 /** What `createRedisStores` and `createMemoryStores` return. */
 export interface Stores {
   /** How this deployment makes and reads generated ids (sealed tags; see `IdCodec`). */
@@ -486,4 +522,5 @@ export interface Stores {
   revocation: RevocationChecker;
   maintenance: StoreMaintenance;
   handoffs: HandoffStore;
+  rateLimits: RateLimitStore;
 }

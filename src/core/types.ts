@@ -139,3 +139,20 @@ export interface RefreshFamily {
    */
   userGeneration: number | null;
 }
+
+/** A signing/verification key. Algorithms are pinned per key: a token's `alg` must match its key's. */
+export type JwtKeyConfig =
+  | {
+      kid: string;
+      alg: 'HS256';
+      /** At least 32 bytes (a shorter secret is a `ConfigError`). */
+      secret: string | Uint8Array;
+    }
+  | {
+      kid: string;
+      alg: 'EdDSA' | 'ES256';
+      /** PEM (PKCS#8) private key; absent for a verify-only (retired or external) key. */
+      privateKeyPem?: string;
+      /** PEM (SPKI) public key; derived from the private key when absent. */
+      publicKeyPem?: string;
+    };

@@ -25,7 +25,7 @@ import { clientErrorHandler, httpError, toHttpError } from './errors.js';
 import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
 import { genReqId, REQUEST_ID_HEADER } from './request-id.js';
 import { createMetrics, type Metrics, registerReplicaAckMetrics } from './metrics.js';
-import { redisRateLimitStore } from './rate-limit.js';
+import { rateLimitStore } from './rate-limit.js';
 import { describeValidationOf } from './validation.js';
 import { createClientAuthenticator, createLocalLimiter, requireClient } from './clients.js';
 import { adminRoutes } from './routes/admin.js';
@@ -35,7 +35,6 @@ import { meRoutes } from './routes/me.js';
 import { opsRoutes } from './routes/ops.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { refreshRoute, tokenRoutes } from './routes/tokens.js';
-import { createKeySchema } from '../stores/redis/keys.js';
 
 export interface AppOptions {
   /** The pino logger (default: one from `config.logLevel`, to stdout). */
@@ -372,13 +371,10 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   // Cookies and CORS (browser mode): before the routes, so their hooks run for all of them.
   await registerBrowserSupport(app as unknown as FastifyInstance, config.browser.corsOrigins);
 
-  const redisStore =
-    optix.redis !== null
-      ? redisRateLimitStore(optix.redis, createKeySchema(config.redis?.keyPrefix ?? optix.redis.keyPrefix))
-      : undefined;
   await app.register(rateLimit, {
     global: false,
-    ...(redisStore ? { store: redisStore } : {}),
+    // The stores' counters (shared by every instance on Redis).
+    store: rateLimitStore(optix.stores.rateLimits),
     // A Redis outage must not add refused refreshes to it: count locally lost, let requests through.
     skipOnError: true,
     errorResponseBuilder: (request, context) => {

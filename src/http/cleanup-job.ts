@@ -1,20 +1,18 @@
 /**
  * The service's background cleanup job (the guide's "Background Cleanup Job"): every
- * `CLEANUP_INTERVAL_SECONDS` it prunes token and session indexes and logs `cleanup_completed`
+ * `CLEANUP_INTERVAL_SECONDS` it runs the library's `cleanup()` round and logs `cleanup_completed`
  * with the stats.
  *
- * Several instances share one Redis: before sweeping, an instance takes the schedule key
- * (`SET maintenance:cleanup_schedule <token> NX PX <interval − 2 s>`), so the fleet sweeps about
- * once per interval, not once per instance. The sweep itself also holds the stores' cleanup lock
- * (`maintenance:cleanup_lock`), so two sweeps never overlap even when an operator runs
- * `optix-sessions cleanup` at the same time.
+ * Several instances share one Redis: the round is asked not to run within interval − 2 s of the
+ * last one (`notWithinMs`: the store claims its schedule key atomically), so the fleet sweeps about
+ * once per interval, not once per instance; and the round holds the store's cleanup lock, so two
+ * sweeps never overlap even when an operator runs `optix-sessions cleanup` at the same time.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Optix } from '../container.js';
+import { describeError } from '../core/errors.js';
 import type { CleanupStats } from '../core/ports.js';
-import { describeError } from '../redis/client.js';
-import { createKeySchema } from '../stores/redis/keys.js';
+import { tokenCleanupStats } from '../services/cleanup.js';
 import type { Metrics } from './metrics.js';
 
 export type CleanupOutcome =
@@ -43,34 +41,19 @@ export interface CleanupJobOptions {
 /** Starts the job (first round after one interval). The timer does not keep the process alive. */
 export function startCleanupJob(options: CleanupJobOptions): CleanupJob {
   const { optix, logger, metrics, intervalSeconds } = options;
-  const holder = randomBytes(12).toString('base64url');
-  const scheduleMs = Math.max(1000, intervalSeconds * 1000 - 2000);
-  const scheduleKey = optix.redis
-    ? createKeySchema(optix.config.redis?.keyPrefix ?? optix.redis.keyPrefix).cleanupSchedule()
-    : null;
+  const notWithinMs = Math.max(1000, intervalSeconds * 1000 - 2000);
   let running: Promise<CleanupOutcome> | null = null;
-
-  async function takeTurn(): Promise<boolean> {
-    const redis = optix.redis;
-    if (redis === null || scheduleKey === null) return true; // in memory: one process, always our turn
-    const reply = await redis.wrap('set', () =>
-      redis.commands.set(scheduleKey, holder, {
-        expiration: { type: 'PX', value: scheduleMs },
-        condition: 'NX',
-      }),
-    );
-    return reply !== null;
-  }
 
   async function round(): Promise<CleanupOutcome> {
     try {
-      if (!(await takeTurn())) {
+      const outcome = await optix.cleanup({ notWithinMs });
+      if (outcome.status === 'skipped') {
         metrics?.cleanupRuns.inc({ result: 'skipped' });
-        logger.debug({ reason: 'another_instance' }, 'cleanup_skipped');
+        logger.debug({ reason: 'another_instance', detail: outcome.reason }, 'cleanup_skipped');
         return { status: 'skipped', reason: 'another_instance' };
       }
-      const jwtStats = await optix.jwt.cleanupExpiredTokens();
-      const sessionStats = await optix.sessions.cleanupExpiredSessions();
+      const sessionStats = outcome.stats;
+      const jwtStats = tokenCleanupStats(sessionStats);
       metrics?.cleanupRuns.inc({ result: 'completed' });
       logger.info({ jwt_stats: jwtStats, session_stats: sessionStats }, 'cleanup_completed');
       return { status: 'completed', jwtStats, sessionStats };

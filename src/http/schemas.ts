@@ -9,6 +9,7 @@ import { ClientView } from './user-agent.js';
 import Format from 'typebox/format';
 import { ERROR_CODES } from '../core/errors.js';
 import { isUserId, MAX_USER_ID_BYTES } from '../core/ids.js';
+import type { TokenPair } from '../services/types.js';
 
 // Formats a pattern cannot express. The registry is TypeBox's (process-wide); the names are ours.
 Format.Set('optix-ip-address', (value) => isIP(value) !== 0);
@@ -181,6 +182,16 @@ export const TokenPairView = Type.Object({
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer({ description: 'Seconds until the access token expires' }),
 });
+
+/** A token pair as `TokenPairView` shows it (the library's record stays on the server). */
+export function tokenPairBody(pair: TokenPair) {
+  return { ...accessTokenBody(pair), refreshToken: pair.refreshToken };
+}
+
+/** The access token alone (browser mode: the refresh token travels in the cookie). */
+export function accessTokenBody(pair: Pick<TokenPair, 'accessToken' | 'expiresIn'>) {
+  return { accessToken: pair.accessToken, tokenType: 'Bearer' as const, expiresIn: pair.expiresIn };
+}
 
 /** Responses every authenticated route may give. */
 export const authErrors = {

@@ -101,6 +101,79 @@ export function missingToken(): OptixError {
   return new OptixError('ERR_UNAUTHORIZED', 'an access token is required (Authorization: Bearer <token>)');
 }
 
+/**
+ * What one request's check came to: `auth` when its token verified (also when the route's
+ * requirements then refused it), `error` (with whether a token was presented) when it is refused.
+ */
+export type Authorization =
+  | { ok: true; auth: OptixAuth }
+  | { ok: false; auth: OptixAuth | null; error: unknown; hadToken: boolean };
+
+/**
+ * The check both adapters make of a request: its bearer token (unless `verified` already holds
+ * this request's caller), the verification, then the route's requirements (`r`; `null`: none).
+ * `endpoint` is read only when a token is verified.
+ */
+export async function authorize(
+  verifier: AuthVerifier,
+  request: { authorization: string | string[] | undefined; endpoint: () => string; verified?: OptixAuth },
+  r: CheckedRequirements | null,
+): Promise<Authorization> {
+  let auth = request.verified;
+  if (auth === undefined) {
+    const token = bearerFrom(request.authorization);
+    if (token === null) return { ok: false, auth: null, error: missingToken(), hadToken: false };
+    try {
+      auth = await verifier.verify(token, request.endpoint());
+    } catch (err) {
+      return { ok: false, auth: null, error: err, hadToken: true };
+    }
+  }
+  const denied = r === null ? null : unmet(auth, r);
+  if (denied !== null) return { ok: false, auth, error: denied, hadToken: true };
+  return { ok: true, auth };
+}
+
+/** What an adapter is built on: the verifier, requirement checks and the check of a request. */
+export interface AdapterCore {
+  readonly verifier: AuthVerifier;
+  /**
+   * `requirements` checked (once per object: a route's are declared once and reused per request).
+   * @throws ConfigError for requirements that are not lists of strings.
+   */
+  requirements(requirements: AuthRequirements | undefined): CheckedRequirements;
+  /** `authorize()` with this verifier. */
+  authorize(
+    request: { authorization: string | string[] | undefined; endpoint: () => string; verified?: OptixAuth },
+    r: CheckedRequirements | null,
+  ): Promise<Authorization>;
+}
+
+/**
+ * The core both framework adapters wrap: the verifier of the mode `options` name, and memoized
+ * requirement checks.
+ * @throws ConfigError (ERR_CONFIG) for options that cannot work.
+ */
+export function createAdapterCore(options: OptixAuthOptions): AdapterCore {
+  const verifier = createVerifier(options);
+  const checked = new WeakMap<object, CheckedRequirements>();
+  const NONE = checkRequirements(undefined);
+  return {
+    verifier,
+    requirements(requirements) {
+      if (requirements === undefined) return NONE;
+      if (requirements === null || typeof requirements !== 'object') return checkRequirements(requirements);
+      let r = checked.get(requirements);
+      if (r === undefined) {
+        r = checkRequirements(requirements);
+        checked.set(requirements, r);
+      }
+      return r;
+    },
+    authorize: (request, r) => authorize(verifier, request, r),
+  };
+}
+
 /** A response: status, headers and the JSON body. */
 export interface FailureResponse {
   status: number;

@@ -13,15 +13,7 @@
  *   res.json(listOrders(req.auth!.userId)));
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  type CheckedRequirements,
-  checkRequirements,
-  bearerFrom,
-  createVerifier,
-  failureResponse,
-  missingToken,
-  unmet,
-} from './core.js';
+import { type CheckedRequirements, createAdapterCore, failureResponse } from './core.js';
 import type { AuthRequirements, AuthVerifier, OptixAuth, OptixAuthOptions } from './types.js';
 
 export type * from './types.js';
@@ -85,25 +77,26 @@ function endpointOf(req: Req): string {
  * @throws ConfigError (ERR_CONFIG) for options that cannot work.
  */
 export function optixAuth(options: OptixExpressOptions): OptixExpressAuth {
-  const verifier = createVerifier(options);
+  const core = createAdapterCore(options);
+  const { verifier } = core;
   // Requests this middleware verified. Not `req.auth`: another library may have set that.
   const verified = new WeakMap<IncomingMessage, OptixAuth>();
 
   async function authenticate(req: Req, res: ServerResponse, next: Next, r: CheckedRequirements | null) {
-    let auth = verified.get(req);
-    if (auth === undefined) {
-      const token = bearerFrom(req.headers.authorization);
-      if (token === null) return send(res, next, missingToken(), false);
-      try {
-        auth = await verifier.verify(token, endpointOf(req));
-      } catch (err) {
-        return send(res, next, err, true);
-      }
-      verified.set(req, auth);
-      req.auth = auth;
+    const known = verified.get(req);
+    const result = await core.authorize(
+      {
+        authorization: req.headers.authorization,
+        endpoint: () => endpointOf(req),
+        ...(known !== undefined ? { verified: known } : {}),
+      },
+      r,
+    );
+    if (known === undefined && result.auth !== null) {
+      verified.set(req, result.auth);
+      req.auth = result.auth;
     }
-    const denied = r === null ? null : unmet(auth, r);
-    if (denied !== null) return send(res, next, denied, true);
+    if (!result.ok) return send(res, next, result.error, result.hadToken);
     next();
   }
 
@@ -113,7 +106,7 @@ export function optixAuth(options: OptixExpressOptions): OptixExpressAuth {
   Object.defineProperties(middleware, {
     require: {
       value(requirements: AuthRequirements): Middleware {
-        const r = checkRequirements(requirements);
+        const r = core.requirements(requirements);
         return (req, res, next) => {
           authenticate(req as Req, res, next, r).catch(next);
         };

@@ -12,15 +12,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import {
-  type CheckedRequirements,
-  checkRequirements,
-  bearerFrom,
-  createVerifier,
-  failureResponse,
-  missingToken,
-  unmet,
-} from './core.js';
+import { createAdapterCore, failureResponse } from './core.js';
 import type { AuthRequirements, AuthVerifier, OptixAuth, OptixAuthOptions } from './types.js';
 
 export type * from './types.js';
@@ -44,22 +36,12 @@ declare module 'fastify' {
 export type OptixFastifyOptions = OptixAuthOptions;
 
 const plugin: FastifyPluginAsync<OptixFastifyOptions> = async (app, options) => {
-  const verifier = createVerifier(options);
+  const core = createAdapterCore(options);
+  const { verifier } = core;
   // Requirements are checked once per route, when it is declared (a bad one fails at start-up).
-  const checked = new WeakMap<object, CheckedRequirements>();
-  const NONE = checkRequirements(undefined);
-  const requirementsOf = (config: AuthRequirements | undefined): CheckedRequirements => {
-    if (config === undefined) return NONE;
-    let r = checked.get(config);
-    if (r === undefined) {
-      r = checkRequirements(config);
-      checked.set(config, r);
-    }
-    return r;
-  };
   app.addHook('onRoute', (route) => {
     const config = (route.config as { optixAuth?: AuthRequirements | false } | undefined)?.optixAuth;
-    if (config !== undefined && config !== false) requirementsOf(config);
+    if (config !== undefined && config !== false) core.requirements(config);
   });
 
   app.decorate('optixAuth', verifier);
@@ -75,17 +57,12 @@ const plugin: FastifyPluginAsync<OptixFastifyOptions> = async (app, options) => 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const config = request.routeOptions.config?.optixAuth;
     if (config === false) return;
-    const token = bearerFrom(request.headers.authorization);
-    if (token === null) return refuse(reply, missingToken(), false);
-    let auth: OptixAuth;
-    try {
-      auth = await verifier.verify(token, request.routeOptions.url ?? 'unknown');
-    } catch (err) {
-      return refuse(reply, err, true);
-    }
-    const denied = unmet(auth, requirementsOf(config));
-    if (denied !== null) return refuse(reply, denied, true);
-    request.auth = auth;
+    const result = await core.authorize(
+      { authorization: request.headers.authorization, endpoint: () => request.routeOptions.url ?? 'unknown' },
+      core.requirements(config),
+    );
+    if (!result.ok) return refuse(reply, result.error, result.hadToken);
+    request.auth = result.auth;
   });
 };
 

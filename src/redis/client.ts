@@ -12,6 +12,7 @@ import type { Attributes, Tracer } from '@opentelemetry/api';
 import calculateSlotModule from '@redis/client/dist/lib/utils/calculate-slot.js';
 import {
   ConfigError,
+  describeError,
   isOptixError,
   StoreBusyError,
   StoreTimeoutError,
@@ -818,10 +819,8 @@ export function parseSlowlog(reply: unknown, node = ''): SlowlogEntry[] {
   return out;
 }
 
-export function describeError(err: unknown): string {
-  const msg = err instanceof Error ? err.message || err.name : String(err);
-  return msg.replace(/(\w+:\/\/[^:@/\s]*:)[^@\s]*@/g, '$1***@');
-}
+/** Kept here for importers of this module; the one definition is in `core/errors.ts`. */
+export { describeError };
 
 /**
  * A connection error that retrying cannot cure, described for the operator, or `null`: the server's

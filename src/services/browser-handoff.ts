@@ -14,6 +14,7 @@ import { HandoffInvalidError, InvalidArgumentError } from '../core/errors.js';
 import { randomToken, sha256 } from '../core/ids.js';
 import type { Stores } from '../core/ports.js';
 import type { CreateAccessTokenInput, JwtService, SessionManager, TokenPair } from './types.js';
+import { grantClaims } from './login.js';
 
 /** What a hand-off code stands for: the input of `issueTokenPair`. */
 export type HandoffGrant = CreateAccessTokenInput & { sessionId: string };
@@ -54,9 +55,7 @@ export function createBrowserHandoffs(deps: {
       const payload: HandoffGrant = {
         userId: grant.userId,
         sessionId: grant.sessionId,
-        ...(grant.email !== undefined ? { email: grant.email } : {}),
-        ...(grant.roles !== undefined ? { roles: [...grant.roles] } : {}),
-        ...(grant.permissions !== undefined ? { permissions: [...grant.permissions] } : {}),
+        ...grantClaims(grant),
       };
       await stores.handoffs.put({ codeHash: sha256(code), payload: JSON.stringify(payload), ttlSeconds });
       return { code, expiresIn: ttlSeconds };

@@ -188,6 +188,49 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   }
 
+  /** The name, type and duration of a trust, checked (both ways of trusting a device take them). */
+  function trustTerms(input: { deviceName: string; deviceType: string; durationDays?: number }) {
+    const deviceName = boundedText('deviceName', input.deviceName, 128);
+    const deviceType = boundedText('deviceType', input.deviceType, 64);
+    const days = input.durationDays ?? 30;
+    if (!Number.isInteger(days) || days < 1 || days > 365) {
+      throw new InvalidArgumentError('durationDays', 'must be an integer from 1 to 365');
+    }
+    return { deviceName, deviceType, days };
+  }
+
+  /**
+   * Stores the trust (bounded per user), then records `device_trusted` (with `context`'s session,
+   * address and extra details) and one `trusted_device_evicted` per trust the bound ended.
+   */
+  async function saveTrust(
+    who: Pick<TrustedDevice, 'deviceId' | 'userId' | 'fingerprintHash'>,
+    terms: { deviceName: string; deviceType: string; days: number },
+    context: {
+      event?: { sessionId: string; ipAddress: string; userAgent: string };
+      details?: Record<string, unknown>;
+    },
+  ): Promise<TrustedDevice> {
+    const { deviceName, deviceType, days } = terms;
+    const now = clock.now();
+    const device: TrustedDevice = {
+      ...who,
+      deviceName,
+      deviceType,
+      trustedAt: now,
+      expiresAt: now + days * 86_400_000,
+    };
+    const { device: saved, evicted } = await stores.trustedDevices.trust(device, { maxDevices });
+    await stores.securityEvents.record({
+      type: 'device_trusted',
+      userId: device.userId,
+      ...context.event,
+      details: { deviceId: device.deviceId, deviceName, deviceType, durationDays: days, ...context.details },
+    });
+    await recordEvictions(device, evicted);
+    return saved;
+  }
+
   async function terminateSession(sessionId: string, reason: string): Promise<boolean> {
     assertSessionId(sessionId);
     // Every argument is checked before anything is ended: a refused call changes nothing.
@@ -263,45 +306,25 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       assertUserId(input.userId);
       const fingerprint = boundedText('deviceFingerprint', input.deviceFingerprint, 512);
       if (fingerprint === '') throw new InvalidArgumentError('deviceFingerprint', 'must not be empty');
-      const deviceName = boundedText('deviceName', input.deviceName, 128);
-      const deviceType = boundedText('deviceType', input.deviceType, 64);
-      const days = input.durationDays ?? 30;
-      if (!Number.isInteger(days) || days < 1 || days > 365) {
-        throw new InvalidArgumentError('durationDays', 'must be an integer from 1 to 365');
-      }
-      const now = clock.now();
-      const device: TrustedDevice = {
-        deviceId: trustedDeviceId(input.userId, fingerprintDigest(fingerprint)),
-        userId: input.userId,
-        fingerprintHash: sha256(fingerprint),
-        deviceName,
-        deviceType,
-        trustedAt: now,
-        expiresAt: now + days * 86_400_000,
-      };
-      const { device: saved, evicted } = await stores.trustedDevices.trust(device, { maxDevices });
-      await stores.securityEvents.record({
-        type: 'device_trusted',
-        userId: input.userId,
-        details: { deviceId: device.deviceId, deviceName, deviceType, durationDays: days },
-      });
-      await recordEvictions(device, evicted);
-      return saved;
+      const terms = trustTerms(input);
+      return saveTrust(
+        {
+          deviceId: trustedDeviceId(input.userId, fingerprintDigest(fingerprint)),
+          userId: input.userId,
+          fingerprintHash: sha256(fingerprint),
+        },
+        terms,
+        {},
+      );
     },
     async trustSessionDevice(input) {
       assertObject('input', input);
       assertSessionId(input.sessionId);
-      const deviceName = boundedText('deviceName', input.deviceName, 128);
-      const deviceType = boundedText('deviceType', input.deviceType, 64);
+      const terms = trustTerms(input);
       const ipAddress = boundedText('ipAddress', input.ipAddress, 64);
       const userAgent = boundedText('userAgent', input.userAgent);
-      const days = input.durationDays ?? 30;
-      if (!Number.isInteger(days) || days < 1 || days > 365) {
-        throw new InvalidArgumentError('durationDays', 'must be an integer from 1 to 365');
-      }
       const session = await stores.sessionStore.getSession(input.sessionId);
-      const now = clock.now();
-      if (!session || isSessionExpired(session, now)) throw new SessionNotFoundError();
+      if (!session || isSessionExpired(session, clock.now())) throw new SessionNotFoundError();
       if (!session.mfaVerified) throw new MfaRequiredError();
       if (session.deviceId === null) {
         throw new InvalidArgumentError('session', 'was created without a device fingerprint or device id');
@@ -313,37 +336,22 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       ) {
         throw new InvalidArgumentError('deviceFingerprint', "is not this session's device");
       }
-      const device: TrustedDevice = {
-        deviceId: session.deviceId,
-        userId: session.userId,
-        // The session keeps the fingerprint's SHA-256 in hex; a trusted device its base64url form.
-        fingerprintHash:
-          session.deviceFingerprint === null
-            ? sha256(`device-id:${session.deviceId}`)
-            : Buffer.from(session.deviceFingerprint, 'hex').toString('base64url'),
-        deviceName,
-        deviceType,
-        trustedAt: now,
-        expiresAt: now + days * 86_400_000,
-      };
-      const { device: saved, evicted } = await stores.trustedDevices.trust(device, { maxDevices });
-      await stores.securityEvents.record({
-        type: 'device_trusted',
-        userId: session.userId,
-        sessionId: session.sessionId,
-        ipAddress,
-        userAgent,
-        details: {
-          deviceId: device.deviceId,
-          deviceName,
-          deviceType,
-          durationDays: days,
-          mfaVerified: true,
-          sessionIpAddress: session.ipAddress,
+      return saveTrust(
+        {
+          deviceId: session.deviceId,
+          userId: session.userId,
+          // The session keeps the fingerprint's SHA-256 in hex; a trusted device its base64url form.
+          fingerprintHash:
+            session.deviceFingerprint === null
+              ? sha256(`device-id:${session.deviceId}`)
+              : Buffer.from(session.deviceFingerprint, 'hex').toString('base64url'),
         },
-      });
-      await recordEvictions(device, evicted);
-      return saved;
+        terms,
+        {
+          event: { sessionId: session.sessionId, ipAddress, userAgent },
+          details: { mfaVerified: true, sessionIpAddress: session.ipAddress },
+        },
+      );
     },
     async markSessionMfaVerified(sessionId) {
       assertSessionId(sessionId);

@@ -4,24 +4,10 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { CleanupStats, SessionLimitPolicy, Stores } from '../core/ports.js';
-import type { SecurityEvent, Session, TrustedDevice } from '../core/types.js';
+import type { JwtKeyConfig, SecurityEvent, Session, TrustedDevice } from '../core/types.js';
 
-/** A signing/verification key. Algorithms are pinned per key: a token's `alg` must match its key's. */
-export type JwtKeyConfig =
-  | {
-      kid: string;
-      alg: 'HS256';
-      /** At least 32 bytes (a shorter secret is a `ConfigError`). */
-      secret: string | Uint8Array;
-    }
-  | {
-      kid: string;
-      alg: 'EdDSA' | 'ES256';
-      /** PEM (PKCS#8) private key; absent for a verify-only (retired or external) key. */
-      privateKeyPem?: string;
-      /** PEM (SPKI) public key; derived from the private key when absent. */
-      publicKeyPem?: string;
-    };
+/** Defined in core (config/ reads it too); re-exported here for existing importers. */
+export type { JwtKeyConfig };
 
 export interface JwtServiceOptions {
   stores: Stores;
@@ -205,7 +191,10 @@ export interface JwtService {
     refreshToken: string,
     context?: { ipAddress?: string; userAgent?: string; scope?: readonly string[]; endpoint?: string },
   ): Promise<TokenPair>;
-  /** Prunes token indexes. */
+  /**
+   * Prunes the token blacklist index alone (the guide's name; no lock). The service, the CLI and
+   * the admin route run `cleanup()` instead: every index, once, under the cleanup lock.
+   */
   cleanupExpiredTokens(): Promise<{ blacklistIndexEntries: number; durationMs: number }>;
   /** Public keys of the asymmetric keys, as a JWKS. Empty `keys` with HS256 only. */
   jwks(): Promise<{ keys: Array<Record<string, unknown>> }>;
@@ -322,5 +311,9 @@ export interface SessionManager {
     userId: string,
     options?: { since?: number; until?: number; limit?: number },
   ): Promise<SecurityEvent[]>;
+  /**
+   * One locked round over every index (the guide's name): the same as `cleanup(stores, { onProgress })`,
+   * reported as the store's `CleanupStats` (`skipped` when another round holds the lock).
+   */
   cleanupExpiredSessions(onProgress?: (scanned: number, total: number | null) => void): Promise<CleanupStats>;
 }

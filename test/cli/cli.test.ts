@@ -52,12 +52,11 @@ describe('optix-sessions (in-process)', () => {
   after(() => optix?.close());
 
   async function login(userId: string) {
-    const session = await optix.sessions.createSession({
+    const { session, tokens: pair } = await optix.login({
       userId,
       ipAddress: '203.0.113.4',
       userAgent: 'cli-test',
     });
-    const pair = await optix.jwt.issueTokenPair({ userId, sessionId: session.sessionId });
     return { session, pair };
   }
 

@@ -5,6 +5,7 @@
 import type { MakeStores } from './harness.js';
 import { handoffsContract } from './handoffs.contract.js';
 import { maintenanceContract } from './maintenance.contract.js';
+import { rateLimitsContract } from './rate-limits.contract.js';
 import { refreshFamiliesContract } from './refresh-families.contract.js';
 import { revocationContract } from './revocation.contract.js';
 import { securityEventsContract } from './security-events.contract.js';
@@ -16,6 +17,7 @@ export type { ContractStoreOptions, ContractStores, MakeStores } from './harness
 export {
   handoffsContract,
   maintenanceContract,
+  rateLimitsContract,
   refreshFamiliesContract,
   revocationContract,
   securityEventsContract,
@@ -34,4 +36,5 @@ export function runAllContracts(name: string, makeStores: MakeStores): void {
   revocationContract(name, makeStores);
   maintenanceContract(name, makeStores);
   handoffsContract(name, makeStores);
+  rateLimitsContract(name, makeStores);
 }

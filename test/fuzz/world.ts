@@ -25,6 +25,7 @@ import { buildApp, type OptixApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
+import { login as libraryLogin } from '../../src/services/login.js';
 import type { JwtService, TokenPair } from '../../src/services/types.js';
 import { logDestination, recordSecrets, secretParts } from '../helpers/log-capture.js';
 import { LeakScanner } from './leaks.js';
@@ -215,21 +216,21 @@ export async function buildWorld(options: WorldOptions): Promise<World> {
     };
   };
   const login = async (alg: Alg, userId = freshUserId(alg)): Promise<Creds> => {
-    const session = await optix.sessions.createSession({
-      userId,
-      ipAddress: '198.51.100.7',
-      userAgent: 'optix-fuzz/1.0',
-      // MFA-verified on a device of its own: POST /v1/me/devices trusts that device.
-      deviceFingerprint: `fp-${randomBytes(8).toString('hex')}`,
-      mfaVerified: true,
-    });
-    const pair = await minters[alg].issueTokenPair({
-      userId,
-      sessionId: session.sessionId,
-      email: `${userId}@example.com`,
-      roles: ['user'],
-      permissions: ['read'],
-    });
+    // The library's login, with this algorithm's minter issuing the pair.
+    const { session, tokens: pair } = await libraryLogin(
+      { sessions: optix.sessions, jwt: minters[alg] },
+      {
+        userId,
+        ipAddress: '198.51.100.7',
+        userAgent: 'optix-fuzz/1.0',
+        // MFA-verified on a device of its own: POST /v1/me/devices trusts that device.
+        deviceFingerprint: `fp-${randomBytes(8).toString('hex')}`,
+        mfaVerified: true,
+        email: `${userId}@example.com`,
+        roles: ['user'],
+        permissions: ['read'],
+      },
+    );
     return credsOf(userId, session.sessionId, pair);
   };
 

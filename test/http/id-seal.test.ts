@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { PLAIN_ID_CODEC, userTag } from '../../src/core/ids.js';
 import type { Stores } from '../../src/core/ports.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
+import { login } from '../../src/services/login.js';
 import { createSessionManager } from '../../src/services/session-manager.js';
 import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
 import { createHarness, errorCode, type Harness, remember, uniqueUser } from './harness.js';
@@ -28,15 +29,17 @@ async function loginBeforeUpgrade(h: Harness, userId: string) {
     refreshGraceSeconds: jwtConfig.refreshGraceSeconds,
   });
   const sessions = createSessionManager({ stores });
-  const session = await sessions.createSession({
-    userId,
-    ipAddress: '203.0.113.9',
-    userAgent: 'before-upgrade/1.0',
-    deviceFingerprint: null,
-    deviceId: null,
-    mfaVerified: false,
-  });
-  const pair = await jwt.issueTokenPair({ userId, sessionId: session.sessionId });
+  const { session, tokens: pair } = await login(
+    { sessions, jwt },
+    {
+      userId,
+      ipAddress: '203.0.113.9',
+      userAgent: 'before-upgrade/1.0',
+      deviceFingerprint: null,
+      deviceId: null,
+      mfaVerified: false,
+    },
+  );
   remember(session.sessionId, pair.accessToken, pair.refreshToken);
   return { sessionId: session.sessionId, ...pair };
 }

@@ -179,14 +179,13 @@ createJwtService({ stores: createMemoryStores(), keys: [], issuer: 42, audience:
   test('plain JavaScript: login → verify → revoke on the memory backend', async () => {
     writeFileSync(
       join(project, 'flow.mjs'),
-      `import { createJwtService, createSessionManager, TokenRevokedError } from 'optix-sessions';
+      `import { createJwtService, createSessionManager, login, TokenRevokedError } from 'optix-sessions';
 import { createMemoryStores } from 'optix-sessions/memory';
 
 const stores = createMemoryStores();
 const jwt = createJwtService({ stores, keys: [{ kid: 'k1', alg: 'HS256', secret: 'pack-test-secret-0123456789abcdef' }], issuer: 'optix-sessions', audience: 'optix' });
 const sessions = createSessionManager({ stores });
-const session = await sessions.createSession({ userId: 'alice', ipAddress: '203.0.113.1', userAgent: 'pack-test' });
-const pair = await jwt.issueTokenPair({ userId: 'alice', sessionId: session.sessionId });
+const { session, tokens: pair } = await login({ sessions, jwt }, { userId: 'alice', ipAddress: '203.0.113.1', userAgent: 'pack-test' });
 const verified = await jwt.verifyToken(pair.accessToken);
 const revoked = await jwt.revokeAccessToken(pair.accessToken, 'user_logout');
 let after = 'verified';

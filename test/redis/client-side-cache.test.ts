@@ -11,6 +11,7 @@ import { RedisClient } from '../../src/redis/client.js';
 import type { RedisClientOptions } from '../../src/redis/config.js';
 import { DerivedCache, InvalidationHub } from '../../src/redis/tracking.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
+import { login as loginFlow } from '../../src/services/login.js';
 import { createSessionManager } from '../../src/services/session-manager.js';
 import { createRedisStores } from '../../src/stores/redis/index.js';
 import { USER_AGENT, uniqueUserId } from '../helpers/fixtures.js';
@@ -80,12 +81,11 @@ describe('client-side cache of revocation checks', () => {
   }
 
   async function login(svc: Awaited<ReturnType<typeof instance>>, userId = uniqueUserId()) {
-    const session = await svc.sessions.createSession({
+    const { session, tokens: pair } = await loginFlow(svc, {
       userId,
       ipAddress: '10.2.0.1',
       userAgent: USER_AGENT,
     });
-    const pair = await svc.jwt.issueTokenPair({ userId, sessionId: session.sessionId });
     return { userId, session, pair };
   }
 
@@ -276,12 +276,11 @@ describe('client-side cache of revocation checks', () => {
     const clock = new ManualClock(Date.now());
     const svc = await instance({}, clock);
     const userId = uniqueUserId();
-    const session = await svc.sessions.createSession({
+    const { session, tokens: pair } = await loginFlow(svc, {
       userId,
       ipAddress: '10.2.0.9',
       userAgent: USER_AGENT,
     });
-    const pair = await svc.jwt.issueTokenPair({ userId, sessionId: session.sessionId });
     await svc.jwt.verifyToken(pair.accessToken);
     const before = await revocationReads();
     await svc.jwt.verifyToken(pair.accessToken);

@@ -70,3 +70,10 @@ export const BACKENDS: Backend[] = [
 
 /** A 32-byte HS256 test secret (never used outside tests). */
 export const TEST_SECRET = 'test-secret-0123456789abcdef-0123456789';
+
+/** The JWT options the service tests share (HS256 under `TEST_SECRET`). */
+export const TEST_JWT = {
+  keys: [{ kid: 'hs-1', alg: 'HS256' as const, secret: TEST_SECRET }],
+  issuer: 'optix-test',
+  audience: 'optix-api',
+};

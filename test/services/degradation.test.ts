@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { RedisClient } from '../../src/redis/client.js';
 import { createRedisStores } from '../../src/stores/redis/index.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
+import { login } from '../../src/services/login.js';
 import { createSessionManager } from '../../src/services/session-manager.js';
 import { USER_AGENT, uniqueUserId } from '../helpers/fixtures.js';
 import { type RedisServerHandle, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
@@ -166,8 +167,7 @@ describe('services on Redis: two instances, outages', () => {
       5000,
     );
     console.log(`# recovered ${(performance.now() - backAt).toFixed(0)} ms after Redis answered PING again`);
-    const s2 = await b.sessions.createSession({ userId, ipAddress: '10.1.1.4', userAgent: USER_AGENT });
-    const pair = await b.jwt.issueTokenPair({ userId, sessionId: s2.sessionId });
+    const { tokens: pair } = await login(b, { userId, ipAddress: '10.1.1.4', userAgent: USER_AGENT });
     await a.jwt.verifyToken(pair.accessToken);
   });
 });

@@ -98,12 +98,11 @@ describe('LazyRequestLogger', () => {
     const app = await buildApp(optix, { logger: c.logger });
     try {
       await app.ready();
-      const session = await optix.sessions.createSession({
+      const { tokens: pair } = await optix.login({
         userId: 'lazy-log-user',
         ipAddress: '203.0.113.5',
         userAgent: 'unit/1.0',
       });
-      const pair = await optix.jwt.issueTokenPair({ userId: 'lazy-log-user', sessionId: session.sessionId });
       const introspect = (key: string) =>
         app.inject({
           method: 'POST',

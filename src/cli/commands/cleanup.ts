@@ -2,7 +2,6 @@
  * `optix-sessions cleanup`: prunes expired entries from every index now (the guide's manual
  * cleanup). A progress bar on a terminal, a one-line summary otherwise.
  */
-import { createKeySchema } from '../../stores/redis/keys.js';
 import {
   type CliIo,
   CliError,
@@ -14,6 +13,7 @@ import {
   withOptix,
 } from '../context.js';
 import type { CleanupStats } from '../../core/ports.js';
+import { tokenCleanupStats } from '../../services/cleanup.js';
 
 const LOCK_HELD = 'another instance is sweeping right now (cleanup lock held); try again later';
 
@@ -27,16 +27,16 @@ function summary(
     printJson(io, { jwt: tokens, sessions: stats });
     return EXIT.OK;
   }
+  // One locked round: the token-index share (`tokens`) is already counted in `stats`.
   const removed =
     stats.sessionIndexEntries +
     stats.deviceIndexEntries +
     stats.blacklistIndexEntries +
     stats.trustedDeviceIndexEntries +
-    stats.securityEventIndexEntries +
-    tokens.blacklistIndexEntries;
+    stats.securityEventIndexEntries;
   io.stdout.write(
-    `cleanup completed: scanned ${stats.scanned} keys in ${stats.durationMs + tokens.durationMs} ms, removed ${removed} expired index entries ` +
-      `(sessions ${stats.sessionIndexEntries}, devices ${stats.deviceIndexEntries}, blacklist ${stats.blacklistIndexEntries + tokens.blacklistIndexEntries}, ` +
+    `cleanup completed: scanned ${stats.scanned} keys in ${stats.durationMs} ms, removed ${removed} expired index entries ` +
+      `(sessions ${stats.sessionIndexEntries}, devices ${stats.deviceIndexEntries}, blacklist ${stats.blacklistIndexEntries}, ` +
       `trusted devices ${stats.trustedDeviceIndexEntries}, security events ${stats.securityEventIndexEntries})\n`,
   );
   return EXIT.OK;
@@ -54,27 +54,15 @@ export async function cleanupCommand(io: CliIo, options: GlobalOptions): Promise
     return summary(io, options, body.sessions, body.jwt);
   }
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
-    const redis = optix.redis!;
-    const lockKey = createKeySchema(optix.config.redis?.keyPrefix ?? redis.keyPrefix).cleanupLock();
-    if ((await redis.wrap('exists', () => redis.commands.exists(lockKey))) > 0) {
-      throw new CliError(
-        EXIT.TEMPFAIL,
-        'another instance is sweeping right now (cleanup lock held); try again later',
-      );
-    }
     // The keyspace size bounds what one pass looks at; the bar grows if the estimate was low.
-    const bar = io.isTTY && !options.json ? await keyspaceBar(io, redis, 'cleanup') : null;
-    const stats = await optix.sessions.cleanupExpiredSessions((scanned) => bar?.update(scanned));
-    if (stats.skipped) {
-      // Another sweep took the lock after the check above: nothing was looked at.
+    const bar = io.isTTY && !options.json ? await keyspaceBar(io, optix, 'cleanup') : null;
+    const outcome = await optix.cleanup({ onProgress: (scanned) => bar?.update(scanned) });
+    if (outcome.status === 'skipped') {
+      // Another sweep holds the lock: nothing was looked at.
       bar?.stop();
-      throw new CliError(
-        EXIT.TEMPFAIL,
-        'another instance is sweeping right now (cleanup lock held); try again later',
-      );
+      throw new CliError(EXIT.TEMPFAIL, LOCK_HELD);
     }
-    const tokens = await optix.jwt.cleanupExpiredTokens();
-    bar?.stop(stats.scanned);
-    return summary(io, options, stats, tokens);
+    bar?.stop(outcome.stats.scanned);
+    return summary(io, options, outcome.stats, tokenCleanupStats(outcome.stats));
   });
 }

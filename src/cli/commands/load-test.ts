@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Optix } from '../../container.js';
-import { describeError } from '../../redis/client.js';
+import { describeError } from '../../core/errors.js';
 import {
   type CliIo,
   CliError,
@@ -95,12 +95,11 @@ export async function runLoadTest(
   } else if (input.scenario === 'verify-warm') {
     distinctTokens = 1;
     const userId = `loadtest-${run}`;
-    const session = await optix.sessions.createSession({
+    const { tokens: pair } = await optix.login({
       userId,
       ipAddress: '127.0.0.1',
       userAgent: 'optix-sessions load-test',
     });
-    const pair = await optix.jwt.issueTokenPair({ userId, sessionId: session.sessionId });
     op = () => optix.jwt.verifyToken(pair.accessToken);
     after = async () => {
       await optix.jwt.revokeRefreshToken(pair.refreshToken, 'load_test_done');

@@ -26,7 +26,7 @@ export async function statsCommand(io: CliIo, options: GlobalOptions): Promise<n
   }
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
     // A full SCAN of the prefix: on a terminal, a bar against the keyspace's size.
-    const bar = io.isTTY && !options.json ? await keyspaceBar(io, optix.redis!, 'stats') : null;
+    const bar = io.isTTY && !options.json ? await keyspaceBar(io, optix, 'stats') : null;
     const stats = await optix.stats((scanned) => bar?.update(scanned));
     bar?.stop();
     if (options.json) return printStats(io, options, stats, null);

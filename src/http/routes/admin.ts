@@ -1,6 +1,7 @@
 /** `/v1/admin/*`: operator actions, with a service key. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { tokenCleanupStats } from '../../services/cleanup.js';
 import type { RouteContext } from '../context.js';
 import { httpError } from '../errors.js';
 import {
@@ -65,10 +66,10 @@ export const StatsView = Type.Object({
 
 const CleanupView = Type.Object({
   skipped: Type.Boolean({ description: 'another instance held the cleanup lock: nothing was done' }),
-  jwt: Type.Union([
-    Type.Null(),
-    Type.Object({ blacklistIndexEntries: Type.Integer(), durationMs: Type.Number() }),
-  ]),
+  jwt: Type.Union(
+    [Type.Null(), Type.Object({ blacklistIndexEntries: Type.Integer(), durationMs: Type.Number() })],
+    { description: 'The token-index share of `sessions` (the same round, counted once); null when skipped' },
+  ),
   sessions: Type.Object({
     sessionIndexEntries: Type.Integer(),
     deviceIndexEntries: Type.Integer(),
@@ -186,10 +187,9 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
       },
     },
     async () => {
-      const sessionStats = await sessions.cleanupExpiredSessions();
-      if (sessionStats.skipped) return { skipped: true, jwt: null, sessions: sessionStats };
-      const tokens = await jwt.cleanupExpiredTokens();
-      return { skipped: false, jwt: tokens, sessions: sessionStats };
+      const outcome = await optix.cleanup();
+      if (outcome.status === 'skipped') return { skipped: true, jwt: null, sessions: outcome.stats };
+      return { skipped: false, jwt: tokenCleanupStats(outcome.stats), sessions: outcome.stats };
     },
   );
 

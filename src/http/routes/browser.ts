@@ -18,7 +18,7 @@ import { clearRefreshCookie, REFRESH_COOKIE, requireBrowserOrigin, setRefreshCoo
 import type { RouteContext } from '../context.js';
 import { httpError } from '../errors.js';
 import { verificationOutcome } from '../metrics.js';
-import { ErrorResponse } from '../schemas.js';
+import { accessTokenBody, ErrorResponse } from '../schemas.js';
 import { countRefreshFailure } from './tokens.js';
 
 /** What a cookie route returns: the access token only (the refresh token is in the cookie). */
@@ -64,7 +64,7 @@ export const browserRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
       const pair = await optix.handoffs.redeem(request.body.code);
       setRefreshCookie(reply, pair.refreshToken, cookieMaxAge);
       reply.header('cache-control', 'no-store');
-      return { accessToken: pair.accessToken, tokenType: 'Bearer' as const, expiresIn: pair.expiresIn };
+      return accessTokenBody(pair);
     },
   );
 
@@ -95,7 +95,7 @@ export const browserRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
         metrics.refreshes.inc({ outcome: 'rotated' });
         setRefreshCookie(reply, pair.refreshToken, cookieMaxAge);
         reply.header('cache-control', 'no-store');
-        return { accessToken: pair.accessToken, tokenType: 'Bearer' as const, expiresIn: pair.expiresIn };
+        return accessTokenBody(pair);
       } catch (err) {
         // A cookie the library refused will never work again; a store failure keeps it (retry).
         if (countRefreshFailure(err, metrics, request)) clearRefreshCookie(reply);

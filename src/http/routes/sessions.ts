@@ -1,6 +1,7 @@
 /** `POST /v1/sessions`: the login service creates a session for a user it has authenticated. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { grantClaims } from '../../services/login.js';
 import type { RouteContext } from '../context.js';
 import { httpError } from '../errors.js';
 import {
@@ -11,6 +12,7 @@ import {
   SessionIdString,
   SessionView,
   TokenPairView,
+  tokenPairBody,
   UserIdString,
   WORDS,
 } from '../schemas.js';
@@ -117,19 +119,11 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
       const pair = await optix.jwt.issueTokenPair({
         userId: session.userId,
         sessionId: session.sessionId,
-        ...(b.email !== undefined ? { email: b.email } : {}),
-        ...(b.roles !== undefined ? { roles: b.roles } : {}),
-        ...(b.permissions !== undefined ? { permissions: b.permissions } : {}),
+        ...grantClaims(b),
       });
       request.log.info({ sessionHash: ctx.hashId(session.sessionId) }, 'session_rotated');
       reply.header('cache-control', 'no-store');
-      return {
-        session,
-        accessToken: pair.accessToken,
-        refreshToken: pair.refreshToken,
-        tokenType: 'Bearer' as const,
-        expiresIn: pair.expiresIn,
-      };
+      return { session, ...tokenPairBody(pair) };
     },
   );
 
@@ -182,52 +176,23 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app
       },
     },
     async (request, reply) => {
-      const b = request.body;
-      const browser = b.transport === 'browser';
+      // The body is the login's input (schema-checked), plus how the client gets its tokens.
+      const { transport, ...input } = request.body;
+      const browser = transport === 'browser';
       if (browser && optix.config.browser.corsOrigins.length === 0) {
         throw httpError('ERR_VALIDATION', 'transport "browser" needs CORS_ORIGINS (browser mode is off)');
       }
-      const session = await optix.sessions.createSession({
-        userId: b.userId,
-        ipAddress: b.ipAddress,
-        userAgent: b.userAgent,
-        deviceFingerprint: b.deviceFingerprint ?? null,
-        deviceId: b.deviceId ?? null,
-        mfaVerified: b.mfaVerified ?? false,
-      });
-      const grant = {
-        userId: b.userId,
-        sessionId: session.sessionId,
-        ...(b.email !== undefined ? { email: b.email } : {}),
-        ...(b.roles !== undefined ? { roles: b.roles } : {}),
-        ...(b.permissions !== undefined ? { permissions: b.permissions } : {}),
-      };
-      let pair: Awaited<ReturnType<typeof optix.jwt.issueTokenPair>> | null = null;
-      let handoff: { code: string; expiresIn: number } | null = null;
-      try {
-        // Browser transport: the pair is minted when the page exchanges the code, so the refresh
-        // token never passes through the login service or the page's scripts.
-        if (browser) handoff = await optix.handoffs.create(grant);
-        else pair = await optix.jwt.issueTokenPair(grant);
-      } catch (err) {
-        // No session without tokens: undo, then report the original failure.
-        await optix.sessions.terminateSession(session.sessionId, 'token_issue_failed').catch(() => undefined);
-        throw err;
-      }
+      // Browser transport: the pair is minted when the page exchanges the code, so the refresh
+      // token never passes through the login service or the page's scripts.
+      const result = browser ? await optix.loginWithHandoff(input) : await optix.login(input);
       metrics.sessionsCreated.inc();
-      request.log.info({ sessionHash: ctx.hashId(session.sessionId) }, 'session_created');
+      request.log.info({ sessionHash: ctx.hashId(result.session.sessionId) }, 'session_created');
       reply.code(201).header('cache-control', 'no-store');
-      if (handoff !== null) {
+      if ('handoff' in result) {
+        const { session, handoff } = result;
         return { session, handoffCode: handoff.code, handoffExpiresIn: handoff.expiresIn };
       }
-      if (pair === null) throw new Error('unreachable: no token pair');
-      return {
-        session,
-        accessToken: pair.accessToken,
-        refreshToken: pair.refreshToken,
-        tokenType: 'Bearer' as const,
-        expiresIn: pair.expiresIn,
-      };
+      return { session: result.session, ...tokenPairBody(result.tokens) };
     },
   );
 };

@@ -9,7 +9,7 @@ import type { TokenPair } from '../../services/types.js';
 import { isOptixError } from '../../core/errors.js';
 import type { RouteContext } from '../context.js';
 import { verificationOutcome } from '../metrics.js';
-import { authErrors, ErrorResponse, TokenPairView, TokenString } from '../schemas.js';
+import { authErrors, ErrorResponse, TokenPairView, TokenString, tokenPairBody } from '../schemas.js';
 
 const TokenBody = Type.Object(
   {
@@ -134,12 +134,7 @@ export const refreshRoute: FastifyPluginAsyncTypebox<RouteContext> = async (app,
         endpoint: '/v1/token/refresh',
       });
       reply.header('cache-control', 'no-store');
-      return {
-        accessToken: pair.accessToken,
-        refreshToken: pair.refreshToken,
-        tokenType: 'Bearer' as const,
-        expiresIn: pair.expiresIn,
-      };
+      return tokenPairBody(pair);
     },
   );
 };

@@ -11,6 +11,7 @@ import { ConfigError } from '../../core/errors.js';
 import type { Stores } from '../../core/ports.js';
 import { MemoryHandoffs } from './handoffs.js';
 import { MemoryStoreMaintenance } from './maintenance.js';
+import { MemoryRateLimits } from './rate-limits.js';
 import { MemoryRefreshFamilies } from './refresh-families.js';
 import { MemoryRevocationChecker } from './revocation.js';
 import { MemorySecurityEvents } from './security-events.js';
@@ -21,6 +22,7 @@ import { MemoryTrustedDevices } from './trusted-devices.js';
 
 export { MemoryHandoffs } from './handoffs.js';
 export { MemoryStoreMaintenance } from './maintenance.js';
+export { MemoryRateLimits } from './rate-limits.js';
 export { MemoryRefreshFamilies, REUSE_REASON } from './refresh-families.js';
 export { MemoryRevocationChecker } from './revocation.js';
 export { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT, MemorySecurityEvents } from './security-events.js';
@@ -84,5 +86,6 @@ export function createMemoryStores(options: MemoryStoresOptions = {}): Stores {
     revocation: new MemoryRevocationChecker(state),
     maintenance: new MemoryStoreMaintenance(state),
     handoffs: new MemoryHandoffs(state),
+    rateLimits: new MemoryRateLimits(state),
   };
 }

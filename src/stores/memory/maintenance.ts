@@ -1,4 +1,5 @@
-import type { CleanupStats, StoreMaintenance, StoreStats } from '../../core/ports.js';
+import { skippedCleanup } from '../../core/cleanup.js';
+import type { CleanupRunOptions, CleanupStats, StoreMaintenance, StoreStats } from '../../core/ports.js';
 import { cleanupEventIndexes } from './security-events.js';
 import { cleanupSessionIndexes } from './session-store.js';
 import type { MemoryState } from './state.js';
@@ -8,6 +9,8 @@ import { cleanupTrustedDeviceIndexes } from './trusted-devices.js';
 /** In-memory `StoreMaintenance`: counts and prunes the shared state. */
 export class MemoryStoreMaintenance implements StoreMaintenance {
   readonly #state: MemoryState;
+  /** When the schedule (`notWithinMs`) next lets a round start, by the store's clock. */
+  #dueAt = Number.NEGATIVE_INFINITY;
 
   constructor(state: MemoryState) {
     this.#state = state;
@@ -38,9 +41,17 @@ export class MemoryStoreMaintenance implements StoreMaintenance {
     };
   }
 
-  async cleanup(onProgress?: (scanned: number, total: number | null) => void): Promise<CleanupStats> {
+  async cleanup(
+    onProgress?: (scanned: number, total: number | null) => void,
+    options: CleanupRunOptions = {},
+  ): Promise<CleanupStats> {
     const state = this.#state;
     const started = state.now();
+    if (options.notWithinMs !== undefined) {
+      if (started < this.#dueAt) return skippedCleanup('not_due');
+      this.#dueAt = started + options.notWithinMs;
+    }
+    // One round runs to its end without yielding (no await): rounds never overlap, no lock needed.
     const sizeOf = (indexes: Map<string, Map<string, number>>): number => {
       let size = 0;
       for (const index of indexes.values()) size += index.size;

@@ -15,6 +15,7 @@ import { SCRIPTS } from './scripts.js';
 import { createKeySchema } from './keys.js';
 import { RedisHandoffs } from './handoffs.js';
 import { RedisStoreMaintenance } from './maintenance.js';
+import { RedisRateLimits } from './rate-limits.js';
 import { RedisRefreshFamilies } from './refresh-families.js';
 import { RedisRevocationChecker } from './revocation.js';
 import { RedisSecurityEvents } from './security-events.js';
@@ -25,6 +26,7 @@ import { RedisTrustedDevices } from './trusted-devices.js';
 export { createKeySchema, type KeySchema } from './keys.js';
 export { RedisHandoffs } from './handoffs.js';
 export { RedisStoreMaintenance } from './maintenance.js';
+export { RedisRateLimits } from './rate-limits.js';
 export { REUSE_REASON, RedisRefreshFamilies } from './refresh-families.js';
 export { RedisRevocationChecker } from './revocation.js';
 export { SCRIPTS } from './scripts.js';
@@ -126,5 +128,6 @@ export function createRedisStores(client: RedisClient, options: RedisStoresOptio
     revocation: new RedisRevocationChecker(ctx),
     maintenance: new RedisStoreMaintenance(ctx),
     handoffs: new RedisHandoffs(ctx),
+    rateLimits: new RedisRateLimits(ctx),
   };
 }

@@ -1,5 +1,6 @@
+import { skippedCleanup } from '../../core/cleanup.js';
 import { randomToken } from '../../core/ids.js';
-import type { CleanupStats, StoreMaintenance, StoreStats } from '../../core/ports.js';
+import type { CleanupRunOptions, CleanupStats, StoreMaintenance, StoreStats } from '../../core/ports.js';
 import { type RedisStoreContext, scanKeys } from './context.js';
 import { SCRIPTS } from './scripts.js';
 import { cleanupEventIndexes } from './security-events.js';
@@ -13,7 +14,8 @@ const CLEANUP_LOCK_MS = 10 * 60_000;
 /**
  * `StoreMaintenance` on Redis: bounded `SCAN`s (`COUNT 500`, never `KEYS`) and index pruning in
  * batches of 500 members. `cleanup` holds a lock (`maintenance:cleanup_lock`, `SET NX PX`) so one
- * sweeper runs at a time across instances; a second caller gets empty stats back at once.
+ * sweeper runs at a time across instances; a second caller gets empty stats back at once. With
+ * `notWithinMs` it first claims the schedule key (`maintenance:cleanup_schedule`, `SET NX PX`).
  */
 export class RedisStoreMaintenance implements StoreMaintenance {
   readonly #ctx: RedisStoreContext;
@@ -73,28 +75,32 @@ export class RedisStoreMaintenance implements StoreMaintenance {
     return stats;
   }
 
-  async cleanup(onProgress?: (scanned: number, total: number | null) => void): Promise<CleanupStats> {
+  async cleanup(
+    onProgress?: (scanned: number, total: number | null) => void,
+    options: CleanupRunOptions = {},
+  ): Promise<CleanupStats> {
     const ctx = this.#ctx;
     const { client, keys } = ctx;
     const started = performance.now();
-    const empty: CleanupStats = {
-      sessionIndexEntries: 0,
-      deviceIndexEntries: 0,
-      blacklistIndexEntries: 0,
-      trustedDeviceIndexEntries: 0,
-      securityEventIndexEntries: 0,
-      scanned: 0,
-      durationMs: 0,
-    };
-    const lockKey = keys.cleanupLock();
     const token = randomToken();
+    if (options.notWithinMs !== undefined) {
+      // The fleet's schedule: whoever sets it sweeps this interval; it expires by itself.
+      const due = await client.wrap('set', () =>
+        client.commands.set(keys.cleanupSchedule(), token, {
+          expiration: { type: 'PX', value: options.notWithinMs! },
+          condition: 'NX',
+        }),
+      );
+      if (due === null) return skippedCleanup('not_due');
+    }
+    const lockKey = keys.cleanupLock();
     const acquired = await client.wrap('set', () =>
       client.commands.set(lockKey, token, {
         expiration: { type: 'PX', value: CLEANUP_LOCK_MS },
         condition: 'NX',
       }),
     );
-    if (acquired === null) return { ...empty, skipped: true };
+    if (acquired === null) return skippedCleanup('lock_held');
     try {
       let base = 0;
       const progress = (scanned: number) => onProgress?.(base + scanned, null);

@@ -55,6 +55,7 @@ export const SCRIPTS = {
   device_revoke: load('device_revoke', 2),
   lock_release: load('lock_release', 1),
   id_secret_init: load('id_secret_init', 1),
+  rate_limit_incr: load('rate_limit_incr', 1),
 } as const satisfies Record<string, LuaScript>;
 
 export type ScriptName = keyof typeof SCRIPTS;
