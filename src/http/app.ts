@@ -27,6 +27,7 @@ import {
   requireUser,
 } from './auth.js';
 import { registerBrowserSupport } from './browser.js';
+import { consoleRoutes } from './console.js';
 import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
 import { clientErrorHandler, httpError, toHttpError } from './errors.js';
 import { createLogger, hashId, lazyChildLoggerFactory } from './logger.js';
@@ -458,6 +459,8 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   await app.register(meRoutes, ctx);
   await app.register(adminRoutes, ctx);
   await app.register(operatorRoutes, ctx);
+  // The web consoles (/account): pages and assets under a strict CSP; the browser-mode apps may frame them.
+  await app.register(consoleRoutes, { frameAncestors: config.browser.corsOrigins });
 
   app.addHook('onClose', async () => {
     stopListening?.();

@@ -170,6 +170,9 @@ export const ROUTES: readonly RouteSpec[] = [
     destructive: true,
     refusedInWorld: true,
   },
+  // The web consoles: static pages and assets (src/http/console.ts).
+  { method: 'GET', url: '/account', auth: 'none' },
+  { method: 'GET', url: '/console/*', auth: 'none', params: ['*'] },
 ];
 
 export function routeKey(method: string, url: string): string {
@@ -983,6 +986,9 @@ function partyId(ctx: CaseContext, name: ParamName, p: Party, index: number, des
             'favicon-32x32.png',
             'oauth2-redirect.html',
             'nope.txt',
+            // /console/* (the docs answer 404 for these, the consoles for the docs' names)
+            'shared/console.css',
+            'account/main.js',
           ],
           index,
         ) ?? 'index.html'
@@ -1736,6 +1742,8 @@ async function runHttp(ctx: CaseContext, action: Extract<Action, { a: 'http' }>)
       return;
     }
     case 'GET /docs/static/*':
+    case 'GET /console/*':
+      // A missing asset is a 404; whatever is served must come from the docs or web/ folders.
       if (ok && /root:.*:0:0:|"name":\s*"optix-sessions"|BEGIN (PRIVATE|EC PRIVATE)/.test(res.body)) {
         fail(`${where}: served a file from outside the docs: ${url}`);
       }
