@@ -21,7 +21,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { httpError } from './errors.js';
 
 /** The consoles served, each a page at `/<name>` from `web/<name>/index.html`. */
-export const CONSOLES = ['account'] as const;
+export const CONSOLES = ['account', 'admin'] as const;
 export type ConsoleName = (typeof CONSOLES)[number];
 
 /** Where the assets are served from (`/console/shared/api.js`). */

@@ -172,6 +172,7 @@ export const ROUTES: readonly RouteSpec[] = [
   },
   // The web consoles: static pages and assets (src/http/console.ts).
   { method: 'GET', url: '/account', auth: 'none' },
+  { method: 'GET', url: '/admin', auth: 'none' },
   { method: 'GET', url: '/console/*', auth: 'none', params: ['*'] },
 ];
 
