@@ -8,14 +8,15 @@
 # exec form node is PID 1 and receives the SIGTERM of `docker stop`: it drains requests in flight
 # for up to 10 s and exits 0, so give the container more than that (`stop_grace_period`).
 
-# --- build: compile TypeScript to dist/ (with the Lua scripts) ---
+# --- build: compile TypeScript to dist/ (with the Lua scripts and the web consoles) ---
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/clean-dist.mjs scripts/copy-lua.mjs ./scripts/
+COPY scripts/clean-dist.mjs scripts/copy-lua.mjs scripts/copy-web.mjs ./scripts/
 COPY src ./src
+COPY web ./web
 RUN npm run build
 
 # --- deps: the runtime dependencies only (no tsx, no TypeScript) ---

@@ -105,6 +105,10 @@ function loadTranspiler(): Promise<Transpile> {
         },
       }).outputText;
   });
+  // A failed load (no TypeScript installed) is tried again on the next request, not cached.
+  transpiler.catch(() => {
+    transpiler = null;
+  });
   return transpiler;
 }
 
@@ -165,8 +169,12 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   const csp = consoleCsp(options.frameAncestors);
   const frameable = options.frameAncestors.length > 0;
 
-  app.addHook('onSend', async (_request, reply, payload) => {
-    securityHeaders(reply, csp, frameable);
+  // The operator console is never framed by another origin (a framed "revoke everything" button
+  // could be clickjacked): `frame-ancestors 'self'` and X-Frame-Options for its page.
+  const ownCsp = consoleCsp([]);
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.routeOptions.url === '/admin') securityHeaders(reply, ownCsp, false);
+    else securityHeaders(reply, csp, frameable);
     return payload;
   });
 
@@ -178,6 +186,8 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
 
   for (const name of options.consoles ?? CONSOLES) {
     app.get(`/${name}`, { schema: { hide: true } }, async (request, reply) => {
+      // From source, start loading TypeScript now: the page's modules are requested next.
+      if (fromSource) void loadTranspiler().catch(() => undefined);
       const page = await load(`${name}/index.html`);
       if (page === null) throw missing(`${name}/index.html`);
       // The page holds no data (everything comes from the API with the user's token): still, no

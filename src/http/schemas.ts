@@ -8,6 +8,7 @@ import { Type } from 'typebox';
 import Format from 'typebox/format';
 import { ERROR_CODES } from '../core/errors.js';
 import { isUserId, MAX_USER_ID_BYTES } from '../core/ids.js';
+import { ClientView } from './user-agent.js';
 
 // Formats a pattern cannot express. The registry is TypeBox's (process-wide); the names are ours.
 Format.Set('optix-ip-address', (value) => isIP(value) !== 0);
@@ -137,6 +138,7 @@ export const SessionListView = Type.Object({
     Type.Object({
       ...SessionView.properties,
       current: Type.Optional(Type.Boolean({ description: 'The session of the calling token' })),
+      client: Type.Optional(ClientView),
     }),
   ),
 });
@@ -157,6 +159,7 @@ export const SecurityEventView = Type.Object({
   sessionId: Type.Union([Type.String(), Type.Null()]),
   ipAddress: Type.Union([Type.String(), Type.Null()]),
   userAgent: Type.Union([Type.String(), Type.Null()]),
+  client: Type.Optional(Type.Union([ClientView, Type.Null()])),
   details: Type.Record(
     Type.String(),
     Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),

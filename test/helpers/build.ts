@@ -21,12 +21,13 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** `true` when `dist/` holds a build at least as new as every file under `src/` and the build config. */
+/** `true` when `dist/` holds a build at least as new as every file under `src/`, `web/` and the build config. */
 export function isBuilt(): boolean {
   const marker = join(ROOT, 'dist/server.js');
   if (!existsSync(marker)) return false;
   const sources = Math.max(
     newestMtime(join(ROOT, 'src')),
+    newestMtime(join(ROOT, 'web')),
     statSync(join(ROOT, 'tsconfig.json')).mtimeMs,
     statSync(join(ROOT, 'tsconfig.build.json')).mtimeMs,
   );

@@ -225,3 +225,25 @@ describe('/v1/operator overview on Redis, two instances', async () => {
     }
   });
 });
+
+describe('the /admin page', async () => {
+  const h = await createHarness({ CORS_ORIGINS: 'https://app.example.com' });
+
+  test('is a page with no data, under the strict CSP, and never framed by another origin', async () => {
+    const page = await h.inject({ method: 'GET', url: '/admin' });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.headers['content-type'] as string, /text\/html/);
+    const csp = page.headers['content-security-policy'] as string;
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /frame-ancestors 'self'(;|$)/);
+    assert.doesNotMatch(csp, /app\.example\.com/);
+    assert.equal(page.headers['x-frame-options'], 'SAMEORIGIN');
+    assert.doesNotMatch(page.body, /<script>(?!<\/script>)|style=/, 'no inline script or style');
+    // The account console may be framed by the browser-mode apps; the operator console may not.
+    const account = await h.inject({ method: 'GET', url: '/account' });
+    assert.match(account.headers['content-security-policy'] as string, /app\.example\.com/);
+    const asset = await h.inject({ method: 'GET', url: '/console/admin/main.js' });
+    assert.equal(asset.statusCode, 200);
+    assert.match(asset.body, /\/v1\/operator\/overview/);
+  });
+});

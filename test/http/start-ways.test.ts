@@ -231,6 +231,7 @@ describe('Dockerfile', () => {
     }
     assert.ok(existsSync(join(ROOT, 'dist/server.js')));
     assert.ok(existsSync(join(ROOT, 'dist/stores/redis/scripts')), 'Lua scripts are copied into dist/');
+    assert.ok(existsSync(join(ROOT, 'dist/web/account/index.html')), 'the web consoles are built into dist/');
   });
 
   test('docker-compose.yml builds this image and runs it beside Redis', () => {

@@ -84,6 +84,7 @@ async function loadSessions(): Promise<void> {
             'h3',
             { class: 'item-title', id: titleId },
             name,
+            s.current ? ' ' : null,
             s.current ? h('span', { class: 'badge' }, 'This device') : null,
           ),
           h('p', { class: 'item-meta' }, `IP address ${s.ipAddress || 'unknown'}`),
@@ -128,6 +129,8 @@ async function signOutSession(session: SessionView, name: string): Promise<void>
     await api.call('DELETE', `/v1/me/sessions/${encodeURIComponent(session.sessionId)}`);
     announce(`${name} was signed out.`);
     await Promise.all([loadSessions(), reloadTimeline()]);
+    // Its button is gone with it: keep keyboard focus on the list rather than lose it.
+    byId('sessions-title').focus();
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
       announce('That session had already ended.');
@@ -150,6 +153,8 @@ async function signOutOthers(): Promise<void> {
     const { ended } = await api.call<{ ended: number }>('POST', '/v1/me/logout-others');
     announce(ended === 1 ? '1 other session was signed out.' : `${ended} other sessions were signed out.`);
     await Promise.all([loadSessions(), reloadTimeline()]);
+    // The button hides when no other session is left: keep keyboard focus on the list.
+    byId('sessions-title').focus();
   } catch (err) {
     report(err);
   }
@@ -211,6 +216,7 @@ async function untrust(device: DeviceView): Promise<void> {
   try {
     await api.call('DELETE', `/v1/me/devices/${encodeURIComponent(device.deviceId)}`);
     announce(`You no longer trust ${device.deviceName}.`);
+    byId('devices-title').focus();
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 404)) {
       report(err);
@@ -302,6 +308,7 @@ async function start(): Promise<void> {
   try {
     if ((await signIn(api)) === 'signed-out') {
       showSignedOut();
+      document.body.dataset.ready = 'signed-out';
       return;
     }
     const sub = api.claims()?.sub;

@@ -117,7 +117,7 @@ export function fromNow(ms: number, now = Date.now()): string {
   if (abs < 45) return seconds <= 0 ? 'just now' : 'in a few seconds';
   if (abs < 45 * 60) return relative.format(Math.round(seconds / 60), 'minute');
   if (abs < 22 * 3600) return relative.format(Math.round(seconds / 3600), 'hour');
-  if (abs < 26 * 86400) return relative.format(Math.round(seconds / 86400), 'day');
+  if (abs < 45 * 86400) return relative.format(Math.round(seconds / 86400), 'day');
   if (abs < 320 * 86400) return relative.format(Math.round(seconds / (30 * 86400)), 'month');
   return relative.format(Math.round(seconds / (365 * 86400)), 'year');
 }

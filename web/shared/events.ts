@@ -48,9 +48,16 @@ const END_REASONS: Record<string, string> = {
   token_issue_failed: 'the sign-in could not be completed',
 };
 
-const on = (event: SecurityEventView) => {
+/** The event's client in words, or `null` when unknown. */
+function clientOf(event: SecurityEventView): string | null {
   const summary = event.client?.summary;
-  return summary && summary !== 'an unknown device' ? ` from ${summary}` : '';
+  return summary && summary !== 'an unknown device' ? summary : null;
+}
+
+/** ` from Chrome on Windows 10`, or nothing when the client is unknown. */
+const on = (event: SecurityEventView) => {
+  const client = clientOf(event);
+  return client !== null ? ` from ${client}` : '';
 };
 
 /** Plain words for one event. */
@@ -63,7 +70,10 @@ export function describeEvent(event: SecurityEventView): EventWords {
       return { title: `New sign-in${on(event)}`, advice: null, tone };
     case 'new_device':
       return {
-        title: `Sign-in from a device we had not seen before${on(event)}`,
+        title:
+          clientOf(event) !== null
+            ? `Sign-in from a new device: ${clientOf(event)}`
+            : 'Sign-in from a new device',
         advice: 'If this was not you, sign that session out and change your password.',
         tone,
       };

@@ -8,6 +8,8 @@ import { Type } from 'typebox';
 import { userOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { httpError } from '../errors.js';
+import { pageOfEvents } from '../event-pages.js';
+import { describeUserAgent } from '../user-agent.js';
 import {
   authErrors,
   ErrorResponse,
@@ -35,6 +37,8 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
       schema: {
         tags: ['me'],
         summary: 'My live sessions, newest first',
+        description:
+          'Each with `client`: its user agent in words (`Chrome on Windows 10`); `current` marks the calling session.',
         security,
         response: { 200: SessionListView, ...authErrors },
       },
@@ -42,7 +46,13 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
     async (request) => {
       const me = userOf(request);
       const list = await sessions.listUserSessions(me.userId);
-      return { sessions: list.map((s) => ({ ...s, current: s.sessionId === me.sessionId })) };
+      return {
+        sessions: list.map((s) => ({
+          ...s,
+          current: s.sessionId === me.sessionId,
+          client: describeUserAgent(s.userAgent),
+        })),
+      };
     },
   );
 
@@ -212,20 +222,37 @@ export const meRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx
       onRequest,
       schema: {
         tags: ['me'],
-        summary: 'My security events, newest first',
+        summary: 'My security events, newest first, paged',
+        description:
+          'Each event with `client` (its user agent in words, `null` when it has none). Paged: `nextUntil`, passed as `until`, gives the next (older) page; `null` on the last page. Events of one millisecond are never split between pages.',
         security,
         querystring: EventsQuery,
-        response: { 200: Type.Object({ events: Type.Array(SecurityEventView) }), ...authErrors },
+        response: {
+          200: Type.Object({
+            events: Type.Array(SecurityEventView),
+            nextUntil: Type.Union([Type.Integer(), Type.Null()], {
+              description: 'The `until` of the next, older page (ms since the epoch); `null`: no more',
+            }),
+          }),
+          ...authErrors,
+        },
       },
     },
     async (request) => {
       const q = request.query;
-      const events = await sessions.listSecurityEvents(userOf(request).userId, {
+      const userId = userOf(request).userId;
+      const page = await pageOfEvents((options) => sessions.listSecurityEvents(userId, options), {
         ...(q.since !== undefined ? { since: parseApiTime(q.since)! } : {}),
         ...(q.until !== undefined ? { until: parseApiTime(q.until)! } : {}),
         limit: q.limit ?? 50,
       });
-      return { events };
+      return {
+        events: page.events.map((e) => ({
+          ...e,
+          client: e.userAgent === null ? null : describeUserAgent(e.userAgent),
+        })),
+        nextUntil: page.nextUntil,
+      };
     },
   );
 };
