@@ -184,6 +184,11 @@ describe('operator console in Chromium', {
     await opPage.press('#user-id', 'Enter');
     await opPage.waitForSelector('#user-sessions [data-session-id]');
     assert.equal(await opPage.locator('#user-sessions [data-session-id]').count(), 1);
+    assert.match(
+      (await opPage.textContent('#user-sessions')) ?? '',
+      /Chrome on Windows/,
+      'the device in words',
+    );
     assert.deepEqual(await seriousViolations(opPage), [], 'axe: a user');
 
     // Keyboard only: the revoke button, the reason dialog, Enter.

@@ -155,6 +155,14 @@ export const ROUTES: readonly RouteSpec[] = [
     refusedInWorld: true,
   },
   {
+    method: 'GET',
+    url: '/v1/operator/users/:userId/events',
+    auth: 'user',
+    params: ['userId'],
+    query: true,
+    refusedInWorld: true,
+  },
+  {
     method: 'POST',
     url: '/v1/operator/sessions/:sessionId/end',
     auth: 'user',
@@ -1762,6 +1770,7 @@ async function runHttp(ctx: CaseContext, action: Extract<Action, { a: 'http' }>)
     case 'GET /v1/operator/me':
     case 'GET /v1/operator/overview':
     case 'GET /v1/operator/users/:userId':
+    case 'GET /v1/operator/users/:userId/events':
     case 'POST /v1/operator/sessions/:sessionId/end':
     case 'POST /v1/operator/users/:userId/revoke':
       if (ok) fail(`${where}: ${res.statusCode} for a token without the admin role`);

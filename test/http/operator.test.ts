@@ -13,6 +13,7 @@ const ADMIN = { roles: ['optix:admin'], email: 'ops@example.com' };
 const ROUTES: Array<[method: 'GET' | 'POST', url: (sid: string) => string, body?: object]> = [
   ['GET', () => '/v1/operator/me'],
   ['GET', () => '/v1/operator/users/someone'],
+  ['GET', () => '/v1/operator/users/someone/events?limit=5'],
   ['GET', () => '/v1/operator/overview'],
   ['POST', (sid) => `/v1/operator/sessions/${sid}/end`, { reason: 'testing access' }],
   ['POST', () => '/v1/operator/users/someone/revoke', { reason: 'testing access' }],
@@ -60,6 +61,8 @@ describe('/v1/operator on memory', async () => {
     const seen = await h.inject({ method: 'GET', url: `/v1/operator/users/${userId}`, headers: op.user });
     assert.equal(seen.statusCode, 200);
     assert.equal(seen.headers['cache-control'], 'no-store');
+    const windows = seen.json().sessions.find((s: { sessionId: string }) => s.sessionId === a.sessionId);
+    assert.match(windows.client.summary, /Chrome on Windows/);
     assert.deepEqual(
       seen
         .json()
@@ -102,6 +105,16 @@ describe('/v1/operator on memory', async () => {
     assert.equal((await h.introspect(b.accessToken)).json().active, false);
 
     const after = await h.inject({ method: 'GET', url: `/v1/operator/users/${userId}`, headers: op.user });
+    assert.equal(after.json().nextUntil, null, 'one page');
+    // Paged like /v1/me/security-events, with the user agent in words.
+    const page = await h.inject({
+      method: 'GET',
+      url: `/v1/operator/users/${userId}/events?limit=2`,
+      headers: op.user,
+    });
+    assert.equal(page.statusCode, 200, page.body);
+    assert.equal(page.json().events.length, 2);
+    assert.equal(typeof page.json().nextUntil, 'number');
     const actions = after
       .json()
       .events.filter((e: { type: string }) => e.type === 'admin_action')

@@ -10,7 +10,7 @@
  */
 import { ApiError, createApiClient } from '../shared/api.js';
 import { announce, byId, formatTime, h, replaceChildren, timeElement } from '../shared/dom.js';
-import { describeEvent, type SecurityEventView } from '../shared/events.js';
+import { type ClientWords, describeEvent, type SecurityEventView } from '../shared/events.js';
 import { signIn } from '../shared/sign-in.js';
 import { renderBarChart } from './charts.js';
 
@@ -65,6 +65,7 @@ interface SessionView {
   lastActivity: number;
   lastEndpoint: string | null;
   mfaVerified: boolean;
+  client?: ClientWords;
 }
 interface DeviceView {
   deviceId: string;
@@ -78,11 +79,14 @@ interface UserView {
   sessions: SessionView[];
   devices: DeviceView[];
   events: SecurityEventView[];
+  nextUntil: number | null;
 }
 
 const api = createApiClient({ onSignedOut: showSignedOut });
 let timer: ReturnType<typeof setTimeout> | undefined;
 let currentUser: string | null = null;
+/** The `until` of the next (older) page of the user's timeline; `null`: all shown. */
+let nextUntil: number | null = null;
 
 function showSignedOut(): void {
   clearTimeout(timer);
@@ -400,7 +404,8 @@ function askReason(options: {
 
 function sessionItem(s: SessionView): HTMLLIElement {
   const titleId = `s-${s.sessionId.replace(/[^A-Za-z0-9_-]/g, '')}`;
-  const name = s.userAgent === '' ? 'Unknown device' : s.userAgent;
+  const words = s.client?.summary ?? (s.userAgent === '' ? 'an unknown device' : s.userAgent);
+  const name = words.charAt(0).toUpperCase() + words.slice(1);
   return h(
     'li',
     { class: 'item', 'aria-labelledby': titleId, 'data-session-id': s.sessionId },
@@ -421,6 +426,9 @@ function sessionItem(s: SessionView): HTMLLIElement {
         timeElement(s.lastActivity),
         s.lastEndpoint ? ` at ${s.lastEndpoint}` : '',
       ),
+      s.client !== undefined && s.userAgent !== ''
+        ? h('p', { class: 'item-meta' }, `User agent: ${s.userAgent}`)
+        : null,
       h('p', { class: 'item-meta mono' }, `Session ${s.sessionId}`),
     ),
     h(
@@ -501,12 +509,43 @@ async function loadUser(userId: string, focus: boolean): Promise<void> {
     byId('user-timeline'),
     ...(view.events.length > 0 ? view.events.map(eventItem) : [h('li', { class: 'empty' }, 'No events.')]),
   );
+  nextUntil = view.nextUntil;
+  byId('timeline-more').hidden = nextUntil === null;
   byId('user').hidden = false;
   byId('revoke-all').setAttribute(
     'aria-label',
     `Sign out everywhere and revoke every token (${view.userId})`,
   );
   if (focus) title.focus();
+}
+
+async function loadOlderEvents(): Promise<void> {
+  const userId = currentUser;
+  if (userId === null || nextUntil === null) return;
+  const button = byId<HTMLButtonElement>('timeline-more');
+  button.disabled = true;
+  try {
+    const query = new URLSearchParams({ until: String(nextUntil), limit: '50' });
+    const page = await api.call<{ events: SecurityEventView[]; nextUntil: number | null }>(
+      'GET',
+      `/v1/operator/users/${encodeURIComponent(userId)}/events?${query}`,
+    );
+    const list = byId('user-timeline');
+    const before = list.children.length;
+    list.append(...page.events.map(eventItem));
+    nextUntil = page.nextUntil;
+    button.hidden = nextUntil === null;
+    announce(page.events.length === 1 ? '1 older event shown.' : `${page.events.length} older events shown.`);
+    const first = list.children[before] as HTMLElement | undefined;
+    if (first) {
+      first.tabIndex = -1;
+      first.focus();
+    }
+  } catch (err) {
+    report(err);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function find(event: Event): Promise<void> {
@@ -577,6 +616,7 @@ async function revokeAll(): Promise<void> {
 async function start(): Promise<void> {
   byId('find-form').addEventListener('submit', (e) => void find(e));
   byId('revoke-all').addEventListener('click', () => void revokeAll());
+  byId('timeline-more').addEventListener('click', () => void loadOlderEvents());
   byId('sign-out').addEventListener('click', () => {
     api.signOut().catch(report);
   });

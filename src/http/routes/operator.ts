@@ -14,15 +14,19 @@ import { Type } from 'typebox';
 import { userOf } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { httpError } from '../errors.js';
+import { pageOfEvents } from '../event-pages.js';
 import {
   authErrors,
   ErrorResponse,
+  EventsQuery,
+  parseApiTime,
   SecurityEventView,
   SessionIdString,
   SessionView,
   TrustedDeviceView,
   UserIdString,
 } from '../schemas.js';
+import { ClientView, describeUserAgent } from '../user-agent.js';
 
 const security = [{ userToken: [] }];
 const adminErrors = { ...authErrors, 403: ErrorResponse };
@@ -39,6 +43,16 @@ const ReasonBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const OperatorSessionView = Type.Object({
+  ...SessionView.properties,
+  client: Type.Optional(ClientView),
+});
+const NextUntil = Type.Union([Type.Integer(), Type.Null()], {
+  description: 'The `until` of the next, older page of events (ms since the epoch); `null`: no more',
+});
+/** Events per page of the operator's view of a timeline. */
+const EVENTS_PAGE = 50;
 
 const Nullable = <T extends ReturnType<typeof Type.Number>>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -173,15 +187,18 @@ export const operatorRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (ap
       onRequest,
       schema: {
         tags: ['operator'],
-        summary: "A user's live sessions, trusted devices and security timeline (newest 100)",
+        summary: "A user's live sessions, trusted devices and the first page of the security timeline",
+        description:
+          'Sessions and events carry `client`, their user agent in words. Older events: `GET /v1/operator/users/:userId/events?until=<nextUntil>`.',
         security,
         params: UserParams,
         response: {
           200: Type.Object({
             userId: Type.String(),
-            sessions: Type.Array(SessionView),
+            sessions: Type.Array(OperatorSessionView),
             devices: Type.Array(TrustedDeviceView),
             events: Type.Array(SecurityEventView),
+            nextUntil: NextUntil,
           }),
           ...adminErrors,
         },
@@ -189,13 +206,48 @@ export const operatorRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (ap
     },
     async (request, reply) => {
       const { userId } = request.params;
-      const [list, devices, events] = await Promise.all([
+      const [list, devices, page] = await Promise.all([
         sessions.listUserSessions(userId),
         sessions.listTrustedDevices(userId),
-        sessions.listSecurityEvents(userId, { limit: 100 }),
+        pageOfEvents((options) => sessions.listSecurityEvents(userId, options), { limit: EVENTS_PAGE }),
       ]);
       reply.header('cache-control', 'no-store');
-      return { userId, sessions: list, devices, events };
+      return {
+        userId,
+        sessions: list.map((s) => ({ ...s, client: describeUserAgent(s.userAgent) })),
+        devices,
+        events: page.events.map(withClient),
+        nextUntil: page.nextUntil,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/operator/users/:userId/events',
+    {
+      onRequest,
+      schema: {
+        tags: ['operator'],
+        summary: "A user's security events, newest first, paged (as /v1/me/security-events)",
+        security,
+        params: UserParams,
+        querystring: EventsQuery,
+        response: {
+          200: Type.Object({ events: Type.Array(SecurityEventView), nextUntil: NextUntil }),
+          ...adminErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const { userId } = request.params;
+      const page = await pageOfEvents((options) => sessions.listSecurityEvents(userId, options), {
+        ...(q.since !== undefined ? { since: parseApiTime(q.since)! } : {}),
+        ...(q.until !== undefined ? { until: parseApiTime(q.until)! } : {}),
+        limit: q.limit ?? EVENTS_PAGE,
+      });
+      reply.header('cache-control', 'no-store');
+      return { events: page.events.map(withClient), nextUntil: page.nextUntil };
     },
   );
 
@@ -292,3 +344,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (ap
     async () => ctx.activity.overview(),
   );
 };
+
+function withClient<E extends { userAgent: string | null }>(e: E) {
+  return { ...e, client: e.userAgent === null ? null : describeUserAgent(e.userAgent) };
+}
