@@ -250,7 +250,8 @@ async function sumOf(
 
 /**
  * Starts the activity recorder of one HTTP app: reads `metrics` (and the revocation cache's
- * lookups) every `flushIntervalMs` and adds the growth to the shared buckets.
+ * lookups) every `flushIntervalMs` and adds the growth to the shared buckets. Counts from zero:
+ * give it the app's own, new `Metrics` (as `buildApp` does).
  */
 export function createActivity(optix: Optix, metrics: Metrics, options: ActivityOptions = {}): Activity {
   const now = options.now ?? Date.now;
@@ -274,6 +275,8 @@ export function createActivity(optix: Optix, metrics: Metrics, options: Activity
     };
   };
 
+  // From zero: the app's metrics are made with it (buildApp), so everything they count is this
+  // instance's activity.
   let flushed: Counts | null = null;
   let inFlight: Promise<void> | null = null;
   const flushOnce = async () => {

@@ -5,8 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { createOptix } from '../../src/container.js';
+import { createActivity } from '../../src/http/activity.js';
+import { createMetrics } from '../../src/http/metrics.js';
 import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
-import { createHarness, errorCode, type Harness, uniqueUser } from './harness.js';
+import { BASE_ENV, createHarness, errorCode, type Harness, uniqueUser } from './harness.js';
 
 const ADMIN = { roles: ['optix:admin'], email: 'ops@example.com' };
 
@@ -113,7 +117,8 @@ describe('/v1/operator on memory', async () => {
       headers: op.user,
     });
     assert.equal(page.statusCode, 200, page.body);
-    assert.equal(page.json().events.length, 2);
+    // At most 2 (fewer when events of one millisecond would be split between pages).
+    assert.ok(page.json().events.length >= 1 && page.json().events.length <= 2);
     assert.equal(typeof page.json().nextUntil, 'number');
     const actions = after
       .json()
@@ -258,5 +263,27 @@ describe('the /admin page', async () => {
     const asset = await h.inject({ method: 'GET', url: '/console/admin/main.js' });
     assert.equal(asset.statusCode, 200);
     assert.match(asset.body, /\/v1\/operator\/overview/);
+  });
+});
+
+describe('activity recorder', () => {
+  test('counts each event once, however many flushes run at once', async () => {
+    const optix = await createOptix(loadConfig({ ...BASE_ENV, LOG_LEVEL: 'silent' }));
+    const metrics = createMetrics({ defaultMetrics: false });
+    const activity = createActivity(optix, metrics, { flushIntervalMs: 60_000 });
+    try {
+      metrics.sessionsCreated.inc(3);
+      metrics.refreshes.inc({ outcome: 'rotated' }, 2);
+      metrics.refreshes.inc({ outcome: 'invalid' }); // a refused refresh is not a refresh
+      metrics.revocations.inc({ kind: 'user' });
+      metrics.reuseDetections.inc();
+      await Promise.all([activity.flush(), activity.flush()]);
+      await activity.flush();
+      const { lastHour } = await activity.overview();
+      assert.deepEqual(lastHour, { logins: 3, refreshes: 2, revocations: 1, reuse: 1 });
+    } finally {
+      await activity.close();
+      await optix.close();
+    }
   });
 });
