@@ -5,10 +5,10 @@
  */
 import { isIP } from 'node:net';
 import { Type } from 'typebox';
+import { ClientView } from './user-agent.js';
 import Format from 'typebox/format';
 import { ERROR_CODES } from '../core/errors.js';
 import { isUserId, MAX_USER_ID_BYTES } from '../core/ids.js';
-import { ClientView } from './user-agent.js';
 
 // Formats a pattern cannot express. The registry is TypeBox's (process-wide); the names are ours.
 Format.Set('optix-ip-address', (value) => isIP(value) !== 0);

@@ -17,7 +17,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { after, describe, test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { findFreePort, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
@@ -325,6 +325,76 @@ describe('account console in Chromium (memory)', async () => {
     await page.waitForSelector('body[data-ready="signed-out"]');
     await assertAccessible(page, 'signed out');
     assertNoCspViolation(opened);
+  });
+});
+
+describe('account console embedded in the trading app (iframe)', async () => {
+  const [port, appPort, evilPort] = [await findFreePort(), await findFreePort(), await findFreePort()];
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const appOrigin = `http://127.0.0.1:${appPort}`;
+  const evilOrigin = `http://127.0.0.1:${evilPort}`;
+  // The app is a browser-mode origin, so it may frame the console; the other site is not.
+  const h = await createHarness({ CORS_ORIGINS: `${baseUrl},${appOrigin}` });
+  await h.app.listen({ host: '127.0.0.1', port });
+  let frameSrc = '';
+  const host = (p: number) =>
+    new Promise<Server>((resolve) => {
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(
+          `<!doctype html><html lang="en"><title>app</title><iframe title="Your devices" src="${frameSrc}"></iframe></html>`,
+        );
+      });
+      server.listen(p, '127.0.0.1', () => resolve(server));
+    });
+  const appServer = await host(appPort);
+  const evilServer = await host(evilPort);
+  const browser = await launch();
+  after(async () => {
+    await browser.close();
+    await new Promise((resolve) => appServer.close(resolve));
+    await new Promise((resolve) => evilServer.close(resolve));
+    await h.close();
+  });
+
+  async function handoff(userId: string): Promise<string> {
+    const created = await postJson(`${baseUrl}/v1/sessions`, {
+      userId,
+      ipAddress: '198.51.100.23',
+      userAgent: CHROME_WINDOWS,
+      transport: 'browser',
+    });
+    const code = (JSON.parse(created.body) as { handoffCode: string }).handoffCode;
+    remember(code);
+    return code;
+  }
+
+  test('the app embeds it and it works there; another site cannot frame it (frame-ancestors)', async () => {
+    frameSrc = `${baseUrl}/account#code=${encodeURIComponent(await handoff('framed'))}`;
+    const page = await (await device(browser)).newPage();
+    await page.goto(`${appOrigin}/`);
+    const frame = page.frameLocator('iframe');
+    await frame.locator('body[data-ready="true"]').waitFor();
+    assert.match(await shown(frame.locator('#sessions')), /Chrome on Windows 10\s*This device/);
+
+    const code = await handoff('framed-elsewhere');
+    frameSrc = `${baseUrl}/account#code=${encodeURIComponent(code)}`;
+    const evil = await (await device(browser)).newPage();
+    // Chromium reports the refusal on the console of the framing page.
+    const refused = evil.waitForEvent('console', {
+      predicate: (msg) => /frame-ancestors/.test(msg.text()),
+      timeout: 15_000,
+    });
+    await evil.goto(`${evilOrigin}/`);
+    assert.match((await refused).text(), /The request has been blocked/);
+    // The console never ran there: the hand-off code is still unused.
+    const exchange = await h.inject({
+      method: 'POST',
+      url: '/v1/browser/session',
+      headers: { origin: baseUrl, 'x-optix-csrf': '1' },
+      payload: { code },
+    });
+    assert.equal(exchange.statusCode, 200, exchange.body);
   });
 });
 
