@@ -21,7 +21,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { run } from '../../src/cli/main.js';
-import { findFreePort } from '../helpers/redis-server.js';
+import { findFreePort, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 import { createHarness, remember, SERVICE_KEY } from '../http/harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -258,5 +258,36 @@ describe('operator console in Chromium', {
     assert.deepEqual(await seriousViolations(phone), [], 'axe: phone');
     await phone.screenshot({ path: `${SCREENSHOTS}admin-phone.png`, fullPage: true });
     assert.deepEqual(cspViolations, [], 'no Content-Security-Policy violation');
+  });
+
+  test('on Redis: store health (topology, memory against maxmemory, latency, slow log) in the browser', async () => {
+    // A server of this test's own, with a memory limit and every command in the slow log.
+    const redis = await startRedisServer({
+      args: ['--maxmemory', '64mb', '--maxmemory-policy', 'noeviction', '--slowlog-log-slower-than', '0'],
+    });
+    after(() => redis.stop());
+    const redisPort = await findFreePort();
+    const redisOrigin = `http://127.0.0.1:${redisPort}`;
+    const onRedis = await createHarness({
+      CORS_ORIGINS: redisOrigin,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: uniquePrefix(),
+    });
+    await onRedis.app.listen({ host: '127.0.0.1', port: redisPort });
+    for (let i = 0; i < 4; i++) await onRedis.login(`redis-trader-${i}`);
+    const page = await newPage();
+    await page.goto(await cliLink(redisOrigin, '--operator', 'ops-redis'));
+    await ready(page, 'true');
+    const health = (await page.textContent('#redis')) ?? '';
+    assert.match(health, /Healthy/);
+    assert.match(health, /standalone/);
+    assert.match(health, /of 64 MB/);
+    assert.match(health, /noeviction/);
+    assert.match(health, /\d+\.\d\d ms/);
+    assert.equal(await page.locator('#redis meter').count(), 1);
+    assert.ok((await page.locator('#redis tbody tr').count()) > 0, 'the slow log lists commands');
+    assert.deepEqual(await seriousViolations(page), [], 'axe: store health');
+    await page.locator('section:has(#redis)').screenshot({ path: `${SCREENSHOTS}admin-redis.png` });
+    await onRedis.close();
   });
 });
