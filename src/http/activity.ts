@@ -315,15 +315,26 @@ export function createActivity(optix: Optix, metrics: Metrics, options: Activity
     }
   };
 
+  // An ACL user without `slowlog` (docs/operations.md's list has none) is refused once, not on
+  // every poll: each refusal would be an entry in Redis's ACL LOG.
+  let slowlogRefused: string | null = null;
+  const readSlowlog = async (client: RedisClient) => {
+    if (slowlogRefused !== null) return { entries: [], error: slowlogRefused };
+    try {
+      return { entries: slowlogView(await client.slowlog(SLOWLOG_ENTRIES)), error: null };
+    } catch (err) {
+      const error = describeError(err);
+      if (/NOPERM/i.test(error)) slowlogRefused = error;
+      return { entries: [], error };
+    }
+  };
+
   const redisOverview = async (client: RedisClient): Promise<RedisOverview> => {
     const [health, memory, policy, slowlog] = await Promise.all([
       client.healthCheck(),
       client.info('memory').catch(() => null),
       client.checkEvictionPolicy().catch(() => null),
-      client.slowlog(SLOWLOG_ENTRIES).then(
-        (entries) => ({ entries: slowlogView(entries), error: null }),
-        (err: unknown) => ({ entries: [], error: describeError(err) }),
-      ),
+      readSlowlog(client),
     ]);
     const used = typeof memory?.used_memory === 'number' ? memory.used_memory : null;
     const max = policy?.maxmemoryBytes ?? null;
