@@ -222,6 +222,30 @@ describe('operator console in Chromium', {
     assert.equal(await userPage.locator('#console').isHidden(), true);
   });
 
+  test('an operator ends one session of a user; the other keeps working', async () => {
+    const userId = 'trader-carol';
+    const phone = await h.login(userId, {
+      userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1',
+    });
+    const desk = await h.login(userId);
+    const page = await newPage();
+    await page.goto(await cliLink(origin, '--operator', 'ops-ends'));
+    await ready(page, 'true');
+    await page.fill('#user-id', userId);
+    await page.click('#find-form button[type="submit"]');
+    const item = page.locator(`#user-sessions [data-session-id="${phone.sessionId}"]`);
+    await item.waitFor();
+    assert.match((await item.textContent()) ?? '', /iPhone/);
+    await item.locator('button').click();
+    await page.fill('dialog[open] textarea', 'lost phone');
+    await page.click('dialog[open] button[type="submit"]');
+    await page.locator('#status', { hasText: 'The session was ended' }).waitFor();
+    await item.waitFor({ state: 'detached' });
+    assert.equal((await h.introspect(phone.accessToken)).json().active, false);
+    assert.equal((await h.introspect(desk.accessToken)).json().active, true);
+    await page.locator('#user-timeline', { hasText: 'lost phone' }).waitFor();
+  });
+
   test('a signed-in user without the admin role gets no console and no data', async () => {
     const page = await newPage();
     const operatorAnswers: number[] = [];
