@@ -3,6 +3,7 @@
  * instead of exiting, so tests drive it in-process.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { type AdminLinkOptions, adminLinkCommand } from './commands/admin-link.js';
 import { cleanupCommand } from './commands/cleanup.js';
 import { eventsCommand } from './commands/events.js';
 import { healthCommand } from './commands/health.js';
@@ -156,6 +157,19 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .addOption(json())
     .action(
       action(async (userId: string, _opts: object, cmd: Command) => eventsCommand(io, userId, globals(cmd))),
+    );
+
+  program
+    .command('admin-link')
+    .description(
+      'print a one-time sign-in link to the operator console (/admin) for local development (needs --url and OPTIX_SERVICE_KEY)',
+    )
+    .option('--operator <userId>', "the operator's user id", 'operator')
+    .option('--role <role>', "the admin role to grant (the service's ADMIN_ROLE)", 'optix:admin')
+    .option('--email <email>', "the operator's email, shown in audit events")
+    .addOption(json())
+    .action(
+      action(async (_opts: object, cmd: Command) => adminLinkCommand(io, globals(cmd) as AdminLinkOptions)),
     );
 
   program

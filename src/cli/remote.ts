@@ -46,9 +46,10 @@ export class ServiceClient {
   async call<T>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
-    options: { auth?: boolean; accept?: readonly number[] } = {},
+    options: { auth?: boolean; accept?: readonly number[]; body?: unknown } = {},
   ): Promise<ServiceResponse<T>> {
     const headers: Record<string, string> = {};
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
     if (options.auth ?? true) {
       if (this.#key === null) {
         throw new CliError(
@@ -63,6 +64,7 @@ export class ServiceClient {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers,
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
         signal: AbortSignal.timeout(SERVICE_TIMEOUT_MS),
       });
     } catch (err) {

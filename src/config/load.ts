@@ -576,6 +576,11 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     handoffTtlSeconds: int(env, p, 'BROWSER_HANDOFF_TTL_SECONDS', 60, 5, 600),
   });
 
+  const adminRole = raw(env, 'ADMIN_ROLE') ?? 'optix:admin';
+  if (!/^[A-Za-z0-9:._/-]{1,64}$/.test(adminRole)) {
+    p.add('ADMIN_ROLE', 'must be 1-64 characters of letters, digits and : . _ / -');
+  }
+
   p.throwIfAny();
 
   const config: OptixConfig = {
@@ -620,6 +625,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
     oauthIssuerUrl: oauthIssuerUrl === null ? null : oauthIssuerUrl.replace(/\/+$/, ''),
     rateLimits,
     browser,
+    adminRole,
     cleanupIntervalSeconds,
     tracing,
     generated: Object.freeze({ jwtSecret: generatedSecret, serviceApiKey: generatedServiceKey }),
@@ -673,6 +679,7 @@ export function describeConfig(config: OptixConfig): Record<string, unknown> {
     oauthIssuerUrl: config.oauthIssuerUrl,
     rateLimits: config.rateLimits,
     browser: config.browser,
+    adminRole: config.adminRole,
     cleanupIntervalSeconds: config.cleanupIntervalSeconds,
     tracing: config.tracing,
   };

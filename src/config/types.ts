@@ -134,6 +134,11 @@ export interface OptixConfig {
   readonly oauthIssuerUrl: string | null;
   readonly rateLimits: RateLimitConfig;
   readonly browser: BrowserConfig;
+  /**
+   * `ADMIN_ROLE`: the role (in the access token's `roles` claim, granted by the login service)
+   * that opens the operator console and its `/v1/operator/*` routes.
+   */
+  readonly adminRole: string;
   /** 0 = no background cleanup. */
   readonly cleanupIntervalSeconds: number;
   readonly tracing: TracingConfig;

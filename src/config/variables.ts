@@ -284,6 +284,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
       'Life of the one-time hand-off code that `POST /v1/sessions` with `"transport":"browser"` returns and the page exchanges for its refresh cookie (5 to 600).',
   },
   {
+    name: 'ADMIN_ROLE',
+    default: 'optix:admin',
+    description:
+      'The role, in the `roles` claim of the access token the login service has issued (`POST /v1/sessions` with `"roles"`), that opens the operator console (`/admin`) and the `/v1/operator/*` routes; any other user gets 403 `ERR_FORBIDDEN`.',
+  },
+  {
     name: 'OTEL_TRACES_EXPORTER',
     default: '(none: tracing off)',
     description:

@@ -17,7 +17,15 @@ import type { TracerProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { OptixConfig } from '../config/types.js';
 import type { Optix } from '../container.js';
-import { bearerToken, createServiceKeyVerifier, requireServiceKey, requireUser } from './auth.js';
+import { describeError } from '../redis/client.js';
+import { createActivity } from './activity.js';
+import {
+  bearerToken,
+  createServiceKeyVerifier,
+  requireAdmin,
+  requireServiceKey,
+  requireUser,
+} from './auth.js';
 import { registerBrowserSupport } from './browser.js';
 import { consoleRoutes } from './console.js';
 import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
@@ -29,6 +37,7 @@ import { rateLimitStore } from './rate-limit.js';
 import { describeValidationOf } from './validation.js';
 import { createClientAuthenticator, createLocalLimiter, requireClient } from './clients.js';
 import { adminRoutes } from './routes/admin.js';
+import { operatorRoutes } from './routes/operator.js';
 import { browserRoutes } from './routes/browser.js';
 import { oauthMetadataRoute, oauthTokenRoute } from './routes/oauth.js';
 import { meRoutes } from './routes/me.js';
@@ -49,6 +58,8 @@ export interface AppOptions {
    * default): `@fastify/otel` is not even loaded.
    */
   tracerProvider?: TracerProvider;
+  /** How often this instance adds its counts to the operator overview's buckets, in ms (default 5000). */
+  activityFlushIntervalMs?: number;
 }
 
 /** One route as registered: a method and its URL pattern (`/v1/me/sessions/:sessionId`). */
@@ -392,6 +403,13 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     defaultIntrospectPerMinute: config.rateLimits.introspectPerMinute,
   });
   const introspectLimiter = createLocalLimiter();
+  const userHook = requireUser(optix.jwt, optix.sessions, metrics);
+  const activity = createActivity(optix, metrics, {
+    ...(options.activityFlushIntervalMs !== undefined
+      ? { flushIntervalMs: options.activityFlushIntervalMs }
+      : {}),
+    onError: (err, what) => logger.warn({ err: describeError(err) }, what),
+  });
   const ctx: RouteContext = {
     optix,
     metrics,
@@ -411,7 +429,9 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
       },
     }),
     optionalClient: requireClient(clients, { required: false }),
-    requireUser: requireUser(optix.jwt, optix.sessions, metrics),
+    requireUser: userHook,
+    requireAdmin: requireAdmin(userHook, config.adminRole),
+    activity,
     hashId: (id) => hashId(salt, id),
     rateLimits: {
       refresh: perMinute(config.rateLimits.refreshPerMinute),
@@ -434,11 +454,13 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   await app.register(browserRoutes, ctx);
   await app.register(meRoutes, ctx);
   await app.register(adminRoutes, ctx);
+  await app.register(operatorRoutes, ctx);
   // The web consoles (/account): pages and assets under a strict CSP; the browser-mode apps may frame them.
   await app.register(consoleRoutes, { frameAncestors: config.browser.corsOrigins });
 
   app.addHook('onClose', async () => {
     stopListening?.();
+    await activity.close();
   });
   if (options.closeOptixOnClose ?? true) {
     app.addHook('onClose', async () => {

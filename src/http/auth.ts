@@ -128,3 +128,21 @@ export function userOf(request: FastifyRequest): Extract<Principal, { kind: 'use
   if (p === null || p.kind !== 'user') throw httpError('ERR_UNAUTHORIZED', 'an access token is required');
   return p;
 }
+
+/**
+ * onRequest hook of the operator console's routes (`/v1/operator/*`): the user's own access token
+ * (as `requireUser`), whose `roles` claim — granted by the login service — must hold `role`
+ * (`ADMIN_ROLE`); any other user gets 403 `ERR_FORBIDDEN` and no data.
+ */
+export function requireAdmin(
+  userHook: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+  role: string,
+) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    await userHook(request, reply);
+    const roles = userOf(request).payload.roles;
+    if (!Array.isArray(roles) || !roles.includes(role)) {
+      throw httpError('ERR_FORBIDDEN', `the operator console needs the ${role} role`);
+    }
+  };
+}

@@ -4,6 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Optix } from '../container.js';
+import type { Activity } from './activity.js';
 import type { ClientAuthenticator } from './clients.js';
 import type { Metrics } from './metrics.js';
 
@@ -40,6 +41,10 @@ export interface RouteContext {
   /** preValidation: authenticates a caller that presents credentials; anonymous callers pass. */
   readonly optionalClient: Hook;
   readonly requireUser: Hook;
+  /** The user's token must carry `ADMIN_ROLE` (the operator console's routes). */
+  readonly requireAdmin: Hook;
+  /** The operator overview's per-minute figures. */
+  readonly activity: Activity;
   /** Salted hash of an id for logs (never log the id). */
   readonly hashId: (id: string) => string;
   readonly rateLimits: {

@@ -121,14 +121,22 @@ interface Ticket {
  * Facts derived from Redis keys, each dropped when any of its keys is invalidated, when its own
  * `validUntil` passes, or when everything is dropped. Bounded: the oldest entry goes first.
  */
+/** Lookups of the derived caches of one connection: the operator overview's hit ratio. */
+export interface CacheLookups {
+  hits: number;
+  misses: number;
+}
+
 export class DerivedCache<V> {
   readonly #maxEntries: number;
+  readonly #lookups: CacheLookups;
   readonly #entries = new Map<string, Entry<V>>();
   readonly #idsByKey = new Map<string, Set<string>>();
   readonly #pendingByKey = new Map<string, Set<Ticket>>();
 
-  constructor(hub: InvalidationHub, maxEntries: number) {
+  constructor(hub: InvalidationHub, maxEntries: number, lookups: CacheLookups = { hits: 0, misses: 0 }) {
     this.#maxEntries = maxEntries;
+    this.#lookups = lookups;
     hub.subscribe((key) => (key === null ? this.clear() : this.invalidate(key)));
   }
 
@@ -139,11 +147,16 @@ export class DerivedCache<V> {
   /** The value stored under `id`, unless it expired at `now`. */
   get(id: string, now: number): V | undefined {
     const entry = this.#entries.get(id);
-    if (entry === undefined) return undefined;
-    if (now >= entry.validUntil) {
-      this.#delete(id, entry);
+    if (entry === undefined) {
+      this.#lookups.misses++;
       return undefined;
     }
+    if (now >= entry.validUntil) {
+      this.#delete(id, entry);
+      this.#lookups.misses++;
+      return undefined;
+    }
+    this.#lookups.hits++;
     return entry.value;
   }
 
@@ -238,6 +251,8 @@ export interface RedisTracking {
   derivedCache<V>(maxEntries?: number): DerivedCache<V>;
   /** Longest life of a cached entry, in ms. */
   readonly ttlMs: number;
+  /** Hits and misses of every derived cache of this connection since it was made (only grow). */
+  readonly lookups: Readonly<CacheLookups>;
 }
 
 /** The read commands the tracked connection serves. */
@@ -254,6 +269,7 @@ export interface TrackedReads {
 export class TrackingController implements RedisTracking {
   readonly commands: TrackedReads;
   readonly ttlMs: number;
+  readonly lookups: CacheLookups = { hits: 0, misses: 0 };
   readonly #provider: TrackedCache;
   readonly #hub: InvalidationHub;
   readonly #ping: () => Promise<void>;
@@ -294,7 +310,7 @@ export class TrackingController implements RedisTracking {
   }
 
   derivedCache<V>(maxEntries = this.#maxEntries): DerivedCache<V> {
-    return new DerivedCache<V>(this.#hub, maxEntries);
+    return new DerivedCache<V>(this.#hub, maxEntries, this.lookups);
   }
 
   /** Starts the lease: one `PING` now (awaited), then one every quarter of the lease. */

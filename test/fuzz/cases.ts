@@ -143,8 +143,44 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', url: '/v1/browser/session', auth: 'none', refusedInWorld: true },
   { method: 'POST', url: '/v1/browser/refresh', auth: 'none', refusedInWorld: true },
   { method: 'POST', url: '/v1/browser/logout', auth: 'none', refusedInWorld: true },
+  { method: 'GET', url: '/v1/admin/overview', auth: 'service' },
+  // The operator console's routes need ADMIN_ROLE, which no token of the fuzz world carries.
+  { method: 'GET', url: '/v1/operator/me', auth: 'user', refusedInWorld: true },
+  { method: 'GET', url: '/v1/operator/overview', auth: 'user', refusedInWorld: true },
+  {
+    method: 'GET',
+    url: '/v1/operator/users/:userId',
+    auth: 'user',
+    params: ['userId'],
+    refusedInWorld: true,
+  },
+  {
+    method: 'GET',
+    url: '/v1/operator/users/:userId/events',
+    auth: 'user',
+    params: ['userId'],
+    query: true,
+    refusedInWorld: true,
+  },
+  {
+    method: 'POST',
+    url: '/v1/operator/sessions/:sessionId/end',
+    auth: 'user',
+    params: ['sessionId'],
+    destructive: true,
+    refusedInWorld: true,
+  },
+  {
+    method: 'POST',
+    url: '/v1/operator/users/:userId/revoke',
+    auth: 'user',
+    params: ['userId'],
+    destructive: true,
+    refusedInWorld: true,
+  },
   // The web consoles: static pages and assets (src/http/console.ts).
   { method: 'GET', url: '/account', auth: 'none' },
+  { method: 'GET', url: '/admin', auth: 'none' },
   { method: 'GET', url: '/console/*', auth: 'none', params: ['*'] },
 ];
 
@@ -1302,7 +1338,15 @@ const OAUTH_ERRORS = new Set([
 ]);
 
 function checkOAuthError(res: LightMyRequestResponse, method: string, where: string, body: unknown): void {
-  if (res.statusCode < 400 || method === 'HEAD' || res.statusCode === 404 || res.statusCode === 405) return;
+  // OPTIONS is the CORS plugin's preflight route, not the token endpoint: it answers the catalog.
+  if (
+    res.statusCode < 400 ||
+    method === 'HEAD' ||
+    method === 'OPTIONS' ||
+    res.statusCode === 404 ||
+    res.statusCode === 405
+  )
+    return;
   const b = body as { error?: unknown; error_description?: unknown } | null;
   if (!b || typeof b.error !== 'string' || !OAUTH_ERRORS.has(b.error))
     fail(`${where}: ${res.statusCode} without an RFC 6749 error body: ${res.body.slice(0, 200)}`);
@@ -1722,6 +1766,14 @@ async function runHttp(ctx: CaseContext, action: Extract<Action, { a: 'http' }>)
     case 'POST /v1/browser/refresh':
     case 'POST /v1/browser/logout':
       if (ok) fail(`${where}: ${res.statusCode} with browser mode off`);
+      return;
+    case 'GET /v1/operator/me':
+    case 'GET /v1/operator/overview':
+    case 'GET /v1/operator/users/:userId':
+    case 'GET /v1/operator/users/:userId/events':
+    case 'POST /v1/operator/sessions/:sessionId/end':
+    case 'POST /v1/operator/users/:userId/revoke':
+      if (ok) fail(`${where}: ${res.statusCode} for a token without the admin role`);
       return;
     default:
       if (!ok && mustAccept) fail(`${where}: ${res.statusCode} ${res.body.slice(0, 200)}`);

@@ -89,6 +89,7 @@ describe('configuration documentation', () => {
       RATE_LIMIT_INTROSPECT_PER_MINUTE: (x) => x.rateLimits.introspectPerMinute,
       CLEANUP_INTERVAL_SECONDS: (x) => x.cleanupIntervalSeconds,
       BROWSER_HANDOFF_TTL_SECONDS: (x) => x.browser.handoffTtlSeconds,
+      ADMIN_ROLE: (x) => x.adminRole,
       OTEL_SERVICE_NAME: (x) => x.tracing.serviceName,
     };
     for (const v of ENV_VARIABLES) {
@@ -179,6 +180,7 @@ describe('docs/data-model.md', () => {
       cleanupSchedule: keys.cleanupSchedule(),
       rateLimit: keys.rateLimit(SAMPLE),
       handoff: keys.handoff(SAMPLE.repeat(2)),
+      activity: keys.activity(0, 'logins'),
     };
     const derived: Record<string, string> = {
       userSessionsOf: keys.userSessionsOf(scoped),

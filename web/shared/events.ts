@@ -128,6 +128,15 @@ export function describeEvent(event: SecurityEventView): EventWords {
         advice: null,
         tone,
       };
+    case 'admin_action':
+      return {
+        title:
+          event.details.action === 'revoke_user'
+            ? 'An operator signed you out everywhere and revoked every token'
+            : 'An operator ended one of your sessions',
+        advice: null,
+        tone,
+      };
     case 'mfa_verified':
       return { title: `Two-step verification completed${on(event)}`, advice: null, tone };
     default:

@@ -70,6 +70,12 @@ export interface KeySchema {
   rateLimit(bucket: string): string;
   /** STRING JSON `{p, e}`, PX = the code's life: one browser hand-off code, by its hash. */
   handoff(codeHash: string): string;
+  /**
+   * STRING counter (or sampled gauge), PX = the overview's retention: one per-minute figure of the
+   * operator overview (HTTP service). Tag: the minute, so a minute's figures share one slot.
+   * `field`: `[a-z_]`.
+   */
+  activity(minuteMs: number, field: string): string;
   /** STRING, no TTL: the deployment's id-tag secret (base64url), created once with SET NX. */
   idTagSecret(): string;
   /** SCAN patterns used by maintenance (bounded SCAN only). */
@@ -158,6 +164,13 @@ export function createKeySchema(prefix = '', ids: IdCodec = PLAIN_ID_CODEC): Key
     handoff(codeHash) {
       assertCodeHash(codeHash);
       return `${p}browser:handoff:${codeHash}`;
+    },
+    activity(minuteMs, field) {
+      if (!Number.isSafeInteger(minuteMs) || minuteMs < 0 || minuteMs % 60_000 !== 0) {
+        throw new InvalidIdError('activity minute', 'must be a whole minute in ms since the epoch');
+      }
+      if (!/^[a-z_]{1,32}$/.test(field)) throw new InvalidIdError('activity field', 'malformed');
+      return `${p}activity:{${minuteMs}}:${field}`;
     },
     patterns: {
       session: `${p}session:*`,
