@@ -8,6 +8,13 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import { ConfigError } from '../core/errors.js';
+import {
+  DEFAULT_SESSION_LIMIT_POLICY,
+  type IntegerBound,
+  MAX_SESSIONS_PER_USER,
+  MAX_TRUSTED_DEVICES_PER_USER,
+  SESSION_LIMIT_POLICIES,
+} from '../core/limits.js';
 import { parseRedisUrl, redactRedisUrl } from '../redis/config.js';
 import type { JwtKeyConfig } from '../services/types.js';
 import type {
@@ -172,6 +179,11 @@ function validProxyRange(entry: string): boolean {
   if (bits === undefined) return true;
   if (!/^\d{1,3}$/.test(bits)) return false;
   return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** `int` over a bound written in `core/limits.ts` (the range the library itself accepts). */
+function bounded(env: Env, p: Problems, name: string, bound: IntegerBound): number {
+  return int(env, p, name, bound.default, bound.min, bound.max);
 }
 
 function oneOf<T extends string>(env: Env, p: Problems, name: string, allowed: readonly T[], fallback: T): T {
@@ -458,15 +470,20 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
   if (absoluteTimeoutMinutes < idleTimeoutMinutes) {
     p.add('SESSION_ABSOLUTE_TIMEOUT_MINUTES', 'must not be shorter than SESSION_IDLE_TIMEOUT_MINUTES');
   }
-  const maxSessionsPerUser = int(env, p, 'MAX_SESSIONS_PER_USER', 5, 1, 1000);
+  const maxSessionsPerUser = bounded(env, p, 'MAX_SESSIONS_PER_USER', MAX_SESSIONS_PER_USER);
   const limitPolicy = oneOf(
     env,
     p,
     'SESSION_LIMIT_POLICY',
-    ['evict-oldest', 'deny'] as const,
-    'evict-oldest',
+    SESSION_LIMIT_POLICIES,
+    DEFAULT_SESSION_LIMIT_POLICY,
   );
-  const maxTrustedDevicesPerUser = int(env, p, 'MAX_TRUSTED_DEVICES_PER_USER', 20, 1, 1000);
+  const maxTrustedDevicesPerUser = bounded(
+    env,
+    p,
+    'MAX_TRUSTED_DEVICES_PER_USER',
+    MAX_TRUSTED_DEVICES_PER_USER,
+  );
   const maxSecurityEventsPerUser = int(env, p, 'MAX_SECURITY_EVENTS_PER_USER', 1000, 10, 100_000);
 
   // Service keys

@@ -212,3 +212,12 @@ export class HandoffInvalidError extends OptixError {
 export function isOptixError(err: unknown): err is OptixError {
   return err instanceof OptixError;
 }
+
+/**
+ * Whether `err` says the store could not answer (`StoreUnavailableError`, `StoreTimeoutError`):
+ * the one test behind every fail-open choice and every 503. A store that answered "no" (busy,
+ * limit, invalid input) is not a failure.
+ */
+export function isStoreFailure(err: unknown): err is StoreUnavailableError | StoreTimeoutError {
+  return err instanceof StoreUnavailableError || err instanceof StoreTimeoutError;
+}

@@ -11,8 +11,7 @@ import {
   RefreshTokenInvalidError,
   RefreshTokenReusedError,
   RefreshTokenRevokedError,
-  StoreTimeoutError,
-  StoreUnavailableError,
+  isStoreFailure,
   TokenRevokedError,
 } from '../core/errors.js';
 import { assertUserId, randomToken } from '../core/ids.js';
@@ -106,10 +105,6 @@ function claimError(claim: string, message: string): JwtVerificationError {
 
 function sessionEnded(): RefreshTokenInvalidError {
   return new RefreshTokenInvalidError('the session of this refresh token has ended');
-}
-
-function isStoreFailure(err: unknown): boolean {
-  return err instanceof StoreUnavailableError || err instanceof StoreTimeoutError;
 }
 
 /**

@@ -8,12 +8,18 @@ import {
   ConfigError,
   InvalidArgumentError,
   MfaRequiredError,
+  isStoreFailure,
   SessionNotFoundError,
-  StoreTimeoutError,
-  StoreUnavailableError,
 } from '../core/errors.js';
 import { assertUserId, assertId, fingerprintDigest, sha256, trustedDeviceId } from '../core/ids.js';
 import type { SessionLimitPolicy, Stores } from '../core/ports.js';
+import {
+  boundedInteger,
+  DEFAULT_SESSION_LIMIT_POLICY,
+  MAX_SESSIONS_PER_USER,
+  MAX_TRUSTED_DEVICES_PER_USER,
+  SESSION_LIMIT_POLICIES,
+} from '../core/limits.js';
 import { assertObject, assertReason } from '../core/validate.js';
 import { isSessionExpired, type Session, type TrustedDevice, updateSessionActivity } from '../core/types.js';
 import type {
@@ -53,18 +59,16 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   const absoluteMs = minutesOption('absoluteLifetimeMinutes', options.absoluteLifetimeMinutes, 720) * 60_000;
   if (absoluteMs < idleMs)
     throw new ConfigError('absoluteLifetimeMinutes', 'must not be shorter than the idle timeout');
-  const maxSessions = options.maxSessionsPerUser ?? 5;
-  if (!Number.isInteger(maxSessions) || maxSessions < 1 || maxSessions > 10_000) {
-    throw new ConfigError('maxSessionsPerUser', 'must be an integer from 1 to 10000');
+  const maxSessions = boundedInteger('maxSessionsPerUser', options.maxSessionsPerUser, MAX_SESSIONS_PER_USER);
+  const policy: SessionLimitPolicy = options.sessionLimitPolicy ?? DEFAULT_SESSION_LIMIT_POLICY;
+  if (!SESSION_LIMIT_POLICIES.includes(policy)) {
+    throw new ConfigError('sessionLimitPolicy', `must be one of ${SESSION_LIMIT_POLICIES.join(', ')}`);
   }
-  const policy: SessionLimitPolicy = options.sessionLimitPolicy ?? 'evict-oldest';
-  if (policy !== 'evict-oldest' && policy !== 'deny') {
-    throw new ConfigError('sessionLimitPolicy', 'must be evict-oldest or deny');
-  }
-  const maxDevices = options.maxTrustedDevicesPerUser ?? 20;
-  if (!Number.isInteger(maxDevices) || maxDevices < 1 || maxDevices > 10_000) {
-    throw new ConfigError('maxTrustedDevicesPerUser', 'must be an integer from 1 to 10000');
-  }
+  const maxDevices = boundedInteger(
+    'maxTrustedDevicesPerUser',
+    options.maxTrustedDevicesPerUser,
+    MAX_TRUSTED_DEVICES_PER_USER,
+  );
   const writeInterval = options.activityWriteIntervalSeconds ?? 15;
   if (typeof writeInterval !== 'number' || !Number.isFinite(writeInterval) || writeInterval < 0) {
     throw new ConfigError('activityWriteIntervalSeconds', 'must be a number of seconds, 0 or more');
@@ -169,7 +173,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       });
       return ok ? touched : null;
     } catch (err) {
-      if (opts.failOpen && (err instanceof StoreUnavailableError || err instanceof StoreTimeoutError)) {
+      if (opts.failOpen && isStoreFailure(err)) {
         return { sessionId, unverified: true };
       }
       throw err;

@@ -1,21 +1,11 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { assertUserId } from '../../core/ids.js';
+import { REUSE_REASON, ttlMs } from '../../core/limits.js';
 import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
 import { arg, type RedisStoreContext, replyArray, replyString, unexpectedReply } from './context.js';
 import { decodeSession } from './records.js';
 import { SCRIPTS } from './scripts.js';
 import { indexRevokedFamily } from './token-blacklist.js';
-import {
-  assertFiniteNumber,
-  assertNonEmptyString,
-  assertTtlSeconds,
-  assertUserScoped,
-  ttlMs,
-} from './validate.js';
-
-/** The reason recorded on a family revoked because one of its tokens was presented twice. */
-export const REUSE_REASON = 'token_reuse_detected';
 /** The reason reported (not written) for a family revoked by the user's watermark. */
 const WATERMARK_REASON = 'user_revoked';
 
@@ -69,6 +59,7 @@ function decodeView(familyId: string, view: unknown): RefreshFamily {
  * cur prev rotatedAt child gen createdAt expiresAt revoked reason` (`cur`/`prev` are SHA-256 hashes
  * of refresh secrets, never the secrets). The family id carries its user's tag, so the family, its
  * session, the user's indexes and watermark share one slot and `rotate` is one script.
+ * Arguments are checked by `CheckedRefreshFamilies` (`core/checked/`) before they get here.
  */
 export class RedisRefreshFamilies implements RefreshFamilyStore {
   readonly #ctx: RedisStoreContext;
@@ -85,16 +76,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     ttlSeconds: number;
     claims?: string | null;
   }): Promise<RefreshFamily> {
-    this.#ctx.ids.parse('familyId', input.familyId);
-    assertUserId(input.userId);
-    this.#ctx.ids.parse('sessionId', input.sessionId);
-    assertUserScoped(this.#ctx.ids, 'familyId', input.familyId, input.userId);
-    assertUserScoped(this.#ctx.ids, 'sessionId', input.sessionId, input.userId);
-    assertNonEmptyString('tokenHash', input.tokenHash);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
     const claims = input.claims ?? null;
-    if (claims !== null && typeof claims !== 'string')
-      throw new InvalidArgumentError('claims', 'must be a string');
     const { client, keys, clock } = this.#ctx;
     const key = keys.family(input.familyId);
     const now = clock.now();
@@ -148,12 +130,6 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     childBlob: string;
     graceMs: number;
   }): Promise<RotateResult> {
-    this.#ctx.ids.parse('familyId', input.familyId);
-    assertNonEmptyString('presentedHash', input.presentedHash);
-    assertNonEmptyString('nextHash', input.nextHash);
-    if (typeof input.childBlob !== 'string') throw new InvalidArgumentError('childBlob', 'must be a string');
-    assertFiniteNumber('graceMs', input.graceMs);
-    if (input.graceMs < 0) throw new InvalidArgumentError('graceMs', 'must not be negative');
     const { client, keys, clock } = this.#ctx;
     const familyKey = keys.family(input.familyId);
 
@@ -239,9 +215,6 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     presentedHash: string;
     reason: string;
   }): Promise<RefreshFamily | null> {
-    this.#ctx.ids.parse('familyId', input.familyId);
-    assertNonEmptyString('presentedHash', input.presentedHash);
-    assertNonEmptyString('reason', input.reason);
     const { client, keys, clock } = this.#ctx;
     const key = keys.family(input.familyId);
     const now = clock.now();

@@ -1,0 +1,32 @@
+/**
+ * What every checked facade needs besides the store it wraps.
+ *
+ * Why a facade per port rather than checks in the services: the ports are public (the guide's
+ * classes, `createRedisStores`, `createMemoryStores`), so a caller that reaches a store without a
+ * service must meet the same checks; and why above the backends rather than in each: the two
+ * backends then cannot drift (they used to repeat every check, and only one of them checked
+ * `RevocationQuery.expiresAtMs`). The backends only store: they trust the arguments they get.
+ */
+import type { Clock } from '../clock.js';
+import type { IdCodec } from '../ids.js';
+
+export interface CheckContext {
+  /** The deployment's id codec (`Stores.ids`): parses generated ids. */
+  readonly ids: IdCodec;
+  /** The stores' clock: "in the future" is judged by it, as the backends judge expiry. */
+  readonly clock: Clock;
+}
+
+/**
+ * Runs `check` and hands the call on, as a rejected promise when the check throws: every port
+ * method rejects (never throws synchronously), without the extra promise of an `async` wrapper on
+ * the hot paths.
+ */
+export function checked<T>(check: () => void, call: () => Promise<T>): Promise<T> {
+  try {
+    check();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return call();
+}
