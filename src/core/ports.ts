@@ -69,6 +69,37 @@ export interface TokenBlacklist {
     reason: string;
   }): Promise<number>;
   /**
+   * Revoke-all, in O(1) and atomically: raises the user's generation (docs/data-model.md, "User
+   * generation") above every generation it has had, so every family created and every token
+   * minted before this call returned is revoked (they carry an older generation) and everything
+   * made after it is not (it carries this one), whatever the instances' clocks. Also raises the
+   * legacy "revoked before" watermark to `beforeMs`, which judges only tokens and families that
+   * carry no generation (written before generations existed; a token issued at `beforeMs` exactly
+   * is not revoked). Other users are untouched. Both only move forward (an older `beforeMs`
+   * leaves the watermark as it is); the record lives `ttlSeconds` (the longest token life).
+   */
+  revokeUserTokensBefore(input: { userId: string; beforeMs: number; ttlSeconds: number }): Promise<void>;
+  /**
+   * The user's generation now: 0 before the first revoke-all (and once its record has expired),
+   * then strictly increasing. A token minted now carries it (`ugen` claim).
+   */
+  getUserGeneration(userId: string): Promise<number>;
+  /**
+   * Prunes the blacklist index and the revoked-family index of members whose entry or family has
+   * expired (Redis expires the entries themselves). Returns how many index members were removed:
+   * 0 when nothing has expired, and 0 on a second pass. Live entries are kept.
+   */
+  cleanupExpired(): Promise<number>;
+}
+
+/**
+ * The guide's `RedisTokenBlacklist` in full: the port plus the guide's methods that no service
+ * calls (revoking a family by id without its token, and two reads for operators and tests). Both
+ * backends implement it and `createRedisStores` / `createMemoryStores` hand it out
+ * (`GuideStores`); the services take the narrower `TokenBlacklist`.
+ */
+export interface GuideTokenBlacklist extends TokenBlacklist {
+  /**
    * Marks a refresh-token family revoked (with `reason`), so that every refresh and access token
    * of the family is rejected (`rotate` answers `revoked`, `RevocationChecker` `family_revoked`).
    * A known family stays revoked at least `ttlSeconds` and never less than its own life (its
@@ -82,30 +113,8 @@ export interface TokenBlacklist {
    * a live family nobody revoked; `false` again once the revoked family has expired.
    */
   isFamilyRevoked(familyId: string): Promise<boolean>;
-  /**
-   * Revoke-all, in O(1) and atomically: raises the user's generation (docs/data-model.md, "User
-   * generation") above every generation it has had, so every family created and every token
-   * minted before this call returned is revoked (they carry an older generation) and everything
-   * made after it is not (it carries this one), whatever the instances' clocks. Also raises the
-   * legacy "revoked before" watermark to `beforeMs`, which judges only tokens and families that
-   * carry no generation (written before generations existed; a token issued at `beforeMs` exactly
-   * is not revoked). Other users are untouched. Both only move forward (an older `beforeMs`
-   * leaves the watermark as it is); the record lives `ttlSeconds` (the longest token life).
-   */
-  revokeUserTokensBefore(input: { userId: string; beforeMs: number; ttlSeconds: number }): Promise<void>;
   /** The user's watermark in ms, or `null` when there is none (never set, or expired). */
   getUserWatermark(userId: string): Promise<number | null>;
-  /**
-   * The user's generation now: 0 before the first revoke-all (and once its record has expired),
-   * then strictly increasing. A token minted now carries it (`ugen` claim).
-   */
-  getUserGeneration(userId: string): Promise<number>;
-  /**
-   * Prunes the blacklist index and the revoked-family index of members whose entry or family has
-   * expired (Redis expires the entries themselves). Returns how many index members were removed:
-   * 0 when nothing has expired, and 0 on a second pass. Live entries are kept.
-   */
-  cleanupExpired(): Promise<number>;
 }
 
 /** What to do when a user already has `maxSessions` live sessions. */
@@ -199,6 +208,14 @@ export interface SessionStore {
    * sessions are untouched.
    */
   deleteUserSessions(userId: string, options?: { exceptSessionId?: string }): Promise<Session[]>;
+}
+
+/**
+ * The guide's `RedisSessionStore` in full: the port plus the guide's methods that no service
+ * calls (`SessionManager.cleanupExpiredSessions` sweeps through `StoreMaintenance` instead). Both
+ * backends implement it and the store factories hand it out (`GuideStores`).
+ */
+export interface GuideSessionStore extends SessionStore {
   /** Live sessions seen on the device (of any user), newest `createdAt` first. */
   getDeviceSessions(deviceId: string): Promise<Session[]>;
   /**
@@ -486,4 +503,14 @@ export interface Stores {
   revocation: RevocationChecker;
   maintenance: StoreMaintenance;
   handoffs: HandoffStore;
+}
+
+/**
+ * What `createRedisStores` and `createMemoryStores` return: `Stores` whose token blacklist and
+ * session store also carry the guide's methods no service calls (`GuideTokenBlacklist`,
+ * `GuideSessionStore`). Pass it wherever `Stores` is expected.
+ */
+export interface GuideStores extends Stores {
+  tokenBlacklist: GuideTokenBlacklist;
+  sessionStore: GuideSessionStore;
 }

@@ -6,7 +6,7 @@
  * only store. See `context.ts` for why the checks stand here.
  */
 import type { Clock } from '../clock.js';
-import type { Stores } from '../ports.js';
+import type { GuideStores } from '../ports.js';
 import { CheckedHandoffs } from './handoffs.js';
 import { CheckedRefreshFamilies } from './refresh-families.js';
 import { CheckedRevocationChecker } from './revocation.js';
@@ -27,7 +27,7 @@ export {
 };
 
 /** Wraps every port of a backend's raw stores in its checked facade (maintenance takes no input). */
-export function checkStores(raw: Stores, clock: Clock): Stores {
+export function checkStores(raw: GuideStores, clock: Clock): GuideStores {
   const ctx = { ids: raw.ids, clock };
   return {
     ids: raw.ids,

@@ -27,7 +27,10 @@ export class CheckedSecurityEvents implements SecurityEventStore {
     if (!SEVERITIES.includes(severity)) {
       throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}`);
     }
-    if (input.timestamp !== undefined) assertFiniteNumber('timestamp', input.timestamp);
+    // Absent or null: now (the backend's clock).
+    if (input.timestamp !== undefined && input.timestamp !== null) {
+      assertFiniteNumber('timestamp', input.timestamp);
+    }
     return this.#inner.record(input.severity === severity ? input : { ...input, severity });
   }
 

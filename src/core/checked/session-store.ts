@@ -1,7 +1,7 @@
 import { InvalidArgumentError, InvalidIdError } from '../errors.js';
 import { assertId, assertUserId, type IdCodec } from '../ids.js';
 import { SESSION_LIMIT_POLICIES } from '../limits.js';
-import type { CreateSessionOptions, SessionStore, UpdateSessionOptions } from '../ports.js';
+import type { CreateSessionOptions, GuideSessionStore, UpdateSessionOptions } from '../ports.js';
 import type { Session } from '../types.js';
 import { assertFiniteNumber, assertObject, assertUserScoped } from '../validate.js';
 import { type CheckContext, checked } from './context.js';
@@ -32,12 +32,12 @@ function assertLimitOptions(options: CreateSessionOptions): void {
   }
 }
 
-/** `SessionStore` with every argument checked before the backend sees it. */
-export class CheckedSessionStore implements SessionStore {
-  readonly #inner: SessionStore;
+/** `GuideSessionStore` (the port and the guide's extra methods) with every argument checked before the backend sees it. */
+export class CheckedSessionStore implements GuideSessionStore {
+  readonly #inner: GuideSessionStore;
   readonly #ctx: CheckContext;
 
-  constructor(inner: SessionStore, ctx: CheckContext) {
+  constructor(inner: GuideSessionStore, ctx: CheckContext) {
     this.#inner = inner;
     this.#ctx = ctx;
   }

@@ -1,16 +1,16 @@
 import { InvalidArgumentError } from '../errors.js';
 import { assertId, assertUserId } from '../ids.js';
-import type { BlacklistTokenInput, TokenBlacklist } from '../ports.js';
+import type { BlacklistTokenInput, GuideTokenBlacklist } from '../ports.js';
 import type { BlacklistEntry } from '../types.js';
 import { assertFiniteNumber, assertNonEmptyString, assertObject, assertTtlSeconds } from '../validate.js';
 import type { CheckContext } from './context.js';
 
-/** `TokenBlacklist` with every argument checked before the backend sees it. */
-export class CheckedTokenBlacklist implements TokenBlacklist {
-  readonly #inner: TokenBlacklist;
+/** `GuideTokenBlacklist` (the port and the guide's extra methods) with every argument checked before the backend sees it. */
+export class CheckedTokenBlacklist implements GuideTokenBlacklist {
+  readonly #inner: GuideTokenBlacklist;
   readonly #ctx: CheckContext;
 
-  constructor(inner: TokenBlacklist, ctx: CheckContext) {
+  constructor(inner: GuideTokenBlacklist, ctx: CheckContext) {
     this.#inner = inner;
     this.#ctx = ctx;
   }

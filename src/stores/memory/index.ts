@@ -9,7 +9,7 @@ import { checkStores } from '../../core/checked/index.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { createIdCodec, type IdCodec, MIN_ID_TAG_SECRET_BYTES } from '../../core/ids.js';
 import { resolveEventRetention } from '../../core/limits.js';
-import type { Stores } from '../../core/ports.js';
+import type { GuideStores } from '../../core/ports.js';
 import { MemoryHandoffs } from './handoffs.js';
 import { MemoryStoreMaintenance } from './maintenance.js';
 import { MemoryRefreshFamilies } from './refresh-families.js';
@@ -64,7 +64,7 @@ export interface MemoryStoresOptions {
  * const stores = createMemoryStores({ clock });
  * await stores.tokenBlacklist.blacklistToken({ jti, ttlSeconds: 900, reason: 'logout' });
  */
-export function createMemoryStores(options: MemoryStoresOptions = {}): Stores {
+export function createMemoryStores(options: MemoryStoresOptions = {}): GuideStores {
   const clock = options.clock ?? systemClock;
   const { eventRetentionMs, maxEventsPerUser } = resolveEventRetention(options);
   const ids = options.ids ?? createIdCodec(randomBytes(MIN_ID_TAG_SECRET_BYTES));

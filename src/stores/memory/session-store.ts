@@ -1,6 +1,6 @@
 import { InvalidArgumentError, SessionLimitError } from '../../core/errors.js';
 import { DEFAULT_SESSION_LIMIT_POLICY } from '../../core/limits.js';
-import type { CreateSessionOptions, SessionStore, UpdateSessionOptions } from '../../core/ports.js';
+import type { CreateSessionOptions, GuideSessionStore, UpdateSessionOptions } from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import { byCreatedAtDesc, copySession, indexAdd, indexRemove, type MemoryState } from './state.js';
 
@@ -13,7 +13,7 @@ function byCreatedAtAsc(a: Session, b: Session): number {
  * In-memory `SessionStore`. The user index is the authority on which sessions are live. Arguments
  * are checked by `CheckedSessionStore` (`core/checked/`) before they get here.
  */
-export class MemorySessionStore implements SessionStore {
+export class MemorySessionStore implements GuideSessionStore {
   readonly #state: MemoryState;
 
   constructor(state: MemoryState) {

@@ -1,5 +1,5 @@
 import { ttlMs } from '../../core/limits.js';
-import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
+import type { BlacklistTokenInput, GuideTokenBlacklist } from '../../core/ports.js';
 import type { BlacklistEntry, RefreshFamily } from '../../core/types.js';
 import type { MemoryState } from './state.js';
 
@@ -7,7 +7,7 @@ import type { MemoryState } from './state.js';
  * In-memory `TokenBlacklist`: entries, revoked families and watermarks in the shared state.
  * Arguments are checked by `CheckedTokenBlacklist` (`core/checked/`) before they get here.
  */
-export class MemoryTokenBlacklist implements TokenBlacklist {
+export class MemoryTokenBlacklist implements GuideTokenBlacklist {
   readonly #state: MemoryState;
 
   constructor(state: MemoryState) {

@@ -10,7 +10,7 @@ import { StoreUnavailableError } from '../../core/errors.js';
 import { resolveEventRetention } from '../../core/limits.js';
 import { createIdCodec, type IdCodec, MIN_ID_TAG_SECRET_BYTES, PLAIN_ID_CODEC } from '../../core/ids.js';
 import type { WriteAdmission } from '../../redis/memory-guard.js';
-import type { Stores } from '../../core/ports.js';
+import type { GuideStores } from '../../core/ports.js';
 import type { RedisClient } from '../../redis/client.js';
 import { type RedisStoreContext, replyString } from './context.js';
 import { SCRIPTS } from './scripts.js';
@@ -104,7 +104,7 @@ export async function loadIdCodec(
  * const stores = createRedisStores(redis, { keyPrefix: 'optix:' });
  * await stores.tokenBlacklist.blacklistToken({ jti, ttlSeconds: 900, reason: 'user_logout' });
  */
-export function createRedisStores(client: RedisClient, options: RedisStoresOptions = {}): Stores {
+export function createRedisStores(client: RedisClient, options: RedisStoresOptions = {}): GuideStores {
   const ids = options.ids ?? PLAIN_ID_CODEC;
   const keys = createKeySchema(options.keyPrefix ?? client.keyPrefix, ids);
   const { eventRetentionMs, maxEventsPerUser } = resolveEventRetention(options);

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, SessionLimitError, StoreBusyError } from '../../core/errors.js';
 import { assertId } from '../../core/ids.js';
 import { DEFAULT_SESSION_LIMIT_POLICY } from '../../core/limits.js';
-import type { CreateSessionOptions, SessionStore, UpdateSessionOptions } from '../../core/ports.js';
+import type { CreateSessionOptions, GuideSessionStore, UpdateSessionOptions } from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import {
   arg,
@@ -45,7 +45,7 @@ function unexpired(session: Session | null, now: number): Session | null {
  * that should not be (see docs/data-model.md). Arguments are checked by `CheckedSessionStore`
  * (`core/checked/`) before they get here.
  */
-export class RedisSessionStore implements SessionStore {
+export class RedisSessionStore implements GuideSessionStore {
   readonly #ctx: RedisStoreContext;
   /** Decoded live sessions, dropped when their record or index changes (client-side cache). */
   readonly #live: DerivedCache<Session> | null;

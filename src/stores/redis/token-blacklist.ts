@@ -1,5 +1,5 @@
 import { ttlMs } from '../../core/limits.js';
-import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
+import type { BlacklistTokenInput, GuideTokenBlacklist } from '../../core/ports.js';
 import type { BlacklistEntry } from '../../core/types.js';
 import { arg, indexAdd, pruneIndex, type RedisStoreContext, replyNumber } from './context.js';
 import {
@@ -28,7 +28,7 @@ export const BLACKLIST_INDEX_MAX = 1_000_000;
  * exactly as Redis's TTL does in production. Arguments are checked by `CheckedTokenBlacklist`
  * (`core/checked/`) before they get here.
  */
-export class RedisTokenBlacklist implements TokenBlacklist {
+export class RedisTokenBlacklist implements GuideTokenBlacklist {
   readonly #ctx: RedisStoreContext;
 
   constructor(ctx: RedisStoreContext) {
