@@ -7,6 +7,9 @@
  *
  * Rules every method follows:
  *
+ * - **Arguments are checked once, above the backends**, by one checked facade per port
+ *   (`core/checked/`), which `createRedisStores` and `createMemoryStores` put in front of their
+ *   store classes; defaults, bounds and enums are in `core/limits.ts`. The backends only store.
  * - **Ids are checked before any I/O.** A caller-supplied id (user id, device id, jti) is 1 to 256
  *   characters of `A-Z a-z 0-9 . _ ~ @ | + = -` (`assertId`). A generated id (session, family,
  *   event) is `<sealed user tag>.<22 random characters>`, or the old `<user tag>.<…>` form
@@ -45,7 +48,10 @@ export interface BlacklistTokenInput {
   reason: string;
 }
 
-/** Token blacklist (the guide's RedisTokenBlacklist), token families and the per-user watermark. */
+/**
+ * Token blacklist (the guide's RedisTokenBlacklist) and the per-user revoke-all record: what the
+ * services use. The guide's other methods are on `GuideTokenBlacklist`.
+ */
 export interface TokenBlacklist {
   /**
    * Records a revoked access token: `revokedAt` is now, `expiresAt` is now + `ttlSeconds`, and
@@ -149,7 +155,8 @@ export interface UpdateSessionOptions {
 }
 
 /**
- * Session store (the guide's RedisSessionStore).
+ * Session store (the guide's RedisSessionStore): what the services use; the guide's other methods
+ * are on `GuideSessionStore`.
  *
  * A session is live when its record exists, it is a member of its user's index, and it has not
  * expired by the store's clock. The user's index is the authority: leaving it ends the session.
