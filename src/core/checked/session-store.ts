@@ -4,7 +4,7 @@ import { SESSION_LIMIT_POLICIES } from '../limits.js';
 import type { CreateSessionOptions, GuideSessionStore, UpdateSessionOptions } from '../ports.js';
 import type { Session } from '../types.js';
 import { assertFiniteNumber, assertObject, assertUserScoped } from '../validate.js';
-import { type CheckContext, checked } from './context.js';
+import { type CheckContext, KnownIds } from './context.js';
 
 /** Checks everything about a session that would reach a key or a TTL. */
 function assertSession(ids: IdCodec, session: Session): void {
@@ -36,10 +36,12 @@ function assertLimitOptions(options: CreateSessionOptions): void {
 export class CheckedSessionStore implements GuideSessionStore {
   readonly #inner: GuideSessionStore;
   readonly #ctx: CheckContext;
+  readonly #knownSessionIds: KnownIds;
 
   constructor(inner: GuideSessionStore, ctx: CheckContext) {
     this.#inner = inner;
     this.#ctx = ctx;
+    this.#knownSessionIds = new KnownIds(ctx.ids);
   }
 
   async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
@@ -52,11 +54,14 @@ export class CheckedSessionStore implements GuideSessionStore {
   }
 
   getSession(sessionId: string): Promise<Session | null> {
-    // Every authenticated request reads its session: no async wrapper.
-    return checked(
-      () => this.#ctx.ids.parse('sessionId', sessionId),
-      () => this.#inner.getSession(sessionId),
-    );
+    // Every authenticated request reads its session: no async wrapper, and an id seen before is
+    // not parsed again.
+    try {
+      this.#knownSessionIds.assert('sessionId', sessionId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#inner.getSession(sessionId);
   }
 
   async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<boolean> {
