@@ -48,6 +48,28 @@ export interface BlacklistTokenInput {
   reason: string;
 }
 
+/** `TokenBlacklist.blacklistAllUserTokens`. */
+export interface BlacklistAllUserTokensInput {
+  userId: string;
+  tokenJtis: readonly string[];
+  ttlSeconds: number;
+  reason: string;
+}
+
+/** `TokenBlacklist.revokeUserTokensBefore`. */
+export interface RevokeUserTokensBeforeInput {
+  userId: string;
+  beforeMs: number;
+  ttlSeconds: number;
+}
+
+/** `GuideTokenBlacklist.blacklistTokenFamily`. */
+export interface BlacklistTokenFamilyInput {
+  familyId: string;
+  ttlSeconds: number;
+  reason: string;
+}
+
 /**
  * Token blacklist (the guide's RedisTokenBlacklist) and the per-user revoke-all record: what the
  * services use. The guide's other methods are on `GuideTokenBlacklist`.
@@ -68,12 +90,7 @@ export interface TokenBlacklist {
    * jtis were written (a repeated jti counts once; an empty list writes nothing and returns 0).
    * Every jti is checked first: one bad jti rejects the call and none is written.
    */
-  blacklistAllUserTokens(input: {
-    userId: string;
-    tokenJtis: readonly string[];
-    ttlSeconds: number;
-    reason: string;
-  }): Promise<number>;
+  blacklistAllUserTokens(input: BlacklistAllUserTokensInput): Promise<number>;
   /**
    * Revoke-all, in O(1) and atomically: raises the user's generation (docs/data-model.md, "User
    * generation") above every generation it has had, so every family created and every token
@@ -84,7 +101,7 @@ export interface TokenBlacklist {
    * is not revoked). Other users are untouched. Both only move forward (an older `beforeMs`
    * leaves the watermark as it is); the record lives `ttlSeconds` (the longest token life).
    */
-  revokeUserTokensBefore(input: { userId: string; beforeMs: number; ttlSeconds: number }): Promise<void>;
+  revokeUserTokensBefore(input: RevokeUserTokensBeforeInput): Promise<void>;
   /**
    * The user's generation now: 0 before the first revoke-all (and once its record has expired),
    * then strictly increasing. A token minted now carries it (`ugen` claim).
@@ -113,7 +130,7 @@ export interface GuideTokenBlacklist extends TokenBlacklist {
    * family with no owner that lives `ttlSeconds`, so a token naming the family is still refused,
    * and that `RefreshFamilyStore.create` will not overwrite.
    */
-  blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void>;
+  blacklistTokenFamily(input: BlacklistTokenFamilyInput): Promise<void>;
   /**
    * Whether the family (or tombstone) exists and is revoked: `false` for an unknown family and for
    * a live family nobody revoked; `false` again once the revoked family has expired.
@@ -337,6 +354,33 @@ export type RotateResult =
   /** Unknown or expired family. */
   | { status: 'not_found' };
 
+/** `RefreshFamilyStore.create`. */
+export interface CreateFamilyInput {
+  familyId: string;
+  userId: string;
+  sessionId: string;
+  tokenHash: string;
+  ttlSeconds: number;
+  /** See `RefreshFamily.claims`. */
+  claims?: string | null;
+}
+
+/** `RefreshFamilyStore.revokeWithToken`. */
+export interface RevokeWithTokenInput {
+  familyId: string;
+  presentedHash: string;
+  reason: string;
+}
+
+/** `RefreshFamilyStore.rotate`. */
+export interface RotateFamilyInput {
+  familyId: string;
+  presentedHash: string;
+  nextHash: string;
+  childBlob: string;
+  graceMs: number;
+}
+
 /**
  * Refresh-token families. Only SHA-256 hashes of refresh secrets are stored. The rotation is one
  * atomic compare-and-set on the family record (with its session and the user's watermark on the
@@ -352,15 +396,7 @@ export interface RefreshFamilyStore {
    *   — rotated, revoked or a tombstone: re-creating it would restart or un-revoke it, so it is
    *   refused and nothing changes.
    */
-  create(input: {
-    familyId: string;
-    userId: string;
-    sessionId: string;
-    tokenHash: string;
-    ttlSeconds: number;
-    /** See `RefreshFamily.claims`. */
-    claims?: string | null;
-  }): Promise<RefreshFamily>;
+  create(input: CreateFamilyInput): Promise<RefreshFamily>;
   /** The family (or tombstone) until it expires, or `null`. */
   get(familyId: string): Promise<RefreshFamily | null>;
   /**
@@ -375,11 +411,7 @@ export interface RefreshFamilyStore {
    * still passes; ending the session is the caller's job (`JwtService.revokeRefreshToken` deletes
    * it right after).
    */
-  revokeWithToken(input: {
-    familyId: string;
-    presentedHash: string;
-    reason: string;
-  }): Promise<RefreshFamily | null>;
+  revokeWithToken(input: RevokeWithTokenInput): Promise<RefreshFamily | null>;
   /**
    * Consumes `presentedHash`. Current → rotate to `nextHash`, keep `childBlob` for the grace window;
    * previous and within `graceMs` of the rotation → `grace` with the stored blob; any other known
@@ -391,13 +423,7 @@ export interface RefreshFamilyStore {
    * Of concurrent presentations of the current token, exactly one rotates; the others get `grace`
    * with that one's child.
    */
-  rotate(input: {
-    familyId: string;
-    presentedHash: string;
-    nextHash: string;
-    childBlob: string;
-    graceMs: number;
-  }): Promise<RotateResult>;
+  rotate(input: RotateFamilyInput): Promise<RotateResult>;
 }
 
 /**
@@ -477,6 +503,13 @@ export interface StoreMaintenance {
   cleanup(onProgress?: (scanned: number, total: number | null) => void): Promise<CleanupStats>;
 }
 
+/** `HandoffStore.put`. */
+export interface HandoffPutInput {
+  codeHash: string;
+  payload: string;
+  ttlSeconds: number;
+}
+
 /**
  * One-time hand-off codes of browser mode (`POST /v1/sessions` with `transport: "browser"`): what
  * a code stands for, kept under the code's SHA-256 hash (never the code) until it expires or is
@@ -488,7 +521,7 @@ export interface HandoffStore {
    * @throws InvalidIdError when `codeHash` is not 16 to 128 base64url characters;
    *   InvalidArgumentError for the TTL, or when the hash is already stored (nothing changes).
    */
-  put(input: { codeHash: string; payload: string; ttlSeconds: number }): Promise<void>;
+  put(input: HandoffPutInput): Promise<void>;
   /**
    * Returns the payload and deletes it in one atomic step: of concurrent takes of one hash exactly
    * one gets the payload, the others (and every later take) get `null`. `null` too for an unknown

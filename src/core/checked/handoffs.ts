@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import type { HandoffStore } from '../ports.js';
+import type { HandoffPutInput, HandoffStore } from '../ports.js';
 import { assertCodeHash, assertObject, assertTtlSeconds } from '../validate.js';
 
 /** `HandoffStore` with every argument checked before the backend sees it. */
@@ -10,7 +10,7 @@ export class CheckedHandoffs implements HandoffStore {
     this.#inner = inner;
   }
 
-  async put(input: { codeHash: string; payload: string; ttlSeconds: number }): Promise<void> {
+  async put(input: HandoffPutInput): Promise<void> {
     assertObject('input', input);
     assertCodeHash(input.codeHash);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);

@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from '../errors.js';
 import { assertUserId } from '../ids.js';
-import type { RefreshFamilyStore, RotateResult } from '../ports.js';
+import type {
+  CreateFamilyInput,
+  RefreshFamilyStore,
+  RevokeWithTokenInput,
+  RotateFamilyInput,
+  RotateResult,
+} from '../ports.js';
 import type { RefreshFamily } from '../types.js';
 import {
   assertFiniteNumber,
@@ -10,10 +16,6 @@ import {
   assertUserScoped,
 } from '../validate.js';
 import { type CheckContext, checked } from './context.js';
-
-type CreateInput = Parameters<RefreshFamilyStore['create']>[0];
-type RevokeInput = Parameters<RefreshFamilyStore['revokeWithToken']>[0];
-type RotateInput = Parameters<RefreshFamilyStore['rotate']>[0];
 
 /** `RefreshFamilyStore` with every argument checked before the backend sees it. */
 export class CheckedRefreshFamilies implements RefreshFamilyStore {
@@ -25,7 +27,7 @@ export class CheckedRefreshFamilies implements RefreshFamilyStore {
     this.#ctx = ctx;
   }
 
-  async create(input: CreateInput): Promise<RefreshFamily> {
+  async create(input: CreateFamilyInput): Promise<RefreshFamily> {
     const { ids } = this.#ctx;
     assertObject('input', input);
     ids.parse('familyId', input.familyId);
@@ -46,7 +48,7 @@ export class CheckedRefreshFamilies implements RefreshFamilyStore {
     return this.#inner.get(familyId);
   }
 
-  async revokeWithToken(input: RevokeInput): Promise<RefreshFamily | null> {
+  async revokeWithToken(input: RevokeWithTokenInput): Promise<RefreshFamily | null> {
     assertObject('input', input);
     this.#ctx.ids.parse('familyId', input.familyId);
     assertNonEmptyString('presentedHash', input.presentedHash);
@@ -54,7 +56,7 @@ export class CheckedRefreshFamilies implements RefreshFamilyStore {
     return this.#inner.revokeWithToken(input);
   }
 
-  rotate(input: RotateInput): Promise<RotateResult> {
+  rotate(input: RotateFamilyInput): Promise<RotateResult> {
     // Every refresh goes through here: no async wrapper.
     return checked(
       () => {

@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from '../errors.js';
 import { assertId, assertUserId } from '../ids.js';
-import type { BlacklistTokenInput, GuideTokenBlacklist } from '../ports.js';
+import type {
+  BlacklistAllUserTokensInput,
+  BlacklistTokenFamilyInput,
+  BlacklistTokenInput,
+  GuideTokenBlacklist,
+  RevokeUserTokensBeforeInput,
+} from '../ports.js';
 import type { BlacklistEntry } from '../types.js';
 import { assertFiniteNumber, assertNonEmptyString, assertObject, assertTtlSeconds } from '../validate.js';
 import type { CheckContext } from './context.js';
@@ -34,12 +40,7 @@ export class CheckedTokenBlacklist implements GuideTokenBlacklist {
     return this.#inner.getEntry(jti);
   }
 
-  async blacklistAllUserTokens(input: {
-    userId: string;
-    tokenJtis: readonly string[];
-    ttlSeconds: number;
-    reason: string;
-  }): Promise<number> {
+  async blacklistAllUserTokens(input: BlacklistAllUserTokensInput): Promise<number> {
     assertObject('input', input);
     assertUserId(input.userId);
     if (!Array.isArray(input.tokenJtis)) throw new InvalidArgumentError('tokenJtis', 'must be an array');
@@ -50,7 +51,7 @@ export class CheckedTokenBlacklist implements GuideTokenBlacklist {
     return this.#inner.blacklistAllUserTokens(input);
   }
 
-  async blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void> {
+  async blacklistTokenFamily(input: BlacklistTokenFamilyInput): Promise<void> {
     assertObject('input', input);
     this.#ctx.ids.parse('familyId', input.familyId);
     assertTtlSeconds('ttlSeconds', input.ttlSeconds);
@@ -63,11 +64,7 @@ export class CheckedTokenBlacklist implements GuideTokenBlacklist {
     return this.#inner.isFamilyRevoked(familyId);
   }
 
-  async revokeUserTokensBefore(input: {
-    userId: string;
-    beforeMs: number;
-    ttlSeconds: number;
-  }): Promise<void> {
+  async revokeUserTokensBefore(input: RevokeUserTokensBeforeInput): Promise<void> {
     assertObject('input', input);
     assertUserId(input.userId);
     assertFiniteNumber('beforeMs', input.beforeMs);

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { ttlMs } from '../../core/limits.js';
-import type { HandoffStore } from '../../core/ports.js';
+import type { HandoffPutInput, HandoffStore } from '../../core/ports.js';
 import type { MemoryState } from './state.js';
 
 /**
@@ -16,7 +16,7 @@ export class MemoryHandoffs implements HandoffStore {
     this.#state = state;
   }
 
-  async put(input: { codeHash: string; payload: string; ttlSeconds: number }): Promise<void> {
+  async put(input: HandoffPutInput): Promise<void> {
     const now = this.#state.now();
     for (const [hash, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(hash);
     if (this.#entries.has(input.codeHash)) throw new InvalidArgumentError('codeHash', 'is already stored');

@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { REUSE_REASON, ttlMs } from '../../core/limits.js';
-import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
+import type {
+  CreateFamilyInput,
+  RefreshFamilyStore,
+  RevokeWithTokenInput,
+  RotateFamilyInput,
+  RotateResult,
+} from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
 import { copyFamily, copySession, FAMILY_HISTORY, type MemoryState } from './state.js';
 
@@ -18,14 +24,7 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     this.#state = state;
   }
 
-  async create(input: {
-    familyId: string;
-    userId: string;
-    sessionId: string;
-    tokenHash: string;
-    ttlSeconds: number;
-    claims?: string | null;
-  }): Promise<RefreshFamily> {
+  async create(input: CreateFamilyInput): Promise<RefreshFamily> {
     const claims = input.claims ?? null;
     const state = this.#state;
     const now = state.now();
@@ -64,13 +63,7 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     return record === undefined ? null : copyFamily(record.family);
   }
 
-  async rotate(input: {
-    familyId: string;
-    presentedHash: string;
-    nextHash: string;
-    childBlob: string;
-    graceMs: number;
-  }): Promise<RotateResult> {
+  async rotate(input: RotateFamilyInput): Promise<RotateResult> {
     const state = this.#state;
     const now = state.now();
     const record = state.read(state.families, input.familyId, now);
@@ -126,11 +119,7 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     };
   }
 
-  async revokeWithToken(input: {
-    familyId: string;
-    presentedHash: string;
-    reason: string;
-  }): Promise<RefreshFamily | null> {
+  async revokeWithToken(input: RevokeWithTokenInput): Promise<RefreshFamily | null> {
     const state = this.#state;
     const record = state.read(state.families, input.familyId);
     if (record === undefined) return null;

@@ -1,7 +1,6 @@
-import { newUnscopedId } from '../../core/ids.js';
-import { DEFAULT_EVENT_LIMIT, DEFAULT_SEVERITY } from '../../core/limits.js';
+import { DEFAULT_EVENT_LIMIT } from '../../core/limits.js';
 import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
-import type { SecurityEvent, SecurityEventInput } from '../../core/types.js';
+import { newSecurityEvent, type SecurityEvent, type SecurityEventInput } from '../../core/types.js';
 import { indexAdd, type MemoryState } from './state.js';
 
 function copyEvent(event: SecurityEvent): SecurityEvent {
@@ -28,22 +27,10 @@ export class MemorySecurityEvents implements SecurityEventStore {
   }
 
   async record(input: SecurityEventInput): Promise<SecurityEvent> {
-    const userId = input.userId ?? null;
-    const severity = input.severity ?? DEFAULT_SEVERITY;
     const state = this.#state;
     const now = state.now();
-    const timestamp = input.timestamp ?? now;
-    const event: SecurityEvent = {
-      eventId: userId === null ? newUnscopedId() : this.#state.ids.newId(userId),
-      type: input.type,
-      userId,
-      severity,
-      timestamp,
-      sessionId: input.sessionId ?? null,
-      ipAddress: input.ipAddress ?? null,
-      userAgent: input.userAgent ?? null,
-      details: { ...(input.details ?? {}) },
-    };
+    const event = newSecurityEvent(input, state.ids, now);
+    const { userId, timestamp } = event;
     if (userId === null) {
       state.securityEvents.set(event.eventId, { value: event, expiresAt: now + state.eventRetentionMs });
       return copyEvent(event);

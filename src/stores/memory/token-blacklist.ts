@@ -1,5 +1,11 @@
 import { ttlMs } from '../../core/limits.js';
-import type { BlacklistTokenInput, GuideTokenBlacklist } from '../../core/ports.js';
+import type {
+  BlacklistAllUserTokensInput,
+  BlacklistTokenFamilyInput,
+  BlacklistTokenInput,
+  GuideTokenBlacklist,
+  RevokeUserTokensBeforeInput,
+} from '../../core/ports.js';
 import type { BlacklistEntry, RefreshFamily } from '../../core/types.js';
 import type { MemoryState } from './state.js';
 
@@ -27,19 +33,14 @@ export class MemoryTokenBlacklist implements GuideTokenBlacklist {
     return entry === undefined ? null : { ...entry };
   }
 
-  async blacklistAllUserTokens(input: {
-    userId: string;
-    tokenJtis: readonly string[];
-    ttlSeconds: number;
-    reason: string;
-  }): Promise<number> {
+  async blacklistAllUserTokens(input: BlacklistAllUserTokensInput): Promise<number> {
     const now = this.#state.now();
     const jtis = new Set(input.tokenJtis);
     for (const jti of jtis) this.#write(jti, input.userId, input.reason, input.ttlSeconds, now);
     return jtis.size;
   }
 
-  async blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void> {
+  async blacklistTokenFamily(input: BlacklistTokenFamilyInput): Promise<void> {
     const state = this.#state;
     const now = state.now();
     const until = now + ttlMs(input.ttlSeconds);
@@ -88,11 +89,7 @@ export class MemoryTokenBlacklist implements GuideTokenBlacklist {
     return this.#state.read(this.#state.families, familyId)?.family.revoked === true;
   }
 
-  async revokeUserTokensBefore(input: {
-    userId: string;
-    beforeMs: number;
-    ttlSeconds: number;
-  }): Promise<void> {
+  async revokeUserTokensBefore(input: RevokeUserTokensBeforeInput): Promise<void> {
     const state = this.#state;
     const now = state.now();
     const current = state.read(state.watermarks, input.userId, now);

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { ttlMs } from '../../core/limits.js';
-import type { HandoffStore } from '../../core/ports.js';
+import type { HandoffPutInput, HandoffStore } from '../../core/ports.js';
 import type { RedisStoreContext } from './context.js';
 
 /**
@@ -18,7 +18,7 @@ export class RedisHandoffs implements HandoffStore {
     this.#ctx = ctx;
   }
 
-  async put(input: { codeHash: string; payload: string; ttlSeconds: number }): Promise<void> {
+  async put(input: HandoffPutInput): Promise<void> {
     const { client, keys, clock } = this.#ctx;
     const key = keys.handoff(input.codeHash);
     const px = ttlMs(input.ttlSeconds);

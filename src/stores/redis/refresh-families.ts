@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { REUSE_REASON, ttlMs } from '../../core/limits.js';
-import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
+import type {
+  CreateFamilyInput,
+  RefreshFamilyStore,
+  RevokeWithTokenInput,
+  RotateFamilyInput,
+  RotateResult,
+} from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
 import { arg, type RedisStoreContext, replyArray, replyString, unexpectedReply } from './context.js';
 import { decodeSession } from './records.js';
@@ -68,14 +74,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     this.#ctx = ctx;
   }
 
-  async create(input: {
-    familyId: string;
-    userId: string;
-    sessionId: string;
-    tokenHash: string;
-    ttlSeconds: number;
-    claims?: string | null;
-  }): Promise<RefreshFamily> {
+  async create(input: CreateFamilyInput): Promise<RefreshFamily> {
     const claims = input.claims ?? null;
     const { client, keys, clock } = this.#ctx;
     const key = keys.family(input.familyId);
@@ -123,13 +122,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     );
   }
 
-  async rotate(input: {
-    familyId: string;
-    presentedHash: string;
-    nextHash: string;
-    childBlob: string;
-    graceMs: number;
-  }): Promise<RotateResult> {
+  async rotate(input: RotateFamilyInput): Promise<RotateResult> {
     const { client, keys, clock } = this.#ctx;
     const familyKey = keys.family(input.familyId);
 
@@ -210,11 +203,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     }
   }
 
-  async revokeWithToken(input: {
-    familyId: string;
-    presentedHash: string;
-    reason: string;
-  }): Promise<RefreshFamily | null> {
+  async revokeWithToken(input: RevokeWithTokenInput): Promise<RefreshFamily | null> {
     const { client, keys, clock } = this.#ctx;
     const key = keys.family(input.familyId);
     const now = clock.now();

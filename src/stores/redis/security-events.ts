@@ -1,8 +1,7 @@
 import { StoreUnavailableError } from '../../core/errors.js';
-import { newUnscopedId } from '../../core/ids.js';
-import { DEFAULT_EVENT_LIMIT, DEFAULT_SEVERITY } from '../../core/limits.js';
+import { DEFAULT_EVENT_LIMIT } from '../../core/limits.js';
 import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
-import type { SecurityEvent, SecurityEventInput } from '../../core/types.js';
+import { newSecurityEvent, type SecurityEvent, type SecurityEventInput } from '../../core/types.js';
 import {
   arg,
   INDEX_TTL_SLACK_MS,
@@ -37,22 +36,10 @@ export class RedisSecurityEvents implements SecurityEventStore {
   }
 
   async record(input: SecurityEventInput): Promise<SecurityEvent> {
-    const userId = input.userId ?? null;
-    const severity = input.severity ?? DEFAULT_SEVERITY;
     const { client, keys, clock, eventRetentionMs, maxEventsPerUser } = this.#ctx;
     const now = clock.now();
-    const timestamp = input.timestamp ?? now;
-    const event: SecurityEvent = {
-      eventId: userId === null ? newUnscopedId() : this.#ctx.ids.newId(userId),
-      type: input.type,
-      userId,
-      severity,
-      timestamp,
-      sessionId: input.sessionId ?? null,
-      ipAddress: input.ipAddress ?? null,
-      userAgent: input.userAgent ?? null,
-      details: { ...(input.details ?? {}) },
-    };
+    const event = newSecurityEvent(input, this.#ctx.ids, now);
+    const { userId, timestamp } = event;
     // Under memory pressure events are dropped (counted by the guard): the memory left is kept
     // for revocations, and the action the event describes has happened anyway.
     if (this.#ctx.admission !== null && !this.#ctx.admission.admit('event')) return copyEvent(event);

@@ -1,5 +1,11 @@
 import { ttlMs } from '../../core/limits.js';
-import type { BlacklistTokenInput, GuideTokenBlacklist } from '../../core/ports.js';
+import type {
+  BlacklistAllUserTokensInput,
+  BlacklistTokenFamilyInput,
+  BlacklistTokenInput,
+  GuideTokenBlacklist,
+  RevokeUserTokensBeforeInput,
+} from '../../core/ports.js';
 import type { BlacklistEntry } from '../../core/types.js';
 import { arg, indexAdd, pruneIndex, type RedisStoreContext, replyNumber } from './context.js';
 import {
@@ -52,18 +58,13 @@ export class RedisTokenBlacklist implements GuideTokenBlacklist {
     return entry !== null && entry.expiresAt > clock.now() ? entry : null;
   }
 
-  async blacklistAllUserTokens(input: {
-    userId: string;
-    tokenJtis: readonly string[];
-    ttlSeconds: number;
-    reason: string;
-  }): Promise<number> {
+  async blacklistAllUserTokens(input: BlacklistAllUserTokensInput): Promise<number> {
     const jtis = [...new Set(input.tokenJtis)];
     await this.#write(jtis, input.userId, input.reason, input.ttlSeconds, this.#ctx.clock.now());
     return jtis.length;
   }
 
-  async blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void> {
+  async blacklistTokenFamily(input: BlacklistTokenFamilyInput): Promise<void> {
     await revokeFamily(this.#ctx, input.familyId, ttlMs(input.ttlSeconds), input.reason);
   }
 
@@ -74,11 +75,7 @@ export class RedisTokenBlacklist implements GuideTokenBlacklist {
     return family.revoked === '1' && Number(family.expiresAt) > clock.now();
   }
 
-  async revokeUserTokensBefore(input: {
-    userId: string;
-    beforeMs: number;
-    ttlSeconds: number;
-  }): Promise<void> {
+  async revokeUserTokensBefore(input: RevokeUserTokensBeforeInput): Promise<void> {
     const { client, keys, clock } = this.#ctx;
     const key = keys.userWatermark(input.userId);
     // Only moves forward (compared and written in one script): a late call cannot un-revoke. The
