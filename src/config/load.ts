@@ -9,10 +9,16 @@ import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import { ConfigError } from '../core/errors.js';
 import {
+  ACCESS_TOKEN_TTL_SECONDS,
   DEFAULT_SESSION_LIMIT_POLICY,
   type IntegerBound,
+  JWT_CLOCK_TOLERANCE_SECONDS,
   MAX_SESSIONS_PER_USER,
   MAX_TRUSTED_DEVICES_PER_USER,
+  REFRESH_GRACE_SECONDS,
+  REFRESH_TOKEN_TTL_SECONDS,
+  SESSION_ABSOLUTE_TIMEOUT_MINUTES,
+  SESSION_IDLE_TIMEOUT_MINUTES,
   SESSION_LIMIT_POLICIES,
 } from '../core/limits.js';
 import { parseRedisUrl, redactRedisUrl } from '../redis/config.js';
@@ -456,17 +462,22 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
   }
   const issuer = raw(env, 'JWT_ISSUER') ?? 'optix-sessions';
   const audience = raw(env, 'JWT_AUDIENCE') ?? 'optix';
-  const accessTokenTtlSeconds = int(env, p, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400);
-  const refreshTokenTtlSeconds = int(env, p, 'REFRESH_TOKEN_TTL_SECONDS', 2_592_000, 60, 31_536_000);
+  const accessTokenTtlSeconds = bounded(env, p, 'ACCESS_TOKEN_TTL_SECONDS', ACCESS_TOKEN_TTL_SECONDS);
+  const refreshTokenTtlSeconds = bounded(env, p, 'REFRESH_TOKEN_TTL_SECONDS', REFRESH_TOKEN_TTL_SECONDS);
   if (refreshTokenTtlSeconds < accessTokenTtlSeconds) {
     p.add('REFRESH_TOKEN_TTL_SECONDS', 'must not be shorter than ACCESS_TOKEN_TTL_SECONDS');
   }
-  const refreshGraceSeconds = int(env, p, 'REFRESH_GRACE_SECONDS', 10, 0, 300);
-  const clockToleranceSeconds = int(env, p, 'JWT_CLOCK_TOLERANCE_SECONDS', 5, 0, 300);
+  const refreshGraceSeconds = bounded(env, p, 'REFRESH_GRACE_SECONDS', REFRESH_GRACE_SECONDS);
+  const clockToleranceSeconds = bounded(env, p, 'JWT_CLOCK_TOLERANCE_SECONDS', JWT_CLOCK_TOLERANCE_SECONDS);
 
   // Sessions
-  const idleTimeoutMinutes = int(env, p, 'SESSION_IDLE_TIMEOUT_MINUTES', 30, 1, 10_080);
-  const absoluteTimeoutMinutes = int(env, p, 'SESSION_ABSOLUTE_TIMEOUT_MINUTES', 720, 1, 525_600);
+  const idleTimeoutMinutes = bounded(env, p, 'SESSION_IDLE_TIMEOUT_MINUTES', SESSION_IDLE_TIMEOUT_MINUTES);
+  const absoluteTimeoutMinutes = bounded(
+    env,
+    p,
+    'SESSION_ABSOLUTE_TIMEOUT_MINUTES',
+    SESSION_ABSOLUTE_TIMEOUT_MINUTES,
+  );
   if (absoluteTimeoutMinutes < idleTimeoutMinutes) {
     p.add('SESSION_ABSOLUTE_TIMEOUT_MINUTES', 'must not be shorter than SESSION_IDLE_TIMEOUT_MINUTES');
   }

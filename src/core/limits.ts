@@ -42,6 +42,29 @@ export interface IntegerBound {
 export const MAX_SESSIONS_PER_USER: IntegerBound = Object.freeze({ min: 1, max: 1000, default: 5 });
 /** Trusted devices per user (`MAX_TRUSTED_DEVICES_PER_USER`, `maxTrustedDevicesPerUser`). */
 export const MAX_TRUSTED_DEVICES_PER_USER: IntegerBound = Object.freeze({ min: 1, max: 1000, default: 20 });
+/** Idle timeout of a session, minutes (`SESSION_IDLE_TIMEOUT_MINUTES`, `sessionTimeoutMinutes`). */
+export const SESSION_IDLE_TIMEOUT_MINUTES: IntegerBound = Object.freeze({ min: 1, max: 10_080, default: 30 });
+/**
+ * Absolute lifetime of a session, minutes (`SESSION_ABSOLUTE_TIMEOUT_MINUTES`,
+ * `absoluteLifetimeMinutes`); never shorter than the idle timeout.
+ */
+export const SESSION_ABSOLUTE_TIMEOUT_MINUTES: IntegerBound = Object.freeze({
+  min: 1,
+  max: 525_600,
+  default: 720,
+});
+/** Access token lifetime, seconds (`ACCESS_TOKEN_TTL_SECONDS`, `accessTokenTtlSeconds`). */
+export const ACCESS_TOKEN_TTL_SECONDS: IntegerBound = Object.freeze({ min: 30, max: 86_400, default: 900 });
+/** Refresh token lifetime, seconds (`REFRESH_TOKEN_TTL_SECONDS`, `refreshTokenTtlSeconds`). */
+export const REFRESH_TOKEN_TTL_SECONDS: IntegerBound = Object.freeze({
+  min: 60,
+  max: 31_536_000,
+  default: 2_592_000,
+});
+/** Grace window of a rotated refresh token, seconds (`REFRESH_GRACE_SECONDS`, `refreshGraceSeconds`). */
+export const REFRESH_GRACE_SECONDS: IntegerBound = Object.freeze({ min: 0, max: 300, default: 10 });
+/** Clock tolerance of token checks, seconds (`JWT_CLOCK_TOLERANCE_SECONDS`, `clockToleranceSeconds`). */
+export const JWT_CLOCK_TOLERANCE_SECONDS: IntegerBound = Object.freeze({ min: 0, max: 300, default: 5 });
 
 /** A TTL in seconds as whole milliseconds, never 0 (a Redis `PX 0` is an error). */
 export function ttlMs(ttlSeconds: number): number {

@@ -18,6 +18,8 @@ import {
   DEFAULT_SESSION_LIMIT_POLICY,
   MAX_SESSIONS_PER_USER,
   MAX_TRUSTED_DEVICES_PER_USER,
+  SESSION_ABSOLUTE_TIMEOUT_MINUTES,
+  SESSION_IDLE_TIMEOUT_MINUTES,
   SESSION_LIMIT_POLICIES,
 } from '../core/limits.js';
 import { assertObject, assertReason } from '../core/validate.js';
@@ -38,14 +40,6 @@ function boundedText(name: string, value: unknown, max = MAX_TEXT): string {
   return value;
 }
 
-function minutesOption(path: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 525_600) {
-    throw new ConfigError(path, 'must be a number of minutes from 0 (exclusive) to 525600');
-  }
-  return v;
-}
-
 /**
  * Creates the session manager.
  * @throws ConfigError for non-positive timeouts, a cap below 1 or an unknown policy.
@@ -55,8 +49,15 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     throw new ConfigError('stores', 'are required');
   const stores: Stores = options.stores;
   const clock: Clock = options.clock ?? systemClock;
-  const idleMs = minutesOption('sessionTimeoutMinutes', options.sessionTimeoutMinutes, 30) * 60_000;
-  const absoluteMs = minutesOption('absoluteLifetimeMinutes', options.absoluteLifetimeMinutes, 720) * 60_000;
+  const idleMs =
+    boundedInteger('sessionTimeoutMinutes', options.sessionTimeoutMinutes, SESSION_IDLE_TIMEOUT_MINUTES) *
+    60_000;
+  const absoluteMs =
+    boundedInteger(
+      'absoluteLifetimeMinutes',
+      options.absoluteLifetimeMinutes,
+      SESSION_ABSOLUTE_TIMEOUT_MINUTES,
+    ) * 60_000;
   if (absoluteMs < idleMs)
     throw new ConfigError('absoluteLifetimeMinutes', 'must not be shorter than the idle timeout');
   const maxSessions = boundedInteger('maxSessionsPerUser', options.maxSessionsPerUser, MAX_SESSIONS_PER_USER);
