@@ -26,18 +26,20 @@ export {
   CheckedTrustedDevices,
 };
 
-/** Wraps every port of a backend's raw stores in its checked facade (maintenance takes no input). */
+/**
+ * Wraps every port of a backend's raw stores in its checked facade. What has no facade (the id
+ * codec; maintenance, which takes no input; a port added later) is passed through as it is.
+ */
 export function checkStores(raw: GuideStores, clock: Clock): GuideStores {
   const ctx = { ids: raw.ids, clock };
   return {
-    ids: raw.ids,
+    ...raw,
     tokenBlacklist: new CheckedTokenBlacklist(raw.tokenBlacklist, ctx),
     sessionStore: new CheckedSessionStore(raw.sessionStore, ctx),
     trustedDevices: new CheckedTrustedDevices(raw.trustedDevices, ctx),
     securityEvents: new CheckedSecurityEvents(raw.securityEvents, ctx),
     refreshFamilies: new CheckedRefreshFamilies(raw.refreshFamilies, ctx),
     revocation: new CheckedRevocationChecker(raw.revocation, ctx),
-    maintenance: raw.maintenance,
     handoffs: new CheckedHandoffs(raw.handoffs),
   };
 }
