@@ -18,7 +18,7 @@ import { readEnv } from './config/env-file.js';
 import { type Env, loadConfig } from './config/load.js';
 import type { OptixConfig } from './config/types.js';
 import { createOptix, type Optix } from './container.js';
-import { ConfigError, StoreTimeoutError, StoreUnavailableError } from './core/errors.js';
+import { ConfigError, isStoreFailure } from './core/errors.js';
 import { buildApp, type OptixApp } from './http/app.js';
 import { type CleanupJob, startCleanupJob } from './http/cleanup-job.js';
 import { createLogger } from './http/logger.js';
@@ -168,7 +168,7 @@ export async function main(
     });
   } catch (err) {
     await tracing?.shutdown().catch(() => {});
-    const unavailable = err instanceof StoreUnavailableError || err instanceof StoreTimeoutError;
+    const unavailable = isStoreFailure(err);
     logger.fatal({ error: describeError(err) }, 'startup_failed');
     await flush(logger);
     process.stderr.write(`optix-sessions: cannot start: ${describeError(err)}\n`);

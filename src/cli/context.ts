@@ -7,8 +7,14 @@ import { readEnv } from '../config/env-file.js';
 import { type Env, loadConfig } from '../config/load.js';
 import type { OptixConfig } from '../config/types.js';
 import { createOptix, type Optix } from '../container.js';
-import { ConfigError, InvalidArgumentError, InvalidIdError, isOptixError } from '../core/errors.js';
-import { describeError } from '../core/errors.js';
+import {
+  ConfigError,
+  describeError,
+  InvalidArgumentError,
+  InvalidIdError,
+  isOptixError,
+  isStoreFailureCode,
+} from '../core/errors.js';
 import { ServiceClient } from './remote.js';
 
 /** Exit codes (sysexits.h where one fits). */
@@ -122,7 +128,7 @@ export function reportError(io: CliIo, err: unknown): number {
   if (isOptixError(err)) {
     const code = err.code;
     io.stderr.write(`optix-sessions: ${describeError(err)} (${code})\n`);
-    if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT') return EXIT.UNAVAILABLE;
+    if (isStoreFailureCode(code)) return EXIT.UNAVAILABLE;
     if (err instanceof InvalidIdError || err instanceof InvalidArgumentError) return EXIT.USAGE;
     return EXIT.FAILURE;
   }

@@ -8,6 +8,19 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import { ConfigError } from '../core/errors.js';
+import {
+  ACCESS_TOKEN_TTL_SECONDS,
+  DEFAULT_SESSION_LIMIT_POLICY,
+  type IntegerBound,
+  JWT_CLOCK_TOLERANCE_SECONDS,
+  MAX_SESSIONS_PER_USER,
+  MAX_TRUSTED_DEVICES_PER_USER,
+  REFRESH_GRACE_SECONDS,
+  REFRESH_TOKEN_TTL_SECONDS,
+  SESSION_ABSOLUTE_TIMEOUT_MINUTES,
+  SESSION_IDLE_TIMEOUT_MINUTES,
+  SESSION_LIMIT_POLICIES,
+} from '../core/limits.js';
 import { parseRedisUrl, redactRedisUrl } from '../redis/config.js';
 import type { JwtKeyConfig } from '../core/types.js';
 import type {
@@ -172,6 +185,11 @@ function validProxyRange(entry: string): boolean {
   if (bits === undefined) return true;
   if (!/^\d{1,3}$/.test(bits)) return false;
   return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** `int` over a bound written in `core/limits.ts` (the range the library itself accepts). */
+function bounded(env: Env, p: Problems, name: string, bound: IntegerBound): number {
+  return int(env, p, name, bound.default, bound.min, bound.max);
 }
 
 function oneOf<T extends string>(env: Env, p: Problems, name: string, allowed: readonly T[], fallback: T): T {
@@ -444,29 +462,39 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): OptixConf
   }
   const issuer = raw(env, 'JWT_ISSUER') ?? 'optix-sessions';
   const audience = raw(env, 'JWT_AUDIENCE') ?? 'optix';
-  const accessTokenTtlSeconds = int(env, p, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400);
-  const refreshTokenTtlSeconds = int(env, p, 'REFRESH_TOKEN_TTL_SECONDS', 2_592_000, 60, 31_536_000);
+  const accessTokenTtlSeconds = bounded(env, p, 'ACCESS_TOKEN_TTL_SECONDS', ACCESS_TOKEN_TTL_SECONDS);
+  const refreshTokenTtlSeconds = bounded(env, p, 'REFRESH_TOKEN_TTL_SECONDS', REFRESH_TOKEN_TTL_SECONDS);
   if (refreshTokenTtlSeconds < accessTokenTtlSeconds) {
     p.add('REFRESH_TOKEN_TTL_SECONDS', 'must not be shorter than ACCESS_TOKEN_TTL_SECONDS');
   }
-  const refreshGraceSeconds = int(env, p, 'REFRESH_GRACE_SECONDS', 10, 0, 300);
-  const clockToleranceSeconds = int(env, p, 'JWT_CLOCK_TOLERANCE_SECONDS', 5, 0, 300);
+  const refreshGraceSeconds = bounded(env, p, 'REFRESH_GRACE_SECONDS', REFRESH_GRACE_SECONDS);
+  const clockToleranceSeconds = bounded(env, p, 'JWT_CLOCK_TOLERANCE_SECONDS', JWT_CLOCK_TOLERANCE_SECONDS);
 
   // Sessions
-  const idleTimeoutMinutes = int(env, p, 'SESSION_IDLE_TIMEOUT_MINUTES', 30, 1, 10_080);
-  const absoluteTimeoutMinutes = int(env, p, 'SESSION_ABSOLUTE_TIMEOUT_MINUTES', 720, 1, 525_600);
+  const idleTimeoutMinutes = bounded(env, p, 'SESSION_IDLE_TIMEOUT_MINUTES', SESSION_IDLE_TIMEOUT_MINUTES);
+  const absoluteTimeoutMinutes = bounded(
+    env,
+    p,
+    'SESSION_ABSOLUTE_TIMEOUT_MINUTES',
+    SESSION_ABSOLUTE_TIMEOUT_MINUTES,
+  );
   if (absoluteTimeoutMinutes < idleTimeoutMinutes) {
     p.add('SESSION_ABSOLUTE_TIMEOUT_MINUTES', 'must not be shorter than SESSION_IDLE_TIMEOUT_MINUTES');
   }
-  const maxSessionsPerUser = int(env, p, 'MAX_SESSIONS_PER_USER', 5, 1, 1000);
+  const maxSessionsPerUser = bounded(env, p, 'MAX_SESSIONS_PER_USER', MAX_SESSIONS_PER_USER);
   const limitPolicy = oneOf(
     env,
     p,
     'SESSION_LIMIT_POLICY',
-    ['evict-oldest', 'deny'] as const,
-    'evict-oldest',
+    SESSION_LIMIT_POLICIES,
+    DEFAULT_SESSION_LIMIT_POLICY,
   );
-  const maxTrustedDevicesPerUser = int(env, p, 'MAX_TRUSTED_DEVICES_PER_USER', 20, 1, 1000);
+  const maxTrustedDevicesPerUser = bounded(
+    env,
+    p,
+    'MAX_TRUSTED_DEVICES_PER_USER',
+    MAX_TRUSTED_DEVICES_PER_USER,
+  );
   const maxSecurityEventsPerUser = int(env, p, 'MAX_SECURITY_EVENTS_PER_USER', 1000, 10, 100_000);
 
   // Service keys

@@ -221,3 +221,23 @@ export function describeError(err: unknown): string {
   const msg = err instanceof Error ? err.message || err.name : String(err);
   return msg.replace(/(\w+:\/\/[^:@/\s]*:)[^@\s]*@/g, '$1***@');
 }
+
+/** The codes of a store that could not answer (`StoreUnavailableError`, `StoreTimeoutError`). */
+export const STORE_FAILURE_CODES: readonly ErrorCode[] = Object.freeze([
+  'ERR_STORE_UNAVAILABLE',
+  'ERR_STORE_TIMEOUT',
+]);
+
+/**
+ * Whether an error code says the store could not answer: the one test behind every fail-open
+ * choice, every 503 and every "Redis error" count. A store that answered "no" (busy, limit,
+ * invalid input) is not a failure.
+ */
+export function isStoreFailureCode(code: unknown): boolean {
+  return code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT';
+}
+
+/** Whether `err` is a store failure (`isStoreFailureCode` of its code). */
+export function isStoreFailure(err: unknown): err is OptixError {
+  return err instanceof OptixError && isStoreFailureCode(err.code);
+}

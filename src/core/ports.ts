@@ -7,6 +7,9 @@
  *
  * Rules every method follows:
  *
+ * - **Arguments are checked once, above the backends**, by one checked facade per port
+ *   (`core/checked/`), which `createRedisStores` and `createMemoryStores` put in front of their
+ *   store classes; defaults, bounds and enums are in `core/limits.ts`. The backends only store.
  * - **Ids are checked before any I/O.** A caller-supplied id (user id, device id, jti) is 1 to 256
  *   characters of `A-Z a-z 0-9 . _ ~ @ | + = -` (`assertId`). A generated id (session, family,
  *   event) is `<sealed user tag>.<22 random characters>`, or the old `<user tag>.<…>` form
@@ -45,7 +48,32 @@ export interface BlacklistTokenInput {
   reason: string;
 }
 
-/** Token blacklist (the guide's RedisTokenBlacklist), token families and the per-user watermark. */
+/** `TokenBlacklist.blacklistAllUserTokens`. */
+export interface BlacklistAllUserTokensInput {
+  userId: string;
+  tokenJtis: readonly string[];
+  ttlSeconds: number;
+  reason: string;
+}
+
+/** `TokenBlacklist.revokeUserTokensBefore`. */
+export interface RevokeUserTokensBeforeInput {
+  userId: string;
+  beforeMs: number;
+  ttlSeconds: number;
+}
+
+/** `GuideTokenBlacklist.blacklistTokenFamily`. */
+export interface BlacklistTokenFamilyInput {
+  familyId: string;
+  ttlSeconds: number;
+  reason: string;
+}
+
+/**
+ * Token blacklist (the guide's RedisTokenBlacklist) and the per-user revoke-all record: what the
+ * services use. The guide's other methods are on `GuideTokenBlacklist`.
+ */
 export interface TokenBlacklist {
   /**
    * Records a revoked access token: `revokedAt` is now, `expiresAt` is now + `ttlSeconds`, and
@@ -62,26 +90,7 @@ export interface TokenBlacklist {
    * jtis were written (a repeated jti counts once; an empty list writes nothing and returns 0).
    * Every jti is checked first: one bad jti rejects the call and none is written.
    */
-  blacklistAllUserTokens(input: {
-    userId: string;
-    tokenJtis: readonly string[];
-    ttlSeconds: number;
-    reason: string;
-  }): Promise<number>;
-  /**
-   * Marks a refresh-token family revoked (with `reason`), so that every refresh and access token
-   * of the family is rejected (`rotate` answers `revoked`, `RevocationChecker` `family_revoked`).
-   * A known family stays revoked at least `ttlSeconds` and never less than its own life (its
-   * `expiresAt` is never shortened). An unknown or expired family gets a **tombstone**: a revoked
-   * family with no owner that lives `ttlSeconds`, so a token naming the family is still refused,
-   * and that `RefreshFamilyStore.create` will not overwrite.
-   */
-  blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void>;
-  /**
-   * Whether the family (or tombstone) exists and is revoked: `false` for an unknown family and for
-   * a live family nobody revoked; `false` again once the revoked family has expired.
-   */
-  isFamilyRevoked(familyId: string): Promise<boolean>;
+  blacklistAllUserTokens(input: BlacklistAllUserTokensInput): Promise<number>;
   /**
    * Revoke-all, in O(1) and atomically: raises the user's generation (docs/data-model.md, "User
    * generation") above every generation it has had, so every family created and every token
@@ -92,9 +101,7 @@ export interface TokenBlacklist {
    * is not revoked). Other users are untouched. Both only move forward (an older `beforeMs`
    * leaves the watermark as it is); the record lives `ttlSeconds` (the longest token life).
    */
-  revokeUserTokensBefore(input: { userId: string; beforeMs: number; ttlSeconds: number }): Promise<void>;
-  /** The user's watermark in ms, or `null` when there is none (never set, or expired). */
-  getUserWatermark(userId: string): Promise<number | null>;
+  revokeUserTokensBefore(input: RevokeUserTokensBeforeInput): Promise<void>;
   /**
    * The user's generation now: 0 before the first revoke-all (and once its record has expired),
    * then strictly increasing. A token minted now carries it (`ugen` claim).
@@ -106,6 +113,31 @@ export interface TokenBlacklist {
    * 0 when nothing has expired, and 0 on a second pass. Live entries are kept.
    */
   cleanupExpired(): Promise<number>;
+}
+
+/**
+ * The guide's `RedisTokenBlacklist` in full: the port plus the guide's methods that no service
+ * calls (revoking a family by id without its token, and two reads for operators and tests). Both
+ * backends implement it and `createRedisStores` / `createMemoryStores` hand it out
+ * (`GuideStores`); the services take the narrower `TokenBlacklist`.
+ */
+export interface GuideTokenBlacklist extends TokenBlacklist {
+  /**
+   * Marks a refresh-token family revoked (with `reason`), so that every refresh and access token
+   * of the family is rejected (`rotate` answers `revoked`, `RevocationChecker` `family_revoked`).
+   * A known family stays revoked at least `ttlSeconds` and never less than its own life (its
+   * `expiresAt` is never shortened). An unknown or expired family gets a **tombstone**: a revoked
+   * family with no owner that lives `ttlSeconds`, so a token naming the family is still refused,
+   * and that `RefreshFamilyStore.create` will not overwrite.
+   */
+  blacklistTokenFamily(input: BlacklistTokenFamilyInput): Promise<void>;
+  /**
+   * Whether the family (or tombstone) exists and is revoked: `false` for an unknown family and for
+   * a live family nobody revoked; `false` again once the revoked family has expired.
+   */
+  isFamilyRevoked(familyId: string): Promise<boolean>;
+  /** The user's watermark in ms, or `null` when there is none (never set, or expired). */
+  getUserWatermark(userId: string): Promise<number | null>;
 }
 
 /** What to do when a user already has `maxSessions` live sessions. */
@@ -140,7 +172,8 @@ export interface UpdateSessionOptions {
 }
 
 /**
- * Session store (the guide's RedisSessionStore).
+ * Session store (the guide's RedisSessionStore): what the services use; the guide's other methods
+ * are on `GuideSessionStore`.
  *
  * A session is live when its record exists, it is a member of its user's index, and it has not
  * expired by the store's clock. The user's index is the authority: leaving it ends the session.
@@ -199,6 +232,14 @@ export interface SessionStore {
    * sessions are untouched.
    */
   deleteUserSessions(userId: string, options?: { exceptSessionId?: string }): Promise<Session[]>;
+}
+
+/**
+ * The guide's `RedisSessionStore` in full: the port plus the guide's methods that no service
+ * calls (`SessionManager.cleanupExpiredSessions` sweeps through `StoreMaintenance` instead). Both
+ * backends implement it and the store factories hand it out (`GuideStores`).
+ */
+export interface GuideSessionStore extends SessionStore {
   /** Live sessions seen on the device (of any user), newest `createdAt` first. */
   getDeviceSessions(deviceId: string): Promise<Session[]>;
   /**
@@ -313,6 +354,33 @@ export type RotateResult =
   /** Unknown or expired family. */
   | { status: 'not_found' };
 
+/** `RefreshFamilyStore.create`. */
+export interface CreateFamilyInput {
+  familyId: string;
+  userId: string;
+  sessionId: string;
+  tokenHash: string;
+  ttlSeconds: number;
+  /** See `RefreshFamily.claims`. */
+  claims?: string | null;
+}
+
+/** `RefreshFamilyStore.revokeWithToken`. */
+export interface RevokeWithTokenInput {
+  familyId: string;
+  presentedHash: string;
+  reason: string;
+}
+
+/** `RefreshFamilyStore.rotate`. */
+export interface RotateFamilyInput {
+  familyId: string;
+  presentedHash: string;
+  nextHash: string;
+  childBlob: string;
+  graceMs: number;
+}
+
 /**
  * Refresh-token families. Only SHA-256 hashes of refresh secrets are stored. The rotation is one
  * atomic compare-and-set on the family record (with its session and the user's watermark on the
@@ -328,15 +396,7 @@ export interface RefreshFamilyStore {
    *   — rotated, revoked or a tombstone: re-creating it would restart or un-revoke it, so it is
    *   refused and nothing changes.
    */
-  create(input: {
-    familyId: string;
-    userId: string;
-    sessionId: string;
-    tokenHash: string;
-    ttlSeconds: number;
-    /** See `RefreshFamily.claims`. */
-    claims?: string | null;
-  }): Promise<RefreshFamily>;
+  create(input: CreateFamilyInput): Promise<RefreshFamily>;
   /** The family (or tombstone) until it expires, or `null`. */
   get(familyId: string): Promise<RefreshFamily | null>;
   /**
@@ -351,11 +411,7 @@ export interface RefreshFamilyStore {
    * still passes; ending the session is the caller's job (`JwtService.revokeRefreshToken` deletes
    * it right after).
    */
-  revokeWithToken(input: {
-    familyId: string;
-    presentedHash: string;
-    reason: string;
-  }): Promise<RefreshFamily | null>;
+  revokeWithToken(input: RevokeWithTokenInput): Promise<RefreshFamily | null>;
   /**
    * Consumes `presentedHash`. Current → rotate to `nextHash`, keep `childBlob` for the grace window;
    * previous and within `graceMs` of the rotation → `grace` with the stored blob; any other known
@@ -367,13 +423,7 @@ export interface RefreshFamilyStore {
    * Of concurrent presentations of the current token, exactly one rotates; the others get `grace`
    * with that one's child.
    */
-  rotate(input: {
-    familyId: string;
-    presentedHash: string;
-    nextHash: string;
-    childBlob: string;
-    graceMs: number;
-  }): Promise<RotateResult>;
+  rotate(input: RotateFamilyInput): Promise<RotateResult>;
 }
 
 /**
@@ -472,6 +522,13 @@ export interface StoreMaintenance {
   ): Promise<CleanupStats>;
 }
 
+/** `HandoffStore.put`. */
+export interface HandoffPutInput {
+  codeHash: string;
+  payload: string;
+  ttlSeconds: number;
+}
+
 /**
  * One-time hand-off codes of browser mode (`POST /v1/sessions` with `transport: "browser"`): what
  * a code stands for, kept under the code's SHA-256 hash (never the code) until it expires or is
@@ -483,7 +540,7 @@ export interface HandoffStore {
    * @throws InvalidIdError when `codeHash` is not 16 to 128 base64url characters;
    *   InvalidArgumentError for the TTL, or when the hash is already stored (nothing changes).
    */
-  put(input: { codeHash: string; payload: string; ttlSeconds: number }): Promise<void>;
+  put(input: HandoffPutInput): Promise<void>;
   /**
    * Returns the payload and deletes it in one atomic step: of concurrent takes of one hash exactly
    * one gets the payload, the others (and every later take) get `null`. `null` too for an unknown
@@ -523,4 +580,14 @@ export interface Stores {
   maintenance: StoreMaintenance;
   handoffs: HandoffStore;
   rateLimits: RateLimitStore;
+}
+
+/**
+ * What `createRedisStores` and `createMemoryStores` return: `Stores` whose token blacklist and
+ * session store also carry the guide's methods no service calls (`GuideTokenBlacklist`,
+ * `GuideSessionStore`). Pass it wherever `Stores` is expected.
+ */
+export interface GuideStores extends Stores {
+  tokenBlacklist: GuideTokenBlacklist;
+  sessionStore: GuideSessionStore;
 }

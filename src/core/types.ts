@@ -1,6 +1,8 @@
 /**
  * Domain types: plain data, JSON-safe. Every `...At` field is milliseconds since the Unix epoch.
  */
+import { type IdCodec, newUnscopedId } from './ids.js';
+import { DEFAULT_SEVERITY } from './limits.js';
 
 /** A user's session (the guide's `Session`). */
 export interface Session {
@@ -114,6 +116,26 @@ export type SecurityEventInput = Omit<
   Partial<
     Pick<SecurityEvent, 'severity' | 'sessionId' | 'ipAddress' | 'userAgent' | 'details' | 'timestamp'>
   >;
+
+/**
+ * The event a store records for `input`, every absent field filled in (the defaults of
+ * `SecurityEventStore.record`): an event id in the user's slot (an id of its own without a user),
+ * `timestamp` now, `severity` info, `null` session, address and agent, `{}` details (copied).
+ */
+export function newSecurityEvent(input: SecurityEventInput, ids: IdCodec, now: number): SecurityEvent {
+  const userId = input.userId ?? null;
+  return {
+    eventId: userId === null ? newUnscopedId() : ids.newId(userId),
+    type: input.type,
+    userId,
+    severity: input.severity ?? DEFAULT_SEVERITY,
+    timestamp: input.timestamp ?? now,
+    sessionId: input.sessionId ?? null,
+    ipAddress: input.ipAddress ?? null,
+    userAgent: input.userAgent ?? null,
+    details: { ...(input.details ?? {}) },
+  };
+}
 
 /** State of a refresh-token family (one login's chain of rotated refresh tokens). */
 export interface RefreshFamily {

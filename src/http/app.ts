@@ -15,6 +15,7 @@ import Fastify, {
 } from 'fastify';
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { isStoreFailureCode } from '../core/errors.js';
 import type { OptixConfig } from '../config/types.js';
 import type { Optix } from '../container.js';
 import { describeError } from '../redis/client.js';
@@ -204,7 +205,7 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   const sendError = (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const view = toHttpError(err, describeValidationOf(request));
     const code = view.body.error.code;
-    if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT') metrics.redisErrors.inc({ code });
+    if (isStoreFailureCode(code)) metrics.redisErrors.inc({ code });
     if (code === 'ERR_STORE_BUSY') {
       // Shed on purpose under memory pressure (counted in optix_store_shed_total): not a failure.
       request.log.warn({ code, route: request.routeOptions?.url ?? 'unmatched' }, 'request_shed');

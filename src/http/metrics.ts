@@ -3,6 +3,7 @@
  * process (tests) never collide. Labels are bounded: routes are patterns, never raw URLs.
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { isStoreFailureCode } from '../core/errors.js';
 
 export type VerificationOutcome = 'valid' | 'invalid' | 'expired' | 'revoked' | 'store_unavailable' | 'error';
 export type RevocationKind = 'access_token' | 'refresh_family' | 'session' | 'user';
@@ -154,7 +155,6 @@ export function verificationOutcome(code: string | undefined): VerificationOutco
   if (code === undefined) return 'error';
   if (code === 'ERR_JWT_EXPIRED') return 'expired';
   if (code === 'ERR_TOKEN_REVOKED') return 'revoked';
-  if (code === 'ERR_STORE_UNAVAILABLE' || code === 'ERR_STORE_TIMEOUT' || code === 'ERR_STORE_BUSY')
-    return 'store_unavailable';
+  if (isStoreFailureCode(code) || code === 'ERR_STORE_BUSY') return 'store_unavailable';
   return 'invalid';
 }

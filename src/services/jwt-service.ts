@@ -11,12 +11,18 @@ import {
   RefreshTokenInvalidError,
   RefreshTokenReusedError,
   RefreshTokenRevokedError,
-  StoreTimeoutError,
-  StoreUnavailableError,
+  isStoreFailure,
   TokenRevokedError,
 } from '../core/errors.js';
 import { assertUserId, randomToken } from '../core/ids.js';
 import type { RevocationQuery, Stores } from '../core/ports.js';
+import {
+  ACCESS_TOKEN_TTL_SECONDS,
+  boundedInteger,
+  JWT_CLOCK_TOLERANCE_SECONDS,
+  REFRESH_GRACE_SECONDS,
+  REFRESH_TOKEN_TTL_SECONDS,
+} from '../core/limits.js';
 import { assertObject, assertReason } from '../core/validate.js';
 import { signCompact, verifyCompact } from './jwt/compact.js';
 import { createKeyRing, type KeyRing } from './jwt/key-ring.js';
@@ -41,14 +47,6 @@ import type {
 
 const MAX_LIST = 64;
 const MAX_CLAIM_STRING = 256;
-
-function positiveInt(path: string, value: number | undefined, fallback: number, max: number): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
-    throw new ConfigError(path, `must be an integer from 1 to ${max}`);
-  }
-  return v;
-}
 
 function claimString(path: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 1024) {
@@ -108,10 +106,6 @@ function sessionEnded(): RefreshTokenInvalidError {
   return new RefreshTokenInvalidError('the session of this refresh token has ended');
 }
 
-function isStoreFailure(err: unknown): boolean {
-  return err instanceof StoreUnavailableError || err instanceof StoreTimeoutError;
-}
-
 /**
  * Creates the JWT service.
  * @throws ConfigError for a short HS256 secret, an unusable key, a bad lifetime or empty iss/aud.
@@ -123,24 +117,29 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   const ring: KeyRing = createKeyRing(options.keys, options.activeKid);
   const issuer = claimString('issuer', options.issuer);
   const audience = claimString('audience', options.audience);
-  const accessTtl = positiveInt('accessTokenTtlSeconds', options.accessTokenTtlSeconds, 900, 86_400);
-  const refreshTtl = positiveInt(
+  const accessTtl = boundedInteger(
+    'accessTokenTtlSeconds',
+    options.accessTokenTtlSeconds,
+    ACCESS_TOKEN_TTL_SECONDS,
+  );
+  const refreshTtl = boundedInteger(
     'refreshTokenTtlSeconds',
     options.refreshTokenTtlSeconds,
-    2_592_000,
-    31_536_000,
+    REFRESH_TOKEN_TTL_SECONDS,
   );
-  const graceSeconds = options.refreshGraceSeconds ?? 10;
-  if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 300) {
-    throw new ConfigError('refreshGraceSeconds', 'must be an integer from 0 to 300');
-  }
-  const tolerance = options.clockToleranceSeconds ?? 5;
+  const graceSeconds = boundedInteger(
+    'refreshGraceSeconds',
+    options.refreshGraceSeconds,
+    REFRESH_GRACE_SECONDS,
+  );
+  const tolerance = boundedInteger(
+    'clockToleranceSeconds',
+    options.clockToleranceSeconds,
+    JWT_CLOCK_TOLERANCE_SECONDS,
+  );
   const verifiedCacheSize = options.verifiedTokenCacheSize ?? 10_000;
   if (!Number.isInteger(verifiedCacheSize) || verifiedCacheSize < 0 || verifiedCacheSize > 10_000_000) {
     throw new ConfigError('verifiedTokenCacheSize', 'must be an integer from 0 to 10000000');
-  }
-  if (!Number.isInteger(tolerance) || tolerance < 0 || tolerance > 300) {
-    throw new ConfigError('clockToleranceSeconds', 'must be an integer from 0 to 300');
   }
   const clock: Clock = options.clock ?? systemClock;
   const sessions: SessionActivity | null = options.sessions ?? null;

@@ -8,12 +8,20 @@ import {
   ConfigError,
   InvalidArgumentError,
   MfaRequiredError,
+  isStoreFailure,
   SessionNotFoundError,
-  StoreTimeoutError,
-  StoreUnavailableError,
 } from '../core/errors.js';
 import { assertUserId, assertId, fingerprintDigest, sha256, trustedDeviceId } from '../core/ids.js';
 import type { SessionLimitPolicy, Stores } from '../core/ports.js';
+import {
+  boundedInteger,
+  DEFAULT_SESSION_LIMIT_POLICY,
+  MAX_SESSIONS_PER_USER,
+  MAX_TRUSTED_DEVICES_PER_USER,
+  SESSION_ABSOLUTE_TIMEOUT_MINUTES,
+  SESSION_IDLE_TIMEOUT_MINUTES,
+  SESSION_LIMIT_POLICIES,
+} from '../core/limits.js';
 import { assertObject, assertReason } from '../core/validate.js';
 import { isSessionExpired, type Session, type TrustedDevice, updateSessionActivity } from '../core/types.js';
 import type {
@@ -32,14 +40,6 @@ function boundedText(name: string, value: unknown, max = MAX_TEXT): string {
   return value;
 }
 
-function minutesOption(path: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 525_600) {
-    throw new ConfigError(path, 'must be a number of minutes from 0 (exclusive) to 525600');
-  }
-  return v;
-}
-
 /**
  * Creates the session manager.
  * @throws ConfigError for non-positive timeouts, a cap below 1 or an unknown policy.
@@ -49,22 +49,27 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     throw new ConfigError('stores', 'are required');
   const stores: Stores = options.stores;
   const clock: Clock = options.clock ?? systemClock;
-  const idleMs = minutesOption('sessionTimeoutMinutes', options.sessionTimeoutMinutes, 30) * 60_000;
-  const absoluteMs = minutesOption('absoluteLifetimeMinutes', options.absoluteLifetimeMinutes, 720) * 60_000;
+  const idleMs =
+    boundedInteger('sessionTimeoutMinutes', options.sessionTimeoutMinutes, SESSION_IDLE_TIMEOUT_MINUTES) *
+    60_000;
+  const absoluteMs =
+    boundedInteger(
+      'absoluteLifetimeMinutes',
+      options.absoluteLifetimeMinutes,
+      SESSION_ABSOLUTE_TIMEOUT_MINUTES,
+    ) * 60_000;
   if (absoluteMs < idleMs)
     throw new ConfigError('absoluteLifetimeMinutes', 'must not be shorter than the idle timeout');
-  const maxSessions = options.maxSessionsPerUser ?? 5;
-  if (!Number.isInteger(maxSessions) || maxSessions < 1 || maxSessions > 10_000) {
-    throw new ConfigError('maxSessionsPerUser', 'must be an integer from 1 to 10000');
+  const maxSessions = boundedInteger('maxSessionsPerUser', options.maxSessionsPerUser, MAX_SESSIONS_PER_USER);
+  const policy: SessionLimitPolicy = options.sessionLimitPolicy ?? DEFAULT_SESSION_LIMIT_POLICY;
+  if (!SESSION_LIMIT_POLICIES.includes(policy)) {
+    throw new ConfigError('sessionLimitPolicy', `must be one of ${SESSION_LIMIT_POLICIES.join(', ')}`);
   }
-  const policy: SessionLimitPolicy = options.sessionLimitPolicy ?? 'evict-oldest';
-  if (policy !== 'evict-oldest' && policy !== 'deny') {
-    throw new ConfigError('sessionLimitPolicy', 'must be evict-oldest or deny');
-  }
-  const maxDevices = options.maxTrustedDevicesPerUser ?? 20;
-  if (!Number.isInteger(maxDevices) || maxDevices < 1 || maxDevices > 10_000) {
-    throw new ConfigError('maxTrustedDevicesPerUser', 'must be an integer from 1 to 10000');
-  }
+  const maxDevices = boundedInteger(
+    'maxTrustedDevicesPerUser',
+    options.maxTrustedDevicesPerUser,
+    MAX_TRUSTED_DEVICES_PER_USER,
+  );
   const writeInterval = options.activityWriteIntervalSeconds ?? 15;
   if (typeof writeInterval !== 'number' || !Number.isFinite(writeInterval) || writeInterval < 0) {
     throw new ConfigError('activityWriteIntervalSeconds', 'must be a number of seconds, 0 or more');
@@ -169,7 +174,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       });
       return ok ? touched : null;
     } catch (err) {
-      if (opts.failOpen && (err instanceof StoreUnavailableError || err instanceof StoreTimeoutError)) {
+      if (opts.failOpen && isStoreFailure(err)) {
         return { sessionId, unverified: true };
       }
       throw err;

@@ -22,17 +22,17 @@ export interface JwtServiceOptions {
   issuer: string;
   /** `aud` written and required. */
   audience: string;
-  /** Access token life. Default 900 (15 min). */
+  /** Access token life: an integer from 30 to 86,400. Default 900 (15 min). */
   accessTokenTtlSeconds?: number;
-  /** Refresh token (family) life. Default 2,592,000 (30 days). */
+  /** Refresh token (family) life: an integer from 60 to 31,536,000. Default 2,592,000 (30 days). */
   refreshTokenTtlSeconds?: number;
-  /** Window in which the just-rotated refresh token returns the same child. Default 10. */
+  /** Window in which the just-rotated refresh token returns the same child: 0 to 300. Default 10. */
   refreshGraceSeconds?: number;
   /**
    * Allowed clock skew between the instance that minted a token and the one verifying it, for
    * `exp`/`nbf`/`iat`. Default 5: a token minted by a clock that runs up to 5 s ahead verifies at
    * once, and a token is accepted up to 5 s past its `exp` (revocation entries are kept that much
-   * longer, so a revoked token never verifies again in that window).
+   * longer, so a revoked token never verifies again in that window). An integer from 0 to 300.
    */
   clockToleranceSeconds?: number;
   /**
@@ -203,16 +203,16 @@ export interface JwtService {
 
 export interface SessionManagerOptions {
   stores: Stores;
-  /** Idle timeout (sliding). Default 30. */
+  /** Idle timeout (sliding), whole minutes from 1 to 10,080 (a week). Default 30. */
   sessionTimeoutMinutes?: number;
-  /** Absolute lifetime, never extended. Default 720 (12 h). */
+  /** Absolute lifetime, never extended: whole minutes from 1 to 525,600. Default 720 (12 h). */
   absoluteLifetimeMinutes?: number;
-  /** Default 5. */
+  /** Live sessions per user, 1 to 1000. Default 5. */
   maxSessionsPerUser?: number;
   /** Default `evict-oldest`. */
   sessionLimitPolicy?: SessionLimitPolicy;
   /**
-   * Trusted devices per user (default 20): trusting one more evicts the trust that ends first and
+   * Trusted devices per user, 1 to 1000 (default 20): trusting one more evicts the trust that ends first and
    * records a `trusted_device_evicted` event.
    */
   maxTrustedDevicesPerUser?: number;

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import type { ManualClock } from '../../src/core/clock.js';
 import { newUserScopedId, randomToken, sha256 } from '../../src/core/ids.js';
-import type { Stores } from '../../src/core/ports.js';
+import type { GuideStores } from '../../src/core/ports.js';
 import type { RefreshFamily, Session } from '../../src/core/types.js';
 import { makeSession } from '../helpers/fixtures.js';
 
 /** One backend instance for one test. */
 export interface ContractStores {
-  stores: Stores;
+  stores: GuideStores;
   /** The stores' clock when tests may move it; `null` when the stores run on real time. */
   clock: ManualClock | null;
   /** Releases what the factory opened (connections, key prefix). Called once, after the test. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { after } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import type { Stores } from '../../src/core/ports.js';
+import type { GuideStores } from '../../src/core/ports.js';
 import { RedisClient } from '../../src/redis/client.js';
 import { createMemoryStores } from '../../src/stores/memory/index.js';
 import { createRedisStores, loadIdCodec } from '../../src/stores/redis/index.js';
@@ -14,7 +14,7 @@ import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
 
 export interface Backend {
   name: 'memory' | 'redis';
-  make(): Promise<{ stores: Stores; clock: ManualClock; keyPrefix: string | null }>;
+  make(): Promise<{ stores: GuideStores; clock: ManualClock; keyPrefix: string | null }>;
 }
 
 const clients: RedisClient[] = [];

@@ -13,7 +13,7 @@
  * outage (first and last store failure, fail-fast latency) can be read from the record afterwards.
  */
 import { randomInt } from 'node:crypto';
-import type { Stores } from '../../src/core/ports.js';
+import type { GuideStores } from '../../src/core/ports.js';
 import { RedisClient } from '../../src/redis/client.js';
 import type { RedisClientOptions } from '../../src/redis/config.js';
 import { createKeySchema } from '../../src/stores/redis/keys.js';
@@ -31,7 +31,7 @@ export const SESSION_CAP = 3;
 /** One library instance (what one service process holds). */
 export interface Instance {
   redis: RedisClient;
-  stores: Stores;
+  stores: GuideStores;
   jwt: JwtService;
   sessions: SessionManager;
   keyPrefix: string;
@@ -127,11 +127,11 @@ export class Ledger {
    * Violations whose cause may have been undone by a failover, each with a check that tells
    * whether Redis lost that acknowledged revocation (see `explainByLoss`).
    */
-  readonly suspects: Array<{ what: string; lost: (stores: Stores) => Promise<boolean> }> = [];
+  readonly suspects: Array<{ what: string; lost: (stores: GuideStores) => Promise<boolean> }> = [];
   readonly unexpected: string[] = [];
   reuseDetections = 0;
 
-  violation(what: string, lost?: (stores: Stores) => Promise<boolean>): void {
+  violation(what: string, lost?: (stores: GuideStores) => Promise<boolean>): void {
     if (lost !== undefined) this.suspects.push({ what, lost });
     if (this.violations.length < 50) this.violations.push(what);
     else this.violations.length++;
@@ -158,7 +158,7 @@ function ackOf(ledger: Ledger, entry: TokenEntry, why: string): number | undefin
  */
 function revocationLost(ledger: Ledger, entry: TokenEntry, why: string) {
   const seenAck = ackOf(ledger, entry, why);
-  return async (stores: Stores): Promise<boolean> => {
+  return async (stores: GuideStores): Promise<boolean> => {
     const now = ackOf(ledger, entry, why);
     if (seenAck !== undefined && now !== undefined && now > seenAck) return true;
     switch (why) {
@@ -187,7 +187,7 @@ function revocationLost(ledger: Ledger, entry: TokenEntry, why: string) {
  * asynchronous) and the rest. Only the rest are defects of ours.
  */
 export async function explainByLoss(
-  stores: Stores,
+  stores: GuideStores,
   ledger: Ledger,
 ): Promise<{ explained: number; unexplained: string[] }> {
   const suspects = new Set(ledger.suspects.map((s) => s.what));
@@ -532,7 +532,7 @@ export interface StateReport {
  */
 export async function checkState(
   admin: RedisClient,
-  stores: Stores,
+  stores: GuideStores,
   keyPrefix: string,
   ledger: Ledger,
 ): Promise<StateReport> {
@@ -609,7 +609,7 @@ export interface LossReport {
  * revoke-all watermarks and family revocations. `before`: only writes acknowledged before it.
  */
 export async function checkLoss(
-  stores: Stores,
+  stores: GuideStores,
   ledger: Ledger,
   before = Number.POSITIVE_INFINITY,
 ): Promise<LossReport> {

@@ -1,11 +1,12 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import type { HandoffStore } from '../../core/ports.js';
-import { assertCodeHash, assertTtlSeconds } from '../../core/validate.js';
+import { ttlMs } from '../../core/limits.js';
+import type { HandoffPutInput, HandoffStore } from '../../core/ports.js';
 import type { MemoryState } from './state.js';
 
 /**
  * In-memory `HandoffStore`: a map from code hash to payload and expiry. A put sweeps the expired
  * entries (codes live a minute or so and are few), so the map stays bounded without a timer.
+ * Arguments are checked by `CheckedHandoffs` (`core/checked/`) before they get here.
  */
 export class MemoryHandoffs implements HandoffStore {
   readonly #state: MemoryState;
@@ -15,21 +16,17 @@ export class MemoryHandoffs implements HandoffStore {
     this.#state = state;
   }
 
-  async put(input: { codeHash: string; payload: string; ttlSeconds: number }): Promise<void> {
-    assertCodeHash(input.codeHash);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
-    if (typeof input.payload !== 'string') throw new InvalidArgumentError('payload', 'must be a string');
+  async put(input: HandoffPutInput): Promise<void> {
     const now = this.#state.now();
     for (const [hash, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(hash);
     if (this.#entries.has(input.codeHash)) throw new InvalidArgumentError('codeHash', 'is already stored');
     this.#entries.set(input.codeHash, {
       payload: input.payload,
-      expiresAt: now + Math.ceil(input.ttlSeconds * 1000),
+      expiresAt: now + ttlMs(input.ttlSeconds),
     });
   }
 
   async take(codeHash: string): Promise<string | null> {
-    assertCodeHash(codeHash);
     const entry = this.#entries.get(codeHash);
     if (entry === undefined) return null;
     this.#entries.delete(codeHash);

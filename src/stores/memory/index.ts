@@ -5,10 +5,11 @@
  * index) is one synchronous step.
  */
 import { randomBytes } from 'node:crypto';
+import { checkStores } from '../../core/checked/index.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { createIdCodec, type IdCodec, MIN_ID_TAG_SECRET_BYTES } from '../../core/ids.js';
-import { ConfigError } from '../../core/errors.js';
-import type { Stores } from '../../core/ports.js';
+import { resolveEventRetention } from '../../core/limits.js';
+import type { GuideStores } from '../../core/ports.js';
 import { MemoryHandoffs } from './handoffs.js';
 import { MemoryStoreMaintenance } from './maintenance.js';
 import { MemoryRateLimits } from './rate-limits.js';
@@ -23,17 +24,22 @@ import { MemoryTrustedDevices } from './trusted-devices.js';
 export { MemoryHandoffs } from './handoffs.js';
 export { MemoryStoreMaintenance } from './maintenance.js';
 export { MemoryRateLimits } from './rate-limits.js';
-export { MemoryRefreshFamilies, REUSE_REASON } from './refresh-families.js';
+export { MemoryRefreshFamilies } from './refresh-families.js';
 export { MemoryRevocationChecker } from './revocation.js';
-export { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT, MemorySecurityEvents } from './security-events.js';
+export { MemorySecurityEvents } from './security-events.js';
 export { MemorySessionStore } from './session-store.js';
 export { MemoryState } from './state.js';
 export { MemoryTokenBlacklist } from './token-blacklist.js';
 export { MemoryTrustedDevices } from './trusted-devices.js';
 
-/** 90 days, in seconds. */
-export const DEFAULT_SECURITY_EVENT_TTL_SECONDS = 90 * 24 * 60 * 60;
-export const DEFAULT_MAX_EVENTS_PER_USER = 1000;
+// The defaults and enums live in core/limits.ts; these entry points keep exporting them.
+export {
+  DEFAULT_EVENT_LIMIT,
+  DEFAULT_MAX_EVENTS_PER_USER,
+  DEFAULT_SECURITY_EVENT_TTL_SECONDS,
+  MAX_EVENT_LIMIT,
+  REUSE_REASON,
+} from '../../core/limits.js';
 
 export interface MemoryStoresOptions {
   /** Where time comes from (default `systemClock`). Tests pass a `ManualClock`. */
@@ -50,7 +56,8 @@ export interface MemoryStoresOptions {
 }
 
 /**
- * Builds every store over one shared in-memory state.
+ * Builds every store over one shared in-memory state, each behind its checked facade
+ * (`core/checked/`): the classes below only store.
  *
  * @throws ConfigError (ERR_CONFIG) when `securityEventTtlSeconds` is not a finite number > 0 or
  *   `maxEventsPerUser` is not an integer ≥ 1.
@@ -59,33 +66,29 @@ export interface MemoryStoresOptions {
  * const stores = createMemoryStores({ clock });
  * await stores.tokenBlacklist.blacklistToken({ jti, ttlSeconds: 900, reason: 'logout' });
  */
-export function createMemoryStores(options: MemoryStoresOptions = {}): Stores {
+export function createMemoryStores(options: MemoryStoresOptions = {}): GuideStores {
   const clock = options.clock ?? systemClock;
-  const ttlSeconds = options.securityEventTtlSeconds ?? DEFAULT_SECURITY_EVENT_TTL_SECONDS;
-  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
-    throw new ConfigError('securityEventTtlSeconds', 'must be a finite number of seconds greater than 0');
-  }
-  const maxEventsPerUser = options.maxEventsPerUser ?? DEFAULT_MAX_EVENTS_PER_USER;
-  if (!Number.isSafeInteger(maxEventsPerUser) || maxEventsPerUser < 1) {
-    throw new ConfigError('maxEventsPerUser', 'must be an integer of at least 1');
-  }
+  const { eventRetentionMs, maxEventsPerUser } = resolveEventRetention(options);
   const ids = options.ids ?? createIdCodec(randomBytes(MIN_ID_TAG_SECRET_BYTES));
   const state = new MemoryState({
     clock,
     ids,
-    eventRetentionMs: Math.ceil(ttlSeconds * 1000),
+    eventRetentionMs,
     maxEventsPerUser,
   });
-  return {
-    ids,
-    tokenBlacklist: new MemoryTokenBlacklist(state),
-    sessionStore: new MemorySessionStore(state),
-    trustedDevices: new MemoryTrustedDevices(state),
-    securityEvents: new MemorySecurityEvents(state),
-    refreshFamilies: new MemoryRefreshFamilies(state),
-    revocation: new MemoryRevocationChecker(state),
-    maintenance: new MemoryStoreMaintenance(state),
-    handoffs: new MemoryHandoffs(state),
-    rateLimits: new MemoryRateLimits(state),
-  };
+  return checkStores(
+    {
+      ids,
+      tokenBlacklist: new MemoryTokenBlacklist(state),
+      sessionStore: new MemorySessionStore(state),
+      trustedDevices: new MemoryTrustedDevices(state),
+      securityEvents: new MemorySecurityEvents(state),
+      refreshFamilies: new MemoryRefreshFamilies(state),
+      revocation: new MemoryRevocationChecker(state),
+      maintenance: new MemoryStoreMaintenance(state),
+      rateLimits: new MemoryRateLimits(state),
+      handoffs: new MemoryHandoffs(state),
+    },
+    clock,
+  );
 }

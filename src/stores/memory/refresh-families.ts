@@ -1,24 +1,21 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { assertUserId } from '../../core/ids.js';
-import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
+import { REUSE_REASON, ttlMs } from '../../core/limits.js';
+import type {
+  CreateFamilyInput,
+  RefreshFamilyStore,
+  RevokeWithTokenInput,
+  RotateFamilyInput,
+  RotateResult,
+} from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
 import { copyFamily, copySession, FAMILY_HISTORY, type MemoryState } from './state.js';
-import { ttlMs } from './token-blacklist.js';
-import {
-  assertFiniteNumber,
-  assertNonEmptyString,
-  assertTtlSeconds,
-  assertUserScoped,
-} from '../../core/validate.js';
-
-/** The reason recorded on a family revoked because one of its tokens was presented twice. */
-export const REUSE_REASON = 'token_reuse_detected';
 
 /**
  * In-memory `RefreshFamilyStore`. `rotate` is one synchronous compare-and-set over the family, its
  * session and the user's watermark, so concurrent presentations of one token cannot fork it. A
  * family remembers its current and previous hash and the last 32 consumed hashes, so reuse of an
  * old token is told apart from a hash the family never had (`invalid`, nothing changes).
+ * Arguments are checked by `CheckedRefreshFamilies` (`core/checked/`) before they get here.
  */
 export class MemoryRefreshFamilies implements RefreshFamilyStore {
   readonly #state: MemoryState;
@@ -27,25 +24,8 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     this.#state = state;
   }
 
-  async create(input: {
-    familyId: string;
-    userId: string;
-    sessionId: string;
-    tokenHash: string;
-    ttlSeconds: number;
-    claims?: string | null;
-  }): Promise<RefreshFamily> {
-    this.#state.ids.parse('familyId', input.familyId);
-    assertUserId(input.userId);
-    this.#state.ids.parse('sessionId', input.sessionId);
-    assertUserScoped(this.#state.ids, 'familyId', input.familyId, input.userId);
-    assertUserScoped(this.#state.ids, 'sessionId', input.sessionId, input.userId);
-    assertNonEmptyString('tokenHash', input.tokenHash);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+  async create(input: CreateFamilyInput): Promise<RefreshFamily> {
     const claims = input.claims ?? null;
-    if (claims !== null && typeof claims !== 'string') {
-      throw new InvalidArgumentError('claims', 'must be a string');
-    }
     const state = this.#state;
     const now = state.now();
     if (state.read(state.families, input.familyId, now) !== undefined) {
@@ -92,25 +72,11 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
   }
 
   async get(familyId: string): Promise<RefreshFamily | null> {
-    this.#state.ids.parse('familyId', familyId);
     const record = this.#state.read(this.#state.families, familyId);
     return record === undefined ? null : copyFamily(record.family);
   }
 
-  async rotate(input: {
-    familyId: string;
-    presentedHash: string;
-    nextHash: string;
-    childBlob: string;
-    graceMs: number;
-  }): Promise<RotateResult> {
-    this.#state.ids.parse('familyId', input.familyId);
-    assertNonEmptyString('presentedHash', input.presentedHash);
-    assertNonEmptyString('nextHash', input.nextHash);
-    if (typeof input.childBlob !== 'string') throw new InvalidArgumentError('childBlob', 'must be a string');
-    assertFiniteNumber('graceMs', input.graceMs);
-    if (input.graceMs < 0) throw new InvalidArgumentError('graceMs', 'must not be negative');
-
+  async rotate(input: RotateFamilyInput): Promise<RotateResult> {
     const state = this.#state;
     const now = state.now();
     const record = state.read(state.families, input.familyId, now);
@@ -166,14 +132,7 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     };
   }
 
-  async revokeWithToken(input: {
-    familyId: string;
-    presentedHash: string;
-    reason: string;
-  }): Promise<RefreshFamily | null> {
-    this.#state.ids.parse('familyId', input.familyId);
-    assertNonEmptyString('presentedHash', input.presentedHash);
-    assertNonEmptyString('reason', input.reason);
+  async revokeWithToken(input: RevokeWithTokenInput): Promise<RefreshFamily | null> {
     const state = this.#state;
     const record = state.read(state.families, input.familyId);
     if (record === undefined) return null;

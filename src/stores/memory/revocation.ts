@@ -1,12 +1,11 @@
 import type { RevocationReason } from '../../core/errors.js';
-import { assertUserId, assertId } from '../../core/ids.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
 import type { MemoryState } from './state.js';
-import { assertFiniteNumber } from '../../core/validate.js';
 
 /**
  * In-memory `RevocationChecker`. Checks, in order: the jti's blacklist entry, the user's
  * generation (legacy tokens: watermark), the token's family, the token's session; returns the first that revokes it.
+ * The query is checked by `CheckedRevocationChecker` (`core/checked/`) before it gets here.
  */
 export class MemoryRevocationChecker implements RevocationChecker {
   readonly #state: MemoryState;
@@ -16,13 +15,6 @@ export class MemoryRevocationChecker implements RevocationChecker {
   }
 
   async check(query: RevocationQuery): Promise<RevocationReason | null> {
-    assertId('jti', query.jti);
-    assertUserId(query.userId);
-    assertFiniteNumber('issuedAtMs', query.issuedAtMs);
-    if (query.userGeneration !== undefined) assertFiniteNumber('userGeneration', query.userGeneration);
-    if (query.familyId !== undefined) this.#state.ids.parse('familyId', query.familyId);
-    if (query.sessionId !== undefined) this.#state.ids.parse('sessionId', query.sessionId);
-
     const state = this.#state;
     const now = state.now();
     if (state.read(state.blacklist, query.jti, now) !== undefined) return 'blacklisted';

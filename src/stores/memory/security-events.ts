@@ -1,13 +1,7 @@
-import { InvalidArgumentError } from '../../core/errors.js';
-import { assertUserId, newUnscopedId } from '../../core/ids.js';
+import { DEFAULT_EVENT_LIMIT } from '../../core/limits.js';
 import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
-import type { SecurityEvent, SecurityEventInput, SecuritySeverity } from '../../core/types.js';
+import { newSecurityEvent, type SecurityEvent, type SecurityEventInput } from '../../core/types.js';
 import { indexAdd, type MemoryState } from './state.js';
-import { assertFiniteNumber, assertNonEmptyString } from '../../core/validate.js';
-
-const SEVERITIES: readonly SecuritySeverity[] = ['info', 'warning', 'critical'];
-export const DEFAULT_EVENT_LIMIT = 50;
-export const MAX_EVENT_LIMIT = 1000;
 
 function copyEvent(event: SecurityEvent): SecurityEvent {
   return { ...event, details: { ...event.details } };
@@ -22,7 +16,8 @@ function byTimestampDesc(a: [string, number], b: [string, number]): number {
  * In-memory `SecurityEventStore`. A user's event lives until its timestamp + the retention (an
  * event without a user: the retention from when it was recorded); each user's index (eventId →
  * timestamp) is pruned of events past the retention and trimmed to the newest `maxEventsPerUser`
- * on every write, the trimmed records with it.
+ * on every write, the trimmed records with it. Arguments are checked, and the defaults filled
+ * in, by `CheckedSecurityEvents` (`core/checked/`) before they get here.
  */
 export class MemorySecurityEvents implements SecurityEventStore {
   readonly #state: MemoryState;
@@ -32,28 +27,10 @@ export class MemorySecurityEvents implements SecurityEventStore {
   }
 
   async record(input: SecurityEventInput): Promise<SecurityEvent> {
-    assertNonEmptyString('type', input.type);
-    const userId = input.userId ?? null;
-    if (userId !== null) assertUserId(userId);
-    const severity = input.severity ?? 'info';
-    if (!SEVERITIES.includes(severity)) {
-      throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}`);
-    }
     const state = this.#state;
     const now = state.now();
-    const timestamp = input.timestamp ?? now;
-    assertFiniteNumber('timestamp', timestamp);
-    const event: SecurityEvent = {
-      eventId: userId === null ? newUnscopedId() : this.#state.ids.newId(userId),
-      type: input.type,
-      userId,
-      severity,
-      timestamp,
-      sessionId: input.sessionId ?? null,
-      ipAddress: input.ipAddress ?? null,
-      userAgent: input.userAgent ?? null,
-      details: { ...(input.details ?? {}) },
-    };
+    const event = newSecurityEvent(input, state.ids, now);
+    const { userId, timestamp } = event;
     if (userId === null) {
       state.securityEvents.set(event.eventId, { value: event, expiresAt: now + state.eventRetentionMs });
       return copyEvent(event);
@@ -70,21 +47,14 @@ export class MemorySecurityEvents implements SecurityEventStore {
   }
 
   async get(eventId: string): Promise<SecurityEvent | null> {
-    this.#state.ids.parse('eventId', eventId);
     const event = this.#state.read(this.#state.securityEvents, eventId);
     return event === undefined ? null : copyEvent(event);
   }
 
   async listUserEvents(userId: string, options: ListEventsOptions = {}): Promise<SecurityEvent[]> {
-    assertUserId(userId);
     const since = options.since ?? Number.NEGATIVE_INFINITY;
     const until = options.until ?? Number.POSITIVE_INFINITY;
-    if (options.since !== undefined) assertFiniteNumber('since', options.since);
-    if (options.until !== undefined) assertFiniteNumber('until', options.until);
     const limit = options.limit ?? DEFAULT_EVENT_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new InvalidArgumentError('limit', 'must be an integer of at least 1');
-    }
     const state = this.#state;
     const now = state.now();
     const oldest = now - state.eventRetentionMs;
@@ -93,7 +63,7 @@ export class MemorySecurityEvents implements SecurityEventStore {
       .sort(byTimestampDesc);
     const events: SecurityEvent[] = [];
     for (const [eventId] of members) {
-      if (events.length >= Math.min(limit, MAX_EVENT_LIMIT)) break;
+      if (events.length >= limit) break;
       const event = state.read(state.securityEvents, eventId, now);
       if (event !== undefined) events.push(copyEvent(event));
     }

@@ -1,48 +1,19 @@
-import { InvalidArgumentError, InvalidIdError, SessionLimitError } from '../../core/errors.js';
-import { assertId, assertUserId, type IdCodec } from '../../core/ids.js';
-import type {
-  CreateSessionOptions,
-  SessionLimitPolicy,
-  SessionStore,
-  UpdateSessionOptions,
-} from '../../core/ports.js';
+import { InvalidArgumentError, SessionLimitError } from '../../core/errors.js';
+import { DEFAULT_SESSION_LIMIT_POLICY } from '../../core/limits.js';
+import type { CreateSessionOptions, GuideSessionStore, UpdateSessionOptions } from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import { byCreatedAtDesc, copySession, indexAdd, indexRemove, type MemoryState } from './state.js';
-import { assertFiniteNumber, assertUserScoped } from '../../core/validate.js';
-
-const POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny'];
-
-/** Checks everything about a session that would reach a key or a TTL. */
-function assertSession(ids: IdCodec, session: Session): void {
-  ids.parse('sessionId', session.sessionId);
-  assertUserId(session.userId);
-  assertUserScoped(ids, 'sessionId', session.sessionId, session.userId);
-  if (session.deviceId !== null) assertId('deviceId', session.deviceId);
-  assertFiniteNumber('session.createdAt', session.createdAt);
-  assertFiniteNumber('session.expiresAt', session.expiresAt);
-  assertFiniteNumber('session.absoluteExpiresAt', session.absoluteExpiresAt);
-  if (session.expiresAt > session.absoluteExpiresAt) {
-    throw new InvalidArgumentError('session.expiresAt', 'must not pass absoluteExpiresAt');
-  }
-}
-
-function assertLimitOptions(options: CreateSessionOptions): void {
-  const { maxSessions, onLimit } = options;
-  if (maxSessions !== undefined && (!Number.isSafeInteger(maxSessions) || maxSessions < 1)) {
-    throw new InvalidArgumentError('maxSessions', 'must be an integer of at least 1');
-  }
-  if (onLimit !== undefined && !POLICIES.includes(onLimit)) {
-    throw new InvalidArgumentError('onLimit', `must be one of ${POLICIES.join(', ')}`);
-  }
-}
 
 /** Oldest first by `createdAt`, then by id. */
 function byCreatedAtAsc(a: Session, b: Session): number {
   return -byCreatedAtDesc(a, b);
 }
 
-/** In-memory `SessionStore`. The user index is the authority on which sessions are live. */
-export class MemorySessionStore implements SessionStore {
+/**
+ * In-memory `SessionStore`. The user index is the authority on which sessions are live. Arguments
+ * are checked by `CheckedSessionStore` (`core/checked/`) before they get here.
+ */
+export class MemorySessionStore implements GuideSessionStore {
   readonly #state: MemoryState;
 
   constructor(state: MemoryState) {
@@ -50,12 +21,8 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
-    assertSession(this.#state.ids, session);
-    assertLimitOptions(options);
     const state = this.#state;
     const now = state.now();
-    if (session.expiresAt <= now)
-      throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
 
     // Prune on write, then count what is left: every remaining member is live.
     state.pruneUserSessions(session.userId, now);
@@ -68,7 +35,7 @@ export class MemorySessionStore implements SessionStore {
 
     const evicted: string[] = [];
     if (options.maxSessions !== undefined && live.length >= options.maxSessions) {
-      if ((options.onLimit ?? 'evict-oldest') === 'deny') {
+      if ((options.onLimit ?? DEFAULT_SESSION_LIMIT_POLICY) === 'deny') {
         throw new SessionLimitError(session.userId, options.maxSessions);
       }
       live.sort(byCreatedAtAsc);
@@ -91,15 +58,12 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async getSession(sessionId: string): Promise<Session | null> {
-    this.#state.ids.parse('sessionId', sessionId);
     const session = this.#state.liveSession(sessionId);
     return session === null ? null : copySession(session);
   }
 
   async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<boolean> {
-    assertSession(this.#state.ids, session);
     const ifBefore = options.ifLastActivityAtOrBefore;
-    if (ifBefore !== undefined) assertFiniteNumber('ifLastActivityAtOrBefore', ifBefore);
     const state = this.#state;
     const now = state.now();
     const stored = state.liveSession(session.sessionId, now);
@@ -109,9 +73,6 @@ export class MemorySessionStore implements SessionStore {
       throw new InvalidArgumentError('session.userId', 'does not match the stored session');
     }
     const extend = options.extendTtl === true;
-    if (extend && session.expiresAt <= now) {
-      throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
-    }
     // Live, but its activity was written more recently than asked: nothing to change.
     if (ifBefore !== undefined && stored.lastActivity > ifBefore) return true;
     const record = state.sessions.get(session.sessionId)!;
@@ -130,7 +91,6 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async deleteSession(sessionId: string): Promise<Session | null> {
-    this.#state.ids.parse('sessionId', sessionId);
     const state = this.#state;
     const now = state.now();
     const live = state.liveSession(sessionId, now);
@@ -141,14 +101,6 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async rotateSessionId(oldSessionId: string, newSessionId: string): Promise<Session | null> {
-    const oldId = this.#state.ids.parse('oldSessionId', oldSessionId);
-    const newId = this.#state.ids.parse('newSessionId', newSessionId);
-    if (oldId.tag !== newId.tag) {
-      throw new InvalidIdError('newSessionId', 'must carry the same user tag as the old session id');
-    }
-    if (oldSessionId === newSessionId) {
-      throw new InvalidArgumentError('newSessionId', 'must differ from the old session id');
-    }
     const state = this.#state;
     const now = state.now();
     const live = state.liveSession(oldSessionId, now);
@@ -172,7 +124,6 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async getUserSessions(userId: string, options: { activeOnly?: boolean } = {}): Promise<Session[]> {
-    assertUserId(userId);
     const state = this.#state;
     const now = state.now();
     const activeOnly = options.activeOnly ?? true;
@@ -188,9 +139,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async deleteUserSessions(userId: string, options: { exceptSessionId?: string } = {}): Promise<Session[]> {
-    assertUserId(userId);
     const except = options.exceptSessionId;
-    if (except !== undefined) this.#state.ids.parse('exceptSessionId', except);
     const state = this.#state;
     const now = state.now();
     const ended: Session[] = [];
@@ -207,7 +156,6 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async getDeviceSessions(deviceId: string): Promise<Session[]> {
-    assertId('deviceId', deviceId);
     const state = this.#state;
     const now = state.now();
     const sessions: Session[] = [];

@@ -1,16 +1,19 @@
-import { assertUserId, assertId } from '../../core/ids.js';
-import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
+import { ttlMs } from '../../core/limits.js';
+import type {
+  BlacklistAllUserTokensInput,
+  BlacklistTokenFamilyInput,
+  BlacklistTokenInput,
+  GuideTokenBlacklist,
+  RevokeUserTokensBeforeInput,
+} from '../../core/ports.js';
 import type { BlacklistEntry, RefreshFamily } from '../../core/types.js';
 import type { MemoryState } from './state.js';
-import { assertFiniteNumber, assertNonEmptyString, assertTtlSeconds } from '../../core/validate.js';
 
-/** A TTL in seconds as whole milliseconds, never 0 (a Redis `PX 0` is an error). */
-export function ttlMs(ttlSeconds: number): number {
-  return Math.max(1, Math.ceil(ttlSeconds * 1000));
-}
-
-/** In-memory `TokenBlacklist`: entries, revoked families and watermarks in the shared state. */
-export class MemoryTokenBlacklist implements TokenBlacklist {
+/**
+ * In-memory `TokenBlacklist`: entries, revoked families and watermarks in the shared state.
+ * Arguments are checked by `CheckedTokenBlacklist` (`core/checked/`) before they get here.
+ */
+export class MemoryTokenBlacklist implements GuideTokenBlacklist {
   readonly #state: MemoryState;
 
   constructor(state: MemoryState) {
@@ -18,47 +21,26 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
   }
 
   async blacklistToken(input: BlacklistTokenInput): Promise<void> {
-    assertId('jti', input.jti);
-    const userId = input.userId ?? null;
-    if (userId !== null) assertUserId(userId);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
-    assertNonEmptyString('reason', input.reason);
-    this.#write(input.jti, userId, input.reason, input.ttlSeconds, this.#state.now());
+    this.#write(input.jti, input.userId ?? null, input.reason, input.ttlSeconds, this.#state.now());
   }
 
   async isBlacklisted(jti: string): Promise<boolean> {
-    assertId('jti', jti);
     return this.#state.read(this.#state.blacklist, jti) !== undefined;
   }
 
   async getEntry(jti: string): Promise<BlacklistEntry | null> {
-    assertId('jti', jti);
     const entry = this.#state.read(this.#state.blacklist, jti);
     return entry === undefined ? null : { ...entry };
   }
 
-  async blacklistAllUserTokens(input: {
-    userId: string;
-    tokenJtis: readonly string[];
-    ttlSeconds: number;
-    reason: string;
-  }): Promise<number> {
-    assertUserId(input.userId);
-    if (!Array.isArray(input.tokenJtis)) throw new TypeError('tokenJtis must be an array');
-    // Every id is checked before anything is written: one bad jti writes nothing.
-    for (const jti of input.tokenJtis) assertId('jti', jti);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
-    assertNonEmptyString('reason', input.reason);
+  async blacklistAllUserTokens(input: BlacklistAllUserTokensInput): Promise<number> {
     const now = this.#state.now();
     const jtis = new Set(input.tokenJtis);
     for (const jti of jtis) this.#write(jti, input.userId, input.reason, input.ttlSeconds, now);
     return jtis.size;
   }
 
-  async blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void> {
-    this.#state.ids.parse('familyId', input.familyId);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
-    assertNonEmptyString('reason', input.reason);
+  async blacklistTokenFamily(input: BlacklistTokenFamilyInput): Promise<void> {
     const state = this.#state;
     const now = state.now();
     const until = now + ttlMs(input.ttlSeconds);
@@ -104,18 +86,10 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
   }
 
   async isFamilyRevoked(familyId: string): Promise<boolean> {
-    this.#state.ids.parse('familyId', familyId);
     return this.#state.read(this.#state.families, familyId)?.family.revoked === true;
   }
 
-  async revokeUserTokensBefore(input: {
-    userId: string;
-    beforeMs: number;
-    ttlSeconds: number;
-  }): Promise<void> {
-    assertUserId(input.userId);
-    assertFiniteNumber('beforeMs', input.beforeMs);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+  async revokeUserTokensBefore(input: RevokeUserTokensBeforeInput): Promise<void> {
     const state = this.#state;
     const now = state.now();
     const current = state.read(state.watermarks, input.userId, now);
@@ -133,12 +107,10 @@ export class MemoryTokenBlacklist implements TokenBlacklist {
   }
 
   async getUserGeneration(userId: string): Promise<number> {
-    assertUserId(userId);
     return this.#state.userGeneration(userId);
   }
 
   async getUserWatermark(userId: string): Promise<number | null> {
-    assertUserId(userId);
     return this.#state.watermark(userId);
   }
 

@@ -1,9 +1,6 @@
-import { InvalidArgumentError } from '../../core/errors.js';
-import { assertId, assertUserId } from '../../core/ids.js';
 import type { TrustDeviceOptions, TrustDeviceResult, TrustedDeviceStore } from '../../core/ports.js';
 import type { TrustedDevice } from '../../core/types.js';
 import { indexAdd, indexRemove, type MemoryState } from './state.js';
-import { assertFiniteNumber, assertNonEmptyString } from '../../core/validate.js';
 
 /** The record key of a trusted device: ids never contain NUL, so the pair is unambiguous. */
 function deviceKey(userId: string, deviceId: string): string {
@@ -15,7 +12,10 @@ function byTrustedAtDesc(a: TrustedDevice, b: TrustedDevice): number {
   return b.trustedAt - a.trustedAt || (a.deviceId < b.deviceId ? 1 : a.deviceId > b.deviceId ? -1 : 0);
 }
 
-/** In-memory `TrustedDeviceStore`: records that expire at `expiresAt`, and a per-user index. */
+/**
+ * In-memory `TrustedDeviceStore`: records that expire at `expiresAt`, and a per-user index.
+ * Arguments are checked by `CheckedTrustedDevices` (`core/checked/`) before they get here.
+ */
 export class MemoryTrustedDevices implements TrustedDeviceStore {
   readonly #state: MemoryState;
 
@@ -24,18 +24,9 @@ export class MemoryTrustedDevices implements TrustedDeviceStore {
   }
 
   async trust(device: TrustedDevice, options: TrustDeviceOptions = {}): Promise<TrustDeviceResult> {
-    assertUserId(device.userId);
-    assertId('deviceId', device.deviceId);
-    assertNonEmptyString('device.fingerprintHash', device.fingerprintHash);
-    assertFiniteNumber('device.trustedAt', device.trustedAt);
-    assertFiniteNumber('device.expiresAt', device.expiresAt);
     const maxDevices = options.maxDevices ?? Number.POSITIVE_INFINITY;
-    if (options.maxDevices !== undefined && (!Number.isSafeInteger(maxDevices) || maxDevices < 1)) {
-      throw new InvalidArgumentError('maxDevices', 'must be an integer of at least 1');
-    }
     const state = this.#state;
     const now = state.now();
-    if (device.expiresAt <= now) throw new InvalidArgumentError('device.expiresAt', 'must be in the future');
     pruneUserDevices(state, device.userId, now);
     state.trustedDevices.set(deviceKey(device.userId, device.deviceId), {
       value: { ...device },
@@ -59,14 +50,11 @@ export class MemoryTrustedDevices implements TrustedDeviceStore {
   }
 
   async get(userId: string, deviceId: string): Promise<TrustedDevice | null> {
-    assertUserId(userId);
-    assertId('deviceId', deviceId);
     const device = this.#state.read(this.#state.trustedDevices, deviceKey(userId, deviceId));
     return device === undefined ? null : { ...device };
   }
 
   async listUserDevices(userId: string): Promise<TrustedDevice[]> {
-    assertUserId(userId);
     const state = this.#state;
     const now = state.now();
     const devices: TrustedDevice[] = [];
@@ -78,8 +66,6 @@ export class MemoryTrustedDevices implements TrustedDeviceStore {
   }
 
   async revoke(userId: string, deviceId: string): Promise<boolean> {
-    assertUserId(userId);
-    assertId('deviceId', deviceId);
     const state = this.#state;
     const key = deviceKey(userId, deviceId);
     const trusted = state.read(state.trustedDevices, key) !== undefined;

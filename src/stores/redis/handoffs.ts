@@ -1,15 +1,15 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import type { HandoffStore } from '../../core/ports.js';
-import { assertCodeHash } from '../../core/validate.js';
+import { ttlMs } from '../../core/limits.js';
+import type { HandoffPutInput, HandoffStore } from '../../core/ports.js';
 import type { RedisStoreContext } from './context.js';
-import { assertTtlSeconds, ttlMs } from './validate.js';
 
 /**
  * `HandoffStore` on Redis: `browser:handoff:<codeHash>` STRING JSON `{p: payload, e: expiresAt}`
  * with `PX` = the code's life. One key per code, so each operation is one command on one slot:
  * `SET … NX PX` to store and `GETDEL` (Redis ≥ 6.2) to take, which reads and deletes atomically —
  * two instances taking the same code cannot both get it. The expiry inside the value is judged by
- * the injected clock; `PX` only bounds how long Redis keeps the key.
+ * the injected clock; `PX` only bounds how long Redis keeps the key. Arguments are checked by
+ * `CheckedHandoffs` (`core/checked/`) before they get here.
  */
 export class RedisHandoffs implements HandoffStore {
   readonly #ctx: RedisStoreContext;
@@ -18,11 +18,8 @@ export class RedisHandoffs implements HandoffStore {
     this.#ctx = ctx;
   }
 
-  async put(input: { codeHash: string; payload: string; ttlSeconds: number }): Promise<void> {
+  async put(input: HandoffPutInput): Promise<void> {
     const { client, keys, clock } = this.#ctx;
-    assertCodeHash(input.codeHash);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
-    if (typeof input.payload !== 'string') throw new InvalidArgumentError('payload', 'must be a string');
     const key = keys.handoff(input.codeHash);
     const px = ttlMs(input.ttlSeconds);
     const value = JSON.stringify({ p: input.payload, e: clock.now() + px });
@@ -34,7 +31,6 @@ export class RedisHandoffs implements HandoffStore {
 
   async take(codeHash: string): Promise<string | null> {
     const { client, keys, clock } = this.#ctx;
-    assertCodeHash(codeHash);
     const key = keys.handoff(codeHash);
     const json = await client.wrap('getDel', () => client.commands.getDel(key));
     if (json === null || json === undefined) return null;

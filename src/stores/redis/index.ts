@@ -3,12 +3,14 @@
  * Redis, Sentinel or Cluster. The key layout is in `keys.ts` and `docs/data-model.md`; every
  * multi-key change is one Lua script on one hash slot (`scripts/*.lua`).
  */
+import { checkStores } from '../../core/checked/index.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, StoreUnavailableError } from '../../core/errors.js';
+import { StoreUnavailableError } from '../../core/errors.js';
+import { resolveEventRetention } from '../../core/limits.js';
 import { createIdCodec, type IdCodec, MIN_ID_TAG_SECRET_BYTES, PLAIN_ID_CODEC } from '../../core/ids.js';
 import type { WriteAdmission } from '../../redis/memory-guard.js';
-import type { Stores } from '../../core/ports.js';
+import type { GuideStores } from '../../core/ports.js';
 import type { RedisClient } from '../../redis/client.js';
 import { type RedisStoreContext, replyString } from './context.js';
 import { SCRIPTS } from './scripts.js';
@@ -27,17 +29,22 @@ export { createKeySchema, type KeySchema } from './keys.js';
 export { RedisHandoffs } from './handoffs.js';
 export { RedisStoreMaintenance } from './maintenance.js';
 export { RedisRateLimits } from './rate-limits.js';
-export { REUSE_REASON, RedisRefreshFamilies } from './refresh-families.js';
+export { RedisRefreshFamilies } from './refresh-families.js';
 export { RedisRevocationChecker } from './revocation.js';
 export { SCRIPTS } from './scripts.js';
-export { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT, RedisSecurityEvents } from './security-events.js';
+export { RedisSecurityEvents } from './security-events.js';
 export { RedisSessionStore } from './session-store.js';
 export { BLACKLIST_INDEX_MAX, RedisTokenBlacklist } from './token-blacklist.js';
 export { RedisTrustedDevices } from './trusted-devices.js';
 
-/** 90 days, in seconds. */
-export const DEFAULT_SECURITY_EVENT_TTL_SECONDS = 90 * 24 * 60 * 60;
-export const DEFAULT_MAX_EVENTS_PER_USER = 1000;
+// The defaults and enums live in core/limits.ts; these entry points keep exporting them.
+export {
+  DEFAULT_EVENT_LIMIT,
+  DEFAULT_MAX_EVENTS_PER_USER,
+  DEFAULT_SECURITY_EVENT_TTL_SECONDS,
+  MAX_EVENT_LIMIT,
+  REUSE_REASON,
+} from '../../core/limits.js';
 
 export interface RedisStoresOptions {
   /** Namespace for every key (letters, digits, `._:-`, ≤ 64). Default: `client.keyPrefix`. */
@@ -86,7 +93,8 @@ export async function loadIdCodec(
 }
 
 /**
- * Builds every store over one connected `RedisClient`. The stores hold no state of their own, so
+ * Builds every store over one connected `RedisClient`, each behind its checked facade
+ * (`core/checked/`): the classes below only store. The stores hold no state of their own, so
  * any number of processes may share the same Redis and key prefix.
  *
  * @throws ConfigError (ERR_CONFIG) when `keyPrefix` has characters other than letters, digits and
@@ -98,36 +106,32 @@ export async function loadIdCodec(
  * const stores = createRedisStores(redis, { keyPrefix: 'optix:' });
  * await stores.tokenBlacklist.blacklistToken({ jti, ttlSeconds: 900, reason: 'user_logout' });
  */
-export function createRedisStores(client: RedisClient, options: RedisStoresOptions = {}): Stores {
+export function createRedisStores(client: RedisClient, options: RedisStoresOptions = {}): GuideStores {
   const ids = options.ids ?? PLAIN_ID_CODEC;
   const keys = createKeySchema(options.keyPrefix ?? client.keyPrefix, ids);
-  const ttlSeconds = options.securityEventTtlSeconds ?? DEFAULT_SECURITY_EVENT_TTL_SECONDS;
-  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
-    throw new ConfigError('securityEventTtlSeconds', 'must be a finite number of seconds greater than 0');
-  }
-  const maxEventsPerUser = options.maxEventsPerUser ?? DEFAULT_MAX_EVENTS_PER_USER;
-  if (!Number.isSafeInteger(maxEventsPerUser) || maxEventsPerUser < 1) {
-    throw new ConfigError('maxEventsPerUser', 'must be an integer of at least 1');
-  }
+  const { eventRetentionMs, maxEventsPerUser } = resolveEventRetention(options);
   const ctx: RedisStoreContext = {
     client,
     keys,
     ids,
     clock: options.clock ?? systemClock,
-    eventRetentionMs: Math.ceil(ttlSeconds * 1000),
+    eventRetentionMs,
     maxEventsPerUser,
     admission: options.admission ?? null,
   };
-  return {
-    ids,
-    tokenBlacklist: new RedisTokenBlacklist(ctx),
-    sessionStore: new RedisSessionStore(ctx),
-    trustedDevices: new RedisTrustedDevices(ctx),
-    securityEvents: new RedisSecurityEvents(ctx),
-    refreshFamilies: new RedisRefreshFamilies(ctx),
-    revocation: new RedisRevocationChecker(ctx),
-    maintenance: new RedisStoreMaintenance(ctx),
-    handoffs: new RedisHandoffs(ctx),
-    rateLimits: new RedisRateLimits(ctx),
-  };
+  return checkStores(
+    {
+      ids,
+      tokenBlacklist: new RedisTokenBlacklist(ctx),
+      sessionStore: new RedisSessionStore(ctx),
+      trustedDevices: new RedisTrustedDevices(ctx),
+      securityEvents: new RedisSecurityEvents(ctx),
+      refreshFamilies: new RedisRefreshFamilies(ctx),
+      revocation: new RedisRevocationChecker(ctx),
+      maintenance: new RedisStoreMaintenance(ctx),
+      rateLimits: new RedisRateLimits(ctx),
+      handoffs: new RedisHandoffs(ctx),
+    },
+    ctx.clock,
+  );
 }

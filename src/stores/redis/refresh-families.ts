@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { assertUserId } from '../../core/ids.js';
-import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
+import { REUSE_REASON, ttlMs } from '../../core/limits.js';
+import type {
+  CreateFamilyInput,
+  RefreshFamilyStore,
+  RevokeWithTokenInput,
+  RotateFamilyInput,
+  RotateResult,
+} from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
 import {
   arg,
@@ -13,14 +19,6 @@ import {
 import { decodeSession } from './records.js';
 import { SCRIPTS } from './scripts.js';
 import { indexRevokedFamily } from './token-blacklist.js';
-import {
-  assertFiniteNumber,
-  assertNonEmptyString,
-  assertTtlSeconds,
-  assertUserScoped,
-  ttlMs,
-} from './validate.js';
-
 /**
  * Deletes the refresh families of the user's ended sessions (`family_drop.lua`). `owner`: the user,
  * or any of their session ids (live or not: only its tag is used). `known`: ids already found
@@ -69,8 +67,6 @@ export async function dropEndedFamilies(
   return dropped;
 }
 
-/** The reason recorded on a family revoked because one of its tokens was presented twice. */
-export const REUSE_REASON = 'token_reuse_detected';
 /** The reason reported (not written) for a family revoked by the user's watermark. */
 const WATERMARK_REASON = 'user_revoked';
 
@@ -124,6 +120,7 @@ function decodeView(familyId: string, view: unknown): RefreshFamily {
  * cur prev rotatedAt child gen createdAt expiresAt revoked reason` (`cur`/`prev` are SHA-256 hashes
  * of refresh secrets, never the secrets). The family id carries its user's tag, so the family, its
  * session, the user's indexes and watermark share one slot and `rotate` is one script.
+ * Arguments are checked by `CheckedRefreshFamilies` (`core/checked/`) before they get here.
  */
 export class RedisRefreshFamilies implements RefreshFamilyStore {
   readonly #ctx: RedisStoreContext;
@@ -132,24 +129,8 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     this.#ctx = ctx;
   }
 
-  async create(input: {
-    familyId: string;
-    userId: string;
-    sessionId: string;
-    tokenHash: string;
-    ttlSeconds: number;
-    claims?: string | null;
-  }): Promise<RefreshFamily> {
-    this.#ctx.ids.parse('familyId', input.familyId);
-    assertUserId(input.userId);
-    this.#ctx.ids.parse('sessionId', input.sessionId);
-    assertUserScoped(this.#ctx.ids, 'familyId', input.familyId, input.userId);
-    assertUserScoped(this.#ctx.ids, 'sessionId', input.sessionId, input.userId);
-    assertNonEmptyString('tokenHash', input.tokenHash);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
+  async create(input: CreateFamilyInput): Promise<RefreshFamily> {
     const claims = input.claims ?? null;
-    if (claims !== null && typeof claims !== 'string')
-      throw new InvalidArgumentError('claims', 'must be a string');
     const { client, keys, clock } = this.#ctx;
     const key = keys.family(input.familyId);
     const now = clock.now();
@@ -212,19 +193,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     );
   }
 
-  async rotate(input: {
-    familyId: string;
-    presentedHash: string;
-    nextHash: string;
-    childBlob: string;
-    graceMs: number;
-  }): Promise<RotateResult> {
-    this.#ctx.ids.parse('familyId', input.familyId);
-    assertNonEmptyString('presentedHash', input.presentedHash);
-    assertNonEmptyString('nextHash', input.nextHash);
-    if (typeof input.childBlob !== 'string') throw new InvalidArgumentError('childBlob', 'must be a string');
-    assertFiniteNumber('graceMs', input.graceMs);
-    if (input.graceMs < 0) throw new InvalidArgumentError('graceMs', 'must not be negative');
+  async rotate(input: RotateFamilyInput): Promise<RotateResult> {
     const { client, keys, clock } = this.#ctx;
     const familyKey = keys.family(input.familyId);
 
@@ -305,14 +274,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     }
   }
 
-  async revokeWithToken(input: {
-    familyId: string;
-    presentedHash: string;
-    reason: string;
-  }): Promise<RefreshFamily | null> {
-    this.#ctx.ids.parse('familyId', input.familyId);
-    assertNonEmptyString('presentedHash', input.presentedHash);
-    assertNonEmptyString('reason', input.reason);
+  async revokeWithToken(input: RevokeWithTokenInput): Promise<RefreshFamily | null> {
     const { client, keys, clock } = this.#ctx;
     const key = keys.family(input.familyId);
     const now = clock.now();

@@ -1,10 +1,8 @@
 import type { RevocationReason } from '../../core/errors.js';
-import { assertUserId, assertId } from '../../core/ids.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
 import type { DerivedCache } from '../../redis/tracking.js';
 import type { RedisStoreContext } from './context.js';
 import { decodeBlacklistEntry, decodeUserGeneration, decodeWatermark } from './records.js';
-import { assertFiniteNumber } from './validate.js';
 
 /**
  * Ids of frozen queries: a caller that asks again with the same query object skips the
@@ -14,8 +12,7 @@ import { assertFiniteNumber } from './validate.js';
 const frozenIds = new WeakMap<RevocationQuery, string>();
 
 /**
- * Every field takes part in the id: a verdict answers exactly the query it was computed for (so a
- * stored one was validated before it was stored). Only a frozen query's id is remembered: an
+ * Every field takes part in the id: a verdict answers exactly the query it was computed for. Only a frozen query's id is remembered: an
  * object that can still change could otherwise be answered for what it used to ask.
  */
 function verdictId(query: RevocationQuery): string {
@@ -44,6 +41,8 @@ function computeVerdictId(query: RevocationQuery): string {
  * kept no longer than the earliest of the token's `exp`, the family's and the session's expiry,
  * and the cache's `ttlMs`, and used only while the tracked connection's lease holds. "Revoked"
  * answers are not kept (they go to Redis, usually answered from node-redis's own cache).
+ *
+ * The query is checked by `CheckedRevocationChecker` (`core/checked/`) before it gets here.
  */
 export class RedisRevocationChecker implements RevocationChecker {
   readonly #ctx: RedisStoreContext;
@@ -67,13 +66,6 @@ export class RedisRevocationChecker implements RevocationChecker {
       }
     }
 
-    assertId('jti', query.jti);
-    assertUserId(query.userId);
-    assertFiniteNumber('issuedAtMs', query.issuedAtMs);
-    if (query.userGeneration !== undefined) assertFiniteNumber('userGeneration', query.userGeneration);
-    if (query.expiresAtMs !== undefined) assertFiniteNumber('expiresAtMs', query.expiresAtMs);
-    if (query.familyId !== undefined) this.#ctx.ids.parse('familyId', query.familyId);
-    if (query.sessionId !== undefined) this.#ctx.ids.parse('sessionId', query.sessionId);
     const reads = tracking?.commands ?? client.commands;
     const blacklistKey = keys.blacklist(query.jti);
     const watermarkKey = keys.userWatermark(query.userId);

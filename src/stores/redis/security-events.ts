@@ -1,7 +1,7 @@
-import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
-import { assertUserId, newUnscopedId } from '../../core/ids.js';
+import { StoreUnavailableError } from '../../core/errors.js';
+import { DEFAULT_EVENT_LIMIT } from '../../core/limits.js';
 import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
-import type { SecurityEvent, SecurityEventInput, SecuritySeverity } from '../../core/types.js';
+import { newSecurityEvent, type SecurityEvent, type SecurityEventInput } from '../../core/types.js';
 import {
   arg,
   INDEX_TTL_SLACK_MS,
@@ -13,11 +13,7 @@ import {
 } from './context.js';
 import { decodeSecurityEvent, encodeSecurityEvent } from './records.js';
 import { SCRIPTS } from './scripts.js';
-import { assertFiniteNumber, assertNonEmptyString } from './validate.js';
 
-const SEVERITIES: readonly SecuritySeverity[] = ['info', 'warning', 'critical'];
-export const DEFAULT_EVENT_LIMIT = 50;
-export const MAX_EVENT_LIMIT = 1000;
 const BATCH = 500;
 
 function copyEvent(event: SecurityEvent): SecurityEvent {
@@ -29,7 +25,8 @@ function copyEvent(event: SecurityEvent): SecurityEvent {
  * timestamp + the retention, when its index entry is pruned) and `user:security:{tag}` ZSET
  * eventId → timestamp, written together by one script that also prunes the index of events past
  * the retention and trims it to the newest `maxEventsPerUser`, deleting the trimmed records. An event without a user has an id with a random tag of its own and
- * no index.
+ * no index. Arguments are checked, and the defaults filled in, by `CheckedSecurityEvents`
+ * (`core/checked/`) before they get here.
  */
 export class RedisSecurityEvents implements SecurityEventStore {
   readonly #ctx: RedisStoreContext;
@@ -39,28 +36,10 @@ export class RedisSecurityEvents implements SecurityEventStore {
   }
 
   async record(input: SecurityEventInput): Promise<SecurityEvent> {
-    assertNonEmptyString('type', input.type);
-    const userId = input.userId ?? null;
-    if (userId !== null) assertUserId(userId);
-    const severity = input.severity ?? 'info';
-    if (!SEVERITIES.includes(severity)) {
-      throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}`);
-    }
     const { client, keys, clock, eventRetentionMs, maxEventsPerUser } = this.#ctx;
     const now = clock.now();
-    const timestamp = input.timestamp ?? now;
-    assertFiniteNumber('timestamp', timestamp);
-    const event: SecurityEvent = {
-      eventId: userId === null ? newUnscopedId() : this.#ctx.ids.newId(userId),
-      type: input.type,
-      userId,
-      severity,
-      timestamp,
-      sessionId: input.sessionId ?? null,
-      ipAddress: input.ipAddress ?? null,
-      userAgent: input.userAgent ?? null,
-      details: { ...(input.details ?? {}) },
-    };
+    const event = newSecurityEvent(input, this.#ctx.ids, now);
+    const { userId, timestamp } = event;
     // Under memory pressure events are dropped (counted by the guard): the memory left is kept
     // for revocations, and the action the event describes has happened anyway.
     if (this.#ctx.admission !== null && !this.#ctx.admission.admit('event')) return copyEvent(event);
@@ -126,13 +105,7 @@ export class RedisSecurityEvents implements SecurityEventStore {
   async listUserEvents(userId: string, options: ListEventsOptions = {}): Promise<SecurityEvent[]> {
     const { client, keys, clock, eventRetentionMs } = this.#ctx;
     const index = keys.userSecurityEvents(userId);
-    if (options.since !== undefined) assertFiniteNumber('since', options.since);
-    if (options.until !== undefined) assertFiniteNumber('until', options.until);
-    const limit = options.limit ?? DEFAULT_EVENT_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new InvalidArgumentError('limit', 'must be an integer of at least 1');
-    }
-    const want = Math.min(limit, MAX_EVENT_LIMIT);
+    const want = options.limit ?? DEFAULT_EVENT_LIMIT;
     const now = clock.now();
     // Newest first (ZRANGE … REV orders equal timestamps by id, descending), inside since/until and
     // the retention (timestamp > now - retention).

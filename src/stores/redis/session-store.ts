@@ -1,16 +1,7 @@
-import {
-  InvalidArgumentError,
-  InvalidIdError,
-  SessionLimitError,
-  StoreBusyError,
-} from '../../core/errors.js';
-import { assertId, assertUserId, type IdCodec } from '../../core/ids.js';
-import type {
-  CreateSessionOptions,
-  SessionLimitPolicy,
-  SessionStore,
-  UpdateSessionOptions,
-} from '../../core/ports.js';
+import { InvalidArgumentError, SessionLimitError, StoreBusyError } from '../../core/errors.js';
+import { assertId } from '../../core/ids.js';
+import { DEFAULT_SESSION_LIMIT_POLICY } from '../../core/limits.js';
+import type { CreateSessionOptions, GuideSessionStore, UpdateSessionOptions } from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import {
   arg,
@@ -29,9 +20,8 @@ import { byCreatedAtDesc, decodeSession, encodeSession } from './records.js';
 import { dropEndedFamilies } from './refresh-families.js';
 import type { DerivedCache } from '../../redis/tracking.js';
 import { SCRIPTS } from './scripts.js';
-import { assertFiniteNumber, assertUserScoped, msUntil } from './validate.js';
+import { msUntil } from './validate.js';
 
-const POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny'];
 /** Members read (and records declared to a script) per bounded step. */
 const BATCH = 500;
 /** Records `deleteUserSessions` declares to its script; the rest are deleted right after. */
@@ -40,30 +30,6 @@ const MAX_DECLARED = 1000;
 const SWEEP_CONCURRENCY = 64;
 /** Attempts of the compare-and-set in `rotateSessionId` before giving up on a busy session. */
 const ROTATE_ATTEMPTS = 5;
-
-/** Checks everything about a session that would reach a key or a TTL (as the memory store does). */
-function assertSession(ids: IdCodec, session: Session): void {
-  ids.parse('sessionId', session.sessionId);
-  assertUserId(session.userId);
-  assertUserScoped(ids, 'sessionId', session.sessionId, session.userId);
-  if (session.deviceId !== null) assertId('deviceId', session.deviceId);
-  assertFiniteNumber('session.createdAt', session.createdAt);
-  assertFiniteNumber('session.expiresAt', session.expiresAt);
-  assertFiniteNumber('session.absoluteExpiresAt', session.absoluteExpiresAt);
-  if (session.expiresAt > session.absoluteExpiresAt) {
-    throw new InvalidArgumentError('session.expiresAt', 'must not pass absoluteExpiresAt');
-  }
-}
-
-function assertLimitOptions(options: CreateSessionOptions): void {
-  const { maxSessions, onLimit } = options;
-  if (maxSessions !== undefined && (!Number.isSafeInteger(maxSessions) || maxSessions < 1)) {
-    throw new InvalidArgumentError('maxSessions', 'must be an integer of at least 1');
-  }
-  if (onLimit !== undefined && !POLICIES.includes(onLimit)) {
-    throw new InvalidArgumentError('onLimit', `must be one of ${POLICIES.join(', ')}`);
-  }
-}
 
 /** The session if its record says it is unexpired at `now`, else `null`. */
 function unexpired(session: Session | null, now: number): Session | null {
@@ -77,9 +43,10 @@ function unexpired(session: Session | null, now: number): Session | null {
  * live). Device indexes `device:sessions:<deviceId>` span users, live on their own slots,
  * and are filtered on read. Every multi-key change of a user's keys is one Lua script; work across
  * slots is a sequence of single-slot steps ordered so a crash between them leaves nothing live
- * that should not be (see docs/data-model.md).
+ * that should not be (see docs/data-model.md). Arguments are checked by `CheckedSessionStore`
+ * (`core/checked/`) before they get here.
  */
-export class RedisSessionStore implements SessionStore {
+export class RedisSessionStore implements GuideSessionStore {
   readonly #ctx: RedisStoreContext;
   /** Decoded live sessions, dropped when their record or index changes (client-side cache). */
   readonly #live: DerivedCache<Session> | null;
@@ -90,12 +57,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
-    assertSession(this.#ctx.ids, session);
-    assertLimitOptions(options);
     const { client, keys, clock } = this.#ctx;
     const now = clock.now();
-    if (session.expiresAt <= now)
-      throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
     const userIndex = keys.userSessions(session.userId);
     const recordKey = keys.session(session.sessionId);
     const record = encodeSession(session);
@@ -125,7 +88,7 @@ export class RedisSessionStore implements SessionStore {
             record,
             arg(msUntil(session.expiresAt, now)),
             arg(options.maxSessions ?? 0),
-            options.onLimit ?? 'evict-oldest',
+            options.onLimit ?? DEFAULT_SESSION_LIMIT_POLICY,
             arg(INDEX_TTL_SLACK_MS),
             call === 0 ? '0' : '1',
             ...declared,
@@ -169,15 +132,10 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<boolean> {
-    assertSession(this.#ctx.ids, session);
     const { client, keys, clock } = this.#ctx;
     const now = clock.now();
     const extend = options.extendTtl === true;
-    if (extend && session.expiresAt <= now) {
-      throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
-    }
     const ifBefore = options.ifLastActivityAtOrBefore;
-    if (ifBefore !== undefined) assertFiniteNumber('ifLastActivityAtOrBefore', ifBefore);
     const reply = await client.runScript(
       SCRIPTS.session_update,
       [keys.session(session.sessionId), keys.userSessions(session.userId)],
@@ -236,14 +194,6 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async rotateSessionId(oldSessionId: string, newSessionId: string): Promise<Session | null> {
-    const oldId = this.#ctx.ids.parse('oldSessionId', oldSessionId);
-    const newId = this.#ctx.ids.parse('newSessionId', newSessionId);
-    if (oldId.tag !== newId.tag) {
-      throw new InvalidIdError('newSessionId', 'must carry the same user tag as the old session id');
-    }
-    if (oldSessionId === newSessionId) {
-      throw new InvalidArgumentError('newSessionId', 'must differ from the old session id');
-    }
     const { client, keys, clock } = this.#ctx;
     const keyList = [
       keys.session(oldSessionId),
@@ -316,7 +266,6 @@ export class RedisSessionStore implements SessionStore {
     const { client, keys, clock } = this.#ctx;
     const index = keys.userSessions(userId);
     const except = options.exceptSessionId;
-    if (except !== undefined) this.#ctx.ids.parse('exceptSessionId', except);
     const now = clock.now();
 
     const members = await client.wrap('zRange', () => client.commands.zRange(index, 0, -1));

@@ -1,5 +1,11 @@
-import { assertUserId, assertId } from '../../core/ids.js';
-import type { BlacklistTokenInput, TokenBlacklist } from '../../core/ports.js';
+import { ttlMs } from '../../core/limits.js';
+import type {
+  BlacklistAllUserTokensInput,
+  BlacklistTokenFamilyInput,
+  BlacklistTokenInput,
+  GuideTokenBlacklist,
+  RevokeUserTokensBeforeInput,
+} from '../../core/ports.js';
 import type { BlacklistEntry } from '../../core/types.js';
 import { arg, indexAdd, pruneIndex, type RedisStoreContext, replyNumber } from './context.js';
 import {
@@ -9,7 +15,6 @@ import {
   encodeBlacklistEntry,
 } from './records.js';
 import { SCRIPTS } from './scripts.js';
-import { assertFiniteNumber, assertNonEmptyString, assertTtlSeconds, ttlMs } from './validate.js';
 
 /** Bound of `token:blacklist_index`: the entries expiring soonest leave it first. */
 export const BLACKLIST_INDEX_MAX = 1_000_000;
@@ -26,9 +31,10 @@ export const BLACKLIST_INDEX_MAX = 1_000_000;
  *   record (the user's generation, and the legacy time watermark).
  *
  * Reads compare the stored `expiresAt` with the injected clock, so a `ManualClock` expires entries
- * exactly as Redis's TTL does in production.
+ * exactly as Redis's TTL does in production. Arguments are checked by `CheckedTokenBlacklist`
+ * (`core/checked/`) before they get here.
  */
-export class RedisTokenBlacklist implements TokenBlacklist {
+export class RedisTokenBlacklist implements GuideTokenBlacklist {
   readonly #ctx: RedisStoreContext;
 
   constructor(ctx: RedisStoreContext) {
@@ -36,13 +42,8 @@ export class RedisTokenBlacklist implements TokenBlacklist {
   }
 
   async blacklistToken(input: BlacklistTokenInput): Promise<void> {
-    assertId('jti', input.jti);
-    const userId = input.userId ?? null;
-    if (userId !== null) assertUserId(userId);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
-    assertNonEmptyString('reason', input.reason);
     const now = this.#ctx.clock.now();
-    await this.#write([input.jti], userId, input.reason, input.ttlSeconds, now);
+    await this.#write([input.jti], input.userId ?? null, input.reason, input.ttlSeconds, now);
   }
 
   async isBlacklisted(jti: string): Promise<boolean> {
@@ -57,27 +58,13 @@ export class RedisTokenBlacklist implements TokenBlacklist {
     return entry !== null && entry.expiresAt > clock.now() ? entry : null;
   }
 
-  async blacklistAllUserTokens(input: {
-    userId: string;
-    tokenJtis: readonly string[];
-    ttlSeconds: number;
-    reason: string;
-  }): Promise<number> {
-    assertUserId(input.userId);
-    if (!Array.isArray(input.tokenJtis)) throw new TypeError('tokenJtis must be an array');
-    // Every id is checked before anything is written: one bad jti writes nothing.
-    for (const jti of input.tokenJtis) assertId('jti', jti);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
-    assertNonEmptyString('reason', input.reason);
+  async blacklistAllUserTokens(input: BlacklistAllUserTokensInput): Promise<number> {
     const jtis = [...new Set(input.tokenJtis)];
     await this.#write(jtis, input.userId, input.reason, input.ttlSeconds, this.#ctx.clock.now());
     return jtis.length;
   }
 
-  async blacklistTokenFamily(input: { familyId: string; ttlSeconds: number; reason: string }): Promise<void> {
-    this.#ctx.ids.parse('familyId', input.familyId);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
-    assertNonEmptyString('reason', input.reason);
+  async blacklistTokenFamily(input: BlacklistTokenFamilyInput): Promise<void> {
     await revokeFamily(this.#ctx, input.familyId, ttlMs(input.ttlSeconds), input.reason);
   }
 
@@ -88,15 +75,9 @@ export class RedisTokenBlacklist implements TokenBlacklist {
     return family.revoked === '1' && Number(family.expiresAt) > clock.now();
   }
 
-  async revokeUserTokensBefore(input: {
-    userId: string;
-    beforeMs: number;
-    ttlSeconds: number;
-  }): Promise<void> {
+  async revokeUserTokensBefore(input: RevokeUserTokensBeforeInput): Promise<void> {
     const { client, keys, clock } = this.#ctx;
     const key = keys.userWatermark(input.userId);
-    assertFiniteNumber('beforeMs', input.beforeMs);
-    assertTtlSeconds('ttlSeconds', input.ttlSeconds);
     // Only moves forward (compared and written in one script): a late call cannot un-revoke. The
     // generation is the previous one + 1 (this clock only seeds a forgotten one).
     await client.runScript(

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, StoreBusyError, StoreUnavailableError } from '../../core/errors.js';
+import { StoreBusyError, StoreUnavailableError } from '../../core/errors.js';
 import { assertId } from '../../core/ids.js';
 import type { TrustDeviceOptions, TrustDeviceResult, TrustedDeviceStore } from '../../core/ports.js';
 import type { TrustedDevice } from '../../core/types.js';
@@ -14,21 +14,13 @@ import {
 } from './context.js';
 import { byTrustedAtDesc, decodeTrustedDevice, encodeTrustedDevice } from './records.js';
 import { SCRIPTS } from './scripts.js';
-import { assertFiniteNumber, assertNonEmptyString, msUntil } from './validate.js';
+import { msUntil } from './validate.js';
 
 const BATCH = 500;
 /** Calls of `trust` when concurrent trusts keep changing which devices the bound evicts. */
 const MAX_TRUST_ATTEMPTS = 8;
 /** `maxDevices` when none is given: no practical bound. */
 const UNBOUNDED = 1_000_000_000;
-
-export function assertMaxDevices(value: number | undefined): number {
-  if (value === undefined) return UNBOUNDED;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidArgumentError('maxDevices', 'must be an integer of at least 1');
-  }
-  return value;
-}
 
 function isValidDeviceId(id: string): boolean {
   try {
@@ -42,7 +34,8 @@ function isValidDeviceId(id: string): boolean {
 /**
  * `TrustedDeviceStore` on Redis: `trusted:device:{tag}.<deviceId>` STRING JSON (`PX` = until
  * `expiresAt`) and `user:trusted:{tag}` ZSET deviceId → expiresAt, both on the user's slot and
- * changed together by one script.
+ * changed together by one script. Arguments are checked by `CheckedTrustedDevices`
+ * (`core/checked/`) before they get here.
  */
 export class RedisTrustedDevices implements TrustedDeviceStore {
   readonly #ctx: RedisStoreContext;
@@ -57,12 +50,8 @@ export class RedisTrustedDevices implements TrustedDeviceStore {
       keys.trustedDevice(device.userId, device.deviceId),
       keys.userTrustedDevices(device.userId),
     ];
-    assertNonEmptyString('device.fingerprintHash', device.fingerprintHash);
-    assertFiniteNumber('device.trustedAt', device.trustedAt);
-    assertFiniteNumber('device.expiresAt', device.expiresAt);
-    const maxDevices = assertMaxDevices(options.maxDevices);
+    const maxDevices = options.maxDevices ?? UNBOUNDED;
     const now = clock.now();
-    if (device.expiresAt <= now) throw new InvalidArgumentError('device.expiresAt', 'must be in the future');
     // Under memory pressure a device trust waits: the memory left is kept for revocations.
     if (this.#ctx.admission !== null && !this.#ctx.admission.admit('device_trust')) {
       throw new StoreBusyError('device trust');
