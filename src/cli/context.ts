@@ -8,7 +8,8 @@ import { type Env, loadConfig } from '../config/load.js';
 import type { OptixConfig } from '../config/types.js';
 import { createOptix, type Optix } from '../container.js';
 import { ConfigError, InvalidArgumentError, InvalidIdError, isOptixError } from '../core/errors.js';
-import { describeError, type RedisClient } from '../redis/client.js';
+import type { RedisClient } from '../redis/client.js';
+import { describeError } from '../redis/errors.js';
 import { ServiceClient } from './remote.js';
 
 /** Exit codes (sysexits.h where one fits). */

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Optix } from '../container.js';
 import type { CleanupStats } from '../core/ports.js';
-import { describeError } from '../redis/client.js';
+import { describeError } from '../redis/errors.js';
 import { createKeySchema } from '../stores/redis/keys.js';
 import type { Metrics } from './metrics.js';
 

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRateLimitOptions, FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { RouteOptions } from 'fastify';
-import { luaScript, type RedisClient } from '../redis/client.js';
+import type { RedisClient } from '../redis/client.js';
+import { luaScript } from '../redis/commands.js';
 import type { KeySchema } from '../stores/redis/keys.js';
 
 /**

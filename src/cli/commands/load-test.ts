@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Optix } from '../../container.js';
-import { describeError } from '../../redis/client.js';
+import { describeError } from '../../redis/errors.js';
 import {
   type CliIo,
   CliError,
