@@ -9,10 +9,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { freePort, HOST } from './ports.js';
 
 export interface RedisServerOptions {
   /** Port to listen on; by default a free one is picked (and another tried if it was taken). */
@@ -39,23 +40,8 @@ export interface RedisServerHandle {
   restart(): Promise<void>;
 }
 
-const HOST = '127.0.0.1';
 const POLL_MS = 20;
 const KILL_AFTER_MS = 2000;
-
-/** A port that was free a moment ago: bind port 0, read what the kernel chose, close. */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
-}
 
 /** Sends an inline `PING` over raw TCP; true when the answer is `+PONG`. Never throws. */
 export function pingRedis(port: number, host = HOST, timeoutMs = 500): Promise<boolean> {
@@ -189,12 +175,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     );
   };
 
-  let port = options.port ?? (await findFreePort());
+  let port = options.port ?? (await freePort());
   let running: Running | null;
   try {
     running = await start(port);
     for (let attempt = 0; running === null && options.port === undefined && attempt < 5; attempt++) {
-      port = await findFreePort();
+      port = await freePort();
       running = await start(port);
     }
     if (running === null) throw new Error(`redis-server could not bind port ${port}: address already in use`);
