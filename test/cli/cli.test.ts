@@ -160,7 +160,7 @@ describe('optix-sessions (in-process)', () => {
     assert.equal(j.status, 'healthy');
     assert.equal(j.backend, 'redis');
     // No REDIS_URL: the in-memory store lives in a service process, so health asks it (HOST:PORT);
-    // none is running there, so it is not healthy (it used to answer "healthy: in-memory").
+    // none is running there, so it is not healthy (never "healthy: in-memory" from the CLI itself).
     const mem = await cli({ PORT: String(await freePort()) })('health');
     assert.equal(mem.code, 69, mem.out + mem.err);
     assert.equal(mem.out, '');

@@ -1203,7 +1203,7 @@ function markBlacklisted(ctx: CaseContext, jtis: unknown[], ttl: unknown): void 
     if (!jtis.includes(t.jti) || t.deadBy === 'session') continue;
     // The entry outlives the case only with a TTL well beyond it (Redis expires in real time).
     if (effectiveTtl >= 60) ctx.model.blacklisted(t);
-    // A revocation is never shortened: a token already dead stays dead (fixed since reported).
+    // A revocation is never shortened: a token already dead stays dead.
     else if (t.state !== 'dead') t.state = 'unknown';
   }
 }
