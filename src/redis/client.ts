@@ -62,7 +62,7 @@ export class RedisClient {
   /** Confirms revocation-class writes on replicas (`replicaAcks`); counts what it could not. */
   readonly replicaAcks: ReplicaAcks;
 
-  /** Spans for every operation when tracing is on (see `#traced`). */
+  /** Spans for every operation when tracing is on (see `tracing.ts`). */
   readonly #tracer: Tracer | undefined;
 
   constructor(
