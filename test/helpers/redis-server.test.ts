@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { createKeySchema } from '../../src/stores/redis/keys.js';
 import { freePort } from './ports.js';
-import { getTestRedisUrl, pingRedis, startRedisServer, uniquePrefix } from './redis-server.js';
+import { pingRedis } from './probes.js';
+import { getTestRedisUrl, startRedisServer, uniquePrefix } from './redis-server.js';
 
 const run = promisify(execFile);
 

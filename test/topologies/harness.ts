@@ -15,13 +15,14 @@
  *
  * This module is the one import for tests and scripts; each topology lives in its own module
  * (`tls.ts`, `sentinel.ts`, `cluster.ts`, `standalone.ts`) over `servers.ts` (one server),
- * `processes.ts` (spawn, stop, wait), `redis-cli.ts`, `acl.ts` (the service user's commands) and
- * `../helpers/ports.ts` (the port finder).
+ * `redis-cli.ts` and `acl.ts` (the service user's commands), and the helpers every test server
+ * shares: `../helpers/ports.ts` (the port finder), `../helpers/processes.ts` (spawn, stop, wait),
+ * `../helpers/probes.ts` (a raw PING).
  */
 export { freePort, HOST } from '../helpers/ports.js';
 export { SERVICE_COMMANDS, serviceAclRules } from './acl.js';
 export { type ClusterOptions, type ClusterTopology, startCluster } from './cluster.js';
-export { delay, requireBinaries, type ServerProcess, spawnProcess, waitFor } from './processes.js';
+export { delay, requireBinaries, type ServerProcess, spawnProcess, waitFor } from '../helpers/processes.js';
 export { type CliTarget, infoOf, redisCli } from './redis-cli.js';
 export { type SentinelOptions, type SentinelTopology, startSentinel } from './sentinel.js';
 export type { Topology } from './servers.js';

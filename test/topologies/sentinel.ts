@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST } from '../helpers/ports.js';
-import { requireBinaries, type ServerProcess, waitFor } from './processes.js';
+import { requireBinaries, type ServerProcess, waitFor } from '../helpers/processes.js';
 import { infoOf, redisCli } from './redis-cli.js';
 import { BASE_ARGS, makeDir, startServer, stopAll, type Topology } from './servers.js';
 

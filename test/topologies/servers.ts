@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, HOST } from '../helpers/ports.js';
-import { type ServerProcess, spawnProcess, waitFor } from './processes.js';
+import { pingRedis } from '../helpers/probes.js';
+import { type ServerProcess, spawnProcess, waitFor } from '../helpers/processes.js';
 import { answersPing, type CliTarget } from './redis-cli.js';
 
 export interface ServerSpec {
@@ -33,7 +34,8 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
       await waitFor(
         `${spec.name} on port ${port} answering PING`,
         spec.startTimeoutMs ?? 10_000,
-        () => answersPing({ port, ...spec.cli }),
+        // A plain server answers a raw PING; TLS or a password needs redis-cli.
+        () => (spec.cli?.caFile || spec.cli?.password ? answersPing({ port, ...spec.cli }) : pingRedis(port)),
         () => (proc.isRunning() ? undefined : `exited; its output:\n${proc.output()}`),
       );
       return proc;

@@ -1,7 +1,7 @@
 /** One plain server with persistence and memory settings, for kills, restarts and memory pressure. */
 import { rmSync } from 'node:fs';
 import { HOST } from '../helpers/ports.js';
-import { requireBinaries, type ServerProcess } from './processes.js';
+import { requireBinaries, type ServerProcess } from '../helpers/processes.js';
 import type { CliTarget } from './redis-cli.js';
 import { BASE_ARGS, makeDir, startServer, stopAll, type Topology } from './servers.js';
 

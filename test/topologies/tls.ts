@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serviceAclRules } from './acl.js';
-import { requireBinaries, type ServerProcess } from './processes.js';
+import { requireBinaries, type ServerProcess } from '../helpers/processes.js';
 import type { CliTarget } from './redis-cli.js';
 import { BASE_ARGS, makeDir, startServer, stopAll, type Topology } from './servers.js';
 
