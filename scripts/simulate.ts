@@ -44,7 +44,7 @@ try {
     onHour(r) {
       const c = r.counts;
       const bytes = r.bytes
-        ? `, Redis bytes per user max ${r.bytes.max} mean ${r.bytes.mean} (${r.bytes.users} users)`
+        ? `, Redis bytes per user max ${r.bytes.max} mean ${r.bytes.mean} (${r.bytes.users} users), hostile ${r.bytes.hostile}`
         : '';
       console.log(
         `hour ${String(r.hour).padStart(2)}: ${c.requests} requests, ${c.logins} logins, ${c.refreshes} refreshes, ` +

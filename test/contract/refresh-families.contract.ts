@@ -253,8 +253,10 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
 
     it('a family whose session has ended reports session_ended and rotates nothing', () =>
       withStores(makeStores, async (ctx) => {
-        const { family, tokenHash, session } = await setupFamily(ctx, uniqueUserId());
-        await ctx.stores.sessionStore.deleteSession(session.sessionId);
+        // Ended by its idle expiry, with nothing since to delete the family (a session store call
+        // that ends sessions, or a family create, would).
+        const { family, tokenHash } = await setupFamily(ctx, uniqueUserId(), { sessionTtlMs: 300 });
+        await passTime(ctx, 300);
         const result = await rotate(ctx, family.familyId, tokenHash);
         assert.equal(result.status, 'session_ended');
         assert.equal(result.status === 'session_ended' && result.family.familyId, family.familyId);
@@ -270,12 +272,12 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
 
     it('session_ended applies to the current and previous hash; an older hash is still reuse', () =>
       withStores(makeStores, async (ctx) => {
-        const { family, tokenHash, session } = await setupFamily(ctx, uniqueUserId());
+        const { family, tokenHash } = await setupFamily(ctx, uniqueUserId(), { sessionTtlMs: 300 });
         const h1 = newTokenHash();
         const h2 = newTokenHash();
         await rotate(ctx, family.familyId, tokenHash, { nextHash: h1 });
         await rotate(ctx, family.familyId, h1, { nextHash: h2 });
-        await ctx.stores.sessionStore.deleteSession(session.sessionId);
+        await passTime(ctx, 300);
         assert.equal((await rotate(ctx, family.familyId, h2)).status, 'session_ended', 'current');
         assert.equal(
           (await rotate(ctx, family.familyId, h1, { graceMs: 0 })).status,
@@ -574,5 +576,174 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
         );
         assert.deepEqual(await ctx.stores.refreshFamilies.get(family.familyId), family);
       }));
+
+    // Bounded per user: a family lives no longer than its session (docs/data-model.md, "What one
+    // user can hold"). Every way a session ends deletes its family; the tokens stay refused.
+    describe('families end with their sessions', () => {
+      /** The family is gone and everything it vouched for is refused. */
+      async function assertGone(
+        ctx: ContractStores,
+        f: {
+          family: { familyId: string };
+          tokenHash: string;
+          session: { sessionId: string; userId: string };
+        },
+        why: string,
+      ) {
+        const { stores } = ctx;
+        assert.equal(await stores.refreshFamilies.get(f.family.familyId), null, `${why}: family deleted`);
+        assert.deepEqual(
+          await rotate(ctx, f.family.familyId, f.tokenHash),
+          { status: 'not_found' },
+          `${why}: refresh refused`,
+        );
+        const query = {
+          jti: uniqueJti(),
+          userId: f.session.userId,
+          issuedAtMs: now(ctx),
+          familyId: f.family.familyId,
+          sessionId: f.session.sessionId,
+        };
+        assert.equal(await stores.revocation.check(query), 'session_ended', `${why}: access token refused`);
+        const { sessionId: _s, ...withoutSession } = query;
+        assert.equal(
+          await stores.revocation.check(withoutSession),
+          'family_revoked',
+          `${why}: by its family alone`,
+        );
+        assert.equal(
+          await stores.refreshFamilies.revokeWithToken({
+            familyId: f.family.familyId,
+            presentedHash: f.tokenHash,
+            reason: 'logout',
+          }),
+          null,
+          `${why}: a logout with the old token finds nothing`,
+        );
+      }
+
+      it('logout (deleteSession) deletes the family; other families stay', () =>
+        withStores(makeStores, async (ctx) => {
+          const userId = uniqueUserId();
+          const a = await setupFamily(ctx, userId);
+          const b = await setupFamily(ctx, userId);
+          await ctx.stores.sessionStore.deleteSession(a.session.sessionId);
+          await assertGone(ctx, a, 'logout');
+          assert.deepEqual(await ctx.stores.refreshFamilies.get(b.family.familyId), b.family);
+          assert.equal((await rotate(ctx, b.family.familyId, b.tokenHash)).status, 'rotated');
+        }));
+
+      it('revoke-all and logout-others (deleteUserSessions) delete the ended sessions’ families', () =>
+        withStores(makeStores, async (ctx) => {
+          const userId = uniqueUserId();
+          const [a, b, c] = [
+            await setupFamily(ctx, userId),
+            await setupFamily(ctx, userId),
+            await setupFamily(ctx, userId),
+          ];
+          await ctx.stores.sessionStore.deleteUserSessions(userId, { exceptSessionId: c.session.sessionId });
+          await assertGone(ctx, a, 'logout-others');
+          await assertGone(ctx, b, 'logout-others');
+          assert.deepEqual(await ctx.stores.refreshFamilies.get(c.family.familyId), c.family);
+          await ctx.stores.sessionStore.deleteUserSessions(userId);
+          await assertGone(ctx, c, 'revoke-all');
+        }));
+
+      it('eviction by the session cap deletes the evicted session’s family', () =>
+        withStores(makeStores, async (ctx) => {
+          const userId = uniqueUserId();
+          const a = await setupFamily(ctx, userId);
+          await passTime(ctx, 2);
+          const b = await setupFamily(ctx, userId);
+          await passTime(ctx, 2);
+          const c = makeSession(userId, {}, now(ctx));
+          const { evicted } = await ctx.stores.sessionStore.createSession(c, { maxSessions: 2 });
+          assert.deepEqual(evicted, [a.session.sessionId]);
+          await assertGone(ctx, a, 'evicted');
+          assert.deepEqual(await ctx.stores.refreshFamilies.get(b.family.familyId), b.family);
+        }));
+
+      it('a session id rotation (privilege change) deletes the old id’s family', () =>
+        withStores(makeStores, async (ctx) => {
+          const userId = uniqueUserId();
+          const a = await setupFamily(ctx, userId);
+          const moved = await ctx.stores.sessionStore.rotateSessionId(
+            a.session.sessionId,
+            newUserScopedId(userId),
+          );
+          assert.ok(moved);
+          await assertGone(ctx, a, 'rotated away');
+        }));
+
+      it('an expired session’s family goes at the next family create, or at cleanup', () =>
+        withStores(makeStores, async (ctx) => {
+          const userId = uniqueUserId();
+          const a = await setupFamily(ctx, userId, { sessionTtlMs: 300 });
+          const b = await setupFamily(ctx, userId, { sessionTtlMs: 300 });
+          await passTime(ctx, 300);
+          // Still there (nothing ended it through the store), and refused.
+          assert.equal((await rotate(ctx, a.family.familyId, a.tokenHash)).status, 'session_ended');
+          const c = await setupFamily(ctx, userId);
+          await assertGone(ctx, a, 'expired, then a login');
+          await assertGone(ctx, b, 'expired, then a login');
+          assert.deepEqual(await ctx.stores.refreshFamilies.get(c.family.familyId), c.family);
+
+          const other = uniqueUserId();
+          const d = await setupFamily(ctx, other, { sessionTtlMs: 300 });
+          await passTime(ctx, 300);
+          await ctx.stores.sessionStore.cleanupExpiredSessions();
+          await assertGone(ctx, d, 'expired, then cleanup');
+        }));
+
+      it('a family never outlives its session’s absolute end', () =>
+        withStores(makeStores, async (ctx) => {
+          const userId = uniqueUserId();
+          const t = now(ctx);
+          const session = makeSession(userId, { expiresAt: t + 300, absoluteExpiresAt: t + 600 }, t);
+          await ctx.stores.sessionStore.createSession(session);
+          const family = await ctx.stores.refreshFamilies.create({
+            familyId: newUserScopedId(userId),
+            userId,
+            sessionId: session.sessionId,
+            tokenHash: newTokenHash(),
+            ttlSeconds: 30 * 24 * 3600,
+          });
+          assert.equal(family.expiresAt, session.absoluteExpiresAt);
+          assert.deepEqual(await ctx.stores.refreshFamilies.get(family.familyId), family);
+          await assertExpires(
+            ctx,
+            family.expiresAt - now(ctx),
+            async () => (await ctx.stores.refreshFamilies.get(family.familyId)) !== null,
+            'the family',
+          );
+        }));
+
+      it('many logins and logouts leave at most the live sessions’ families', () =>
+        withStores(makeStores, async (ctx) => {
+          const userId = uniqueUserId();
+          const created: string[] = [];
+          for (let i = 0; i < 30; i++) {
+            const t = now(ctx);
+            const session = makeSession(userId, {}, t);
+            await ctx.stores.sessionStore.createSession(session, { maxSessions: 3 });
+            const family = await ctx.stores.refreshFamilies.create({
+              familyId: newUserScopedId(userId),
+              userId,
+              sessionId: session.sessionId,
+              tokenHash: newTokenHash(),
+              ttlSeconds: 30 * 24 * 3600,
+            });
+            created.push(family.familyId);
+            // Every other login logs out; the rest are evicted by the cap.
+            if (i % 2 === 0) await ctx.stores.sessionStore.deleteSession(session.sessionId);
+            await passTime(ctx, 1);
+          }
+          const left = [];
+          for (const id of created) if ((await ctx.stores.refreshFamilies.get(id)) !== null) left.push(id);
+          const live = await ctx.stores.sessionStore.getUserSessions(userId);
+          assert.equal(live.length, 3);
+          assert.deepEqual(new Set(left), new Set(created.filter((_, i) => i % 2 === 1).slice(-3)));
+        }));
+    });
   });
 }

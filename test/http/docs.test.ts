@@ -168,6 +168,7 @@ describe('docs/data-model.md', () => {
       blacklistIndex: keys.blacklistIndex(),
       family: keys.family(scoped),
       revokedFamilies: keys.revokedFamilies(),
+      userFamilies: keys.userFamilies(userId),
       session: keys.session(scoped),
       userSessions: keys.userSessions(userId),
       userSessionsCreated: keys.userSessionsCreated(userId),
@@ -186,6 +187,7 @@ describe('docs/data-model.md', () => {
     const derived: Record<string, string> = {
       userSessionsOf: keys.userSessionsOf(scoped),
       userSecurityEventsOf: keys.userSecurityEventsOf(scoped),
+      userFamiliesOf: keys.userFamiliesOf(scoped),
     };
     const builders = Object.entries(keys)
       .filter(([, v]) => typeof v === 'function')
@@ -194,6 +196,7 @@ describe('docs/data-model.md', () => {
     assert.deepEqual(builders, [...Object.keys(built), ...Object.keys(derived)].sort(), 'a new key builder');
     assert.equal(derived.userSessionsOf, built.userSessions);
     assert.equal(derived.userSecurityEventsOf, built.userSecurityEvents);
+    assert.equal(derived.userFamiliesOf, built.userFamilies);
     for (const [name, key] of Object.entries(built)) {
       // The fixed part of the key name: up to its hash tag's `{`, or up to the sample id.
       const cut = [key.indexOf('{'), key.indexOf(SAMPLE)].filter((i) => i >= 0);

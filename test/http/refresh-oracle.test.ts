@@ -68,10 +68,14 @@ function suite(name: string, make: () => Promise<Harness>): void {
         assert.deepEqual(answer, [401, 'ERR_REFRESH_INVALID'], label);
       }
 
-      // The holder of the real secret is told the truth.
-      const own = await refresh(h, loggedOut.refreshToken);
+      // The holder of the real secret is told the truth: the family revoked by reuse detection.
+      const own = await refresh(h, reused.refreshToken);
       assert.equal(own.statusCode, 401);
       assert.equal(errorCode(own), 'ERR_REFRESH_REVOKED');
+      // A logged-out family went with its session (docs/data-model.md): its real secret is refused
+      // as unknown.
+      const gone = await refresh(h, loggedOut.refreshToken);
+      assert.deepEqual([gone.statusCode, errorCode(gone)], [401, 'ERR_REFRESH_INVALID']);
     });
   });
 }

@@ -160,7 +160,9 @@ describe('client-side cache of revocation checks', () => {
     const forms: Array<[string, (l: Awaited<ReturnType<typeof login>>) => Promise<unknown>, string]> = [
       ['jti', (l) => svc.jwt.revokeAccessToken(l.pair.accessToken, 'logout'), 'blacklisted'],
       ['user', (l) => svc.jwt.revokeAllUserTokens(l.userId, 'password_change'), 'user_revoked'],
-      ['family', (l) => svc.jwt.revokeRefreshToken(l.pair.refreshToken, 'logout'), 'family_revoked'],
+      // A logout with the refresh token revokes the family and ends the session; the family goes
+      // with the session (docs/data-model.md), so its tokens are refused as session_ended.
+      ['family', (l) => svc.jwt.revokeRefreshToken(l.pair.refreshToken, 'logout'), 'session_ended'],
       ['session', (l) => svc.sessions.terminateSession(l.session.sessionId, 'logout'), 'session_ended'],
     ];
     for (const [form, revoke, reason] of forms) {

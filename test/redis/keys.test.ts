@@ -18,6 +18,7 @@ const LAYOUT: Array<[RegExp, 'user' | 'own' | 'none']> = [
   [/^user:sessions:\{([\w-]{16})\}$/, 'user'],
   [/^token:family:\{([\w-]{16})\}\.[\w-]{22}$/, 'user'],
   [/^user:revoked_before:\{([\w-]{16})\}$/, 'user'],
+  [/^user:families:\{([\w-]{16})\}$/, 'user'],
   [/^trusted:device:\{([\w-]{16})\}\.[\w.~@|+=-]+$/, 'user'],
   [/^user:trusted:\{([\w-]{16})\}$/, 'user'],
   [/^security:event:\{([\w-]{16})\}\.[\w-]{22}$/, 'user'],

@@ -28,6 +28,8 @@ export const SERVICE_COMMANDS: readonly string[] = [
   'incrby',
   'pexpire',
   'pttl',
+  // The families of ended sessions leave the user's family index (family_drop.lua).
+  'hdel',
   'hget',
   'hgetall',
   'hmget',

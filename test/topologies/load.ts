@@ -164,8 +164,11 @@ function revocationLost(ledger: Ledger, entry: TokenEntry, why: string) {
     switch (why) {
       case 'blacklisted':
         return !(await stores.tokenBlacklist.isBlacklisted(entry.jti));
-      case 'family revoked':
-        return !(await stores.tokenBlacklist.isFamilyRevoked(entry.familyId));
+      case 'family revoked': {
+        // A revoked family whose session ended is deleted: still refused, not lost.
+        const family = await stores.refreshFamilies.get(entry.familyId);
+        return family !== null && !family.revoked;
+      }
       case 'session ended':
         return (await stores.sessionStore.getSession(entry.sessionId)) !== null;
       case 'user revoke-all': {
@@ -653,7 +656,10 @@ export async function checkLoss(
     if (at >= before) continue;
     r.familyRevocationsChecked++;
     await run(async () => {
-      if (!(await stores.tokenBlacklist.isFamilyRevoked(familyId))) r.familyRevocationsLost++;
+      // Lost only if the family is back unrevoked: a revoked family whose session has ended is
+      // deleted (refused as unknown, docs/data-model.md), which is not a loss.
+      const family = await stores.refreshFamilies.get(familyId);
+      if (family !== null && !family.revoked) r.familyRevocationsLost++;
     });
   }
   await Promise.all(checks);

@@ -52,13 +52,17 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
       // Re-creating would un-revoke a revoked family or restart a rotated one.
       throw new InvalidArgumentError('familyId', 'already exists');
     }
+    // Never past its session's absolute end (a family never outlives the session it refreshes).
+    let px = ttlMs(input.ttlSeconds);
+    const session = state.read(state.sessions, input.sessionId, now);
+    if (session !== undefined) px = Math.max(1, Math.min(px, session.absoluteExpiresAt - now));
     const family: RefreshFamily = {
       familyId: input.familyId,
       userId: input.userId,
       sessionId: input.sessionId,
       generation: 0,
       createdAt: now,
-      expiresAt: now + ttlMs(input.ttlSeconds),
+      expiresAt: now + px,
       revoked: false,
       revokedReason: null,
       claims,
@@ -75,6 +79,15 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
       },
       expiresAt: family.expiresAt,
     });
+    // The user's families, by session: those of sessions no longer live go now (bounded by the
+    // session cap however often the user logs in).
+    let owned = state.userFamilies.get(input.userId);
+    if (owned === undefined) {
+      owned = new Map();
+      state.userFamilies.set(input.userId, owned);
+    }
+    owned.set(input.familyId, input.sessionId);
+    state.dropEndedFamilies(input.userId, now, input.familyId);
     return copyFamily(family);
   }
 

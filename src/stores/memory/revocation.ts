@@ -33,13 +33,14 @@ export class MemoryRevocationChecker implements RevocationChecker {
       const watermark = state.watermark(query.userId, now);
       if (watermark !== null && watermark > query.issuedAtMs) return 'user_revoked';
     }
-    if (query.familyId !== undefined) {
-      const record = state.read(state.families, query.familyId, now);
-      if (record === undefined || record.family.revoked) return 'family_revoked';
-    }
+    const family = query.familyId === undefined ? undefined : state.read(state.families, query.familyId, now);
+    if (family?.family.revoked) return 'family_revoked';
     if (query.sessionId !== undefined && state.liveSession(query.sessionId, now) === null) {
       return 'session_ended';
     }
+    // An unknown or expired family revokes its tokens too (checked after the session: an ended
+    // session's family is deleted, and its tokens say session_ended).
+    if (query.familyId !== undefined && family === undefined) return 'family_revoked';
     return null;
   }
 }

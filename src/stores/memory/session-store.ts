@@ -85,6 +85,8 @@ export class MemorySessionStore implements SessionStore {
     if (session.deviceId !== null) {
       indexAdd(state.deviceSessions, session.deviceId, session.sessionId, session.expiresAt);
     }
+    // The refresh families of the sessions evicted here go too.
+    if (evicted.length > 0) state.dropEndedFamilies(session.userId, now);
     return { evicted };
   }
 
@@ -132,7 +134,9 @@ export class MemorySessionStore implements SessionStore {
     const state = this.#state;
     const now = state.now();
     const live = state.liveSession(sessionId, now);
-    state.endSession(sessionId, now);
+    const ended = state.endSession(sessionId, now);
+    // The session's refresh families go with it (and any other ended session's).
+    if (ended !== null) state.dropEndedFamilies(ended.userId, now);
     return live === null ? null : copySession(live);
   }
 
@@ -162,6 +166,8 @@ export class MemorySessionStore implements SessionStore {
     state.sessions.set(newSessionId, { value: moved, expiresAt: record.expiresAt });
     indexAdd(state.userSessions, live.userId, newSessionId, score);
     if (live.deviceId !== null) indexAdd(state.deviceSessions, live.deviceId, newSessionId, score);
+    // The old id has ended: the families it refreshed go (a refresh token names its session).
+    state.dropEndedFamilies(live.userId, now);
     return copySession(moved);
   }
 
@@ -196,6 +202,7 @@ export class MemorySessionStore implements SessionStore {
       // A member without a record has nothing for endSession to find: drop it from the index.
       indexRemove(state.userSessions, userId, sessionId);
     }
+    state.dropEndedFamilies(userId, now);
     return ended.sort(byCreatedAtDesc);
   }
 
@@ -233,7 +240,10 @@ export function cleanupSessionIndexes(state: MemoryState): {
   // User indexes first: the device pass asks whether a member is still in its user's index.
   for (const [userId, index] of [...state.userSessions]) {
     scanned += index.size;
-    userIndexEntries += state.pruneUserSessions(userId, now);
+    const pruned = state.pruneUserSessions(userId, now);
+    userIndexEntries += pruned;
+    // The refresh families of the sessions pruned here go too.
+    if (pruned > 0) state.dropEndedFamilies(userId, now);
   }
   for (const [deviceId, index] of [...state.deviceSessions]) {
     scanned += index.size;

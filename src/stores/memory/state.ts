@@ -62,6 +62,8 @@ export class MemoryState {
   readonly families = new Map<string, Expiring<FamilyRecord>>();
   /** familyId → expiry ms of revoked families. */
   readonly revokedFamilies: Index = new Map();
+  /** userId → (familyId → sessionId): the user's families, to delete those of ended sessions. */
+  readonly userFamilies = new Map<string, Map<string, string>>();
   /**
    * userId → the user's revoke-all record: `gen`, the user's generation (docs/data-model.md, "User
    * generation"), and `beforeMs`, the legacy "revoked before" watermark in ms.
@@ -147,6 +149,28 @@ export class MemoryState {
     }
     if (index.size === 0) this.userSessions.delete(userId);
     return removed;
+  }
+
+  /**
+   * Deletes the refresh families of the user's sessions that are no longer live (not in the user's
+   * index with a future score), except `keep`, as `family_drop.lua` does. Returns how many.
+   */
+  dropEndedFamilies(userId: string, now = this.now(), keep?: string): number {
+    const families = this.userFamilies.get(userId);
+    if (families === undefined) return 0;
+    const index = this.userSessions.get(userId);
+    let dropped = 0;
+    for (const [familyId, sessionId] of families) {
+      if (familyId === keep) continue;
+      const score = index?.get(sessionId);
+      if (score !== undefined && score > now) continue;
+      if (this.read(this.families, familyId, now) !== undefined) dropped++;
+      this.families.delete(familyId);
+      this.revokedFamilies.delete(familyId);
+      families.delete(familyId);
+    }
+    if (families.size === 0) this.userFamilies.delete(userId);
+    return dropped;
   }
 
   /** Removes from the device index every member that is no longer live. */

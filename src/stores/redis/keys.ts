@@ -18,10 +18,21 @@ export interface KeySchema {
   blacklist(jti: string): string;
   /** ZSET jti → expiry ms: every blacklist entry, for stats and cleanup. */
   blacklistIndex(): string;
-  /** HASH, the refresh family. TTL: the refresh token lifetime. Tag: the user's. */
+  /**
+   * HASH, the refresh family. TTL: the refresh token lifetime, cut to its session's absolute end;
+   * deleted once its session has ended (`family_drop.lua`). Tag: the user's.
+   */
   family(familyId: string): string;
   /** ZSET familyId → expiry ms of revoked families (the guide's SET, scored for pruning). */
   revokedFamilies(): string;
+  /**
+   * HASH familyId → sessionId: the user's refresh families, so that the families of ended sessions
+   * are found and deleted (`family_drop.lua`); at most one entry per live session's family. TTL:
+   * the longest family's. Tag: the user's.
+   */
+  userFamilies(userId: string): string;
+  /** `userFamilies` of the session's user, derived from the session id's tag (no lookup). */
+  userFamiliesOf(sessionId: string): string;
   /** STRING, the compact session record (`records.ts`). TTL: until `expiresAt`. Tag: the user's. */
   session(sessionId: string): string;
   /** ZSET sessionId → expiresAt ms. The authority on which sessions are live. */
@@ -99,6 +110,11 @@ export function createKeySchema(prefix = '', ids: IdCodec = PLAIN_ID_CODEC): Key
     blacklistIndex: () => `${p}token:blacklist_index`,
     family: (familyId) => `${p}token:family:${tagged('familyId', familyId)}`,
     revokedFamilies: () => `${p}token:revoked_families`,
+    userFamilies(userId) {
+      assertUserId(userId);
+      return `${p}user:families:{${userTag(userId)}}`;
+    },
+    userFamiliesOf: (sessionId) => `${p}user:families:{${ids.parse('sessionId', sessionId).tag}}`,
     session: (sessionId) => `${p}session:${tagged('sessionId', sessionId)}`,
     userSessions(userId) {
       assertUserId(userId);

@@ -2,7 +2,14 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { assertUserId } from '../../core/ids.js';
 import type { RefreshFamilyStore, RotateResult } from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
-import { arg, type RedisStoreContext, replyArray, replyString, unexpectedReply } from './context.js';
+import {
+  arg,
+  type RedisStoreContext,
+  replyArray,
+  replyNumber,
+  replyString,
+  unexpectedReply,
+} from './context.js';
 import { decodeSession } from './records.js';
 import { SCRIPTS } from './scripts.js';
 import { indexRevokedFamily } from './token-blacklist.js';
@@ -13,6 +20,54 @@ import {
   assertUserScoped,
   ttlMs,
 } from './validate.js';
+
+/**
+ * Deletes the refresh families of the user's ended sessions (`family_drop.lua`). `owner`: the user,
+ * or any of their session ids (live or not: only its tag is used). `known`: ids already found
+ * (skips the first call). Returns how many were deleted. Called after every step that ends
+ * sessions, so a user holds at most the families of their live sessions.
+ */
+export async function dropEndedFamilies(
+  ctx: RedisStoreContext,
+  owner: { userId: string } | { sessionId: string },
+  known?: readonly string[],
+): Promise<number> {
+  const { client, keys, clock } = ctx;
+  const indexes =
+    'userId' in owner
+      ? [keys.userFamilies(owner.userId), keys.userSessions(owner.userId)]
+      : [keys.userFamiliesOf(owner.sessionId), keys.userSessionsOf(owner.sessionId)];
+  let ids = known;
+  if (ids === undefined) {
+    ids = replyArray(await client.runScript(SCRIPTS.family_drop, indexes, [arg(clock.now())]), 'family_drop')
+      .map(replyString)
+      .filter((id): id is string => id !== null);
+  }
+  // Only ids of this user's slot (the index is written by family_create alone, with checked ids).
+  const tag = indexes[0]!.slice(indexes[0]!.lastIndexOf('{'));
+  const familyIds = ids.filter((id) => {
+    try {
+      return keys.family(id).includes(`${tag}.`);
+    } catch {
+      return false;
+    }
+  });
+  if (familyIds.length === 0) return 0;
+  const dropped = replyNumber(
+    await client.runScript(
+      SCRIPTS.family_drop,
+      [...indexes, ...familyIds.map((id) => keys.family(id))],
+      [arg(clock.now()), ...familyIds],
+    ),
+    'family_drop',
+  );
+  // Their members in the revoked-family index (its own slot) go too, rather than at cleanup.
+  if (dropped > 0) {
+    const revokedIndex = keys.revokedFamilies();
+    await client.wrap('zRem', () => client.commands.zRem(revokedIndex, familyIds));
+  }
+  return dropped;
+}
 
 /** The reason recorded on a family revoked because one of its tokens was presented twice. */
 export const REUSE_REASON = 'token_reuse_detected';
@@ -99,30 +154,46 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     const key = keys.family(input.familyId);
     const now = clock.now();
     const px = ttlMs(input.ttlSeconds);
-    const reply = replyString(
+    const reply = replyArray(
       await client.runScript(
         SCRIPTS.family_create,
-        [key, keys.userWatermark(input.userId)],
+        [
+          key,
+          keys.userWatermark(input.userId),
+          keys.userFamilies(input.userId),
+          keys.userSessions(input.userId),
+          keys.session(input.sessionId),
+        ],
         [
           arg(now),
           arg(px),
+          input.familyId,
+          input.sessionId,
           ...['userId', input.userId, 'sessionId', input.sessionId, 'cur', input.tokenHash, 'gen', '0'],
-          ...['createdAt', arg(now), 'expiresAt', arg(now + px), 'revoked', '0'],
+          ...['createdAt', arg(now), 'revoked', '0'],
           ...(claims === null ? [] : ['claims', claims]),
         ],
       ),
-    );
-    const userGeneration = Number(reply);
-    if (reply === null || !Number.isFinite(userGeneration)) throw unexpectedReply('family_create', reply);
+      'family_create',
+    ).map(replyString);
+    const [gen, expiry, ...ended] = reply;
+    const userGeneration = Number(gen);
+    if (gen === null || gen === undefined || !Number.isFinite(userGeneration))
+      throw unexpectedReply('family_create', reply);
     // Re-creating would un-revoke a revoked family or restart a rotated one.
     if (userGeneration < 0) throw new InvalidArgumentError('familyId', 'already exists');
+    const expiresAt = Number(expiry);
+    if (!Number.isFinite(expiresAt)) throw unexpectedReply('family_create', reply);
+    // The families of the user's ended sessions go (the script could not declare their keys).
+    const endedIds = ended.filter((id): id is string => typeof id === 'string');
+    if (endedIds.length > 0) await dropEndedFamilies(this.#ctx, { userId: input.userId }, endedIds);
     const family: RefreshFamily = {
       familyId: input.familyId,
       userId: input.userId,
       sessionId: input.sessionId,
       generation: 0,
       createdAt: now,
-      expiresAt: now + px,
+      expiresAt,
       revoked: false,
       revokedReason: null,
       claims,

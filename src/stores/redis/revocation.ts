@@ -134,10 +134,12 @@ function decide(
     const watermark = decodeWatermark(watermarkJson, now);
     if (watermark !== null && watermark > query.issuedAtMs) return 'user_revoked';
   }
-  // An unknown or expired family revokes its tokens too: nothing vouches for them any more.
-  if (family !== null && (family[0] === '1' || !(Number(family[1]) > now))) return 'family_revoked';
+  if (family !== null && family[0] === '1') return 'family_revoked';
   // The user index is the authority: a session is live while its score is ahead of now.
   if (query.sessionId !== undefined && !(sessionScore !== null && Number(sessionScore) > now))
     return 'session_ended';
+  // An unknown or expired family revokes its tokens too: nothing vouches for them any more. (Checked
+  // after the session: an ended session's family is deleted, and its tokens say session_ended.)
+  if (family !== null && !(Number(family[1]) > now)) return 'family_revoked';
   return null;
 }

@@ -26,6 +26,7 @@ import {
   unexpectedReply,
 } from './context.js';
 import { byCreatedAtDesc, decodeSession, encodeSession } from './records.js';
+import { dropEndedFamilies } from './refresh-families.js';
 import type { DerivedCache } from '../../redis/tracking.js';
 import { SCRIPTS } from './scripts.js';
 import { assertFiniteNumber, assertUserScoped, msUntil } from './validate.js';
@@ -158,6 +159,8 @@ export class RedisSessionStore implements SessionStore {
       this.#deviceRemove(ended),
       deviceIndex === null ? null : this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
     ]);
+    // Step 4: the refresh families of the sessions that ended here go too.
+    if (ended.length + undeclared.length > 0) await dropEndedFamilies(this.#ctx, { userId: session.userId });
     return { evicted };
   }
 
@@ -227,6 +230,8 @@ export class RedisSessionStore implements SessionStore {
       const deviceIndex = keys.deviceSessions(session.deviceId);
       await client.wrap('zRem', () => client.commands.zRem(deviceIndex, sessionId));
     }
+    // The session's refresh families go with it (and any other ended session's).
+    if (session !== null || score !== null) await dropEndedFamilies(this.#ctx, { sessionId });
     return score !== null && score > now ? unexpired(session, now) : null;
   }
 
@@ -272,6 +277,8 @@ export class RedisSessionStore implements SessionStore {
             this.#deviceAdd(deviceIndex, newSessionId, moved.expiresAt, now),
             client.wrap('zRem', () => client.commands.zRem(deviceIndex, oldSessionId)),
           ]);
+        // The old id has ended: the families it refreshed go (a refresh token names its session).
+        await dropEndedFamilies(this.#ctx, { sessionId: oldSessionId });
         return moved;
       }
       if (deviceIndex !== null)
@@ -354,6 +361,7 @@ export class RedisSessionStore implements SessionStore {
       if (session !== null && score > now) ended.push(session);
     }
     await this.#deviceRemove([...records.values()]);
+    if (removed.length > 0) await dropEndedFamilies(this.#ctx, { userId });
     return ended.sort(byCreatedAtDesc);
   }
 
@@ -582,6 +590,8 @@ async function pruneUserIndex(
       );
     }
     removed += removedHere;
+    // The refresh families of the sessions pruned here go too.
+    if (removedHere > 0 && valid.length > 0) await dropEndedFamilies(ctx, { sessionId: valid[0]! });
     if (members.length < BATCH) break;
     offset += members.length - removedHere;
   }

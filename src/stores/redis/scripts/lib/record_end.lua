@@ -32,3 +32,16 @@ local function recordLastActivity(v)
   if not c or not l then return nil end
   return c + l
 end
+
+-- The record's absoluteExpiresAt in ms (the end no activity moves), or nil when it does not parse.
+local function recordAbsoluteEnd(v)
+  if string.byte(v, 1) == 123 then -- '{': the JSON form
+    local ok, s = pcall(cjson.decode, v)
+    if not ok or type(s) ~= 'table' then return nil end
+    return tonumber(s.absoluteExpiresAt)
+  end
+  local c, a = string.match(v, '^(%w+)%.%w+%.(%w+)%.')
+  c, a = tonumber(c or '', 36), tonumber(a or '', 36)
+  if not c or not a then return nil end
+  return c + a
+end
