@@ -7,13 +7,9 @@ import type { TracerProvider } from '@opentelemetry/api';
 import type { OptixConfig } from './config/types.js';
 import type { Clock } from './core/clock.js';
 import type { StoreStats, Stores } from './core/ports.js';
-import {
-  describeError,
-  RedisClient,
-  type RedisClientLogger,
-  type RedisHealth,
-  type SlowlogEntry,
-} from './redis/client.js';
+import { RedisClient, type RedisClientLogger } from './redis/client.js';
+import type { RedisHealth, SlowlogEntry } from './redis/diagnostics.js';
+import { describeError } from './redis/errors.js';
 import { MemoryGuard } from './redis/memory-guard.js';
 import { createJwtService } from './services/jwt-service.js';
 import { type BrowserHandoffs, createBrowserHandoffs } from './services/browser-handoff.js';

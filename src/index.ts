@@ -20,7 +20,8 @@ export {
   trustedDeviceId,
   userTag,
 } from './core/ids.js';
-export { RedisClient, type RedisHealth, type RedisInfo, parseInfo } from './redis/client.js';
+export { RedisClient } from './redis/client.js';
+export { parseInfo, type RedisHealth, type RedisInfo } from './redis/diagnostics.js';
 export {
   parseRedisUrl,
   redactRedisUrl,

@@ -1,6 +1,7 @@
 /** Environment → validated, frozen configuration. Only entry points call `loadConfig`. */
 export { readEnv } from './env-file.js';
-export { describeConfig, type Env, type LoadConfigOptions, loadConfig } from './load.js';
+export { describeConfig } from './describe.js';
+export { type Env, type LoadConfigOptions, loadConfig } from './load.js';
 export type {
   JwtConfig,
   LogLevel,

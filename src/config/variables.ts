@@ -1,7 +1,8 @@
 /**
  * Every environment variable the service reads, with its default and meaning. The README's and
  * `docs/operations.md`'s configuration tables are written from this list, and a test checks that
- * both name every variable here and that `load.ts` reads no other.
+ * both name every variable here and that the loader (`load.ts` and the modules it reads through)
+ * reads no other.
  */
 export interface EnvVariable {
   readonly name: string;

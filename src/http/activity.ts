@@ -16,8 +16,9 @@
  * once a minute across all instances (a `SET NX` claim), and only while someone reads the overview.
  */
 import type { Optix } from '../container.js';
-import { describeError, type RedisClient } from '../redis/client.js';
-import { luaScript } from '../redis/client.js';
+import { describeError } from '../core/errors.js';
+import type { RedisClient } from '../redis/client.js';
+import { luaScript } from '../redis/commands.js';
 import { SLOWLOG_ENTRIES, slowlogView, type SlowlogView } from '../container.js';
 import { createKeySchema, type KeySchema } from '../stores/redis/keys.js';
 import type { Metrics } from './metrics.js';

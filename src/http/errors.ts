@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError } from 'fastify';
-import { ERROR_CODES, type ErrorCode, isOptixError, OptixError } from '../core/errors.js';
+import { type ErrorCode, isOptixError, OptixError } from '../core/errors.js';
 
 /** HTTP status of every code. `Record<ErrorCode, …>`: a new code does not compile without a row. */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
@@ -193,11 +193,6 @@ export function toHttpError(
     body: { error: { code: 'ERR_INTERNAL', message: 'internal error' } },
     serverFault: true,
   };
-}
-
-/** Every code with its status, for `docs/errors.md` and its test. */
-export function errorTable(): Array<{ code: ErrorCode; status: number }> {
-  return ERROR_CODES.map((code) => ({ code, status: HTTP_STATUS[code] }));
 }
 
 /**

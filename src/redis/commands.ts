@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The narrow set of Redis commands the stores use, in node-redis (`@redis/client` v6) signatures.
  * Standalone clients, Sentinel and Cluster all provide them (Cluster routes each by its key), so
@@ -63,4 +65,20 @@ export interface LuaScript {
    * resolves, on topologies with replicas.
    */
   readonly durable?: boolean;
+}
+
+/** Creates a Lua script object (name, source, SHA1). */
+export function luaScript(
+  name: string,
+  source: string,
+  numberOfKeys: number,
+  options: { durable?: boolean } = {},
+): LuaScript {
+  return Object.freeze({
+    name,
+    source,
+    numberOfKeys,
+    sha1: createHash('sha1').update(source).digest('hex'),
+    ...(options.durable ? { durable: true } : {}),
+  });
 }

@@ -20,7 +20,8 @@ import { createRequire } from 'node:module';
 import { createServer, request, type Server } from 'node:http';
 import { after, describe, test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
-import { findFreePort, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
+import { freePort } from '../helpers/ports.js';
+import { startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 import { createHarness, type Harness, remember, SERVICE_KEY } from '../http/harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -157,7 +158,7 @@ async function confirmDialog(page: Page, confirmLabel: string): Promise<void> {
 }
 
 describe('account console in Chromium (memory)', async () => {
-  const port = await findFreePort();
+  const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   // The console's own origin is a browser-mode origin (its cookie routes check Origin).
   const h = await createHarness({ CORS_ORIGINS: baseUrl, REFRESH_GRACE_SECONDS: '0', PORT: String(port) });
@@ -329,7 +330,7 @@ describe('account console in Chromium (memory)', async () => {
 });
 
 describe('account console embedded in the trading app (iframe)', async () => {
-  const [port, appPort, evilPort] = [await findFreePort(), await findFreePort(), await findFreePort()];
+  const [port, appPort, evilPort] = [await freePort(), await freePort(), await freePort()];
   const baseUrl = `http://127.0.0.1:${port}`;
   const appOrigin = `http://127.0.0.1:${appPort}`;
   const evilOrigin = `http://127.0.0.1:${evilPort}`;
@@ -400,7 +401,7 @@ describe('account console embedded in the trading app (iframe)', async () => {
 
 describe('account console in Chromium: misconfigured', async () => {
   test("with the service's own origin missing from CORS_ORIGINS, the page says so (no silent failure)", async () => {
-    const port = await findFreePort();
+    const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const h = await createHarness({ CORS_ORIGINS: 'https://app.example.com' });
     await h.app.listen({ host: '127.0.0.1', port });
@@ -427,7 +428,7 @@ describe('account console in Chromium: misconfigured', async () => {
 
 describe('account console in Chromium (Redis, two service instances)', async () => {
   const redis = await startRedisServer();
-  const [portA, portB] = [await findFreePort(), await findFreePort()];
+  const [portA, portB] = [await freePort(), await freePort()];
   const urlA = `http://127.0.0.1:${portA}`;
   const urlB = `http://127.0.0.1:${portB}`;
   const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: uniquePrefix(), CORS_ORIGINS: `${urlA},${urlB}` };

@@ -21,7 +21,8 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { run } from '../../src/cli/main.js';
-import { findFreePort, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
+import { freePort } from '../helpers/ports.js';
+import { startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 import { createHarness, remember, SERVICE_KEY } from '../http/harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -77,7 +78,7 @@ async function cliLink(origin: string, ...extra: string[]): Promise<string> {
 describe('operator console in Chromium', {
   skip: !existsSync(CHROMIUM) && 'no /usr/bin/chromium',
 }, async () => {
-  const port = await findFreePort();
+  const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const h = await createHarness({ CORS_ORIGINS: origin });
   await h.app.listen({ host: '127.0.0.1', port });
@@ -290,7 +291,7 @@ describe('operator console in Chromium', {
       args: ['--maxmemory', '64mb', '--maxmemory-policy', 'noeviction', '--slowlog-log-slower-than', '0'],
     });
     after(() => redis.stop());
-    const redisPort = await findFreePort();
+    const redisPort = await freePort();
     const redisOrigin = `http://127.0.0.1:${redisPort}`;
     const onRedis = await createHarness({
       CORS_ORIGINS: redisOrigin,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { run } from '../../src/cli/main.js';
-import { findFreePort } from '../helpers/redis-server.js';
+import { freePort } from '../helpers/ports.js';
 import { createHarness, remember, SERVICE_KEY } from '../http/harness.js';
 
 async function cli(env: Record<string, string>, ...argv: string[]) {
@@ -22,7 +22,7 @@ async function cli(env: Record<string, string>, ...argv: string[]) {
 }
 
 describe('optix-sessions admin-link', async () => {
-  const port = await findFreePort();
+  const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const h = await createHarness({ CORS_ORIGINS: origin });
   await h.app.listen({ port, host: '127.0.0.1' });

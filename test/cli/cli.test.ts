@@ -14,7 +14,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { createOptix, type Optix } from '../../src/container.js';
 import { parseRedisUrl } from '../../src/redis/config.js';
 import { createKeySchema } from '../../src/stores/redis/keys.js';
-import { findFreePort, getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
+import { freePort } from '../helpers/ports.js';
+import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
 
 const JWT_SECRET = 'cli-test-secret-0123456789abcdef-0123456789';
 
@@ -158,15 +159,15 @@ describe('optix-sessions (in-process)', () => {
     assert.equal(j.status, 'healthy');
     assert.equal(j.backend, 'redis');
     // No REDIS_URL: the in-memory store lives in a service process, so health asks it (HOST:PORT);
-    // none is running there, so it is not healthy (it used to answer "healthy: in-memory").
-    const mem = await cli({ PORT: String(await findFreePort()) })('health');
+    // none is running there, so it is not healthy (never "healthy: in-memory" from the CLI itself).
+    const mem = await cli({ PORT: String(await freePort()) })('health');
     assert.equal(mem.code, 69, mem.out + mem.err);
     assert.equal(mem.out, '');
     assert.match(mem.err, /cannot reach the service at http:\/\/127\.0\.0\.1:\d+: connection refused/);
   });
 
   test('health: unreachable Redis → 69; a bad REDIS_URL → 78; neither shows the password', async () => {
-    const port = await findFreePort();
+    const port = await freePort();
     const down = await cli({
       REDIS_URL: `redis://:s3cret-pw@127.0.0.1:${port}/0`,
       REDIS_CONNECT_TIMEOUT_MS: '300',

@@ -13,7 +13,8 @@ import { after, describe, test } from 'node:test';
 import { run } from '../../src/cli/main.js';
 import { unknownVariableWarnings } from '../../src/config/env-file.js';
 import { appendCapturedLog, recordSecrets } from '../helpers/log-capture.js';
-import { findFreePort, getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
+import { freePort } from '../helpers/ports.js';
+import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
 
 const KEY = 'remote-cli-service-key-0123456789abcdef';
 const JWT_SECRET = 'remote-cli-secret-0123456789abcdef-0123456789';
@@ -43,7 +44,7 @@ async function cli(env: Record<string, string>, ...argv: string[]): Promise<Resu
 }
 
 describe('optix-sessions --url against a running in-memory service', async () => {
-  const port = await findFreePort();
+  const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   // tsx resolved from here: the process runs in a directory without node_modules (and no .env).
   const child: ChildProcess = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), serverEntry], {
@@ -106,7 +107,7 @@ describe('optix-sessions --url against a running in-memory service', async () =>
   });
 
   test('health with no server running: unhealthy, exit 69, at once', async () => {
-    const nobody = await findFreePort();
+    const nobody = await freePort();
     const r = await cli({ PORT: String(nobody) }, 'health');
     assert.equal(r.code, 69, r.out + r.err);
     assert.match(r.err, /cannot reach the service at http:\/\/127\.0\.0\.1:\d+: connection refused/);
@@ -184,7 +185,7 @@ describe('direct Redis', async () => {
   });
 
   test('a refused Redis connection fails at once, not after REDIS_CONNECT_TIMEOUT_MS', async () => {
-    const port = await findFreePort();
+    const port = await freePort();
     const r = await cli(
       { REDIS_URL: `redis://127.0.0.1:${port}/0`, REDIS_CONNECT_TIMEOUT_MS: '5000' },
       'sessions',

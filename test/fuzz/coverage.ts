@@ -4,7 +4,8 @@
  * ones, and every service call both succeeded and failed.
  */
 import assert from 'node:assert/strict';
-import { type FuzzStats, ROUTES } from './cases.js';
+import { ROUTES } from './routes.js';
+import type { FuzzStats } from './stats.js';
 
 const SERVICE_TARGETS = [
   'svc verify',

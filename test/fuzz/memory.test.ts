@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { ROUTES, routeKey, unmodelledRoutes } from './cases.js';
+import { ROUTES, routeKey, unmodelledRoutes } from './routes.js';
 import { assertCoverage } from './coverage.js';
 import { fuzzSettings, runFuzz } from './runner.js';
 import { buildWorld } from './world.js';

@@ -1,15 +1,15 @@
 /**
  * Hand-written cases of each hostile-input class the fuzzer generates, with the exact answer
- * expected, and regression tests for what it found:
+ * expected, and a test for each defect of these kinds it can find:
  *
- * - a malformed percent-encoding in the path was answered by Fastify itself (`{"error":"Bad
- *   Request","code":"FST_ERR_BAD_URL",…}`, quoting the path) instead of `{ error: { code } }`;
- * - a path parameter longer than 512 characters was answered 414 `FST_ERR_MAX_PARAM_LENGTH`, a
- *   status and code outside the catalog;
- * - a 503 carried the Redis error text (a script hash and line, an address) to the client.
+ * - a malformed percent-encoding in the path is answered `{ error: { code } }`, never by Fastify
+ *   itself (`{"error":"Bad Request","code":"FST_ERR_BAD_URL",…}`, which quotes the path);
+ * - an over-long path parameter gets a status and code from the catalog, never 414
+ *   `FST_ERR_MAX_PARAM_LENGTH`;
+ * - a 503 carries no Redis error text (a script hash and line, an address) to the client.
  *
- * Known issues found in code this suite does not own run as `todo` (reported, not yet fixed); the
- * ones fixed since are plain tests.
+ * A known issue in code this suite does not own runs as `todo` until it is fixed, then as a plain
+ * test.
  */
 import assert from 'node:assert/strict';
 import { createHmac, createPublicKey } from 'node:crypto';

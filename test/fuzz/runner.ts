@@ -4,7 +4,9 @@
  * test files (a few thousand cases) and by `scripts/fuzz.ts` (`npm run fuzz`, ≥ 100 000).
  */
 import fc from 'fast-check';
-import { caseArb, checkDeadPool, FuzzStats, runCase } from './cases.js';
+import { checkDeadPool, runCase } from './cases.js';
+import { caseArb } from './recipes.js';
+import { FuzzStats } from './stats.js';
 import { buildWorld, type World, type WorldOptions } from './world.js';
 
 export interface FuzzOptions extends WorldOptions {

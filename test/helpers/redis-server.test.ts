@@ -6,7 +6,9 @@ import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { createKeySchema } from '../../src/stores/redis/keys.js';
-import { findFreePort, getTestRedisUrl, pingRedis, startRedisServer, uniquePrefix } from './redis-server.js';
+import { freePort } from './ports.js';
+import { pingRedis } from './probes.js';
+import { getTestRedisUrl, startRedisServer, uniquePrefix } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -75,7 +77,7 @@ describe('test helper: redis-server', () => {
   it('fails clearly when the requested port is taken', async () => {
     // Drops every connection, so close() does not wait on the helper's PING probes.
     const blocker = createServer((socket) => socket.destroy());
-    const port = await findFreePort();
+    const port = await freePort();
     await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
     try {
       await assert.rejects(startRedisServer({ port }), /could not bind|address already in use|exited/i);

@@ -4,15 +4,18 @@
  *
  * The shared server on 6379 is never used unless `REDIS_URL` names it.
  *
- * Import this module only from test files: importing it registers a root `after` hook.
+ * Import this module only from test files: importing it registers a root `after` hook. Processes,
+ * ports and probes are the ones the topologies use (`processes.ts`, `ports.ts`, `probes.ts`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { freePort, HOST } from './ports.js';
+import { connectedClients, pingRedis } from './probes.js';
+import { delay, type ServerProcess, spawnProcess, waitFor } from './processes.js';
 
 export interface RedisServerOptions {
   /** Port to listen on; by default a free one is picked (and another tried if it was taken). */
@@ -39,114 +42,7 @@ export interface RedisServerHandle {
   restart(): Promise<void>;
 }
 
-const HOST = '127.0.0.1';
 const POLL_MS = 20;
-const KILL_AFTER_MS = 2000;
-
-/** A port that was free a moment ago: bind port 0, read what the kernel chose, close. */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
-}
-
-/** Sends an inline `PING` over raw TCP; true when the answer is `+PONG`. Never throws. */
-export function pingRedis(port: number, host = HOST, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host });
-    let answer = '';
-    let settled = false;
-    const done = (ok: boolean) => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('close', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      answer += chunk.toString('latin1');
-      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
-    });
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-interface Running {
-  child: ChildProcess;
-  /** Resolves when the process has exited (or could not be spawned at all). */
-  exited: Promise<void>;
-  isRunning(): boolean;
-  output(): string;
-}
-
-function launch(command: string, args: string[]): Running {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let ended = false;
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      ended = true;
-      resolve();
-    });
-    // A spawn failure (ENOENT) emits 'error', and 'exit' may never follow.
-    child.once('error', (err) => {
-      keep(Buffer.from(`\n${String(err)}\n`));
-      if (child.pid === undefined) {
-        ended = true;
-        resolve();
-      }
-    });
-  });
-  return { child, exited, isRunning: () => !ended, output: () => output };
-}
-
-/** Waits for PING to answer, for the process to exit, or for the deadline, whichever comes first. */
-async function waitForPing(running: Running, port: number, timeoutMs: number): Promise<'ready' | 'exited'> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!running.isRunning()) return 'exited';
-    if (await pingRedis(port)) return 'ready';
-    await delay(POLL_MS);
-  }
-  throw new Error(
-    `redis-server on port ${port} did not answer PING within ${timeoutMs} ms; its output:\n${running.output()}`,
-  );
-}
-
-async function terminate(running: Running): Promise<void> {
-  const { child } = running;
-  if (!running.isRunning()) return running.exited;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    if (running.isRunning()) child.kill('SIGKILL');
-  }, KILL_AFTER_MS);
-  await running.exited;
-  clearTimeout(timer);
-}
-
-/** Children still running, killed on process exit if a test forgot to stop them. */
-const live = new Set<Running>();
-process.once('exit', () => {
-  for (const running of live) if (running.isRunning()) running.child.kill('SIGKILL');
-});
 
 /**
  * Starts `redis-server --port P --save '' --appendonly no --bind 127.0.0.1 --dir <tmp>` plus
@@ -172,29 +68,30 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     ...(options.args ?? []),
   ];
 
-  const start = async (port: number): Promise<Running | null> => {
-    const running = launch(command, argsFor(port));
-    live.add(running);
-    void running.exited.then(() => live.delete(running));
+  /** The running server, or `null` when the port was taken between probe and bind. */
+  const start = async (port: number): Promise<ServerProcess | null> => {
+    const proc = await spawnProcess('redis-server', port, command, argsFor(port));
     try {
-      if ((await waitForPing(running, port, timeoutMs)) === 'ready') return running;
+      await waitFor(
+        `redis-server on port ${port} answering PING`,
+        timeoutMs,
+        () => pingRedis(port),
+        () => (proc.isRunning() ? undefined : 'exited before answering PING'),
+      );
+      return proc;
     } catch (err) {
-      await terminate(running);
-      throw err;
+      await proc.stop();
+      if (/address already in use/i.test(proc.output())) return null;
+      throw new Error(`${(err as Error).message}; its output:\n${proc.output()}`);
     }
-    // It exited before answering: most likely the port was taken between probe and bind.
-    if (/address already in use/i.test(running.output())) return null;
-    throw new Error(
-      `redis-server on port ${port} exited before answering PING; its output:\n${running.output()}`,
-    );
   };
 
-  let port = options.port ?? (await findFreePort());
-  let running: Running | null;
+  let port = options.port ?? (await freePort());
+  let running: ServerProcess | null;
   try {
     running = await start(port);
     for (let attempt = 0; running === null && options.port === undefined && attempt < 5; attempt++) {
-      port = await findFreePort();
+      port = await freePort();
       running = await start(port);
     }
     if (running === null) throw new Error(`redis-server could not bind port ${port}: address already in use`);
@@ -203,7 +100,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     throw err;
   }
 
-  let current: Running = running;
+  let current: ServerProcess = running;
   let stopped = false;
   return {
     port,
@@ -214,41 +111,17 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     },
     async stop() {
       stopped = true;
-      await terminate(current);
+      await current.stop();
       rmSync(dir, { recursive: true, force: true });
     },
     async restart() {
       if (stopped) throw new Error('redis-server was stopped; start a new one');
-      await terminate(current);
+      await current.stop();
       const next = await start(port);
       if (next === null) throw new Error(`redis-server could not bind port ${port} again on restart`);
       current = next;
     },
   };
-}
-
-/** How many clients are connected (counting this probe), or `null` when the server did not answer. */
-function connectedClients(port: number, timeoutMs = 500): Promise<number | null> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: HOST });
-    let answer = '';
-    let settled = false;
-    const done = (count: number | null) => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      resolve(count);
-    };
-    socket.setTimeout(timeoutMs, () => done(null));
-    socket.once('error', () => done(null));
-    socket.once('close', () => done(null));
-    socket.once('connect', () => socket.write('INFO clients\r\n'));
-    socket.on('data', (chunk) => {
-      answer += chunk.toString('latin1');
-      const m = /connected_clients:(\d+)/.exec(answer);
-      if (m) done(Number(m[1]));
-    });
-  });
 }
 
 /**

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { appendCapturedLog, recordSecrets } from '../helpers/log-capture.js';
-import { findFreePort, getTestRedisUrl, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
+import { freePort } from '../helpers/ports.js';
+import { getTestRedisUrl, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const serverEntry = join(root, 'src/server.ts');
@@ -86,7 +87,7 @@ async function stopProcess(proc: Proc): Promise<number | null> {
 
 describe('the server process', () => {
   test('with nothing set: serves /healthz and /docs/json on the port, prints the dev key once, exits 0 on SIGTERM', async () => {
-    const port = await findFreePort();
+    const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const proc = startProcess({ PORT: String(port) });
     const ms = await waitHealthy(base, proc);
@@ -154,7 +155,7 @@ describe('the server process', () => {
     assert.match(bad.stderr(), /REDIS_URL/);
     assert.ok(!bad.stderr().includes('hunter2-secret'));
 
-    const port = await findFreePort();
+    const port = await freePort();
     const down = startProcess({
       REDIS_URL: `redis://:hunter2-secret@127.0.0.1:${port}/0`,
       REDIS_CONNECT_TIMEOUT_MS: '500',
@@ -177,7 +178,7 @@ describe('two server processes sharing one Redis', () => {
       SERVICE_API_KEYS: README_KEY,
       LOG_LEVEL: 'debug',
     };
-    const [p1, p2] = await Promise.all([findFreePort(), findFreePort()]);
+    const [p1, p2] = await Promise.all([freePort(), freePort()]);
     const a = startProcess({ ...shared, PORT: String(p1) });
     const b = startProcess({ ...shared, PORT: String(p2) });
     const baseA = `http://127.0.0.1:${p1}`;
@@ -233,7 +234,7 @@ describe('a Redis that evicts', () => {
       args: ['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru'],
     });
     try {
-      const port = await findFreePort();
+      const port = await freePort();
       const proc = startProcess({ PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'warn' });
       await waitHealthy(`http://127.0.0.1:${port}`, proc);
       for (let i = 0; i < 50 && !proc.stdout().includes('redis_eviction_policy_unsafe'); i++) {
@@ -263,7 +264,7 @@ describe("the README's curl flow", () => {
   });
 
   test('runs as written against a started server', async () => {
-    const port = await findFreePort();
+    const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const proc = startProcess({ PORT: String(port), SERVICE_API_KEYS: README_KEY, LOG_LEVEL: 'debug' });
     try {
@@ -336,7 +337,7 @@ after(() => {
 
 describe('the Quickstart command', () => {
   test('`npm start` (as the README says) serves /healthz and /docs within 15 s and stops cleanly', async () => {
-    const port = await findFreePort();
+    const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     // The repository root, as a user runs it; its own process group so a failure can end it all.
     const npm = spawn('npm', ['start'], {
@@ -417,7 +418,7 @@ function reader(socket: Socket) {
 
 describe('graceful shutdown', () => {
   test('SIGTERM: stops accepting at once, lets the request in flight finish (201), then exits 0', async () => {
-    const port = await findFreePort();
+    const port = await freePort();
     const proc = startProcess({ PORT: String(port), SERVICE_API_KEYS: README_KEY, LOG_LEVEL: 'debug' });
     await waitHealthy(`http://127.0.0.1:${port}`, proc);
     const socket = connect(port, '127.0.0.1');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ensureBuilt, ROOT } from '../helpers/build.js';
 import { recordSecrets } from '../helpers/log-capture.js';
-import { findFreePort } from '../helpers/redis-server.js';
+import { freePort } from '../helpers/ports.js';
 import { startService, stopAndCheck, waitHealthy } from '../helpers/service-process.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -46,7 +46,7 @@ async function startStop(
   signal: 'SIGTERM' | 'SIGINT',
   options: { group?: boolean; env?: Record<string, string> } = {},
 ): Promise<void> {
-  const port = await findFreePort();
+  const port = await freePort();
   const service = startService(command, args, {
     cwd: ROOT,
     port,
@@ -69,7 +69,7 @@ describe('each documented start command drains and exits 0 on a signal to the st
   });
 
   test('`npm start`: Ctrl-C (SIGINT to the whole group, and npm forwards it: the server gets it twice) drains a request in flight and exits 0', async (t) => {
-    const port = await findFreePort();
+    const port = await freePort();
     const service = startService('npm', ['start'], {
       cwd: ROOT,
       port,

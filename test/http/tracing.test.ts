@@ -214,7 +214,7 @@ process.kill(process.pid, 'SIGTERM');
 `;
 
 describe('tracing in the service process', async () => {
-  const { findFreePort } = await import('../helpers/redis-server.js');
+  const { freePort } = await import('../helpers/ports.js');
 
   async function collector() {
     const bodies: unknown[] = [];
@@ -232,7 +232,7 @@ describe('tracing in the service process', async () => {
   }
 
   const baseEnv = async () => {
-    const port = await findFreePort();
+    const port = await freePort();
     return {
       NODE_ENV: 'test',
       HOST: '127.0.0.1',

@@ -15,7 +15,8 @@ import { authorizationHeader } from '../../src/middleware/remote.js';
 import { createVerifier } from '../../src/middleware/core.js';
 import type { RemoteModeOptions } from '../../src/middleware/types.js';
 import { createHarness, type Harness, SERVICE_KEY, uniqueUser } from '../http/harness.js';
-import { findFreePort, getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
+import { freePort } from '../helpers/ports.js';
+import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';
 import { msUntil, type ResourceApp, startApps, startFastifyApp } from './apps.js';
 import { behaviourTests, listen, revokeOverHttp } from './behaviour.js';
 
@@ -146,7 +147,7 @@ describe('remote mode: outages and timeouts', async () => {
   const h = await createHarness();
 
   test('service unreachable: 503 ERR_STORE_UNAVAILABLE', async () => {
-    const port = await findFreePort();
+    const port = await freePort();
     const apps = await startApps(remote(`http://127.0.0.1:${port}`));
     const l = await h.login(uniqueUser());
     for (const app of apps) {

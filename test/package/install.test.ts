@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { ensureBuilt, ROOT } from '../helpers/build.js';
 import { recordSecrets } from '../helpers/log-capture.js';
-import { findFreePort } from '../helpers/redis-server.js';
+import { freePort } from '../helpers/ports.js';
 import { startService, stopAndCheck, waitHealthy } from '../helpers/service-process.js';
 
 const run = promisify(execFile);
@@ -227,7 +227,7 @@ console.log([createJwtService, createMemoryStores, createRedisStores].map((f) =>
   });
 
   test('the installed bin serves: `optix-sessions serve` answers /healthz, SIGTERM → exit 0, port free', async (t) => {
-    const port = await findFreePort();
+    const port = await freePort();
     const service = startService(join(project, 'node_modules/.bin/optix-sessions'), ['serve'], {
       cwd: project,
       port,

@@ -18,13 +18,13 @@ import {
   trustedDevicesContract,
 } from '../contract/index.js';
 import { uniquePrefix } from '../helpers/redis-server.js';
-import { startCluster, type TestCluster } from './cluster.js';
+import { type ClusterTopology, startCluster } from '../topologies/cluster.js';
 
-let cluster: TestCluster;
+let cluster: ClusterTopology;
 let client: RedisClient;
 
 before(async () => {
-  cluster = await startCluster();
+  cluster = await startCluster({ replicas: 0 });
   client = new RedisClient({ url: cluster.url, commandTimeoutMs: 5000 });
   await client.connect();
 });

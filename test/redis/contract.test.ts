@@ -7,8 +7,8 @@
  *
  * `StoreMaintenance.stats()` counts keys as Redis sees them (each expires by its TTL, on Redis's
  * clock: reading every value to compare it with an injected clock would cost a full read of the
- * store), so the maintenance suite runs on real time only; `maintenance.test.ts` covers cleanup
- * with a manual clock. The same holds for `RateLimitStore` (a window is the counter's `PX`, on
+ * store), so the maintenance suite runs on real time only here; `test/memory/contract.test.ts` runs
+ * it on a manual clock. The same holds for `RateLimitStore` (a window is the counter's `PX`, on
  * Redis's clock: the limiter's windows need no injected time), so it runs on real time only too.
  */
 import {

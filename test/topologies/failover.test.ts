@@ -71,8 +71,8 @@ async function failoverUnderLoad(
     const report = outage(ledger, killedAt);
     const admin = new RedisClient({ url: topology.url, commandTimeoutMs: 5000 });
     await admin.connect();
-    const state = await checkState(admin, instances[0]!.stores, prefix, ledger);
-    await admin.close();
+    // Closed whatever happens: a client left open keeps reconnecting, and the file never exits.
+    const state = await checkState(admin, instances[0]!.stores, prefix, ledger).finally(() => admin.close());
     const loss = await checkLoss(instances[0]!.stores, ledger, killedAt);
     const { explained, unexplained } = await explainByLoss(instances[0]!.stores, ledger);
     const slowest = Math.max(0, ...Object.values(report.slowestFailureMs));

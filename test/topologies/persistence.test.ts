@@ -94,8 +94,8 @@ async function crashUnderLoad(options: StandaloneOptions, label: string): Promis
     );
     const admin = new RedisClient({ url: server.url, commandTimeoutMs: 5000 });
     await admin.connect();
-    const state = await checkState(admin, instances[0]!.stores, prefix, ledger);
-    await admin.close();
+    // Closed whatever happens: a client left open keeps reconnecting, and the file never exits.
+    const state = await checkState(admin, instances[0]!.stores, prefix, ledger).finally(() => admin.close());
     const loss = await checkLoss(instances[0]!.stores, ledger, killedAt);
     const recoveryMs = firstSuccessAfter(ledger, backAt);
     const run: CrashRun = {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/core/errors.js';
-import { parseInfo, RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/redis/client.js';
+import { parseInfo } from '../../src/redis/diagnostics.js';
 import { parseRedisUrl, redactRedisUrl, resolveRedisOptions } from '../../src/redis/config.js';
 
 describe('REDIS_URL parsing', () => {

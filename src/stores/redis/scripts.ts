@@ -8,8 +8,7 @@
  * (the user's `{tag}`, or a single key). `test/redis/scripts.test.ts` checks the sources.
  */
 import { readFileSync } from 'node:fs';
-import type { LuaScript } from '../../redis/commands.js';
-import { luaScript } from '../../redis/client.js';
+import { type LuaScript, luaScript } from '../../redis/commands.js';
 
 /** `numberOfKeys` of a script that takes a variable number of keys (given per call). */
 export const VARIADIC_KEYS = -1;
