@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import { isStoreFailureCode } from '../core/errors.js';
 import type { OptixConfig } from '../config/types.js';
 import type { Optix } from '../container.js';
-import { describeError } from '../redis/client.js';
+import { describeError } from '../core/errors.js';
 import { createActivity } from './activity.js';
 import {
   bearerToken,
