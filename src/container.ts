@@ -92,6 +92,25 @@ export interface OptixStats {
 /** What the health check of the backend reports (`/readyz`, `optix-sessions health`). */
 export type BackendHealth = RedisHealth | { status: 'healthy'; topology: 'memory' };
 
+/** Redis as the operator overview shows it (`Optix.redisOverview`). */
+export interface RedisOverview {
+  status: 'healthy' | 'unhealthy';
+  topology: 'standalone' | 'sentinel' | 'cluster';
+  /** Round trip of a `PING` (every master on Cluster), in ms. */
+  latencyMs: number | null;
+  usedMemoryBytes: number | null;
+  /** `maxmemory` (Cluster: the smallest limit of a master); 0: no limit. */
+  maxmemoryBytes: number | null;
+  maxmemoryPolicy: string | null;
+  /** used / maxmemory in percent; `null` without a limit. */
+  memoryPercent: number | null;
+  connectedClients: number | null;
+  opsPerSec: number | null;
+  /** `SLOWLOG GET 10`; `error` when Redis refused (ACL). */
+  slowlog: { entries: SlowlogView[]; error: string | null };
+  error: string | null;
+}
+
 export interface Optix {
   readonly config: OptixConfig;
   readonly backend: 'memory' | 'redis';
@@ -114,6 +133,13 @@ export interface Optix {
   health(): Promise<BackendHealth>;
   /** Counts of live records (bounded SCANs) and, with Redis, INFO memory/clients/stats/keyspace. */
   stats(onProgress?: (scanned: number) => void): Promise<OptixStats>;
+  /**
+   * Redis health for the operator overview (topology, PING latency, memory against maxmemory,
+   * slow log), or `null` with the in-memory backend. Never throws: what Redis refuses or fails is
+   * `null` or an `error`. A slow log refused by the ACL (NOPERM) is not asked again in this
+   * process: each refusal would be an entry in Redis's ACL LOG.
+   */
+  redisOverview(): Promise<RedisOverview | null>;
   /** Closes the Redis connection (if any). Safe to call twice. */
   close(): Promise<void>;
 }
@@ -227,6 +253,19 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
     });
     const client = redis;
     let closed = false;
+    // An ACL user without `slowlog` (docs/operations.md's list has none) is refused once, not on
+    // every overview poll.
+    let slowlogRefused: string | null = null;
+    const readSlowlog = async (c: RedisClient): Promise<RedisOverview['slowlog']> => {
+      if (slowlogRefused !== null) return { entries: [], error: slowlogRefused };
+      try {
+        return { entries: slowlogView(await c.slowlog(SLOWLOG_ENTRIES)), error: null };
+      } catch (err) {
+        const error = describeError(err);
+        if (/NOPERM/i.test(error)) slowlogRefused = error;
+        return { entries: [], error };
+      }
+    };
     return Object.freeze({
       config,
       backend: client === null ? 'memory' : 'redis',
@@ -272,6 +311,31 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
             keyspace: Object.fromEntries(Object.entries(keyspace ?? {}).map(([k, v]) => [k, String(v)])),
             slowlog,
           },
+        };
+      },
+      async redisOverview(): Promise<RedisOverview | null> {
+        if (client === null) return null;
+        const [health, memory, policy, slowlog] = await Promise.all([
+          client.healthCheck(),
+          client.info('memory').catch(() => null),
+          client.checkEvictionPolicy().catch(() => null),
+          readSlowlog(client),
+        ]);
+        const used = typeof memory?.used_memory === 'number' ? memory.used_memory : null;
+        const max = policy?.maxmemoryBytes ?? null;
+        return {
+          status: health.status,
+          topology: health.topology,
+          latencyMs: health.latencyMs,
+          usedMemoryBytes: used,
+          maxmemoryBytes: max,
+          maxmemoryPolicy: policy?.policy ?? null,
+          memoryPercent:
+            used !== null && max !== null && max > 0 ? Math.round((used / max) * 1000) / 10 : null,
+          connectedClients: health.connectedClients,
+          opsPerSec: health.opsPerSec,
+          slowlog,
+          error: health.error ?? null,
         };
       },
       async close(): Promise<void> {

@@ -29,6 +29,7 @@
  *   (bounded `SCAN`s, never `KEYS`). (The memory blacklist index is pruned only by the sweep: a
  *   `todo` in the contract suite.)
  */
+import type { ActivityCounts, MinuteFigures } from './activity.js';
 import type { RevocationReason } from './errors.js';
 import type { IdCodec } from './ids.js';
 import type {
@@ -567,6 +568,41 @@ export interface RateLimitStore {
   increment(bucket: string, windowMs: number, count: number): Promise<{ total: number; ttlMs: number }>;
 }
 
+/**
+ * The operator overview's per-minute activity buckets (`core/activity.ts`): counters each HTTP
+ * instance adds its growth to, and a live-session gauge sampled once a minute. On Redis every
+ * instance shares them; in memory they are this process's. A bucket is kept
+ * `ACTIVITY_RETENTION_MS` (2 h) after its last write (on Redis by Redis's clock; in memory
+ * relative to the newest minute written), then forgotten.
+ */
+export interface ActivityBucketStore {
+  /**
+   * Adds `deltas` to the minute's counters (absent or 0: unchanged) in one atomic step: concurrent
+   * adds (of any number of processes sharing the store) are each counted exactly once.
+   * @throws InvalidIdError when `minuteMs` is not the start of a minute (whole ms ≥ 0);
+   *   InvalidArgumentError when a delta is not a whole number.
+   */
+  add(minuteMs: number, deltas: Partial<ActivityCounts>): Promise<void>;
+  /**
+   * `true` for the first caller of the minute, across every process sharing the store (an atomic
+   * set-if-absent), `false` for every later one: the winner takes the minute's sample.
+   * @throws InvalidIdError for a malformed `minuteMs`.
+   */
+  claimSample(minuteMs: number): Promise<boolean>;
+  /**
+   * Stores the minute's live-session sample (replacing one already there).
+   * @throws InvalidIdError for a malformed `minuteMs`; InvalidArgumentError unless `sessions` is a
+   *   whole number ≥ 0.
+   */
+  setSample(minuteMs: number, sessions: number): Promise<void>;
+  /**
+   * The figures of each minute, in the order given: zeros and `sessions: null` where nothing is
+   * stored. Each minute is read in one step (its counters are consistent with each other).
+   * @throws InvalidIdError for a malformed minute (nothing is read).
+   */
+  read(minutes: readonly number[]): Promise<MinuteFigures[]>;
+}
+
 /** What `createRedisStores` and `createMemoryStores` return. */
 export interface Stores {
   /** How this deployment makes and reads generated ids (sealed tags; see `IdCodec`). */
@@ -580,6 +616,7 @@ export interface Stores {
   maintenance: StoreMaintenance;
   handoffs: HandoffStore;
   rateLimits: RateLimitStore;
+  activity: ActivityBucketStore;
 }
 
 /**

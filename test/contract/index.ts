@@ -2,6 +2,7 @@
  * Every port's contract suite. A backend's test file calls `runAllContracts('redis', factory)` (or
  * the suites one by one) with a factory that returns fresh, isolated stores.
  */
+import { activityBucketsContract } from './activity-buckets.contract.js';
 import { argumentsContract } from './arguments.contract.js';
 import type { MakeStores } from './harness.js';
 import { handoffsContract } from './handoffs.contract.js';
@@ -16,6 +17,7 @@ import { trustedDevicesContract } from './trusted-devices.contract.js';
 
 export type { ContractStoreOptions, ContractStores, MakeStores } from './harness.js';
 export {
+  activityBucketsContract,
   argumentsContract,
   handoffsContract,
   maintenanceContract,
@@ -39,5 +41,6 @@ export function runAllContracts(name: string, makeStores: MakeStores): void {
   maintenanceContract(name, makeStores);
   handoffsContract(name, makeStores);
   rateLimitsContract(name, makeStores);
+  activityBucketsContract(name, makeStores);
   argumentsContract(name, makeStores);
 }

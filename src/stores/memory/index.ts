@@ -10,6 +10,7 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { createIdCodec, type IdCodec, MIN_ID_TAG_SECRET_BYTES } from '../../core/ids.js';
 import { resolveEventRetention } from '../../core/limits.js';
 import type { GuideStores } from '../../core/ports.js';
+import { MemoryActivityBuckets } from './activity-buckets.js';
 import { MemoryHandoffs } from './handoffs.js';
 import { MemoryStoreMaintenance } from './maintenance.js';
 import { MemoryRateLimits } from './rate-limits.js';
@@ -21,6 +22,7 @@ import { MemoryState } from './state.js';
 import { MemoryTokenBlacklist } from './token-blacklist.js';
 import { MemoryTrustedDevices } from './trusted-devices.js';
 
+export { MemoryActivityBuckets } from './activity-buckets.js';
 export { MemoryHandoffs } from './handoffs.js';
 export { MemoryStoreMaintenance } from './maintenance.js';
 export { MemoryRateLimits } from './rate-limits.js';
@@ -88,6 +90,7 @@ export function createMemoryStores(options: MemoryStoresOptions = {}): GuideStor
       maintenance: new MemoryStoreMaintenance(state),
       rateLimits: new MemoryRateLimits(state),
       handoffs: new MemoryHandoffs(state),
+      activity: new MemoryActivityBuckets(),
     },
     clock,
   );

@@ -15,6 +15,7 @@ import type { RedisClient } from '../../redis/client.js';
 import { type RedisStoreContext, replyString } from './context.js';
 import { SCRIPTS } from './scripts.js';
 import { createKeySchema } from './keys.js';
+import { RedisActivityBuckets } from './activity-buckets.js';
 import { RedisHandoffs } from './handoffs.js';
 import { RedisStoreMaintenance } from './maintenance.js';
 import { RedisRateLimits } from './rate-limits.js';
@@ -26,6 +27,7 @@ import { RedisTokenBlacklist } from './token-blacklist.js';
 import { RedisTrustedDevices } from './trusted-devices.js';
 
 export { createKeySchema, type KeySchema } from './keys.js';
+export { RedisActivityBuckets } from './activity-buckets.js';
 export { RedisHandoffs } from './handoffs.js';
 export { RedisStoreMaintenance } from './maintenance.js';
 export { RedisRateLimits } from './rate-limits.js';
@@ -131,6 +133,7 @@ export function createRedisStores(client: RedisClient, options: RedisStoresOptio
       maintenance: new RedisStoreMaintenance(ctx),
       rateLimits: new RedisRateLimits(ctx),
       handoffs: new RedisHandoffs(ctx),
+      activity: new RedisActivityBuckets(ctx),
     },
     ctx.clock,
   );

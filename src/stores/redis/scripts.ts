@@ -55,6 +55,7 @@ export const SCRIPTS = {
   lock_release: load('lock_release', 1),
   id_secret_init: load('id_secret_init', 1),
   rate_limit_incr: load('rate_limit_incr', 1),
+  activity_add: load('activity_add', VARIADIC_KEYS),
 } as const satisfies Record<string, LuaScript>;
 
 export type ScriptName = keyof typeof SCRIPTS;
