@@ -23,6 +23,7 @@
  * revoke made through this instance is seen by its next verification.
  */
 import { BasicClientSideCache, BasicPooledClientSideCache } from '@redis/client';
+import type { LuaScript } from './commands.js';
 
 /** Called with an invalidated key, or `null` when everything was dropped. */
 export type InvalidationListener = (key: string | null) => void;
@@ -224,10 +225,40 @@ export class DerivedCache<V> {
   }
 }
 
+/** What one round trip derived, to keep under `id` until `validUntil` (ms on the caller's clock). */
+export interface Derived<V> {
+  readonly id: string;
+  readonly value: V;
+  readonly validUntil: number;
+}
+
 /** What `RedisClient.tracking` offers the stores. */
 export interface RedisTracking {
   /** Reads through the tracked connection (served from the local cache when possible). */
   readonly commands: TrackedReads;
+  /**
+   * Runs a read-only script on the tracked connection (`EVALSHA`, `EVAL` on `NOSCRIPT`). Redis
+   * tracks the keys a script reads for the connection that called it, so a value derived from its
+   * reply is invalidated like one derived from plain reads. Its reply is not cached by node-redis.
+   */
+  runScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
+  /**
+   * The value `cache` holds under `id` while the lease holds. When the lease has lapsed,
+   * everything cached is dropped first and `undefined` returned: the caller reads Redis.
+   */
+  lookup<V>(cache: DerivedCache<V>, id: string, now: number): V | undefined;
+  /**
+   * One round trip over `deps`, its result kept in `cache`: `read` sends it (one call for all the
+   * keys, however many commands it pipelines), `keep` says what to store (or `null`). Nothing is
+   * stored when any of `deps` was invalidated while `read` was in flight, or when it failed.
+   * The bookkeeping is done once per round trip, not per key.
+   */
+  derive<V, R>(
+    cache: DerivedCache<V>,
+    deps: readonly string[],
+    read: () => Promise<R>,
+    keep: (reply: R) => Derived<V> | null,
+  ): Promise<R>;
   /** True while the lease holds (see the module comment): cached answers may be used. */
   isFresh(): boolean;
   /** Drops every cached answer (raw replies and derived facts). */
@@ -245,6 +276,8 @@ export interface TrackedReads {
   get(key: string): Promise<string | null>;
   hmGet(key: string, fields: string[]): Promise<Array<string | null>>;
   zScore(key: string, member: string): Promise<number | null>;
+  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
 /**
@@ -259,6 +292,7 @@ export class TrackingController implements RedisTracking {
   readonly #ping: () => Promise<void>;
   readonly #leaseMs: number;
   readonly #maxEntries: number;
+  readonly #isNoScript: (err: unknown) => boolean;
   #confirmedAt = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
   #inFlight = false;
@@ -271,8 +305,11 @@ export class TrackingController implements RedisTracking {
     leaseMs: number;
     ttlMs: number;
     maxEntries: number;
+    /** Recognises the server's `NOSCRIPT` reply (the client's one matcher). */
+    isNoScript: (err: unknown) => boolean;
   }) {
     this.commands = options.commands;
+    this.#isNoScript = options.isNoScript;
     this.#provider = options.provider;
     this.#hub = options.hub;
     this.#ping = options.ping;
@@ -287,6 +324,41 @@ export class TrackingController implements RedisTracking {
 
   reset(): void {
     this.#provider.clear(false);
+  }
+
+  async runScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.commands.evalSha(script.sha1, { keys, arguments: args });
+    } catch (err) {
+      if (!this.#isNoScript(err)) throw err;
+      return await this.commands.eval(script.source, { keys, arguments: args });
+    }
+  }
+
+  lookup<V>(cache: DerivedCache<V>, id: string, now: number): V | undefined {
+    if (this.isFresh()) return cache.get(id, now);
+    this.reset();
+    return undefined;
+  }
+
+  async derive<V, R>(
+    cache: DerivedCache<V>,
+    deps: readonly string[],
+    read: () => Promise<R>,
+    keep: (reply: R) => Derived<V> | null,
+  ): Promise<R> {
+    const ticket = cache.begin(deps);
+    let reply: R;
+    try {
+      reply = await read();
+    } catch (err) {
+      ticket.abort();
+      throw err;
+    }
+    const kept = keep(reply);
+    if (kept === null) ticket.abort();
+    else ticket.commit(kept.id, kept.value, kept.validUntil);
+    return reply;
   }
 
   invalidateLocal(keys: readonly string[]): void {

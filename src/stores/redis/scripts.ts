@@ -6,6 +6,11 @@
  *
  * Every key a script touches is passed in `KEYS`, and all keys of one call share one hash slot
  * (the user's `{tag}`, or a single key). `test/redis/scripts.test.ts` checks the sources.
+ *
+ * Beside each `<name>.lua` that has one, `<name>.ts` is its typed wrapper (as node-redis keeps a
+ * command's arguments and reply transform in one module): it takes its input by name, builds
+ * `KEYS` and `ARGV` in the order the header documents, and parses the reply. Stores call the
+ * wrapper, never `runScript` with a hand-built argument list.
  */
 import { readFileSync } from 'node:fs';
 import type { LuaScript } from '../../redis/commands.js';
@@ -54,6 +59,13 @@ export const SCRIPTS = {
   device_revoke: load('device_revoke', 2),
   lock_release: load('lock_release', 1),
   id_secret_init: load('id_secret_init', 1),
+  revocation_read: load('revocation_read', 3),
 } as const satisfies Record<string, LuaScript>;
 
 export type ScriptName = keyof typeof SCRIPTS;
+
+/**
+ * Sends a script: `RedisClient.runScript` (the main connection), or `RedisTracking.runScript` (the
+ * tracked one, for read-only scripts whose keys the client-side cache must follow).
+ */
+export type ScriptRunner = (script: LuaScript, keys: string[], args: string[]) => Promise<unknown>;

@@ -388,40 +388,33 @@ export class RedisSessionStore implements SessionStore {
     const live = this.#live;
     if (tracking === null || live === null)
       return (await this.#readLiveJson(sessionId, now))?.session ?? null;
-    if (tracking.isFresh()) {
-      const hit = live.get(sessionId, now);
-      if (hit !== undefined) return hit;
-    } else {
-      tracking.reset();
-    }
+    const hit = tracking.lookup(live, sessionId, now);
+    if (hit !== undefined) return hit;
     const indexKey = keys.userSessionsOf(sessionId);
     const recordKey = keys.session(sessionId);
-    const ticket = live.begin([indexKey, recordKey]);
-    let score: number | null;
-    let value: string | null;
-    try {
-      [score, value] = await client.wrap('getSession', () =>
-        Promise.all([tracking.commands.zScore(indexKey, sessionId), tracking.commands.get(recordKey)]),
-      );
-    } catch (err) {
-      ticket.abort();
-      throw err;
-    }
-    const session =
-      score !== null && Number(score) > now ? unexpired(decodeSession(sessionId, value), now) : null;
-    if (session === null) {
-      ticket.abort();
-      return null;
-    }
-    // Shared by every caller until a write drops it: frozen (its fields are all primitives).
-    Object.freeze(session);
-    const validUntil = Math.min(
-      Number(score),
-      session.expiresAt,
-      session.absoluteExpiresAt,
-      now + tracking.ttlMs,
+    let session: Session | null = null;
+    await tracking.derive(
+      live,
+      [indexKey, recordKey],
+      () =>
+        client.wrap('getSession', () =>
+          Promise.all([tracking.commands.zScore(indexKey, sessionId), tracking.commands.get(recordKey)]),
+        ),
+      ([score, value]) => {
+        session =
+          score !== null && Number(score) > now ? unexpired(decodeSession(sessionId, value), now) : null;
+        if (session === null) return null;
+        // Shared by every caller until a write drops it: frozen (its fields are all primitives).
+        Object.freeze(session);
+        const validUntil = Math.min(
+          Number(score),
+          session.expiresAt,
+          session.absoluteExpiresAt,
+          now + tracking.ttlMs,
+        );
+        return { id: sessionId, value: session, validUntil };
+      },
     );
-    ticket.commit(sessionId, session, validUntil);
     return session;
   }
 
