@@ -366,6 +366,11 @@ export interface RefreshFamilyStore {
    * rotated / grace / reused. `graceMs` must be a finite number ≥ 0 (else `InvalidArgumentError`).
    * Of concurrent presentations of the current token, exactly one rotates; the others get `grace`
    * with that one's child.
+   *
+   * `owner`: the family's user and session as the caller has just read them (`get`). A store that
+   * needs them to address the rotation (Redis: the script's keys on the user's slot) then skips
+   * its own read. It is checked in the same atomic step: an owner that is not the family's makes
+   * `rotate` answer `not_found` and change nothing.
    */
   rotate(input: {
     familyId: string;
@@ -373,6 +378,7 @@ export interface RefreshFamilyStore {
     nextHash: string;
     childBlob: string;
     graceMs: number;
+    owner?: { userId: string; sessionId: string };
   }): Promise<RotateResult>;
 }
 

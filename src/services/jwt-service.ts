@@ -438,6 +438,8 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
       nextHash: next.hash,
       childBlob,
       graceMs: graceSeconds * 1000,
+      // Read just above: the store need not read the family again to find its keys.
+      owner: { userId: family.userId, sessionId: family.sessionId },
     });
     // A refresh is a use of the session: it slides the idle timeout (an app that only refreshes
     // and calls resource servers must not be logged out at the idle timeout after login).

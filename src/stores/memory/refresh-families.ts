@@ -90,6 +90,7 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     nextHash: string;
     childBlob: string;
     graceMs: number;
+    owner?: { userId: string; sessionId: string };
   }): Promise<RotateResult> {
     this.#state.ids.parse('familyId', input.familyId);
     assertNonEmptyString('presentedHash', input.presentedHash);
@@ -103,6 +104,9 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     const record = state.read(state.families, input.familyId, now);
     if (record === undefined) return { status: 'not_found' };
     const family = record.family;
+    const owner = input.owner;
+    if (owner !== undefined && (owner.userId !== family.userId || owner.sessionId !== family.sessionId))
+      return { status: 'not_found' };
     const current = input.presentedHash === record.currentHash;
     const previous = record.previousHash !== null && input.presentedHash === record.previousHash;
     if (!current && !previous && !record.history.includes(input.presentedHash)) {
