@@ -111,37 +111,48 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     const knownDevice = deviceId !== null && (await isKnownDevice(input.userId, deviceId));
     const { evicted } = await stores.sessionStore.createSession(session, { maxSessions, onLimit: policy });
     const context = { sessionId: session.sessionId, ipAddress, userAgent };
-    await stores.securityEvents.record({
-      type: 'session_created',
-      userId: session.userId,
-      ...context,
-      details: { deviceId, mfaVerified: session.mfaVerified },
-    });
-    if (deviceId !== null && !knownDevice) {
-      await stores.securityEvents.record({
-        type: 'new_device',
+    // The events are independent writes: sent together (one round trip), each one atomic.
+    const events: Array<Promise<unknown>> = [
+      stores.securityEvents.record({
+        type: 'session_created',
         userId: session.userId,
-        severity: 'warning',
         ...context,
-        details: { deviceId },
-      });
+        details: { deviceId, mfaVerified: session.mfaVerified },
+      }),
+    ];
+    if (deviceId !== null && !knownDevice) {
+      events.push(
+        stores.securityEvents.record({
+          type: 'new_device',
+          userId: session.userId,
+          severity: 'warning',
+          ...context,
+          details: { deviceId },
+        }),
+      );
     }
     for (const id of evicted) {
-      await stores.securityEvents.record({
-        type: 'session_limit_eviction',
-        userId: session.userId,
-        severity: 'warning',
-        sessionId: id,
-        details: { limit: maxSessions, newSessionId: session.sessionId },
-      });
+      events.push(
+        stores.securityEvents.record({
+          type: 'session_limit_eviction',
+          userId: session.userId,
+          severity: 'warning',
+          sessionId: id,
+          details: { limit: maxSessions, newSessionId: session.sessionId },
+        }),
+      );
     }
+    await Promise.all(events);
     return session;
   }
 
   async function isKnownDevice(userId: string, deviceId: string): Promise<boolean> {
-    const sessions = await stores.sessionStore.getUserSessions(userId, { activeOnly: true });
-    if (sessions.some((s) => s.deviceId === deviceId)) return true;
-    return (await stores.trustedDevices.get(userId, deviceId)) !== null;
+    // Both reads go out together (one round trip, plus the records' read when there are sessions).
+    const [sessions, trusted] = await Promise.all([
+      stores.sessionStore.getUserSessions(userId, { activeOnly: true }),
+      stores.trustedDevices.get(userId, deviceId),
+    ]);
+    return trusted !== null || sessions.some((s) => s.deviceId === deviceId);
   }
 
   async function validateSession(
