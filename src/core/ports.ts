@@ -124,6 +124,22 @@ export interface CreateSessionOptions {
    * and `limit`) and writes nothing.
    */
   onLimit?: SessionLimitPolicy;
+  /**
+   * Also answer `deviceSeen`: whether, just before this create, another live session of the user
+   * was on the session's device (its `deviceId`). Read in the same steps as the create (the
+   * session manager's "new device" rule), so a login needs no read of its own for it. A store
+   * may answer `false` for a session whose device entry a crash lost (a "new device" warning too
+   * many, never one too few).
+   */
+  reportDeviceSeen?: boolean;
+}
+
+/** What `SessionStore.createSession` answers. */
+export interface CreateSessionResult {
+  /** Sessions ended to make room, oldest `createdAt` first. */
+  evicted: string[];
+  /** With `reportDeviceSeen` (and a session with a device): see `CreateSessionOptions`. */
+  deviceSeen?: boolean;
 }
 
 /** Options of `SessionStore.updateSession`. */
@@ -158,7 +174,7 @@ export interface SessionStore {
    *   InvalidArgumentError when `expiresAt <= now`, `expiresAt > absoluteExpiresAt`, a time is
    *   not finite, or an option is out of range. Nothing is written then.
    */
-  createSession(session: Session, options?: CreateSessionOptions): Promise<{ evicted: string[] }>;
+  createSession(session: Session, options?: CreateSessionOptions): Promise<CreateSessionResult>;
   /**
    * The live session exactly as stored, or `null`. Never returns an unknown, deleted, evicted or
    * expired session (at `expiresAt` or `absoluteExpiresAt` it has ended).

@@ -107,9 +107,20 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       absoluteExpiresAt: now + absoluteMs,
       mfaVerified: input.mfaVerified === true,
     };
-    // Whether this device is new is decided before the session joins the index.
-    const knownDevice = deviceId !== null && (await isKnownDevice(input.userId, deviceId));
-    const { evicted } = await stores.sessionStore.createSession(session, { maxSessions, onLimit: policy });
+    // Whether this device is new: trusted for the user, or on one of the user's live sessions just
+    // before this one joins the index (the store reads that in the create's own steps). The
+    // trusted-device read goes out with the create.
+    const [created, trusted] = await Promise.all([
+      stores.sessionStore.createSession(session, {
+        maxSessions,
+        onLimit: policy,
+        ...(deviceId === null ? {} : { reportDeviceSeen: true }),
+      }),
+      // Unreadable: not trusted (a "new device" warning too many rather than a failed login).
+      deviceId === null ? null : stores.trustedDevices.get(input.userId, deviceId).catch(() => null),
+    ]);
+    const { evicted } = created;
+    const knownDevice = deviceId !== null && (trusted !== null || created.deviceSeen === true);
     const context = { sessionId: session.sessionId, ipAddress, userAgent };
     // The events are independent writes: sent together (one round trip), each one atomic.
     const events: Array<Promise<unknown>> = [
@@ -144,15 +155,6 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
     await Promise.all(events);
     return session;
-  }
-
-  async function isKnownDevice(userId: string, deviceId: string): Promise<boolean> {
-    // Both reads go out together (one round trip, plus the records' read when there are sessions).
-    const [sessions, trusted] = await Promise.all([
-      stores.sessionStore.getUserSessions(userId, { activeOnly: true }),
-      stores.trustedDevices.get(userId, deviceId),
-    ]);
-    return trusted !== null || sessions.some((s) => s.deviceId === deviceId);
   }
 
   async function validateSession(

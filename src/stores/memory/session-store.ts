@@ -2,6 +2,7 @@ import { InvalidArgumentError, InvalidIdError, SessionLimitError } from '../../c
 import { assertId, assertUserId, type IdCodec } from '../../core/ids.js';
 import type {
   CreateSessionOptions,
+  CreateSessionResult,
   SessionLimitPolicy,
   SessionStore,
   UpdateSessionOptions,
@@ -49,7 +50,7 @@ export class MemorySessionStore implements SessionStore {
     this.#state = state;
   }
 
-  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
+  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<CreateSessionResult> {
     assertSession(this.#state.ids, session);
     assertLimitOptions(options);
     const state = this.#state;
@@ -66,6 +67,10 @@ export class MemorySessionStore implements SessionStore {
       if (other !== null) live.push(other);
     }
 
+    const deviceSeen =
+      options.reportDeviceSeen === true && session.deviceId !== null
+        ? live.some((other) => other.deviceId === session.deviceId)
+        : undefined;
     const evicted: string[] = [];
     if (options.maxSessions !== undefined && live.length >= options.maxSessions) {
       if ((options.onLimit ?? 'evict-oldest') === 'deny') {
@@ -85,7 +90,7 @@ export class MemorySessionStore implements SessionStore {
     if (session.deviceId !== null) {
       indexAdd(state.deviceSessions, session.deviceId, session.sessionId, session.expiresAt);
     }
-    return { evicted };
+    return deviceSeen === undefined ? { evicted } : { evicted, deviceSeen };
   }
 
   async getSession(sessionId: string): Promise<Session | null> {

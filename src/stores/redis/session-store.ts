@@ -7,6 +7,7 @@ import {
 import { assertId, assertUserId, type IdCodec } from '../../core/ids.js';
 import type {
   CreateSessionOptions,
+  CreateSessionResult,
   SessionLimitPolicy,
   SessionStore,
   UpdateSessionOptions,
@@ -28,6 +29,7 @@ import {
 import { byCreatedAtDesc, decodeSession, encodeSession } from './records.js';
 import type { DerivedCache } from '../../redis/tracking.js';
 import { SCRIPTS } from './scripts.js';
+import { sessionCreate } from './scripts/session_create.js';
 import { assertFiniteNumber, assertUserScoped, msUntil } from './validate.js';
 
 const POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny'];
@@ -37,6 +39,11 @@ const BATCH = 500;
 const MAX_DECLARED = 1000;
 /** Indexes one cleanup step prunes at once (each with its own bounded commands). */
 const SWEEP_CONCURRENCY = 64;
+/**
+ * Live members of a device index read as "seen on this device" candidates: a device shared by
+ * more sessions than this may be reported unseen (a "new device" warning too many, never too few).
+ */
+const DEVICE_CANDIDATES = 256;
 /** Attempts of the compare-and-set in `rotateSessionId` before giving up on a busy session. */
 const ROTATE_ATTEMPTS = 5;
 
@@ -88,7 +95,7 @@ export class RedisSessionStore implements SessionStore {
     this.#live = ctx.client.tracking?.derivedCache<Session>() ?? null;
   }
 
-  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
+  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<CreateSessionResult> {
     assertSession(this.#ctx.ids, session);
     assertLimitOptions(options);
     const { client, keys, clock } = this.#ctx;
@@ -99,49 +106,61 @@ export class RedisSessionStore implements SessionStore {
     const recordKey = keys.session(session.sessionId);
     const record = encodeSession(session);
     const deviceIndex = session.deviceId === null ? null : keys.deviceSessions(session.deviceId);
+    const reportSeen = options.reportDeviceSeen === true && deviceIndex !== null;
     // Under memory pressure a login waits: the memory left is kept for revocations.
     if (this.#ctx.admission !== null && !this.#ctx.admission.admit('login'))
       throw new StoreBusyError('login');
 
     // Step 1 (device slot): index the device first. Until step 2 lands the member is dead
     // (no record, not in the user index) and filtered on read, so a crash here is harmless.
-    if (deviceIndex !== null) await this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now);
+    // Asked for `deviceSeen`, the device index's live members are read in the same round trip:
+    // those of this user are the candidates step 2 looks up in the user index.
+    let candidates: string[] = [];
+    if (deviceIndex !== null) {
+      const [members] = await Promise.all([
+        reportSeen
+          ? client.wrap('zRange', () =>
+              client.commands.zRange(deviceIndex, `(${now}`, '+inf', {
+                BY: 'SCORE',
+                LIMIT: { offset: 0, count: DEVICE_CANDIDATES },
+              }),
+            )
+          : [],
+        this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
+      ]);
+      candidates = members.filter(
+        (id) => id !== session.sessionId && this.#ctx.ids.is(id) && keys.userSessionsOf(id) === userIndex,
+      );
+    }
 
     // Step 2 (user slot): prune, cap, write the record, index it — one script. At the cap the
     // script needs the other sessions' records (their createdAt) declared: it names them, and the
     // second call declares them.
-    let declared: string[] = [];
-    let reply: unknown[];
-    for (let call = 0; ; call++) {
-      reply = replyArray(
-        await client.runScript(
-          SCRIPTS.session_create,
-          [userIndex, recordKey, ...declared.map((id) => keys.session(id))],
-          [
-            arg(now),
-            session.sessionId,
-            arg(session.expiresAt),
-            record,
-            arg(msUntil(session.expiresAt, now)),
-            arg(options.maxSessions ?? 0),
-            options.onLimit ?? 'evict-oldest',
-            arg(INDEX_TTL_SLACK_MS),
-            call === 0 ? '0' : '1',
-            ...declared,
-          ],
-        ),
-        'session_create',
-      );
-      if (reply[0] !== 'declare' || call > 0) break;
-      declared = replyArray(reply[1], 'session_create')
-        .map(replyString)
-        .filter((id): id is string => this.#ctx.ids.is(id) && keys.userSessionsOf(id) === userIndex);
+    const run = client.runScript.bind(client);
+    const input = {
+      userIndexKey: userIndex,
+      recordKey,
+      now,
+      sessionId: session.sessionId,
+      expiresAt: session.expiresAt,
+      record,
+      recordTtlMs: msUntil(session.expiresAt, now),
+      maxSessions: options.maxSessions ?? 0,
+      onLimit: options.onLimit ?? 'evict-oldest',
+      indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+      deviceCandidates: candidates,
+      declared: null,
+    } as const;
+    let reply = await sessionCreate(run, input);
+    if (reply.status === 'declare') {
+      const declared = reply.others
+        .filter((id) => this.#ctx.ids.is(id) && keys.userSessionsOf(id) === userIndex)
+        .map((id) => ({ sessionId: id, key: keys.session(id) }));
+      reply = await sessionCreate(run, { ...input, declared });
     }
-    const [status, evictedReply, deadReply] = reply;
-    if (status === 'limit') throw new SessionLimitError(session.userId, options.maxSessions ?? 0);
-    if (status !== 'ok') throw unexpectedReply('session_create', reply);
-    const evictedPairs = pairs(evictedReply);
-    const evicted = evictedPairs.map(([id]) => id);
+    if (reply.status === 'limit') throw new SessionLimitError(session.userId, options.maxSessions ?? 0);
+    if (reply.status !== 'ok') throw unexpectedReply('session_create', reply.status);
+    const evicted = reply.evicted.map(([id]) => id);
 
     // Step 3: the evicted and dead sessions already ended (they left the user index in step 2).
     // Records the script could not read (not declared) are deleted here; every one leaves its device
@@ -149,7 +168,7 @@ export class RedisSessionStore implements SessionStore {
     // and 2, when the session was not yet live.
     const ended: Array<Session | null> = [];
     const undeclared: string[] = [];
-    for (const [id, value] of [...evictedPairs, ...pairs(deadReply)]) {
+    for (const [id, value] of [...reply.evicted, ...reply.dead]) {
       if (value === null) undeclared.push(id);
       else ended.push(decodeSession(id, value));
     }
@@ -158,7 +177,7 @@ export class RedisSessionStore implements SessionStore {
       this.#deviceRemove(ended),
       deviceIndex === null ? null : this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
     ]);
-    return { evicted };
+    return reportSeen ? { evicted, deviceSeen: reply.deviceSeen } : { evicted };
   }
 
   async getSession(sessionId: string): Promise<Session | null> {
@@ -490,14 +509,6 @@ export class RedisSessionStore implements SessionStore {
   #deviceAdd(index: string, sessionId: string, score: number, now: number): Promise<unknown> {
     return indexAdd(this.#ctx, index, [[score, sessionId]], { now, pruneAtOrBelow: now, expire: true });
   }
-}
-
-/** `[id, value or null]` pairs from a flat `{id, value, id, value, ...}` script reply. */
-function pairs(reply: unknown): Array<[string, string | null]> {
-  const flat = replyArray(reply ?? [], 'session_create');
-  const out: Array<[string, string | null]> = [];
-  for (let i = 0; i < flat.length; i += 2) out.push([replyString(flat[i]) ?? '', replyString(flat[i + 1])]);
-  return out;
 }
 
 function isDeviceId(value: string): boolean {
