@@ -5,6 +5,7 @@ import type { RefreshFamily } from '../../core/types.js';
 import { arg, type RedisStoreContext, replyArray, replyString, unexpectedReply } from './context.js';
 import { decodeSession } from './records.js';
 import { SCRIPTS } from './scripts.js';
+import { familyCreate } from './scripts/family_create.js';
 import { familyRotate } from './scripts/family_rotate.js';
 import { indexRevokedFamily } from './token-blacklist.js';
 import {
@@ -100,23 +101,18 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     const key = keys.family(input.familyId);
     const now = clock.now();
     const px = ttlMs(input.ttlSeconds);
-    const reply = replyString(
-      await client.runScript(
-        SCRIPTS.family_create,
-        [key, keys.userWatermark(input.userId)],
-        [
-          arg(now),
-          arg(px),
-          ...['userId', input.userId, 'sessionId', input.sessionId, 'cur', input.tokenHash, 'gen', '0'],
-          ...['createdAt', arg(now), 'expiresAt', arg(now + px), 'revoked', '0'],
-          ...(claims === null ? [] : ['claims', claims]),
-        ],
-      ),
-    );
-    const userGeneration = Number(reply);
-    if (reply === null || !Number.isFinite(userGeneration)) throw unexpectedReply('family_create', reply);
+    const userGeneration = await familyCreate(client.runScript.bind(client), {
+      familyKey: key,
+      watermarkKey: keys.userWatermark(input.userId),
+      now,
+      ttlMs: px,
+      userId: input.userId,
+      sessionId: input.sessionId,
+      tokenHash: input.tokenHash,
+      claims,
+    });
     // Re-creating would un-revoke a revoked family or restart a rotated one.
-    if (userGeneration < 0) throw new InvalidArgumentError('familyId', 'already exists');
+    if (userGeneration === null) throw new InvalidArgumentError('familyId', 'already exists');
     const family: RefreshFamily = {
       familyId: input.familyId,
       userId: input.userId,

@@ -30,6 +30,8 @@ import { byCreatedAtDesc, decodeSession, encodeSession } from './records.js';
 import type { DerivedCache } from '../../redis/tracking.js';
 import { SCRIPTS } from './scripts.js';
 import { sessionCreate } from './scripts/session_create.js';
+import { sessionGet } from './scripts/session_get.js';
+import { sessionUpdate } from './scripts/session_update.js';
 import { assertFiniteNumber, assertUserScoped, msUntil } from './validate.js';
 
 const POLICIES: readonly SessionLimitPolicy[] = ['evict-oldest', 'deny'];
@@ -194,27 +196,24 @@ export class RedisSessionStore implements SessionStore {
     }
     const ifBefore = options.ifLastActivityAtOrBefore;
     if (ifBefore !== undefined) assertFiniteNumber('ifLastActivityAtOrBefore', ifBefore);
-    const reply = await client.runScript(
-      SCRIPTS.session_update,
-      [keys.session(session.sessionId), keys.userSessions(session.userId)],
-      [
-        arg(now),
-        session.sessionId,
-        encodeSession(session),
-        extend ? '1' : '0',
-        arg(session.expiresAt),
-        arg(msUntil(session.expiresAt, now)),
-        arg(INDEX_TTL_SLACK_MS),
-        ifBefore === undefined ? '' : arg(ifBefore),
-      ],
-    );
+    const reply = await sessionUpdate(client.runScript.bind(client), {
+      recordKey: keys.session(session.sessionId),
+      userIndexKey: keys.userSessions(session.userId),
+      now,
+      sessionId: session.sessionId,
+      record: encodeSession(session),
+      extend,
+      expiresAt: session.expiresAt,
+      ttlMs: msUntil(session.expiresAt, now),
+      indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+      ifLastActivityAtOrBefore: ifBefore,
+    });
     // Never resurrects: the script wrote nothing unless the session was live.
-    if (reply === null) return false;
-    const [previousValue, scoreReply, written] = replyArray(reply, 'session_update');
+    if (reply.status === 'gone') return false;
     // Live, but its activity was written more recently than asked: nothing changed.
-    if (written === 0) return true;
-    const previous = decodeSession(session.sessionId, replyString(previousValue));
-    const score = replyNumber(scoreReply, 'session_update');
+    if (reply.status === 'held') return true;
+    const previous = decodeSession(session.sessionId, reply.previous);
+    const score = reply.score;
 
     // Second step (device slots): follow the record's device and score. Filtered on read, so a
     // crash in between leaves at worst a stale entry or a missing one that cleanup does not need.
@@ -439,8 +438,12 @@ export class RedisSessionStore implements SessionStore {
 
   async #readLiveJson(sessionId: string, now: number): Promise<{ session: Session; value: string } | null> {
     const { client, keys } = this.#ctx;
-    const keyList = [keys.session(sessionId), keys.userSessionsOf(sessionId)];
-    const value = replyString(await client.runScript(SCRIPTS.session_get, keyList, [arg(now), sessionId]));
+    const value = await sessionGet(client.runScript.bind(client), {
+      recordKey: keys.session(sessionId),
+      userIndexKey: keys.userSessionsOf(sessionId),
+      now,
+      sessionId,
+    });
     const session = unexpired(decodeSession(sessionId, value), now);
     if (value === null || session === null) return null;
     return { session, value };
@@ -610,13 +613,12 @@ async function pruneDeviceIndex(
     const dead = await Promise.all(
       members.map(async ({ value, score }) => {
         if (score <= now || !ctx.ids.is(value)) return true;
-        const record = replyString(
-          await client.runScript(
-            SCRIPTS.session_get,
-            [keys.session(value), keys.userSessionsOf(value)],
-            [arg(now), value],
-          ),
-        );
+        const record = await sessionGet(client.runScript.bind(client), {
+          recordKey: keys.session(value),
+          userIndexKey: keys.userSessionsOf(value),
+          now,
+          sessionId: value,
+        });
         return unexpired(decodeSession(value, record), now) === null;
       }),
     );

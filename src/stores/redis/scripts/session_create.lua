@@ -41,20 +41,14 @@ local now = tonumber(ARGV[1])
 local sid = ARGV[2]
 local cap = tonumber(ARGV[6])
 
+-- #include record_end (recordEnd(v), recordCreatedAt(v))
+
 -- createdAt and the record's own end (min of expiresAt and absoluteExpiresAt), or nil.
 local function recordTimes(v)
   if not v then return nil end
-  if string.byte(v, 1) == 123 then -- '{': the JSON form
-    local ok, s = pcall(cjson.decode, v)
-    if not ok or type(s) ~= 'table' then return nil end
-    local c, e, a = tonumber(s.createdAt), tonumber(s.expiresAt), tonumber(s.absoluteExpiresAt)
-    if not c or not e or not a then return nil end
-    return c, math.min(e, a)
-  end
-  local c, e, a = string.match(v, '^(%w+)%.(%w+)%.(%w+)%.')
-  c, e, a = tonumber(c or '', 36), tonumber(e or '', 36), tonumber(a or '', 36)
-  if not c or not e or not a then return nil end
-  return c, c + math.min(e, a)
+  local c, stop = recordCreatedAt(v), recordEnd(v)
+  if not c or not stop then return nil end
+  return c, stop
 end
 
 -- Byte order (string '<' follows the server's collation locale).
