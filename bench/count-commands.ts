@@ -4,7 +4,8 @@
  * throwaway redis-server. Commands a script runs are counted apart. Round trips are estimated as
  * groups of commands Redis received less than 150 µs after the previous one (commands sent
  * together arrive together): on a loaded machine read them as approximate, and check against the
- * code. The numbers go into docs/performance.md.
+ * code. Then each path is timed one call at a time (no concurrency: the latency of one call,
+ * median and p90 of 300). The numbers go into docs/performance.md.
  */
 import { createClient } from '@redis/client';
 import { createOurSide } from './support/optix.js';
@@ -99,6 +100,33 @@ async function main(): Promise<void> {
     );
     await count('validateSession (warm, endpoint changes)', () =>
       our.sessions.validateSession(v.sessionId, { endpoint: '/b' }),
+    );
+    await monitor.close().catch(() => {});
+    console.log('\none call at a time (µs, median / p90 of 300):');
+    const N = 300;
+    const timed = async (label: string, fn: (i: number) => Promise<unknown>) => {
+      const samples: number[] = [];
+      for (let i = 0; i < N; i++) {
+        const t0 = performance.now();
+        await fn(i);
+        samples.push((performance.now() - t0) * 1000);
+      }
+      samples.sort((a, b) => a - b);
+      const at = (q: number) => Math.round(samples[Math.floor(q * (samples.length - 1))]!);
+      console.log(`  ${label}: ${at(0.5)} / ${at(0.9)}`);
+    };
+    await timed('createSession (new user, new device)', (i) => our.sessions.createSession(mk(10_000 + i)));
+    const users = await Promise.all(
+      Array.from({ length: N }, (_, i) => our.sessions.createSession(mk(20_000 + i))),
+    );
+    const pairs: Array<{ accessToken: string; refreshToken: string }> = [];
+    for (const u of users)
+      pairs.push(await our.jwt.issueTokenPair({ userId: u.userId, sessionId: u.sessionId }));
+    await timed('verifyToken (first sight)', (i) => our.jwt.verifyToken(pairs[i]!.accessToken));
+    await timed('verifyToken (warm)', (i) => our.jwt.verifyToken(pairs[i]!.accessToken));
+    await timed('refreshTokens', (i) => our.jwt.refreshTokens(pairs[i]!.refreshToken));
+    await timed('validateSession (session seen for the first time)', (i) =>
+      our.sessions.validateSession(users[i]!.sessionId, { endpoint: `/e${i % 7}` }),
     );
   } finally {
     await monitor.close().catch(() => {});
