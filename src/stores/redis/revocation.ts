@@ -43,11 +43,12 @@ function hashTag(key: string): string {
 type Replies = [string | null, string | null, Array<string | null> | null, number | null];
 
 /**
- * `RevocationChecker` on Redis: two reads issued together (node-redis pipelines them into one
- * round trip) — the jti's blacklist entry (its own slot), and `revocation_read.lua` on the user's
- * slot for the user's watermark, the family's `revoked` and `expiresAt` fields and the session's
- * score in its user index. (A query whose family or session carries another user's tag cannot be
- * read by one script on Cluster: its keys are read one by one.) Returns the first reason in the
+ * `RevocationChecker` on Redis: one command per check — `revocation_read.lua` reads the jti's
+ * blacklist entry, the user's watermark, the family's `revoked` and `expiresAt` fields and the
+ * session's score in its user index. On Cluster the blacklist entry lives on its own slot: it is
+ * a plain `GET` sent with the script (one round trip, pipelined). (A query whose family or session
+ * carries another user's tag cannot be read by one script on Cluster: its keys are then read one
+ * by one.) Returns the first reason in the
  * order blacklisted, user_revoked, family_revoked, session_ended (as the memory store does).
  *
  * With the client's client-side cache on (`RedisClient.tracking`), the reads go through the
@@ -96,21 +97,22 @@ export class RedisRevocationChecker implements RevocationChecker {
       (familyKey === null || hashTag(familyKey) === tag) &&
       (sessionIndex === null || hashTag(sessionIndex) === tag);
     const reads = tracking?.commands ?? client.commands;
+    const cluster = client.topology === 'cluster';
     const run = tracking === null ? client.runScript.bind(client) : tracking.runScript.bind(tracking);
     // One deadline for the round trip (the reads go out together, pipelined).
     const read = (): Promise<Replies> =>
       client.wrap('revocation check', async () => {
         if (oneSlot) {
+          const session =
+            sessionIndex === null || sessionId === undefined ? null : { indexKey: sessionIndex, sessionId };
+          // Not a Cluster: every key may meet in one script, one command for the whole check.
+          if (!cluster) {
+            const all = await revocationRead(run, { watermarkKey, familyKey, session, blacklistKey });
+            return [all.blacklistJson, all.watermarkJson, all.family, all.sessionScore];
+          }
           const [entry, user] = await Promise.all([
             reads.get(blacklistKey),
-            revocationRead(run, {
-              watermarkKey,
-              familyKey,
-              session:
-                sessionIndex === null || sessionId === undefined
-                  ? null
-                  : { indexKey: sessionIndex, sessionId },
-            }),
+            revocationRead(run, { watermarkKey, familyKey, session, blacklistKey: null }),
           ]);
           return [entry, user.watermarkJson, user.family, user.sessionScore];
         }

@@ -59,7 +59,7 @@ export const SCRIPTS = {
   device_revoke: load('device_revoke', 2),
   lock_release: load('lock_release', 1),
   id_secret_init: load('id_secret_init', 1),
-  revocation_read: load('revocation_read', 3),
+  revocation_read: load('revocation_read', 4),
 } as const satisfies Record<string, LuaScript>;
 
 export type ScriptName = keyof typeof SCRIPTS;

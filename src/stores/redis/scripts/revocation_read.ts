@@ -9,6 +9,8 @@ export interface RevocationReadInput {
   readonly familyKey: string | null;
   /** The user index and the session id to score in it, when the token names a session. */
   readonly session: { readonly indexKey: string; readonly sessionId: string } | null;
+  /** The jti's blacklist entry, read here only where keys of several slots may meet (not Cluster). */
+  readonly blacklistKey: string | null;
 }
 
 export interface RevocationReadReply {
@@ -17,18 +19,25 @@ export interface RevocationReadReply {
   readonly family: [string | null, string | null] | null;
   /** The session's score in its user index (ms), or `null` (absent, or not asked). */
   readonly sessionScore: number | null;
+  /** The blacklist entry when `blacklistKey` was given (else `null`). */
+  readonly blacklistJson: string | null;
 }
 
 export async function revocationRead(
   run: ScriptRunner,
   input: RevocationReadInput,
 ): Promise<RevocationReadReply> {
-  const { watermarkKey, familyKey, session } = input;
+  const { watermarkKey, familyKey, session, blacklistKey } = input;
   const reply = replyArray(
     await run(
       SCRIPTS.revocation_read,
-      [watermarkKey, familyKey ?? watermarkKey, session?.indexKey ?? watermarkKey],
-      [familyKey === null ? '0' : '1', session?.sessionId ?? ''],
+      [
+        watermarkKey,
+        familyKey ?? watermarkKey,
+        session?.indexKey ?? watermarkKey,
+        blacklistKey ?? watermarkKey,
+      ],
+      [familyKey === null ? '0' : '1', session?.sessionId ?? '', blacklistKey === null ? '0' : '1'],
     ),
     'revocation_read',
   );
@@ -37,5 +46,6 @@ export async function revocationRead(
     watermarkJson: replyString(reply[0]),
     family: familyKey === null ? null : [replyString(reply[1]), replyString(reply[2])],
     sessionScore: score === null ? null : Number(score),
+    blacklistJson: blacklistKey === null ? null : replyString(reply[4]),
   };
 }
