@@ -24,7 +24,7 @@ import { ratios } from '../support/report.js';
 import type { Scenario } from '../support/scenario.js';
 
 const TOKENS = 1000;
-const SERVICE_KEY = 'bench-service-key-0123456789abcdef-0123456789';
+export const SERVICE_KEY = 'bench-service-key-0123456789abcdef-0123456789';
 const OIDC_CLIENT_ID = 'bench-introspector';
 const OIDC_CLIENT_SECRET = 'bench-introspector-secret-0123456789abcdef';
 /** RFC 6749 §2.3.1 client_secret_basic (id and secret are plain ASCII here). */
@@ -34,14 +34,15 @@ const LOG_LEVEL = 'info';
 const OIDC_LABEL =
   'oidc-provider: POST /token/introspection (opaque, in-memory adapter, client_secret_basic)';
 
-interface Child {
+export interface Child {
   process: ChildProcess;
   port: number;
   tokens: string[];
   stop(): Promise<void>;
 }
 
-function startChild(file: string, env: Record<string, string>): Promise<Child> {
+/** Starts `bench/servers/<file>` in its own process; resolves with its port and tokens once it is ready. */
+export function startChild(file: string, env: Record<string, string>): Promise<Child> {
   const path = fileURLToPath(new URL(`../servers/${file}`, import.meta.url));
   const child = fork(path, [], {
     execArgv: ['--import', 'tsx'],
