@@ -118,15 +118,43 @@ interface Ticket {
   readonly deps: readonly string[];
 }
 
+/** One member, or several: most keys back one entry (a jti's blacklist key) or one ticket. */
+type OneOrSet<T> = T | Set<T>;
+
+function addTo<T extends object | string>(map: Map<string, OneOrSet<T>>, key: string, value: T): void {
+  const current = map.get(key);
+  if (current === undefined) map.set(key, value);
+  else if (current instanceof Set) current.add(value);
+  else if (current !== value) map.set(key, new Set([current, value]));
+}
+
+function removeFrom<T extends object | string>(map: Map<string, OneOrSet<T>>, key: string, value: T): void {
+  const current = map.get(key);
+  if (current === undefined) return;
+  if (current instanceof Set) {
+    current.delete(value);
+    if (current.size === 0) map.delete(key);
+  } else if (current === value) {
+    map.delete(key);
+  }
+}
+
+function forEachOf<T>(members: OneOrSet<T>, fn: (value: T) => void): void {
+  if (members instanceof Set) for (const m of members) fn(m);
+  else fn(members);
+}
+
 /**
  * Facts derived from Redis keys, each dropped when any of its keys is invalidated, when its own
  * `validUntil` passes, or when everything is dropped. Bounded: the oldest entry goes first.
+ * The per-key bookkeeping holds a single member without a `Set` (the common case: a first-sight
+ * verification adds four keys, each backing that one verdict).
  */
 export class DerivedCache<V> {
   readonly #maxEntries: number;
   readonly #entries = new Map<string, Entry<V>>();
-  readonly #idsByKey = new Map<string, Set<string>>();
-  readonly #pendingByKey = new Map<string, Set<Ticket>>();
+  readonly #idsByKey = new Map<string, OneOrSet<string>>();
+  readonly #pendingByKey = new Map<string, OneOrSet<Ticket>>();
 
   constructor(hub: InvalidationHub, maxEntries: number) {
     this.#maxEntries = maxEntries;
@@ -151,21 +179,10 @@ export class DerivedCache<V> {
   /** Starts a derivation from `deps`; call it before the reads are sent. */
   begin(deps: readonly string[]): DerivationTicket<V> {
     const ticket: Ticket = { dirty: false, deps };
-    for (const key of deps) {
-      let set = this.#pendingByKey.get(key);
-      if (set === undefined) {
-        set = new Set();
-        this.#pendingByKey.set(key, set);
-      }
-      set.add(ticket);
-    }
+    const pending = this.#pendingByKey;
+    for (const key of deps) addTo(pending, key, ticket);
     const release = () => {
-      for (const key of deps) {
-        const set = this.#pendingByKey.get(key);
-        if (set === undefined) continue;
-        set.delete(ticket);
-        if (set.size === 0) this.#pendingByKey.delete(key);
-      }
+      for (const key of deps) removeFrom(pending, key, ticket);
     };
     return {
       commit: (id, value, validUntil) => {
@@ -179,19 +196,25 @@ export class DerivedCache<V> {
   /** Drops every entry derived from `key` and spoils derivations in flight that read it. */
   invalidate(key: string): void {
     const pending = this.#pendingByKey.get(key);
-    if (pending !== undefined) for (const ticket of pending) ticket.dirty = true;
+    if (pending !== undefined)
+      forEachOf(pending, (ticket) => {
+        ticket.dirty = true;
+      });
     const ids = this.#idsByKey.get(key);
     if (ids === undefined) return;
     this.#idsByKey.delete(key);
-    for (const id of ids) {
+    forEachOf(ids, (id) => {
       const entry = this.#entries.get(id);
       if (entry !== undefined) this.#delete(id, entry);
-    }
+    });
   }
 
   /** Drops everything and spoils every derivation in flight. */
   clear(): void {
-    for (const set of this.#pendingByKey.values()) for (const ticket of set) ticket.dirty = true;
+    for (const members of this.#pendingByKey.values())
+      forEachOf(members, (ticket) => {
+        ticket.dirty = true;
+      });
     this.#entries.clear();
     this.#idsByKey.clear();
   }
@@ -204,24 +227,12 @@ export class DerivedCache<V> {
       if (!oldest.done) this.#delete(oldest.value[0], oldest.value[1]);
     }
     this.#entries.set(id, entry);
-    for (const key of entry.deps) {
-      let ids = this.#idsByKey.get(key);
-      if (ids === undefined) {
-        ids = new Set();
-        this.#idsByKey.set(key, ids);
-      }
-      ids.add(id);
-    }
+    for (const key of entry.deps) addTo(this.#idsByKey, key, id);
   }
 
   #delete(id: string, entry: Entry<V>): void {
     this.#entries.delete(id);
-    for (const key of entry.deps) {
-      const ids = this.#idsByKey.get(key);
-      if (ids === undefined) continue;
-      ids.delete(id);
-      if (ids.size === 0) this.#idsByKey.delete(key);
-    }
+    for (const key of entry.deps) removeFrom(this.#idsByKey, key, id);
   }
 }
 
