@@ -31,6 +31,7 @@ import type { DerivedCache } from '../../redis/tracking.js';
 import { SCRIPTS } from './scripts.js';
 import { sessionCreate } from './scripts/session_create.js';
 import { sessionGet } from './scripts/session_get.js';
+import { sessionRotate } from './scripts/session_rotate.js';
 import { sessionUpdate } from './scripts/session_update.js';
 import { assertFiniteNumber, assertUserScoped, msUntil } from './validate.js';
 
@@ -258,11 +259,6 @@ export class RedisSessionStore implements SessionStore {
       throw new InvalidArgumentError('newSessionId', 'must differ from the old session id');
     }
     const { client, keys, clock } = this.#ctx;
-    const keyList = [
-      keys.session(oldSessionId),
-      keys.session(newSessionId),
-      keys.userSessionsOf(oldSessionId),
-    ];
     for (let attempt = 0; attempt < ROTATE_ATTEMPTS; attempt++) {
       const now = clock.now();
       const read = await this.#readLiveJson(oldSessionId, now);
@@ -271,17 +267,17 @@ export class RedisSessionStore implements SessionStore {
       const deviceIndex = moved.deviceId === null ? null : keys.deviceSessions(moved.deviceId);
       // The new id joins the device index first (dead until the script lands, filtered on read).
       if (deviceIndex !== null) await this.#deviceAdd(deviceIndex, newSessionId, moved.expiresAt, now);
-      const status = replyNumber(
-        await client.runScript(SCRIPTS.session_rotate, keyList, [
-          arg(now),
-          oldSessionId,
-          newSessionId,
-          read.value,
-          encodeSession(moved),
-        ]),
-        'session_rotate',
-      );
-      if (status === 1) {
+      const status = await sessionRotate(client.runScript.bind(client), {
+        oldRecordKey: keys.session(oldSessionId),
+        newRecordKey: keys.session(newSessionId),
+        userIndexKey: keys.userSessionsOf(oldSessionId),
+        now,
+        oldSessionId,
+        newSessionId,
+        oldRecord: read.value,
+        newRecord: encodeSession(moved),
+      });
+      if (status === 'moved') {
         // The new id is added again now that it is live: a device-index prune that ran between
         // the first add and the script saw it dead and may have removed it (as createSession's
         // step 3 does).
@@ -294,9 +290,9 @@ export class RedisSessionStore implements SessionStore {
       }
       if (deviceIndex !== null)
         await client.wrap('zRem', () => client.commands.zRem(deviceIndex, newSessionId));
-      if (status === 0) return null;
-      if (status === -2) throw new InvalidArgumentError('newSessionId', 'is already in use');
-      // -1: the record changed between our read and the script; read it again.
+      if (status === 'not_live') return null;
+      if (status === 'id_in_use') throw new InvalidArgumentError('newSessionId', 'is already in use');
+      // 'changed': the record changed between our read and the script; read it again.
     }
     return null;
   }

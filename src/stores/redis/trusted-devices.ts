@@ -15,6 +15,7 @@ import {
 import { byTrustedAtDesc, decodeTrustedDevice, encodeTrustedDevice } from './records.js';
 import { SCRIPTS } from './scripts.js';
 import { assertFiniteNumber, assertNonEmptyString, msUntil } from './validate.js';
+import { deviceRevoke } from './scripts/device_revoke.js';
 
 const BATCH = 500;
 /** Calls of `trust` when concurrent trusts keep changing which devices the bound evicts. */
@@ -138,8 +139,11 @@ export class RedisTrustedDevices implements TrustedDeviceStore {
 
   async revoke(userId: string, deviceId: string): Promise<boolean> {
     const { client, keys, clock } = this.#ctx;
-    const keyList = [keys.trustedDevice(userId, deviceId), keys.userTrustedDevices(userId)];
-    const json = replyString(await client.runScript(SCRIPTS.device_revoke, keyList, [deviceId]));
+    const json = await deviceRevoke(client.runScript.bind(client), {
+      recordKey: keys.trustedDevice(userId, deviceId),
+      userIndexKey: keys.userTrustedDevices(userId),
+      deviceId,
+    });
     const device = decodeTrustedDevice(json);
     return device !== null && device.expiresAt > clock.now();
   }
