@@ -9,6 +9,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { scenario as createSession } from './scenarios/create-session.js';
 import { scenario as httpIntrospect } from './scenarios/http-introspect.js';
+import { scenario as middleware } from './scenarios/middleware.js';
 import { scenario as refreshRotation } from './scenarios/refresh-rotation.js';
 import { scenario as revokeAll } from './scenarios/revoke-all.js';
 import { scenario as validateSession } from './scenarios/validate-session.js';
@@ -26,6 +27,7 @@ const SCENARIOS: readonly Scenario[] = [
   refreshRotation,
   revokeAll,
   httpIntrospect,
+  middleware,
 ];
 
 const DEFAULTS: Settings = {

@@ -1,6 +1,7 @@
 /**
  * HTTP introspect: `POST /v1/introspect` (RFC 7662) on the real service, listening on a port in its
- * own process. Peer: the Fastify hello-world, in its own process, under the same load.
+ * own process. Peers: the Fastify hello-world and oidc-provider's introspection endpoint, each in its
+ * own process, under the same load.
  *
  * The load comes from wrk (Debian's `wrk`: C, one thread, its Lua script below) when it is
  * installed, else from autocannon in this process. Load generator, servers and Redis share the
@@ -23,17 +24,25 @@ import { ratios } from '../support/report.js';
 import type { Scenario } from '../support/scenario.js';
 
 const TOKENS = 1000;
-const SERVICE_KEY = 'bench-service-key-0123456789abcdef-0123456789';
+export const SERVICE_KEY = 'bench-service-key-0123456789abcdef-0123456789';
+const OIDC_CLIENT_ID = 'bench-introspector';
+const OIDC_CLIENT_SECRET = 'bench-introspector-secret-0123456789abcdef';
+/** RFC 6749 §2.3.1 client_secret_basic (id and secret are plain ASCII here). */
+const OIDC_AUTHORIZATION = `Basic ${Buffer.from(`${OIDC_CLIENT_ID}:${OIDC_CLIENT_SECRET}`).toString('base64')}`;
 const LOG_LEVEL = 'info';
 
-interface Child {
+const OIDC_LABEL =
+  'oidc-provider: POST /token/introspection (opaque, in-memory adapter, client_secret_basic)';
+
+export interface Child {
   process: ChildProcess;
   port: number;
   tokens: string[];
   stop(): Promise<void>;
 }
 
-function startChild(file: string, env: Record<string, string>): Promise<Child> {
+/** Starts `bench/servers/<file>` in its own process; resolves with its port and tokens once it is ready. */
+export function startChild(file: string, env: Record<string, string>): Promise<Child> {
   const path = fileURLToPath(new URL(`../servers/${file}`, import.meta.url));
   const child = fork(path, [], {
     execArgv: ['--import', 'tsx'],
@@ -84,15 +93,16 @@ function hasWrk(): boolean {
 /**
  * wrk's script: the requests are built once per thread (`wrk.format`), taken in turn, and `done`
  * prints the run's totals and latency percentiles (µs) as one JSON line. Arguments after `--`:
- * method, path, a file of bodies (one per line, or "" for none), the Authorization header ("" for none).
+ * method, path, a file of bodies (one per line, or "" for none), the Authorization header ("" for none),
+ * the bodies' content type ("" for JSON).
  */
 const WRK_SCRIPT = `local requests = {}
 function init(args)
-  local method, path, bodies, auth = args[1], args[2], args[3], args[4]
+  local method, path, bodies, auth, ctype = args[1], args[2], args[3], args[4], args[5]
   local headers = {}
   if auth ~= "" then headers["Authorization"] = auth end
   if bodies ~= "" then
-    headers["Content-Type"] = "application/json"
+    headers["Content-Type"] = (ctype ~= nil and ctype ~= "") and ctype or "application/json"
     for line in io.lines(bodies) do requests[#requests + 1] = wrk.format(method, path, headers, line) end
   else
     requests[1] = wrk.format(method, path, headers)
@@ -117,6 +127,8 @@ interface WrkRequest {
   /** File of request bodies, one per line. */
   bodies?: string;
   authorization?: string;
+  /** Content type of the bodies (default JSON). */
+  contentType?: string;
 }
 
 /** One wrk run (1 thread, `connections` connections) against `port`. */
@@ -135,6 +147,7 @@ function wrk(
     req.path,
     req.bodies ?? '',
     req.authorization ?? '',
+    req.contentType ?? '',
   );
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -235,6 +248,22 @@ export const scenario: Scenario = {
         BENCH_RATE_LIMIT_PER_MINUTE: '0',
       });
       const hello = await launch('hello-world.ts', {});
+      const oidc = await launch('oidc-provider.ts', {
+        BENCH_TOKENS: String(TOKENS),
+        BENCH_OIDC_CLIENT_ID: OIDC_CLIENT_ID,
+        BENCH_OIDC_CLIENT_SECRET: OIDC_CLIENT_SECRET,
+      });
+      const oidcForms = oidc.tokens.map((token) => `token=${encodeURIComponent(token)}`);
+      for (const body of oidcForms.slice(0, 10)) {
+        const res = await fetch(`http://127.0.0.1:${oidc.port}/token/introspection`, {
+          method: 'POST',
+          headers: { authorization: OIDC_AUTHORIZATION, 'content-type': 'application/x-www-form-urlencoded' },
+          body,
+        });
+        const json = (await res.json()) as { active?: boolean };
+        if (res.status !== 200 || json.active !== true)
+          throw new Error(`oidc-provider introspection answered ${res.status}`);
+      }
       const headers = { authorization: `Bearer ${SERVICE_KEY}`, 'content-type': 'application/json' };
       const bodies = optix.tokens.map((token) => JSON.stringify({ token }));
       // Every token answers active from every instance before anything is measured (and is seen once).
@@ -268,6 +297,24 @@ export const scenario: Scenario = {
       const introspectAc = (port: number) =>
         viaAutocannon(() => ({ ...common(port, 0), requests: [{ ...cycling(), path: '/v1/introspect' }] }));
       const oursAc = introspectAc(optix.port);
+      let nextForm = 0;
+      const oidcAc = viaAutocannon(() => ({
+        ...common(oidc.port, 0),
+        requests: [
+          {
+            method: 'POST' as const,
+            path: '/token/introspection',
+            headers: {
+              authorization: OIDC_AUTHORIZATION,
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+            setupRequest: (req: autocannon.Request) => ({
+              ...req,
+              body: oidcForms[nextForm++ % oidcForms.length]!,
+            }),
+          },
+        ],
+      }));
       const helloGetAc = viaAutocannon(() => ({
         ...common(hello.port, 0),
         requests: [{ method: 'GET', path: '/' }],
@@ -291,6 +338,8 @@ export const scenario: Scenario = {
         const bodyFile = join(scratch, 'bodies.txt');
         writeFileSync(script, WRK_SCRIPT);
         writeFileSync(bodyFile, `${bodies.join('\n')}\n`);
+        const formFile = join(scratch, 'forms.txt');
+        writeFileSync(formFile, `${oidcForms.join('\n')}\n`);
         const introspect = (port: number) => (duration: number) =>
           wrk(script, port, settings.httpConnections, duration, {
             method: 'POST',
@@ -321,6 +370,19 @@ export const scenario: Scenario = {
                 path: '/',
                 bodies: bodyFile,
                 authorization: headers.authorization,
+              }),
+          },
+          {
+            id: 'oidc-provider',
+            label: OIDC_LABEL,
+            role: 'peer',
+            run: (d) =>
+              wrk(script, oidc.port, settings.httpConnections, d, {
+                method: 'POST',
+                path: '/token/introspection',
+                bodies: formFile,
+                authorization: OIDC_AUTHORIZATION,
+                contentType: 'application/x-www-form-urlencoded',
               }),
           },
           {
@@ -363,6 +425,7 @@ export const scenario: Scenario = {
             role: 'reference',
             run: viaAutocannon(() => ({ ...common(hello.port, 0), requests: [cycling()] })),
           },
+          { id: 'oidc-provider', label: OIDC_LABEL, role: 'peer', run: oidcAc },
           {
             id: 'ours-warn',
             label: 'ours, LOG_LEVEL=warn (diagnostic)',
@@ -400,7 +463,7 @@ export const scenario: Scenario = {
         measures:
           `${withWrk ? 'wrk (1 thread, its own process; the target pair also under autocannon in the parent process)' : 'autocannon (in the parent process)'} against the service started as in production (startServer, NODE_ENV=production, Redis backend, logs at "${LOG_LEVEL}" written to /dev/null), introspecting ${TOKENS} already-seen access tokens in turn: ` +
           'service-key check, rate limiter (Redis counter), body validation, full verification, metrics, the response schema. ' +
-          'Peer: the Fastify hello-world (no logger) in its own process, under the same load.',
+          'Peers: the Fastify hello-world (no logger) in its own process, under the same load; oidc-provider (the most-used Node OAuth server) introspecting its own opaque client-credentials tokens (default in-memory adapter, client_secret_basic, form bodies) in its own process, under the same load.',
         settings: {
           loadGenerator: generator,
           connections: settings.httpConnections,
@@ -432,6 +495,12 @@ export const scenario: Scenario = {
             label: 'ours (warn, no rate limit) / hello-world GET',
             numerator: 'ours-warn-no-limit',
             denominator: 'hello-get',
+          },
+          {
+            id: 'ours/oidc-provider',
+            label: 'ours / oidc-provider introspection',
+            numerator: 'ours',
+            denominator: 'oidc-provider',
           },
           {
             id: 'ours/hello-post',

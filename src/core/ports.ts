@@ -157,6 +157,22 @@ export interface CreateSessionOptions {
    * and `limit`) and writes nothing.
    */
   onLimit?: SessionLimitPolicy;
+  /**
+   * Also answer `deviceSeen`: whether, just before this create, another live session of the user
+   * was on the session's device (its `deviceId`). Read in the same steps as the create (the
+   * session manager's "new device" rule), so a login needs no read of its own for it. A store
+   * may answer `false` for a session whose device entry a crash lost (a "new device" warning too
+   * many, never one too few).
+   */
+  reportDeviceSeen?: boolean;
+}
+
+/** What `SessionStore.createSession` answers. */
+export interface CreateSessionResult {
+  /** Sessions ended to make room, oldest `createdAt` first. */
+  evicted: string[];
+  /** With `reportDeviceSeen` (and a session with a device): see `CreateSessionOptions`. */
+  deviceSeen?: boolean;
 }
 
 /** Options of `SessionStore.updateSession`. */
@@ -192,7 +208,7 @@ export interface SessionStore {
    *   InvalidArgumentError when `expiresAt <= now`, `expiresAt > absoluteExpiresAt`, a time is
    *   not finite, or an option is out of range. Nothing is written then.
    */
-  createSession(session: Session, options?: CreateSessionOptions): Promise<{ evicted: string[] }>;
+  createSession(session: Session, options?: CreateSessionOptions): Promise<CreateSessionResult>;
   /**
    * The live session exactly as stored, or `null`. Never returns an unknown, deleted, evicted or
    * expired session (at `expiresAt` or `absoluteExpiresAt` it has ended).
@@ -380,6 +396,8 @@ export interface RotateFamilyInput {
   nextHash: string;
   childBlob: string;
   graceMs: number;
+  /** The family's owner as the caller just read it (see `RefreshFamilyStore.rotate`). */
+  owner?: { userId: string; sessionId: string };
 }
 
 /**
@@ -423,6 +441,11 @@ export interface RefreshFamilyStore {
    * rotated / grace / reused. `graceMs` must be a finite number ≥ 0 (else `InvalidArgumentError`).
    * Of concurrent presentations of the current token, exactly one rotates; the others get `grace`
    * with that one's child.
+   *
+   * `owner`: the family's user and session as the caller has just read them (`get`). A store that
+   * needs them to address the rotation (Redis: the script's keys on the user's slot) then skips
+   * its own read. It is checked in the same atomic step: an owner that is not the family's makes
+   * `rotate` answer `not_found` and change nothing.
    */
   rotate(input: RotateFamilyInput): Promise<RotateResult>;
 }

@@ -110,6 +110,7 @@ export class RedisClient {
       leaseMs: csc.leaseMs,
       ttlMs: csc.ttlMs,
       maxEntries: csc.maxEntries,
+      isNoScript: isNoScriptError,
     });
     this.#commands = invalidatingWrites(commands, this.#tracking);
   }

@@ -23,6 +23,7 @@
  * revoke made through this instance is seen by its next verification.
  */
 import { BasicClientSideCache, BasicPooledClientSideCache } from '@redis/client';
+import type { LuaScript } from './commands.js';
 
 /** Called with an invalidated key, or `null` when everything was dropped. */
 export type InvalidationListener = (key: string | null) => void;
@@ -117,9 +118,37 @@ interface Ticket {
   readonly deps: readonly string[];
 }
 
+/** One member, or several: most keys back one entry (a jti's blacklist key) or one ticket. */
+type OneOrSet<T> = T | Set<T>;
+
+function addTo<T extends object | string>(map: Map<string, OneOrSet<T>>, key: string, value: T): void {
+  const current = map.get(key);
+  if (current === undefined) map.set(key, value);
+  else if (current instanceof Set) current.add(value);
+  else if (current !== value) map.set(key, new Set([current, value]));
+}
+
+function removeFrom<T extends object | string>(map: Map<string, OneOrSet<T>>, key: string, value: T): void {
+  const current = map.get(key);
+  if (current === undefined) return;
+  if (current instanceof Set) {
+    current.delete(value);
+    if (current.size === 0) map.delete(key);
+  } else if (current === value) {
+    map.delete(key);
+  }
+}
+
+function forEachOf<T>(members: OneOrSet<T>, fn: (value: T) => void): void {
+  if (members instanceof Set) for (const m of members) fn(m);
+  else fn(members);
+}
+
 /**
  * Facts derived from Redis keys, each dropped when any of its keys is invalidated, when its own
  * `validUntil` passes, or when everything is dropped. Bounded: the oldest entry goes first.
+ * The per-key bookkeeping holds a single member without a `Set` (the common case: a first-sight
+ * verification adds four keys, each backing that one verdict).
  */
 /** Lookups of the derived caches of one connection: the operator overview's hit ratio. */
 export interface CacheLookups {
@@ -131,8 +160,8 @@ export class DerivedCache<V> {
   readonly #maxEntries: number;
   readonly #lookups: CacheLookups;
   readonly #entries = new Map<string, Entry<V>>();
-  readonly #idsByKey = new Map<string, Set<string>>();
-  readonly #pendingByKey = new Map<string, Set<Ticket>>();
+  readonly #idsByKey = new Map<string, OneOrSet<string>>();
+  readonly #pendingByKey = new Map<string, OneOrSet<Ticket>>();
 
   constructor(hub: InvalidationHub, maxEntries: number, lookups: CacheLookups = { hits: 0, misses: 0 }) {
     this.#maxEntries = maxEntries;
@@ -163,21 +192,10 @@ export class DerivedCache<V> {
   /** Starts a derivation from `deps`; call it before the reads are sent. */
   begin(deps: readonly string[]): DerivationTicket<V> {
     const ticket: Ticket = { dirty: false, deps };
-    for (const key of deps) {
-      let set = this.#pendingByKey.get(key);
-      if (set === undefined) {
-        set = new Set();
-        this.#pendingByKey.set(key, set);
-      }
-      set.add(ticket);
-    }
+    const pending = this.#pendingByKey;
+    for (const key of deps) addTo(pending, key, ticket);
     const release = () => {
-      for (const key of deps) {
-        const set = this.#pendingByKey.get(key);
-        if (set === undefined) continue;
-        set.delete(ticket);
-        if (set.size === 0) this.#pendingByKey.delete(key);
-      }
+      for (const key of deps) removeFrom(pending, key, ticket);
     };
     return {
       commit: (id, value, validUntil) => {
@@ -191,19 +209,25 @@ export class DerivedCache<V> {
   /** Drops every entry derived from `key` and spoils derivations in flight that read it. */
   invalidate(key: string): void {
     const pending = this.#pendingByKey.get(key);
-    if (pending !== undefined) for (const ticket of pending) ticket.dirty = true;
+    if (pending !== undefined)
+      forEachOf(pending, (ticket) => {
+        ticket.dirty = true;
+      });
     const ids = this.#idsByKey.get(key);
     if (ids === undefined) return;
     this.#idsByKey.delete(key);
-    for (const id of ids) {
+    forEachOf(ids, (id) => {
       const entry = this.#entries.get(id);
       if (entry !== undefined) this.#delete(id, entry);
-    }
+    });
   }
 
   /** Drops everything and spoils every derivation in flight. */
   clear(): void {
-    for (const set of this.#pendingByKey.values()) for (const ticket of set) ticket.dirty = true;
+    for (const members of this.#pendingByKey.values())
+      forEachOf(members, (ticket) => {
+        ticket.dirty = true;
+      });
     this.#entries.clear();
     this.#idsByKey.clear();
   }
@@ -216,31 +240,49 @@ export class DerivedCache<V> {
       if (!oldest.done) this.#delete(oldest.value[0], oldest.value[1]);
     }
     this.#entries.set(id, entry);
-    for (const key of entry.deps) {
-      let ids = this.#idsByKey.get(key);
-      if (ids === undefined) {
-        ids = new Set();
-        this.#idsByKey.set(key, ids);
-      }
-      ids.add(id);
-    }
+    for (const key of entry.deps) addTo(this.#idsByKey, key, id);
   }
 
   #delete(id: string, entry: Entry<V>): void {
     this.#entries.delete(id);
-    for (const key of entry.deps) {
-      const ids = this.#idsByKey.get(key);
-      if (ids === undefined) continue;
-      ids.delete(id);
-      if (ids.size === 0) this.#idsByKey.delete(key);
-    }
+    for (const key of entry.deps) removeFrom(this.#idsByKey, key, id);
   }
+}
+
+/** What one round trip derived, to keep under `id` until `validUntil` (ms on the caller's clock). */
+export interface Derived<V> {
+  readonly id: string;
+  readonly value: V;
+  readonly validUntil: number;
 }
 
 /** What `RedisClient.tracking` offers the stores. */
 export interface RedisTracking {
   /** Reads through the tracked connection (served from the local cache when possible). */
   readonly commands: TrackedReads;
+  /**
+   * Runs a read-only script on the tracked connection (`EVALSHA`, `EVAL` on `NOSCRIPT`). Redis
+   * tracks the keys a script reads for the connection that called it, so a value derived from its
+   * reply is invalidated like one derived from plain reads. Its reply is not cached by node-redis.
+   */
+  runScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
+  /**
+   * The value `cache` holds under `id` while the lease holds. When the lease has lapsed,
+   * everything cached is dropped first and `undefined` returned: the caller reads Redis.
+   */
+  lookup<V>(cache: DerivedCache<V>, id: string, now: number): V | undefined;
+  /**
+   * One round trip over `deps`, its result kept in `cache`: `read` sends it (one call for all the
+   * keys, however many commands it pipelines), `keep` says what to store (or `null`). Nothing is
+   * stored when any of `deps` was invalidated while `read` was in flight, or when it failed.
+   * The bookkeeping is done once per round trip, not per key.
+   */
+  derive<V, R>(
+    cache: DerivedCache<V>,
+    deps: readonly string[],
+    read: () => Promise<R>,
+    keep: (reply: R) => Derived<V> | null,
+  ): Promise<R>;
   /** True while the lease holds (see the module comment): cached answers may be used. */
   isFresh(): boolean;
   /** Drops every cached answer (raw replies and derived facts). */
@@ -260,6 +302,8 @@ export interface TrackedReads {
   get(key: string): Promise<string | null>;
   hmGet(key: string, fields: string[]): Promise<Array<string | null>>;
   zScore(key: string, member: string): Promise<number | null>;
+  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
 /**
@@ -275,6 +319,7 @@ export class TrackingController implements RedisTracking {
   readonly #ping: () => Promise<void>;
   readonly #leaseMs: number;
   readonly #maxEntries: number;
+  readonly #isNoScript: (err: unknown) => boolean;
   #confirmedAt = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
   #inFlight = false;
@@ -287,8 +332,11 @@ export class TrackingController implements RedisTracking {
     leaseMs: number;
     ttlMs: number;
     maxEntries: number;
+    /** Recognises the server's `NOSCRIPT` reply (the client's one matcher). */
+    isNoScript: (err: unknown) => boolean;
   }) {
     this.commands = options.commands;
+    this.#isNoScript = options.isNoScript;
     this.#provider = options.provider;
     this.#hub = options.hub;
     this.#ping = options.ping;
@@ -303,6 +351,41 @@ export class TrackingController implements RedisTracking {
 
   reset(): void {
     this.#provider.clear(false);
+  }
+
+  async runScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.commands.evalSha(script.sha1, { keys, arguments: args });
+    } catch (err) {
+      if (!this.#isNoScript(err)) throw err;
+      return await this.commands.eval(script.source, { keys, arguments: args });
+    }
+  }
+
+  lookup<V>(cache: DerivedCache<V>, id: string, now: number): V | undefined {
+    if (this.isFresh()) return cache.get(id, now);
+    this.reset();
+    return undefined;
+  }
+
+  async derive<V, R>(
+    cache: DerivedCache<V>,
+    deps: readonly string[],
+    read: () => Promise<R>,
+    keep: (reply: R) => Derived<V> | null,
+  ): Promise<R> {
+    const ticket = cache.begin(deps);
+    let reply: R;
+    try {
+      reply = await read();
+    } catch (err) {
+      ticket.abort();
+      throw err;
+    }
+    const kept = keep(reply);
+    if (kept === null) ticket.abort();
+    else ticket.commit(kept.id, kept.value, kept.validUntil);
+    return reply;
   }
 
   invalidateLocal(keys: readonly string[]): void {

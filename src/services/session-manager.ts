@@ -112,41 +112,54 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       absoluteExpiresAt: now + absoluteMs,
       mfaVerified: input.mfaVerified === true,
     };
-    // Whether this device is new is decided before the session joins the index.
-    const knownDevice = deviceId !== null && (await isKnownDevice(input.userId, deviceId));
-    const { evicted } = await stores.sessionStore.createSession(session, { maxSessions, onLimit: policy });
+    // Whether this device is new: trusted for the user, or on one of the user's live sessions just
+    // before this one joins the index (the store reads that in the create's own steps). The
+    // trusted-device read goes out with the create.
+    const [created, trusted] = await Promise.all([
+      stores.sessionStore.createSession(session, {
+        maxSessions,
+        onLimit: policy,
+        ...(deviceId === null ? {} : { reportDeviceSeen: true }),
+      }),
+      // Unreadable: not trusted (a "new device" warning too many rather than a failed login).
+      deviceId === null ? null : stores.trustedDevices.get(input.userId, deviceId).catch(() => null),
+    ]);
+    const { evicted } = created;
+    const knownDevice = deviceId !== null && (trusted !== null || created.deviceSeen === true);
     const context = { sessionId: session.sessionId, ipAddress, userAgent };
-    await stores.securityEvents.record({
-      type: 'session_created',
-      userId: session.userId,
-      ...context,
-      details: { deviceId, mfaVerified: session.mfaVerified },
-    });
-    if (deviceId !== null && !knownDevice) {
-      await stores.securityEvents.record({
-        type: 'new_device',
+    // The events are independent writes: sent together (one round trip), each one atomic.
+    const events: Array<Promise<unknown>> = [
+      stores.securityEvents.record({
+        type: 'session_created',
         userId: session.userId,
-        severity: 'warning',
         ...context,
-        details: { deviceId },
-      });
+        details: { deviceId, mfaVerified: session.mfaVerified },
+      }),
+    ];
+    if (deviceId !== null && !knownDevice) {
+      events.push(
+        stores.securityEvents.record({
+          type: 'new_device',
+          userId: session.userId,
+          severity: 'warning',
+          ...context,
+          details: { deviceId },
+        }),
+      );
     }
     for (const id of evicted) {
-      await stores.securityEvents.record({
-        type: 'session_limit_eviction',
-        userId: session.userId,
-        severity: 'warning',
-        sessionId: id,
-        details: { limit: maxSessions, newSessionId: session.sessionId },
-      });
+      events.push(
+        stores.securityEvents.record({
+          type: 'session_limit_eviction',
+          userId: session.userId,
+          severity: 'warning',
+          sessionId: id,
+          details: { limit: maxSessions, newSessionId: session.sessionId },
+        }),
+      );
     }
+    await Promise.all(events);
     return session;
-  }
-
-  async function isKnownDevice(userId: string, deviceId: string): Promise<boolean> {
-    const sessions = await stores.sessionStore.getUserSessions(userId, { activeOnly: true });
-    if (sessions.some((s) => s.deviceId === deviceId)) return true;
-    return (await stores.trustedDevices.get(userId, deviceId)) !== null;
   }
 
   async function validateSession(

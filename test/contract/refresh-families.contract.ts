@@ -115,6 +115,34 @@ export function refreshFamiliesContract(name: string, makeStores: MakeStores): v
         assert.equal(r2.family.generation, 2);
       }));
 
+    it('rotate with the owner named by the caller: the right one rotates, another one changes nothing', () =>
+      withStores(makeStores, async (ctx) => {
+        const userId = uniqueUserId();
+        const { family, tokenHash } = await setupFamily(ctx, userId);
+        const other = makeSession(userId, {}, now(ctx));
+        await ctx.stores.sessionStore.createSession(other);
+        const named = (owner: { userId: string; sessionId: string }) =>
+          ctx.stores.refreshFamilies.rotate({
+            familyId: family.familyId,
+            presentedHash: tokenHash,
+            nextHash: newTokenHash(),
+            childBlob: 'child-token-blob',
+            graceMs: 10_000,
+            owner,
+          });
+        // Another session of the same user (same slot), and another user: not this family's owner.
+        assert.deepEqual(await named({ userId, sessionId: other.sessionId }), { status: 'not_found' });
+        const stranger = uniqueUserId();
+        const strangerSession = makeSession(stranger, {}, now(ctx));
+        assert.deepEqual(await named({ userId: stranger, sessionId: strangerSession.sessionId }), {
+          status: 'not_found',
+        });
+        assert.deepEqual(await ctx.stores.refreshFamilies.get(family.familyId), family, 'nothing changed');
+        const r = await named({ userId, sessionId: family.sessionId });
+        assert.equal(r.status, 'rotated');
+        assert.equal(r.family.generation, 1);
+      }));
+
     it('the previous hash within graceMs gets the same child again, without forking', () =>
       withStores(makeStores, async (ctx) => {
         const { family, tokenHash, session } = await setupFamily(ctx, uniqueUserId());

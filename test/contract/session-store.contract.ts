@@ -50,6 +50,33 @@ export function sessionStoreContract(name: string, makeStores: MakeStores): void
         assert.deepEqual(await store.getSession(session.sessionId), session);
       }));
 
+    it('reportDeviceSeen: whether another live session of the user was on the device just before', () =>
+      withStores(makeStores, async (ctx) => {
+        const store = ctx.stores.sessionStore;
+        const userId = uniqueUserId();
+        const first = makeSession(userId, {}, now(ctx));
+        const device = first.deviceId!;
+        const asked = { reportDeviceSeen: true };
+        assert.deepEqual(await store.createSession(first, asked), { evicted: [], deviceSeen: false });
+        const second = makeSession(userId, { deviceId: device }, now(ctx));
+        assert.deepEqual(await store.createSession(second, asked), { evicted: [], deviceSeen: true });
+        // Another user on the same device: not this user's.
+        const stranger = makeSession(uniqueUserId(), { deviceId: device }, now(ctx));
+        assert.deepEqual(await store.createSession(stranger, asked), { evicted: [], deviceSeen: false });
+        // Ended sessions do not count; the session evicted by this very create does (seen before).
+        await store.deleteSession(first.sessionId);
+        await store.deleteSession(second.sessionId);
+        const third = makeSession(userId, { deviceId: device }, now(ctx));
+        assert.deepEqual(await store.createSession(third, asked), { evicted: [], deviceSeen: false });
+        const fourth = makeSession(userId, { deviceId: device }, now(ctx));
+        assert.deepEqual(await store.createSession(fourth, { ...asked, maxSessions: 1 }), {
+          evicted: [third.sessionId],
+          deviceSeen: true,
+        });
+        // Not asked: not answered.
+        assert.deepEqual(await store.createSession(makeSession(userId, {}, now(ctx))), { evicted: [] });
+      }));
+
     it('any printable Unicode user id (tenant:kim, spaces, braces, emoji, 256 bytes) is kept as given', () =>
       withStores(makeStores, async (ctx) => {
         const store = ctx.stores.sessionStore;

@@ -68,6 +68,11 @@ export class CheckedRefreshFamilies implements RefreshFamilyStore {
           throw new InvalidArgumentError('childBlob', 'must be a string');
         assertFiniteNumber('graceMs', input.graceMs);
         if (input.graceMs < 0) throw new InvalidArgumentError('graceMs', 'must not be negative');
+        if (input.owner !== undefined) {
+          assertObject('owner', input.owner);
+          assertUserId(input.owner.userId);
+          this.#ctx.ids.parse('owner.sessionId', input.owner.sessionId);
+        }
       },
       () => this.#inner.rotate(input),
     );

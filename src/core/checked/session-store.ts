@@ -1,7 +1,12 @@
 import { InvalidArgumentError, InvalidIdError } from '../errors.js';
 import { assertId, assertUserId, type IdCodec } from '../ids.js';
 import { SESSION_LIMIT_POLICIES } from '../limits.js';
-import type { CreateSessionOptions, GuideSessionStore, UpdateSessionOptions } from '../ports.js';
+import type {
+  CreateSessionOptions,
+  CreateSessionResult,
+  GuideSessionStore,
+  UpdateSessionOptions,
+} from '../ports.js';
 import type { Session } from '../types.js';
 import { assertFiniteNumber, assertObject, assertUserScoped } from '../validate.js';
 import { type CheckContext, KnownIds } from './context.js';
@@ -30,6 +35,9 @@ function assertLimitOptions(options: CreateSessionOptions): void {
   if (onLimit !== undefined && !SESSION_LIMIT_POLICIES.includes(onLimit)) {
     throw new InvalidArgumentError('onLimit', `must be one of ${SESSION_LIMIT_POLICIES.join(', ')}`);
   }
+  if (options.reportDeviceSeen !== undefined && typeof options.reportDeviceSeen !== 'boolean') {
+    throw new InvalidArgumentError('reportDeviceSeen', 'must be a boolean');
+  }
 }
 
 /** `GuideSessionStore` (the port and the guide's extra methods) with every argument checked before the backend sees it. */
@@ -44,7 +52,7 @@ export class CheckedSessionStore implements GuideSessionStore {
     this.#knownSessionIds = new KnownIds(ctx.ids);
   }
 
-  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
+  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<CreateSessionResult> {
     assertSession(this.#ctx.ids, session);
     assertLimitOptions(options);
     if (session.expiresAt <= this.#ctx.clock.now()) {

@@ -82,6 +82,9 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
     const record = state.read(state.families, input.familyId, now);
     if (record === undefined) return { status: 'not_found' };
     const family = record.family;
+    const owner = input.owner;
+    if (owner !== undefined && (owner.userId !== family.userId || owner.sessionId !== family.sessionId))
+      return { status: 'not_found' };
     const current = input.presentedHash === record.currentHash;
     const previous = record.previousHash !== null && input.presentedHash === record.previousHash;
     if (!current && !previous && !record.history.includes(input.presentedHash)) {

@@ -1,6 +1,11 @@
 import { InvalidArgumentError, SessionLimitError } from '../../core/errors.js';
 import { DEFAULT_SESSION_LIMIT_POLICY } from '../../core/limits.js';
-import type { CreateSessionOptions, GuideSessionStore, UpdateSessionOptions } from '../../core/ports.js';
+import type {
+  CreateSessionOptions,
+  CreateSessionResult,
+  GuideSessionStore,
+  UpdateSessionOptions,
+} from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import { byCreatedAtDesc, copySession, indexAdd, indexRemove, type MemoryState } from './state.js';
 
@@ -20,7 +25,7 @@ export class MemorySessionStore implements GuideSessionStore {
     this.#state = state;
   }
 
-  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
+  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<CreateSessionResult> {
     const state = this.#state;
     const now = state.now();
 
@@ -33,6 +38,10 @@ export class MemorySessionStore implements GuideSessionStore {
       if (other !== null) live.push(other);
     }
 
+    const deviceSeen =
+      options.reportDeviceSeen === true && session.deviceId !== null
+        ? live.some((other) => other.deviceId === session.deviceId)
+        : undefined;
     const evicted: string[] = [];
     if (options.maxSessions !== undefined && live.length >= options.maxSessions) {
       if ((options.onLimit ?? DEFAULT_SESSION_LIMIT_POLICY) === 'deny') {
@@ -54,7 +63,7 @@ export class MemorySessionStore implements GuideSessionStore {
     }
     // The refresh families of the sessions evicted here go too.
     if (evicted.length > 0) state.dropEndedFamilies(session.userId, now);
-    return { evicted };
+    return deviceSeen === undefined ? { evicted } : { evicted, deviceSeen };
   }
 
   async getSession(sessionId: string): Promise<Session | null> {

@@ -12,8 +12,7 @@ import { createIdCodec, type IdCodec, MIN_ID_TAG_SECRET_BYTES, PLAIN_ID_CODEC } 
 import type { WriteAdmission } from '../../redis/memory-guard.js';
 import type { GuideStores } from '../../core/ports.js';
 import type { RedisClient } from '../../redis/client.js';
-import { type RedisStoreContext, replyString } from './context.js';
-import { SCRIPTS } from './scripts.js';
+import type { RedisStoreContext } from './context.js';
 import { createKeySchema } from './keys.js';
 import { RedisActivityBuckets } from './activity-buckets.js';
 import { RedisHandoffs } from './handoffs.js';
@@ -25,6 +24,7 @@ import { RedisSecurityEvents } from './security-events.js';
 import { RedisSessionStore } from './session-store.js';
 import { RedisTokenBlacklist } from './token-blacklist.js';
 import { RedisTrustedDevices } from './trusted-devices.js';
+import { idSecretInit } from './scripts/id_secret_init.js';
 
 export { createKeySchema, type KeySchema } from './keys.js';
 export { RedisActivityBuckets } from './activity-buckets.js';
@@ -86,7 +86,7 @@ export async function loadIdCodec(
   if (options.secret !== undefined) return createIdCodec(options.secret);
   const key = createKeySchema(options.keyPrefix ?? client.keyPrefix).idTagSecret();
   const candidate = randomBytes(MIN_ID_TAG_SECRET_BYTES).toString('base64url');
-  const stored = replyString(await client.runScript(SCRIPTS.id_secret_init, [key], [candidate]));
+  const stored = await idSecretInit(client.runScript.bind(client), { secretKey: key, candidate });
   const secret = stored === null ? null : Buffer.from(stored, 'base64url');
   if (secret === null || secret.length < MIN_ID_TAG_SECRET_BYTES || secret.toString('base64url') !== stored) {
     throw new StoreUnavailableError(`Redis ${key} does not hold an id-tag secret of at least 32 bytes`);

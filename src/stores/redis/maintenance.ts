@@ -2,11 +2,11 @@ import { skippedCleanup } from '../../core/cleanup.js';
 import { randomToken } from '../../core/ids.js';
 import type { CleanupRunOptions, CleanupStats, StoreMaintenance, StoreStats } from '../../core/ports.js';
 import { type RedisStoreContext, scanKeys } from './context.js';
-import { SCRIPTS } from './scripts.js';
 import { cleanupEventIndexes } from './security-events.js';
 import { cleanupSessionIndexes } from './session-store.js';
 import { cleanupTokenIndexes } from './token-blacklist.js';
 import { cleanupTrustedDeviceIndexes } from './trusted-devices.js';
+import { lockRelease } from './scripts/lock_release.js';
 
 /** How long one sweeper holds the cleanup lock before another instance may take over, in ms. */
 const CLEANUP_LOCK_MS = 10 * 60_000;
@@ -124,7 +124,7 @@ export class RedisStoreMaintenance implements StoreMaintenance {
         durationMs: Math.round(performance.now() - started),
       };
     } finally {
-      await client.runScript(SCRIPTS.lock_release, [lockKey], [token]);
+      await lockRelease(client.runScript.bind(client), { lockKey, token });
     }
   }
 }

@@ -18,6 +18,9 @@ import {
 } from './context.js';
 import { decodeSession } from './records.js';
 import { SCRIPTS } from './scripts.js';
+import { familyCreate } from './scripts/family_create.js';
+import { familyRotate } from './scripts/family_rotate.js';
+import { assertUserScoped } from '../../core/validate.js';
 import { indexRevokedFamily } from './token-blacklist.js';
 /**
  * Deletes the refresh families of the user's ended sessions (`family_drop.lua`). `owner`: the user,
@@ -135,39 +138,25 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     const key = keys.family(input.familyId);
     const now = clock.now();
     const px = ttlMs(input.ttlSeconds);
-    const reply = replyArray(
-      await client.runScript(
-        SCRIPTS.family_create,
-        [
-          key,
-          keys.userWatermark(input.userId),
-          keys.userFamilies(input.userId),
-          keys.userSessions(input.userId),
-          keys.session(input.sessionId),
-        ],
-        [
-          arg(now),
-          arg(px),
-          input.familyId,
-          input.sessionId,
-          ...['userId', input.userId, 'sessionId', input.sessionId, 'cur', input.tokenHash, 'gen', '0'],
-          ...['createdAt', arg(now), 'revoked', '0'],
-          ...(claims === null ? [] : ['claims', claims]),
-        ],
-      ),
-      'family_create',
-    ).map(replyString);
-    const [gen, expiry, ...ended] = reply;
-    const userGeneration = Number(gen);
-    if (gen === null || gen === undefined || !Number.isFinite(userGeneration))
-      throw unexpectedReply('family_create', reply);
+    const created = await familyCreate(client.runScript.bind(client), {
+      familyKey: key,
+      watermarkKey: keys.userWatermark(input.userId),
+      userFamiliesKey: keys.userFamilies(input.userId),
+      userSessionsKey: keys.userSessions(input.userId),
+      sessionKey: keys.session(input.sessionId),
+      familyId: input.familyId,
+      now,
+      ttlMs: px,
+      userId: input.userId,
+      sessionId: input.sessionId,
+      tokenHash: input.tokenHash,
+      claims,
+    });
     // Re-creating would un-revoke a revoked family or restart a rotated one.
-    if (userGeneration < 0) throw new InvalidArgumentError('familyId', 'already exists');
-    const expiresAt = Number(expiry);
-    if (!Number.isFinite(expiresAt)) throw unexpectedReply('family_create', reply);
+    if (created === null) throw new InvalidArgumentError('familyId', 'already exists');
+    const { userGeneration, expiresAt, ended } = created;
     // The families of the user's ended sessions go (the script could not declare their keys).
-    const endedIds = ended.filter((id): id is string => typeof id === 'string');
-    if (endedIds.length > 0) await dropEndedFamilies(this.#ctx, { userId: input.userId }, endedIds);
+    if (ended.length > 0) await dropEndedFamilies(this.#ctx, { userId: input.userId }, ended);
     const family: RefreshFamily = {
       familyId: input.familyId,
       userId: input.userId,
@@ -197,43 +186,48 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     const { client, keys, clock } = this.#ctx;
     const familyKey = keys.family(input.familyId);
 
-    // Step 1: read the family to learn its user and session (the script's other KEYS). Unknown
-    // and expired families end here. A revoked one does not: the script checks the presented
-    // secret before it says anything about the family (no revoked/invalid oracle).
-    const fields = await client.wrap('hGetAll', () => client.commands.hGetAll(familyKey));
-    const read = decodeFamily(input.familyId, fields, clock.now());
-    if (read === null) return { status: 'not_found' };
-    let sessionKeys: string[];
+    // Step 1: learn the family's user and session (the script's other KEYS): from the caller,
+    // who has just read them, or by reading the family. Unknown and expired families end here. A
+    // revoked one does not: the script checks the presented secret before it says anything about
+    // the family (no revoked/invalid oracle).
+    let owner = input.owner;
+    if (owner === undefined) {
+      const fields = await client.wrap('hGetAll', () => client.commands.hGetAll(familyKey));
+      const read = decodeFamily(input.familyId, fields, clock.now());
+      if (read === null) return { status: 'not_found' };
+      owner = { userId: read.userId, sessionId: read.sessionId };
+    }
+    let sessionKeys: { recordKey: string; userIndexKey: string; watermarkKey: string };
     try {
-      sessionKeys = [
-        keys.session(read.sessionId),
-        keys.userSessionsOf(read.sessionId),
-        keys.userWatermark(read.userId),
-      ];
+      // One slot: a session or user of another tag than the family's cannot be its owner.
+      assertUserScoped(this.#ctx.ids, 'familyId', input.familyId, owner.userId);
+      assertUserScoped(this.#ctx.ids, 'sessionId', owner.sessionId, owner.userId);
+      sessionKeys = {
+        recordKey: keys.session(owner.sessionId),
+        userIndexKey: keys.userSessionsOf(owner.sessionId),
+        watermarkKey: keys.userWatermark(owner.userId),
+      };
     } catch {
       // A tombstone (revoked while unknown: no owner, no tokens) or a record this store did not
-      // write: no presented hash was ever one of its tokens.
-      return { status: 'invalid' };
+      // write: no presented hash was ever one of its tokens. A named owner that cannot be the
+      // family's: not this family.
+      return { status: input.owner === undefined ? 'invalid' : 'not_found' };
     }
 
     // Step 2: the compare-and-set over family, session, user index and watermark (one slot).
     const now = clock.now();
-    const reply = replyArray(
-      await client.runScript(
-        SCRIPTS.family_rotate,
-        [familyKey, ...sessionKeys],
-        [
-          arg(now),
-          read.sessionId,
-          input.presentedHash,
-          input.nextHash,
-          input.childBlob,
-          arg(input.graceMs),
-          REUSE_REASON,
-        ],
-      ),
-      'family_rotate',
-    );
+    const reply = await familyRotate(client.runScript.bind(client), {
+      familyKey,
+      ...sessionKeys,
+      now,
+      userId: owner.userId,
+      sessionId: owner.sessionId,
+      presentedHash: input.presentedHash,
+      nextHash: input.nextHash,
+      childBlob: input.childBlob,
+      graceMs: input.graceMs,
+      reuseReason: REUSE_REASON,
+    });
     const [status, view, extra] = reply;
     switch (status) {
       case 'not_found':
@@ -260,7 +254,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
         };
       case 'reused': {
         const family = decodeView(input.familyId, view);
-        const sessionEnded = decodeSession(read.sessionId, replyString(extra));
+        const sessionEnded = decodeSession(owner.sessionId, replyString(extra));
         // Step 3 (other slots): index the revoked family; drop the ended session's device entry.
         // Both are secondary: the family hash and the user index already say it all.
         await Promise.all([

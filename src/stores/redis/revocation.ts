@@ -3,6 +3,7 @@ import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
 import type { DerivedCache } from '../../redis/tracking.js';
 import type { RedisStoreContext } from './context.js';
 import { decodeBlacklistEntry, decodeUserGeneration, decodeWatermark } from './records.js';
+import { revocationRead } from './scripts/revocation_read.js';
 
 /**
  * Ids of frozen queries: a caller that asks again with the same query object skips the
@@ -29,18 +30,30 @@ function computeVerdictId(query: RevocationQuery): string {
   return `${query.jti}\n${query.userId}\n${query.issuedAtMs}\n${query.userGeneration}\n${query.familyId}\n${query.sessionId}`;
 }
 
+/** The `{tag}` of a key (its hash slot on Cluster), or the whole key when it has none. */
+function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  const close = open === -1 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open, close + 1) : key;
+}
+
+type Replies = [string | null, string | null, Array<string | null> | null, number | null];
+
 /**
- * `RevocationChecker` on Redis: up to four plain reads issued together (node-redis pipelines them
- * into one round trip) — the jti's blacklist entry, the user's watermark, the family's `revoked`
- * and `expiresAt` fields, the session's score in its user's index. Returns the first reason in
- * the order blacklisted, user_revoked, family_revoked, session_ended (as the memory store does).
+ * `RevocationChecker` on Redis: one command per check — `revocation_read.lua` reads the jti's
+ * blacklist entry, the user's watermark, the family's `revoked` and `expiresAt` fields and the
+ * session's score in its user index. On Cluster the blacklist entry lives on its own slot: it is
+ * a plain `GET` sent with the script (one round trip, pipelined). (A query whose family or session
+ * carries another user's tag cannot be read by one script on Cluster: its keys are then read one
+ * by one.) Returns the first reason in the
+ * order blacklisted, user_revoked, family_revoked, session_ended (as the memory store does).
  *
  * With the client's client-side cache on (`RedisClient.tracking`), the reads go through the
  * tracked connection and a "not revoked" answer is kept in process, keyed by the whole query and
  * tied to the keys it was read from: any write to one of them (from any process) drops it. It is
  * kept no longer than the earliest of the token's `exp`, the family's and the session's expiry,
  * and the cache's `ttlMs`, and used only while the tracked connection's lease holds. "Revoked"
- * answers are not kept (they go to Redis, usually answered from node-redis's own cache).
+ * answers are not kept.
  *
  * The query is checked by `CheckedRevocationChecker` (`core/checked/`) before it gets here.
  */
@@ -57,16 +70,11 @@ export class RedisRevocationChecker implements RevocationChecker {
     const { client, keys, clock } = this.#ctx;
     const tracking = client.tracking;
     const verdicts = this.#verdicts;
-    const id = verdicts && verdictId(query);
+    const id = verdicts === null ? null : verdictId(query);
     if (tracking !== null && verdicts !== null && id !== null) {
-      if (tracking.isFresh()) {
-        if (verdicts.get(id, clock.now()) === true) return null;
-      } else {
-        tracking.reset();
-      }
+      if (tracking.lookup(verdicts, id, clock.now()) === true) return null;
     }
 
-    const reads = tracking?.commands ?? client.commands;
     const blacklistKey = keys.blacklist(query.jti);
     const watermarkKey = keys.userWatermark(query.userId);
     const familyKey = query.familyId === undefined ? null : keys.family(query.familyId);
@@ -76,35 +84,52 @@ export class RedisRevocationChecker implements RevocationChecker {
     const deps = [blacklistKey, watermarkKey];
     if (familyKey !== null) deps.push(familyKey);
     if (sessionIndex !== null) deps.push(sessionIndex);
-    const ticket = verdicts?.begin(deps);
-    let replies: [string | null, string | null, Array<string | null> | null, number | null];
-    try {
-      // One deadline for the four reads (they go out together, pipelined).
-      replies = await client.wrap('revocation check', () =>
-        Promise.all([
+    const tag = hashTag(watermarkKey);
+    const oneSlot =
+      (familyKey === null || hashTag(familyKey) === tag) &&
+      (sessionIndex === null || hashTag(sessionIndex) === tag);
+    const reads = tracking?.commands ?? client.commands;
+    const cluster = client.topology === 'cluster';
+    const run = tracking === null ? client.runScript.bind(client) : tracking.runScript.bind(tracking);
+    // One deadline for the round trip (the reads go out together, pipelined).
+    const read = (): Promise<Replies> =>
+      client.wrap('revocation check', async () => {
+        if (oneSlot) {
+          const session =
+            sessionIndex === null || sessionId === undefined ? null : { indexKey: sessionIndex, sessionId };
+          // Not a Cluster: every key may meet in one script, one command for the whole check.
+          if (!cluster) {
+            const all = await revocationRead(run, { watermarkKey, familyKey, session, blacklistKey });
+            return [all.blacklistJson, all.watermarkJson, all.family, all.sessionScore];
+          }
+          const [entry, user] = await Promise.all([
+            reads.get(blacklistKey),
+            revocationRead(run, { watermarkKey, familyKey, session, blacklistKey: null }),
+          ]);
+          return [entry, user.watermarkJson, user.family, user.sessionScore];
+        }
+        return Promise.all([
           reads.get(blacklistKey),
           reads.get(watermarkKey),
           familyKey === null ? null : reads.hmGet(familyKey, ['revoked', 'expiresAt']),
           sessionIndex === null || sessionId === undefined ? null : reads.zScore(sessionIndex, sessionId),
-        ]),
-      );
-    } catch (err) {
-      ticket?.abort();
-      throw err;
-    }
-    const [entryJson, watermarkJson, family, sessionScore] = replies;
-    const now = clock.now();
-    const reason = decide(query, now, entryJson, watermarkJson, family, sessionScore);
-    if (reason !== null || ticket === undefined || id === null) {
-      ticket?.abort();
-      return reason;
-    }
-    let validUntil = now + (tracking?.ttlMs ?? 0);
-    if (query.expiresAtMs !== undefined) validUntil = Math.min(validUntil, query.expiresAtMs);
-    if (family !== null) validUntil = Math.min(validUntil, Number(family[1]));
-    if (sessionScore !== null) validUntil = Math.min(validUntil, Number(sessionScore));
-    ticket.commit(id, true, validUntil);
-    return null;
+        ]);
+      });
+
+    let reason: RevocationReason | null = null;
+    const keep = ([entryJson, watermarkJson, family, sessionScore]: Replies) => {
+      const now = clock.now();
+      reason = decide(query, now, entryJson, watermarkJson, family, sessionScore);
+      if (reason !== null || id === null || tracking === null) return null;
+      let validUntil = now + tracking.ttlMs;
+      if (query.expiresAtMs !== undefined) validUntil = Math.min(validUntil, query.expiresAtMs);
+      if (family !== null) validUntil = Math.min(validUntil, Number(family[1]));
+      if (sessionScore !== null) validUntil = Math.min(validUntil, Number(sessionScore));
+      return { id, value: true as const, validUntil };
+    };
+    if (tracking === null || verdicts === null) keep(await read());
+    else await tracking.derive(verdicts, deps, read, keep);
+    return reason;
   }
 }
 

@@ -6,6 +6,11 @@
  *
  * Every key a script touches is passed in `KEYS`, and all keys of one call share one hash slot
  * (the user's `{tag}`, or a single key). `test/redis/scripts.test.ts` checks the sources.
+ *
+ * Beside each `<name>.lua` that has one, `<name>.ts` is its typed wrapper (as node-redis keeps a
+ * command's arguments and reply transform in one module): it takes its input by name, builds
+ * `KEYS` and `ARGV` in the order the header documents, and parses the reply. Stores call the
+ * wrapper, never `runScript` with a hand-built argument list.
  */
 import { readFileSync } from 'node:fs';
 import { type LuaScript, luaScript } from '../../redis/commands.js';
@@ -56,6 +61,13 @@ export const SCRIPTS = {
   id_secret_init: load('id_secret_init', 1),
   rate_limit_incr: load('rate_limit_incr', 1),
   activity_add: load('activity_add', VARIADIC_KEYS),
+  revocation_read: load('revocation_read', 4),
 } as const satisfies Record<string, LuaScript>;
 
 export type ScriptName = keyof typeof SCRIPTS;
+
+/**
+ * Sends a script: `RedisClient.runScript` (the main connection), or `RedisTracking.runScript` (the
+ * tracked one, for read-only scripts whose keys the client-side cache must follow).
+ */
+export type ScriptRunner = (script: LuaScript, keys: string[], args: string[]) => Promise<unknown>;

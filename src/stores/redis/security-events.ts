@@ -2,17 +2,9 @@ import { StoreUnavailableError } from '../../core/errors.js';
 import { DEFAULT_EVENT_LIMIT } from '../../core/limits.js';
 import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js';
 import { newSecurityEvent, type SecurityEvent, type SecurityEventInput } from '../../core/types.js';
-import {
-  arg,
-  INDEX_TTL_SLACK_MS,
-  type RedisStoreContext,
-  replyArray,
-  replyNumber,
-  replyString,
-  scanKeys,
-} from './context.js';
+import { arg, INDEX_TTL_SLACK_MS, type RedisStoreContext, replyNumber, scanKeys } from './context.js';
 import { decodeSecurityEvent, encodeSecurityEvent } from './records.js';
-import { SCRIPTS } from './scripts.js';
+import { eventRecord } from './scripts/event_record.js';
 
 const BATCH = 500;
 
@@ -62,28 +54,22 @@ export class RedisSecurityEvents implements SecurityEventStore {
     // call passes their records and always writes (a victim a concurrent write made new stays over
     // the bound until a later write trims it: two round trips at most, however busy the user).
     let candidates: string[] = [];
-    for (const final of ['0', '1']) {
-      const reply = replyArray(
-        await client.runScript(
-          SCRIPTS.event_record,
-          [key, index, ...candidates.map((id) => keys.securityEvent(id))],
-          [
-            json,
-            arg(expiresAt - now),
-            event.eventId,
-            arg(timestamp),
-            arg(now - eventRetentionMs),
-            arg(maxEventsPerUser),
-            arg(INDEX_TTL_SLACK_MS),
-            final,
-            arg(candidates.length),
-            ...candidates,
-          ],
-        ),
-        'event_record',
-      );
-      if (replyNumber(reply[0], 'event_record') === 1) return copyEvent(event);
-      const ids = reply.slice(1).map((v) => replyString(v) ?? '');
+    for (const final of [false, true]) {
+      const reply = await eventRecord(client.runScript.bind(client), {
+        recordKey: key,
+        userIndexKey: index,
+        recordJson: json,
+        ttlMs: expiresAt - now,
+        eventId: event.eventId,
+        timestamp,
+        pruneAtOrBelow: now - eventRetentionMs,
+        maxEvents: maxEventsPerUser,
+        indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+        final,
+        candidates: candidates.map((id) => ({ eventId: id, key: keys.securityEvent(id) })),
+      });
+      if (reply.status === 'written') return copyEvent(event);
+      const ids = reply.oldest;
       const valid = ids.filter((id) => this.#ctx.ids.is(id) && keys.userSecurityEventsOf(id) === index);
       // A member that is not an event id of this user's slot has no record: drop it from the index.
       const junk = ids.filter((id) => !valid.includes(id));

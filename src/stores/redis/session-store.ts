@@ -1,7 +1,12 @@
 import { InvalidArgumentError, SessionLimitError, StoreBusyError } from '../../core/errors.js';
 import { assertId } from '../../core/ids.js';
 import { DEFAULT_SESSION_LIMIT_POLICY } from '../../core/limits.js';
-import type { CreateSessionOptions, GuideSessionStore, UpdateSessionOptions } from '../../core/ports.js';
+import type {
+  CreateSessionOptions,
+  CreateSessionResult,
+  GuideSessionStore,
+  UpdateSessionOptions,
+} from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import {
   arg,
@@ -20,6 +25,10 @@ import { byCreatedAtDesc, decodeSession, encodeSession } from './records.js';
 import { dropEndedFamilies } from './refresh-families.js';
 import type { DerivedCache } from '../../redis/tracking.js';
 import { SCRIPTS } from './scripts.js';
+import { sessionCreate } from './scripts/session_create.js';
+import { sessionGet } from './scripts/session_get.js';
+import { sessionRotate } from './scripts/session_rotate.js';
+import { sessionUpdate } from './scripts/session_update.js';
 import { msUntil } from './validate.js';
 
 /** Members read (and records declared to a script) per bounded step. */
@@ -28,6 +37,11 @@ const BATCH = 500;
 const MAX_DECLARED = 1000;
 /** Indexes one cleanup step prunes at once (each with its own bounded commands). */
 const SWEEP_CONCURRENCY = 64;
+/**
+ * Live members of a device index read as "seen on this device" candidates: a device shared by
+ * more sessions than this may be reported unseen (a "new device" warning too many, never too few).
+ */
+const DEVICE_CANDIDATES = 256;
 /** Attempts of the compare-and-set in `rotateSessionId` before giving up on a busy session. */
 const ROTATE_ATTEMPTS = 5;
 
@@ -56,56 +70,68 @@ export class RedisSessionStore implements GuideSessionStore {
     this.#live = ctx.client.tracking?.derivedCache<Session>() ?? null;
   }
 
-  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<{ evicted: string[] }> {
+  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<CreateSessionResult> {
     const { client, keys, clock } = this.#ctx;
     const now = clock.now();
     const userIndex = keys.userSessions(session.userId);
     const recordKey = keys.session(session.sessionId);
     const record = encodeSession(session);
     const deviceIndex = session.deviceId === null ? null : keys.deviceSessions(session.deviceId);
+    const reportSeen = options.reportDeviceSeen === true && deviceIndex !== null;
     // Under memory pressure a login waits: the memory left is kept for revocations.
     if (this.#ctx.admission !== null && !this.#ctx.admission.admit('login'))
       throw new StoreBusyError('login');
 
     // Step 1 (device slot): index the device first. Until step 2 lands the member is dead
     // (no record, not in the user index) and filtered on read, so a crash here is harmless.
-    if (deviceIndex !== null) await this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now);
+    // Asked for `deviceSeen`, the device index's live members are read in the same round trip:
+    // those of this user are the candidates step 2 looks up in the user index.
+    let candidates: string[] = [];
+    if (deviceIndex !== null) {
+      const [members] = await Promise.all([
+        reportSeen
+          ? client.wrap('zRange', () =>
+              client.commands.zRange(deviceIndex, `(${now}`, '+inf', {
+                BY: 'SCORE',
+                LIMIT: { offset: 0, count: DEVICE_CANDIDATES },
+              }),
+            )
+          : [],
+        this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
+      ]);
+      candidates = members.filter(
+        (id) => id !== session.sessionId && this.#ctx.ids.is(id) && keys.userSessionsOf(id) === userIndex,
+      );
+    }
 
     // Step 2 (user slot): prune, cap, write the record, index it — one script. At the cap the
     // script needs the other sessions' records (their createdAt) declared: it names them, and the
     // second call declares them.
-    let declared: string[] = [];
-    let reply: unknown[];
-    for (let call = 0; ; call++) {
-      reply = replyArray(
-        await client.runScript(
-          SCRIPTS.session_create,
-          [userIndex, recordKey, ...declared.map((id) => keys.session(id))],
-          [
-            arg(now),
-            session.sessionId,
-            arg(session.expiresAt),
-            record,
-            arg(msUntil(session.expiresAt, now)),
-            arg(options.maxSessions ?? 0),
-            options.onLimit ?? DEFAULT_SESSION_LIMIT_POLICY,
-            arg(INDEX_TTL_SLACK_MS),
-            call === 0 ? '0' : '1',
-            ...declared,
-          ],
-        ),
-        'session_create',
-      );
-      if (reply[0] !== 'declare' || call > 0) break;
-      declared = replyArray(reply[1], 'session_create')
-        .map(replyString)
-        .filter((id): id is string => this.#ctx.ids.is(id) && keys.userSessionsOf(id) === userIndex);
+    const run = client.runScript.bind(client);
+    const input = {
+      userIndexKey: userIndex,
+      recordKey,
+      now,
+      sessionId: session.sessionId,
+      expiresAt: session.expiresAt,
+      record,
+      recordTtlMs: msUntil(session.expiresAt, now),
+      maxSessions: options.maxSessions ?? 0,
+      onLimit: options.onLimit ?? DEFAULT_SESSION_LIMIT_POLICY,
+      indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+      deviceCandidates: candidates,
+      declared: null,
+    } as const;
+    let reply = await sessionCreate(run, input);
+    if (reply.status === 'declare') {
+      const declared = reply.others
+        .filter((id) => this.#ctx.ids.is(id) && keys.userSessionsOf(id) === userIndex)
+        .map((id) => ({ sessionId: id, key: keys.session(id) }));
+      reply = await sessionCreate(run, { ...input, declared });
     }
-    const [status, evictedReply, deadReply] = reply;
-    if (status === 'limit') throw new SessionLimitError(session.userId, options.maxSessions ?? 0);
-    if (status !== 'ok') throw unexpectedReply('session_create', reply);
-    const evictedPairs = pairs(evictedReply);
-    const evicted = evictedPairs.map(([id]) => id);
+    if (reply.status === 'limit') throw new SessionLimitError(session.userId, options.maxSessions ?? 0);
+    if (reply.status !== 'ok') throw unexpectedReply('session_create', reply.status);
+    const evicted = reply.evicted.map(([id]) => id);
 
     // Step 3: the evicted and dead sessions already ended (they left the user index in step 2).
     // Records the script could not read (not declared) are deleted here; every one leaves its device
@@ -113,7 +139,7 @@ export class RedisSessionStore implements GuideSessionStore {
     // and 2, when the session was not yet live.
     const ended: Array<Session | null> = [];
     const undeclared: string[] = [];
-    for (const [id, value] of [...evictedPairs, ...pairs(deadReply)]) {
+    for (const [id, value] of [...reply.evicted, ...reply.dead]) {
       if (value === null) undeclared.push(id);
       else ended.push(decodeSession(id, value));
     }
@@ -124,7 +150,7 @@ export class RedisSessionStore implements GuideSessionStore {
     ]);
     // Step 4: the refresh families of the sessions that ended here go too.
     if (ended.length + undeclared.length > 0) await dropEndedFamilies(this.#ctx, { userId: session.userId });
-    return { evicted };
+    return reportSeen ? { evicted, deviceSeen: reply.deviceSeen } : { evicted };
   }
 
   async getSession(sessionId: string): Promise<Session | null> {
@@ -136,27 +162,24 @@ export class RedisSessionStore implements GuideSessionStore {
     const now = clock.now();
     const extend = options.extendTtl === true;
     const ifBefore = options.ifLastActivityAtOrBefore;
-    const reply = await client.runScript(
-      SCRIPTS.session_update,
-      [keys.session(session.sessionId), keys.userSessions(session.userId)],
-      [
-        arg(now),
-        session.sessionId,
-        encodeSession(session),
-        extend ? '1' : '0',
-        arg(session.expiresAt),
-        arg(msUntil(session.expiresAt, now)),
-        arg(INDEX_TTL_SLACK_MS),
-        ifBefore === undefined ? '' : arg(ifBefore),
-      ],
-    );
+    const reply = await sessionUpdate(client.runScript.bind(client), {
+      recordKey: keys.session(session.sessionId),
+      userIndexKey: keys.userSessions(session.userId),
+      now,
+      sessionId: session.sessionId,
+      record: encodeSession(session),
+      extend,
+      expiresAt: session.expiresAt,
+      ttlMs: msUntil(session.expiresAt, now),
+      indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+      ifLastActivityAtOrBefore: ifBefore,
+    });
     // Never resurrects: the script wrote nothing unless the session was live.
-    if (reply === null) return false;
-    const [previousValue, scoreReply, written] = replyArray(reply, 'session_update');
+    if (reply.status === 'gone') return false;
     // Live, but its activity was written more recently than asked: nothing changed.
-    if (written === 0) return true;
-    const previous = decodeSession(session.sessionId, replyString(previousValue));
-    const score = replyNumber(scoreReply, 'session_update');
+    if (reply.status === 'held') return true;
+    const previous = decodeSession(session.sessionId, reply.previous);
+    const score = reply.score;
 
     // Second step (device slots): follow the record's device and score. Filtered on read, so a
     // crash in between leaves at worst a stale entry or a missing one that cleanup does not need.
@@ -195,11 +218,6 @@ export class RedisSessionStore implements GuideSessionStore {
 
   async rotateSessionId(oldSessionId: string, newSessionId: string): Promise<Session | null> {
     const { client, keys, clock } = this.#ctx;
-    const keyList = [
-      keys.session(oldSessionId),
-      keys.session(newSessionId),
-      keys.userSessionsOf(oldSessionId),
-    ];
     for (let attempt = 0; attempt < ROTATE_ATTEMPTS; attempt++) {
       const now = clock.now();
       const read = await this.#readLiveJson(oldSessionId, now);
@@ -208,17 +226,17 @@ export class RedisSessionStore implements GuideSessionStore {
       const deviceIndex = moved.deviceId === null ? null : keys.deviceSessions(moved.deviceId);
       // The new id joins the device index first (dead until the script lands, filtered on read).
       if (deviceIndex !== null) await this.#deviceAdd(deviceIndex, newSessionId, moved.expiresAt, now);
-      const status = replyNumber(
-        await client.runScript(SCRIPTS.session_rotate, keyList, [
-          arg(now),
-          oldSessionId,
-          newSessionId,
-          read.value,
-          encodeSession(moved),
-        ]),
-        'session_rotate',
-      );
-      if (status === 1) {
+      const status = await sessionRotate(client.runScript.bind(client), {
+        oldRecordKey: keys.session(oldSessionId),
+        newRecordKey: keys.session(newSessionId),
+        userIndexKey: keys.userSessionsOf(oldSessionId),
+        now,
+        oldSessionId,
+        newSessionId,
+        oldRecord: read.value,
+        newRecord: encodeSession(moved),
+      });
+      if (status === 'moved') {
         // The new id is added again now that it is live: a device-index prune that ran between
         // the first add and the script saw it dead and may have removed it (as createSession's
         // step 3 does).
@@ -233,9 +251,9 @@ export class RedisSessionStore implements GuideSessionStore {
       }
       if (deviceIndex !== null)
         await client.wrap('zRem', () => client.commands.zRem(deviceIndex, newSessionId));
-      if (status === 0) return null;
-      if (status === -2) throw new InvalidArgumentError('newSessionId', 'is already in use');
-      // -1: the record changed between our read and the script; read it again.
+      if (status === 'not_live') return null;
+      if (status === 'id_in_use') throw new InvalidArgumentError('newSessionId', 'is already in use');
+      // 'changed': the record changed between our read and the script; read it again.
     }
     return null;
   }
@@ -345,47 +363,44 @@ export class RedisSessionStore implements GuideSessionStore {
     const live = this.#live;
     if (tracking === null || live === null)
       return (await this.#readLiveJson(sessionId, now))?.session ?? null;
-    if (tracking.isFresh()) {
-      const hit = live.get(sessionId, now);
-      if (hit !== undefined) return hit;
-    } else {
-      tracking.reset();
-    }
+    const hit = tracking.lookup(live, sessionId, now);
+    if (hit !== undefined) return hit;
     const indexKey = keys.userSessionsOf(sessionId);
     const recordKey = keys.session(sessionId);
-    const ticket = live.begin([indexKey, recordKey]);
-    let score: number | null;
-    let value: string | null;
-    try {
-      [score, value] = await client.wrap('getSession', () =>
-        Promise.all([tracking.commands.zScore(indexKey, sessionId), tracking.commands.get(recordKey)]),
-      );
-    } catch (err) {
-      ticket.abort();
-      throw err;
-    }
-    const session =
-      score !== null && Number(score) > now ? unexpired(decodeSession(sessionId, value), now) : null;
-    if (session === null) {
-      ticket.abort();
-      return null;
-    }
-    // Shared by every caller until a write drops it: frozen (its fields are all primitives).
-    Object.freeze(session);
-    const validUntil = Math.min(
-      Number(score),
-      session.expiresAt,
-      session.absoluteExpiresAt,
-      now + tracking.ttlMs,
+    let session: Session | null = null;
+    await tracking.derive(
+      live,
+      [indexKey, recordKey],
+      () =>
+        client.wrap('getSession', () =>
+          Promise.all([tracking.commands.zScore(indexKey, sessionId), tracking.commands.get(recordKey)]),
+        ),
+      ([score, value]) => {
+        session =
+          score !== null && Number(score) > now ? unexpired(decodeSession(sessionId, value), now) : null;
+        if (session === null) return null;
+        // Shared by every caller until a write drops it: frozen (its fields are all primitives).
+        Object.freeze(session);
+        const validUntil = Math.min(
+          Number(score),
+          session.expiresAt,
+          session.absoluteExpiresAt,
+          now + tracking.ttlMs,
+        );
+        return { id: sessionId, value: session, validUntil };
+      },
     );
-    ticket.commit(sessionId, session, validUntil);
     return session;
   }
 
   async #readLiveJson(sessionId: string, now: number): Promise<{ session: Session; value: string } | null> {
     const { client, keys } = this.#ctx;
-    const keyList = [keys.session(sessionId), keys.userSessionsOf(sessionId)];
-    const value = replyString(await client.runScript(SCRIPTS.session_get, keyList, [arg(now), sessionId]));
+    const value = await sessionGet(client.runScript.bind(client), {
+      recordKey: keys.session(sessionId),
+      userIndexKey: keys.userSessionsOf(sessionId),
+      now,
+      sessionId,
+    });
     const session = unexpired(decodeSession(sessionId, value), now);
     if (value === null || session === null) return null;
     return { session, value };
@@ -454,14 +469,6 @@ export class RedisSessionStore implements GuideSessionStore {
   #deviceAdd(index: string, sessionId: string, score: number, now: number): Promise<unknown> {
     return indexAdd(this.#ctx, index, [[score, sessionId]], { now, pruneAtOrBelow: now, expire: true });
   }
-}
-
-/** `[id, value or null]` pairs from a flat `{id, value, id, value, ...}` script reply. */
-function pairs(reply: unknown): Array<[string, string | null]> {
-  const flat = replyArray(reply ?? [], 'session_create');
-  const out: Array<[string, string | null]> = [];
-  for (let i = 0; i < flat.length; i += 2) out.push([replyString(flat[i]) ?? '', replyString(flat[i + 1])]);
-  return out;
 }
 
 function isDeviceId(value: string): boolean {
@@ -565,13 +572,12 @@ async function pruneDeviceIndex(
     const dead = await Promise.all(
       members.map(async ({ value, score }) => {
         if (score <= now || !ctx.ids.is(value)) return true;
-        const record = replyString(
-          await client.runScript(
-            SCRIPTS.session_get,
-            [keys.session(value), keys.userSessionsOf(value)],
-            [arg(now), value],
-          ),
-        );
+        const record = await sessionGet(client.runScript.bind(client), {
+          recordKey: keys.session(value),
+          userIndexKey: keys.userSessionsOf(value),
+          now,
+          sessionId: value,
+        });
         return unexpired(decodeSession(value, record), now) === null;
       }),
     );

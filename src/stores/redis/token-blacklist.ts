@@ -15,6 +15,8 @@ import {
   encodeBlacklistEntry,
 } from './records.js';
 import { SCRIPTS } from './scripts.js';
+import { blacklistSet } from './scripts/blacklist_set.js';
+import { watermarkRaise } from './scripts/watermark_raise.js';
 
 /** Bound of `token:blacklist_index`: the entries expiring soonest leave it first. */
 export const BLACKLIST_INDEX_MAX = 1_000_000;
@@ -80,11 +82,12 @@ export class RedisTokenBlacklist implements GuideTokenBlacklist {
     const key = keys.userWatermark(input.userId);
     // Only moves forward (compared and written in one script): a late call cannot un-revoke. The
     // generation is the previous one + 1 (this clock only seeds a forgotten one).
-    await client.runScript(
-      SCRIPTS.watermark_raise,
-      [key],
-      [arg(clock.now()), arg(input.beforeMs), arg(ttlMs(input.ttlSeconds))],
-    );
+    await watermarkRaise(client.runScript.bind(client), {
+      watermarkKey: key,
+      now: clock.now(),
+      beforeMs: input.beforeMs,
+      ttlMs: ttlMs(input.ttlSeconds),
+    });
   }
 
   async getUserWatermark(userId: string): Promise<number | null> {
@@ -122,14 +125,16 @@ export class RedisTokenBlacklist implements GuideTokenBlacklist {
     const written = await Promise.all(
       jtis.map((jti) => {
         const json = encodeBlacklistEntry({ jti, userId, reason, revokedAt: now, expiresAt });
-        return client.runScript(
-          SCRIPTS.blacklist_set,
-          [keys.blacklist(jti)],
-          [json, arg(expiresAt), arg(now), arg(px)],
-        );
+        return blacklistSet(client.runScript.bind(client), {
+          entryKey: keys.blacklist(jti),
+          entryJson: json,
+          expiresAt,
+          now,
+          ttlMs: px,
+        });
       }),
     );
-    const indexed = jtis.filter((_, i) => Number(written[i]) === 1);
+    const indexed = jtis.filter((_, i) => written[i] === true);
     if (indexed.length === 0) return;
     await indexAdd(
       this.#ctx,

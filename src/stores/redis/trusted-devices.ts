@@ -2,19 +2,11 @@ import { StoreBusyError, StoreUnavailableError } from '../../core/errors.js';
 import { assertId } from '../../core/ids.js';
 import type { TrustDeviceOptions, TrustDeviceResult, TrustedDeviceStore } from '../../core/ports.js';
 import type { TrustedDevice } from '../../core/types.js';
-import {
-  arg,
-  chunks,
-  INDEX_TTL_SLACK_MS,
-  type RedisStoreContext,
-  replyArray,
-  replyNumber,
-  replyString,
-  scanKeys,
-} from './context.js';
+import { chunks, INDEX_TTL_SLACK_MS, type RedisStoreContext, scanKeys } from './context.js';
 import { byTrustedAtDesc, decodeTrustedDevice, encodeTrustedDevice } from './records.js';
-import { SCRIPTS } from './scripts.js';
 import { msUntil } from './validate.js';
+import { deviceRevoke } from './scripts/device_revoke.js';
+import { deviceTrust } from './scripts/device_trust.js';
 
 const BATCH = 500;
 /** Calls of `trust` when concurrent trusts keep changing which devices the bound evicts. */
@@ -62,26 +54,20 @@ export class RedisTrustedDevices implements TrustedDeviceStore {
     // call passes their records. A concurrent trust can change the victims in between: retry.
     let candidates: string[] = [];
     for (let attempt = 0; attempt < MAX_TRUST_ATTEMPTS; attempt++) {
-      const reply = replyArray(
-        await client.runScript(
-          SCRIPTS.device_trust,
-          [...keyList, ...candidates.map((id) => keys.trustedDevice(device.userId, id))],
-          [
-            arg(now),
-            device.deviceId,
-            json,
-            arg(msUntil(device.expiresAt, now)),
-            arg(device.expiresAt),
-            arg(INDEX_TTL_SLACK_MS),
-            arg(maxDevices),
-            arg(candidates.length),
-            ...candidates,
-          ],
-        ),
-        'device_trust',
-      );
-      const ids = reply.slice(1).map((v) => replyString(v) ?? '');
-      if (replyNumber(reply[0], 'device_trust') === 1) return { device: { ...device }, evicted: ids };
+      const reply = await deviceTrust(client.runScript.bind(client), {
+        recordKey: keyList[0]!,
+        userIndexKey: keyList[1]!,
+        now,
+        deviceId: device.deviceId,
+        recordJson: json,
+        ttlMs: msUntil(device.expiresAt, now),
+        expiresAt: device.expiresAt,
+        indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+        maxDevices,
+        candidates: candidates.map((id) => ({ deviceId: id, key: keys.trustedDevice(device.userId, id) })),
+      });
+      if (reply.status === 'written') return { device: { ...device }, evicted: reply.evicted };
+      const ids = reply.others;
       candidates = ids.filter((id) => isValidDeviceId(id));
       // A member that is not a device id has no record: drop it from the index.
       const junk = ids.filter((id) => !candidates.includes(id));
@@ -127,8 +113,11 @@ export class RedisTrustedDevices implements TrustedDeviceStore {
 
   async revoke(userId: string, deviceId: string): Promise<boolean> {
     const { client, keys, clock } = this.#ctx;
-    const keyList = [keys.trustedDevice(userId, deviceId), keys.userTrustedDevices(userId)];
-    const json = replyString(await client.runScript(SCRIPTS.device_revoke, keyList, [deviceId]));
+    const json = await deviceRevoke(client.runScript.bind(client), {
+      recordKey: keys.trustedDevice(userId, deviceId),
+      userIndexKey: keys.userTrustedDevices(userId),
+      deviceId,
+    });
     const device = decodeTrustedDevice(json);
     return device !== null && device.expiresAt > clock.now();
   }

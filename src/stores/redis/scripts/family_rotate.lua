@@ -2,7 +2,8 @@
   Consumes a presented refresh-token hash: one compare-and-set over the family, its session and
   the user's watermark (all on the user's slot), so concurrent presentations cannot fork it.
   The caller read the family first (to learn its user and session, from which KEYS are built) and
-  handled unknown and expired families; everything is checked again here.
+  handled unknown and expired families; everything is checked again here, and a family whose user
+  or session is not the one the caller named ('stale') is left alone.
 
   Input:
     KEYS[1] family              HASH userId sessionId cur prev rotatedAt child gen createdAt
@@ -18,6 +19,7 @@
     ARGV[5] child blob (what the caller returns again within the grace window)
     ARGV[6] grace window (ms, >= 0)
     ARGV[7] the reason recorded when reuse revokes the family
+    ARGV[8] the family's user id, as the caller read it (KEYS[4] is that user's watermark)
 
   The family keeps its last 32 rotated (consumed) hashes in the ring fields r0..r31: a rotation
   from generation g writes the consumed hash to r<g mod 32>. A hash that is neither cur, prev nor
@@ -31,7 +33,8 @@
 
   Output: {status, {userId, sessionId, gen, createdAt, expiresAt, revoked, reason, claims, ugen}, extra}
     'not_found'      unknown or expired family (no view)
-    'stale'          the family's session id is not ARGV[2] (the caller read another family)
+    'stale'          the family's session id is not ARGV[2] or its user id not ARGV[8] (the caller
+                     named another family's owner: nothing is read or written)
     'revoked'        already revoked
     'user_revoked'   the user's generation is past the family's `ugen` (or the legacy watermark is
                      after its creation): reported, not written
@@ -53,14 +56,14 @@ local function view()
 end
 
 local f = redis.call('HMGET', family, 'sessionId', 'cur', 'prev', 'rotatedAt', 'child', 'gen', 'createdAt',
-  'expiresAt', 'revoked', 'ugen')
-local sid, cur, prev, rotatedAt, child, gen, createdAt, expiresAt, revoked, ugen =
-  f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]
+  'expiresAt', 'revoked', 'ugen', 'userId')
+local sid, cur, prev, rotatedAt, child, gen, createdAt, expiresAt, revoked, ugen, uid =
+  f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11]
 
 if not expiresAt or tonumber(expiresAt) <= now then
   return { 'not_found' }
 end
-if sid ~= ARGV[2] then
+if sid ~= ARGV[2] or uid ~= ARGV[8] then
   return { 'stale' }
 end
 local presented = ARGV[3]

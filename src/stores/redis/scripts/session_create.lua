@@ -22,13 +22,17 @@
     ARGV[7]    policy at the cap: 'deny' | 'evict-oldest'
     ARGV[8]    index TTL slack (ms): the index outlives its latest member by this much
     ARGV[9]    '1' when KEYS[3..n] are declared (second call), '0' otherwise
-    ARGV[10..n] the session id of KEYS[i - 7] (ARGV[10] belongs to KEYS[3])
+    ARGV[10]   device candidates: ids of the user's sessions found in the new session's device
+               index, space-separated ('' for none); any of them live in the user index before
+               this create makes `seen` 1
+    ARGV[11..n] the session id of KEYS[i - 8] (ARGV[11] belongs to KEYS[3])
 
   Output:
-    {'ok', {evictedId, record or false, ...}, {deadId, record or false, ...}}
+    {'ok', {evictedId, record or false, ...}, {deadId, record or false, ...}, seen}
         evicted: oldest first, out of the index (ended); a declared record was deleted here and is
         returned, an undeclared one (false) is still there for the caller to delete (same slot).
         dead: members whose record was gone or expired, removed from the index (same convention).
+        seen: 1 when a device candidate was live in the index (before any eviction), else 0.
     {'declare', {id, ...}} at the cap on the first call: the other members, whose records to declare
     {'limit', liveCount}   'deny' policy at the cap; nothing was written
 ]]
@@ -37,20 +41,14 @@ local now = tonumber(ARGV[1])
 local sid = ARGV[2]
 local cap = tonumber(ARGV[6])
 
+-- #include record_end (recordEnd(v), recordCreatedAt(v))
+
 -- createdAt and the record's own end (min of expiresAt and absoluteExpiresAt), or nil.
 local function recordTimes(v)
   if not v then return nil end
-  if string.byte(v, 1) == 123 then -- '{': the JSON form
-    local ok, s = pcall(cjson.decode, v)
-    if not ok or type(s) ~= 'table' then return nil end
-    local c, e, a = tonumber(s.createdAt), tonumber(s.expiresAt), tonumber(s.absoluteExpiresAt)
-    if not c or not e or not a then return nil end
-    return c, math.min(e, a)
-  end
-  local c, e, a = string.match(v, '^(%w+)%.(%w+)%.(%w+)%.')
-  c, e, a = tonumber(c or '', 36), tonumber(e or '', 36), tonumber(a or '', 36)
-  if not c or not e or not a then return nil end
-  return c, c + math.min(e, a)
+  local c, stop = recordCreatedAt(v), recordEnd(v)
+  if not c or not stop then return nil end
+  return c, stop
 end
 
 -- Byte order (string '<' follows the server's collation locale).
@@ -68,6 +66,18 @@ for i = 1, #expired, 500 do
   redis.call('ZREM', userIdx, unpack(expired, i, math.min(i + 499, #expired)))
 end
 
+-- Was the device already on a live session of the user (decided before anything is evicted)?
+local seen = 0
+for candidate in string.gmatch(ARGV[10], '%S+') do
+  if candidate ~= sid then
+    local score = redis.call('ZSCORE', userIdx, candidate)
+    if score and tonumber(score) > now then
+      seen = 1
+      break
+    end
+  end
+end
+
 local evicted, dead = {}, {}
 if cap > 0 then
   local others = {}
@@ -80,7 +90,7 @@ if cap > 0 then
     end
     local declared = {}
     for i = 3, #KEYS do
-      declared[ARGV[i + 7]] = i
+      declared[ARGV[i + 8]] = i
     end
     local live, undeclared = {}, {}
     for _, member in ipairs(others) do
@@ -137,4 +147,4 @@ redis.call('ZADD', userIdx, ARGV[3], sid)
 -- The index lives as long as its latest member plus the slack (idle users' indexes vanish).
 local top = redis.call('ZRANGE', userIdx, -1, -1, 'WITHSCORES')
 redis.call('PEXPIRE', userIdx, math.ceil(tonumber(top[2]) - now + tonumber(ARGV[8])))
-return { 'ok', evicted, dead }
+return { 'ok', evicted, dead, seen }

@@ -1,6 +1,6 @@
--- Included by the scripts that read a session record (`-- #include record_end`), so the one Lua
--- decoder of the record's times lives in one place; it must read what `encodeSession` in
--- `../records.ts` writes.
+-- Included by every script that reads a session record's times (`-- #include record_end`), so the
+-- one Lua decoder of them lives in one place; it must read what `encodeSession` in `../records.ts`
+-- writes.
 --
 -- The session record's own end: min(expiresAt, absoluteExpiresAt) in ms, or nil when it does not
 -- parse. Two forms: the JSON fallback (starts with '{') and the packed form, whose header starts
@@ -44,4 +44,15 @@ local function recordAbsoluteEnd(v)
   c, a = tonumber(c or '', 36), tonumber(a or '', 36)
   if not c or not a then return nil end
   return c + a
+end
+
+-- The record's createdAt in ms, or nil when it does not parse (same two forms; the packed header's
+-- first field).
+local function recordCreatedAt(v)
+  if string.byte(v, 1) == 123 then -- '{': the JSON form
+    local ok, s = pcall(cjson.decode, v)
+    if not ok or type(s) ~= 'table' then return nil end
+    return tonumber(s.createdAt)
+  end
+  return tonumber(string.match(v, '^(%w+)%.') or '', 36)
 end
