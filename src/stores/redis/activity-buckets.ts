@@ -10,7 +10,7 @@ import {
 } from '../../core/activity.js';
 import type { ActivityBucketStore } from '../../core/ports.js';
 import { arg, type RedisStoreContext, replyString } from './context.js';
-import { SCRIPTS } from './scripts.js';
+import { activityAdd } from './scripts/activity_add.js';
 
 const SAMPLE = 'sessions';
 const SAMPLE_LOCK = 'sessions_lock';
@@ -37,11 +37,10 @@ export class RedisActivityBuckets implements ActivityBucketStore {
     const entries = ACTIVITY_COUNTERS.filter((name) => (deltas[name] ?? 0) !== 0);
     if (entries.length === 0) return;
     const { client, keys } = this.#ctx;
-    await client.runScript(
-      SCRIPTS.activity_add,
-      entries.map((name) => keys.activity(minuteMs, name)),
-      [arg(ACTIVITY_RETENTION_MS), ...entries.map((name) => arg(deltas[name] ?? 0))],
-    );
+    await activityAdd(client.runScript.bind(client), {
+      retentionMs: ACTIVITY_RETENTION_MS,
+      counters: entries.map((name) => ({ key: keys.activity(minuteMs, name), delta: deltas[name] ?? 0 })),
+    });
   }
 
   async claimSample(minuteMs: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type { RateLimitStore } from '../../core/ports.js';
 import { assertRateLimitIncrement } from '../../core/rate-limit.js';
-import { arg, type RedisStoreContext, replyArray, replyNumber } from './context.js';
-import { SCRIPTS } from './scripts.js';
+import type { RedisStoreContext } from './context.js';
+import { rateLimitIncr } from './scripts/rate_limit_incr.js';
 
 /**
  * `RateLimitStore` on Redis: one STRING counter per bucket (`ratelimit:<bucket>`, PX = the window),
@@ -22,13 +22,10 @@ export class RedisRateLimits implements RateLimitStore {
   ): Promise<{ total: number; ttlMs: number }> {
     assertRateLimitIncrement(bucket, windowMs, count);
     const { client, keys } = this.#ctx;
-    const reply = replyArray(
-      await client.runScript(SCRIPTS.rate_limit_incr, [keys.rateLimit(bucket)], [arg(windowMs), arg(count)]),
-      'rate_limit_incr',
-    );
-    return {
-      total: replyNumber(reply[0], 'rate_limit_incr'),
-      ttlMs: Math.max(0, replyNumber(reply[1], 'rate_limit_incr')),
-    };
+    return rateLimitIncr(client.runScript.bind(client), {
+      counterKey: keys.rateLimit(bucket),
+      windowMs,
+      count,
+    });
   }
 }

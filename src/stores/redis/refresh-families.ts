@@ -8,17 +8,11 @@ import type {
   RotateResult,
 } from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
-import {
-  arg,
-  type RedisStoreContext,
-  replyArray,
-  replyNumber,
-  replyString,
-  unexpectedReply,
-} from './context.js';
+import { arg, type RedisStoreContext, replyArray, replyString, unexpectedReply } from './context.js';
 import { decodeSession } from './records.js';
 import { SCRIPTS } from './scripts.js';
 import { familyCreate } from './scripts/family_create.js';
+import { familyDropDelete, familyDropFind } from './scripts/family_drop.js';
 import { familyRotate } from './scripts/family_rotate.js';
 import { assertUserScoped } from '../../core/validate.js';
 import { indexRevokedFamily } from './token-blacklist.js';
@@ -38,12 +32,9 @@ export async function dropEndedFamilies(
     'userId' in owner
       ? [keys.userFamilies(owner.userId), keys.userSessions(owner.userId)]
       : [keys.userFamiliesOf(owner.sessionId), keys.userSessionsOf(owner.sessionId)];
-  let ids = known;
-  if (ids === undefined) {
-    ids = replyArray(await client.runScript(SCRIPTS.family_drop, indexes, [arg(clock.now())]), 'family_drop')
-      .map(replyString)
-      .filter((id): id is string => id !== null);
-  }
+  const run = client.runScript.bind(client);
+  const [userFamiliesKey, userSessionsKey] = indexes as [string, string];
+  const ids = known ?? (await familyDropFind(run, { userFamiliesKey, userSessionsKey, now: clock.now() }));
   // Only ids of this user's slot (the index is written by family_create alone, with checked ids).
   const tag = indexes[0]!.slice(indexes[0]!.lastIndexOf('{'));
   const familyIds = ids.filter((id) => {
@@ -54,14 +45,12 @@ export async function dropEndedFamilies(
     }
   });
   if (familyIds.length === 0) return 0;
-  const dropped = replyNumber(
-    await client.runScript(
-      SCRIPTS.family_drop,
-      [...indexes, ...familyIds.map((id) => keys.family(id))],
-      [arg(clock.now()), ...familyIds],
-    ),
-    'family_drop',
-  );
+  const dropped = await familyDropDelete(run, {
+    userFamiliesKey,
+    userSessionsKey,
+    now: clock.now(),
+    families: familyIds.map((familyId) => ({ familyId, key: keys.family(familyId) })),
+  });
   // Their members in the revoked-family index (its own slot) go too, rather than at cleanup.
   if (dropped > 0) {
     const revokedIndex = keys.revokedFamilies();
