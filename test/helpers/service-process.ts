@@ -153,8 +153,9 @@ export async function stopAndCheck(
   assert.ok(tookMs <= DRAIN_DEADLINE_MS, `stopped after ${tookMs} ms`);
   assert.equal(await portFree(service.port), true, `port ${service.port} still accepts connections`);
   // A wrapper that died without passing the signal on leaves the server running, re-parented to
-  // init but still in this group.
-  for (let i = 0; i < 20 && groupAlive(service.pid); i++) await new Promise((r) => setTimeout(r, 50));
+  // init but still in this group, for good: so waiting up to 5 s (a loaded machine can take over a
+  // second to reap a process that is already exiting) cannot hide an orphan.
+  for (let i = 0; i < 100 && groupAlive(service.pid); i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(
     groupAlive(service.pid),
     false,
