@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   }
 
   const shaToName = new Map<string, string>();
-  const { SCRIPTS } = await import('../src/stores/redis/scripts.js');
+  const { SCRIPTS } = await import('../src/stores/redis/lua/index.js');
   for (const s of Object.values(SCRIPTS)) shaToName.set(s.sha1, s.name);
   const scriptName = (sha: string) => shaToName.get(sha) ?? `${sha.slice(0, 8)}…`;
 

@@ -1,9 +1,9 @@
 // Copies the stores' Lua scripts next to the compiled modules: `tsc` emits only JavaScript, and
-// `src/stores/redis/scripts.ts` reads `./scripts/*.lua` relative to itself at load time.
+// `src/stores/redis/lua/index.ts` reads `./scripts/*.lua` relative to itself at load time.
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 
-const from = new URL('../src/stores/redis/scripts/', import.meta.url);
-const to = new URL('../dist/stores/redis/scripts/', import.meta.url);
+const from = new URL('../src/stores/redis/lua/', import.meta.url);
+const to = new URL('../dist/stores/redis/lua/', import.meta.url);
 
 // Scripts, and the helpers they include (`-- #include <lib>` → `lib/<lib>.lua`).
 let copied = 0;
@@ -14,4 +14,4 @@ for (const dir of ['', 'lib/']) {
     copied++;
   }
 }
-console.log(`copy-lua: ${copied} files -> dist/stores/redis/scripts/`);
+console.log(`copy-lua: ${copied} files -> dist/stores/redis/lua/`);

@@ -28,7 +28,7 @@ import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { createJwtService, createSessionManager, RedisClient } from '../src/index.js';
 import type { Clock } from '../src/core/clock.js';
 import { createRedisStores } from '../src/stores/redis/index.js';
-import { SCRIPTS } from '../src/stores/redis/scripts.js';
+import { SCRIPTS } from '../src/stores/redis/lua/index.js';
 import {
   type Admin,
   type BenchRedis,

@@ -14,7 +14,7 @@
  * (`SET sess:<32-char sid> <JSON with the cookie> EX <ttl>`, no index), as the reference.
  */
 import { randomBytes } from 'node:crypto';
-import { RedisClient } from '../src/redis/client.js';
+import { RedisClient } from '../src/connection/client.js';
 import { createRedisStores } from '../src/stores/redis/index.js';
 import {
   type Admin,

@@ -7,10 +7,10 @@ import type { TracerProvider } from '@opentelemetry/api';
 import type { OptixConfig } from './config/types.js';
 import type { Clock } from './core/clock.js';
 import type { StoreStats, Stores } from './core/ports.js';
-import { RedisClient, type RedisClientLogger } from './redis/client.js';
-import type { RedisHealth, SlowlogEntry } from './redis/diagnostics.js';
-import { describeError } from './redis/errors.js';
-import { MemoryGuard } from './redis/memory-guard.js';
+import { RedisClient, type RedisClientLogger } from './connection/client.js';
+import type { RedisHealth, SlowlogEntry } from './connection/diagnostics.js';
+import { describeError } from './connection/errors.js';
+import { MemoryGuard } from './connection/memory-guard.js';
 import { createJwtService } from './services/jwt-service.js';
 import { type BrowserHandoffs, createBrowserHandoffs } from './services/browser-handoff.js';
 import { type CleanupOptions, type CleanupOutcome, cleanup } from './services/cleanup.js';
@@ -26,7 +26,7 @@ import type { JwtService, SessionManager } from './services/types.js';
 import { createMemoryStores } from './stores/memory/index.js';
 import { createRedisStores, loadIdCodec } from './stores/redis/index.js';
 import { createIdCodec, type IdCodec } from './core/ids.js';
-import { SCRIPTS } from './stores/redis/scripts.js';
+import { SCRIPTS } from './stores/redis/lua/index.js';
 
 export interface OptixDeps {
   /** Told about Redis connection trouble (gets no secrets). */

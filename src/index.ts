@@ -20,8 +20,8 @@ export {
   trustedDeviceId,
   userTag,
 } from './core/ids.js';
-export { RedisClient } from './redis/client.js';
-export { parseInfo, type RedisHealth, type RedisInfo } from './redis/diagnostics.js';
+export { RedisClient } from './connection/client.js';
+export { parseInfo, type RedisHealth, type RedisInfo } from './connection/diagnostics.js';
 export {
   parseRedisUrl,
   redactRedisUrl,
@@ -29,7 +29,7 @@ export {
   type RedisClientOptions,
   type RedisTlsOptions,
   type RedisTopology,
-} from './redis/config.js';
+} from './connection/config.js';
 export { createKeySchema, type KeySchema } from './stores/redis/keys.js';
 export { createRedisStores, loadIdCodec } from './stores/redis/index.js';
 export { createMemoryStores } from './stores/memory/index.js';

@@ -22,7 +22,7 @@ import { ConfigError, isStoreFailure } from './core/errors.js';
 import { buildApp, type OptixApp } from './http/app.js';
 import { type CleanupJob, startCleanupJob } from './http/cleanup-job.js';
 import { createLogger } from './http/logger.js';
-import { describeError } from './redis/errors.js';
+import { describeError } from './connection/errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

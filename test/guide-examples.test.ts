@@ -17,7 +17,7 @@ import { createOptix } from '../src/container.js';
 import { isSessionExpired, updateSessionActivity } from '../src/core/types.js';
 import { newUserScopedId } from '../src/core/ids.js';
 import * as optixSessions from '../src/index.js';
-import { parseRedisUrl } from '../src/redis/config.js';
+import { parseRedisUrl } from '../src/connection/config.js';
 import { createJwtService } from '../src/services/jwt-service.js';
 import { createSessionManager } from '../src/services/session-manager.js';
 import { BACKENDS, newRedisClient, TEST_SECRET } from './services/backends.js';

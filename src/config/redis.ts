@@ -4,7 +4,7 @@
  * the options again when it is built.
  */
 import { ConfigError } from '../core/errors.js';
-import { parseRedisUrl, redactRedisUrl } from '../redis/config.js';
+import { parseRedisUrl, redactRedisUrl } from '../connection/config.js';
 import { bool, type Env, file, int, type Problems, raw } from './read.js';
 import type { RedisConfig } from './types.js';
 

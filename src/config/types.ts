@@ -3,7 +3,7 @@
  * `loadConfig` (entry points only); everything else receives it.
  */
 import type { SessionLimitPolicy } from '../core/ports.js';
-import type { RedisTlsOptions } from '../redis/config.js';
+import type { RedisTlsOptions } from '../connection/config.js';
 import type { JwtKeyConfig } from '../core/types.js';
 
 export type NodeEnv = 'development' | 'test' | 'production';

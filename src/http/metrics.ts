@@ -119,7 +119,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
 
 /**
  * The client's counts of revocation-class writes its replica did not confirm
- * (`RedisClient.replicaAcks`, see src/redis/replica-acks.ts), read when scraped.
+ * (`RedisClient.replicaAcks`, see src/connection/replica-acks.ts), read when scraped.
  */
 export function registerReplicaAckMetrics(
   registry: Registry,

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { run } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createOptix, type Optix } from '../../src/container.js';
-import { parseRedisUrl } from '../../src/redis/config.js';
+import { parseRedisUrl } from '../../src/connection/config.js';
 import { createKeySchema } from '../../src/stores/redis/keys.js';
 import { freePort } from '../helpers/ports.js';
 import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { createClient } from '@redis/client';
-import { RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/connection/client.js';
 import { getTestRedisUrl } from './redis-server.js';
 
 /** The node-redis command surface a test uses (keyed commands, `scanIterator`), plus `close`. */

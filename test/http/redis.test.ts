@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { RedisClient } from '../../src/redis/client.js';
-import { parseRedisUrl } from '../../src/redis/config.js';
+import { RedisClient } from '../../src/connection/client.js';
+import { parseRedisUrl } from '../../src/connection/config.js';
 import { getTestRedisUrl, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 import { createHarness, errorCode, SECOND_SERVICE_KEY, uniqueUser } from './harness.js';
 

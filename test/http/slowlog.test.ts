@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { run } from '../../src/cli/main.js';
 import { slowlogView } from '../../src/container.js';
-import { parseSlowlog } from '../../src/redis/diagnostics.js';
-import { SCRIPTS } from '../../src/stores/redis/scripts.js';
+import { parseSlowlog } from '../../src/connection/diagnostics.js';
+import { SCRIPTS } from '../../src/stores/redis/lua/index.js';
 import { startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 import { createHarness, JWT_SECRET, uniqueUser } from './harness.js';
 

@@ -230,7 +230,7 @@ describe('Dockerfile', () => {
       }
     }
     assert.ok(existsSync(join(ROOT, 'dist/server.js')));
-    assert.ok(existsSync(join(ROOT, 'dist/stores/redis/scripts')), 'Lua scripts are copied into dist/');
+    assert.ok(existsSync(join(ROOT, 'dist/stores/redis/lua')), 'Lua scripts are copied into dist/');
     assert.ok(existsSync(join(ROOT, 'dist/web/account/index.html')), 'the web consoles are built into dist/');
   });
 

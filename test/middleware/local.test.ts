@@ -16,7 +16,7 @@ import { isOptixError } from '../../src/core/errors.js';
 import { optixAuth as expressAuth } from '../../src/middleware/express.js';
 import optixFastify from '../../src/middleware/fastify.js';
 import type { OptixAuthOptions } from '../../src/middleware/types.js';
-import { RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/connection/client.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
 import { createSessionManager } from '../../src/services/session-manager.js';
 import { createRedisStores, loadIdCodec } from '../../src/stores/redis/index.js';

@@ -98,7 +98,7 @@ describe('the published package', () => {
       assert.ok(packedFiles.includes(file), `${file} is in the tarball`);
     }
     assert.ok(
-      packedFiles.some((f) => /^dist\/stores\/redis\/scripts\/.+\.lua$/.test(f)),
+      packedFiles.some((f) => /^dist\/stores\/redis\/lua\/.+\.lua$/.test(f)),
       'Lua scripts',
     );
     // Every export (today's and any added later, e.g. middleware) points at packed files.

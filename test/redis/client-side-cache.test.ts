@@ -1,5 +1,5 @@
 /**
- * The client-side cache of revocation checks (src/redis/tracking.ts): warm verifications cost no
+ * The client-side cache of revocation checks (src/connection/tracking.ts): warm verifications cost no
  * round trip, and stay exact — a revoke through this instance is seen by the next verification, one
  * through another instance as soon as Redis's invalidation arrives, nothing survives a dropped
  * connection, and nothing is kept past the token's, the family's or the session's expiry.
@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import { RedisClient } from '../../src/redis/client.js';
-import type { RedisClientOptions } from '../../src/redis/config.js';
-import { DerivedCache, InvalidationHub } from '../../src/redis/tracking.js';
+import { RedisClient } from '../../src/connection/client.js';
+import type { RedisClientOptions } from '../../src/connection/config.js';
+import { DerivedCache, InvalidationHub } from '../../src/connection/tracking.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
 import { login as loginFlow } from '../../src/services/login.js';
 import { createSessionManager } from '../../src/services/session-manager.js';

@@ -5,7 +5,7 @@
  */
 import { after, before } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import { RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/connection/client.js';
 import { createRedisStores, loadIdCodec } from '../../src/stores/redis/index.js';
 import type { ContractStoreOptions, MakeStores } from '../contract/index.js';
 import {

@@ -5,8 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createClient } from '@redis/client';
-import { RedisClient } from '../../src/redis/client.js';
-import { MemoryGuard, type MemoryGuardState, type SheddableWrite } from '../../src/redis/memory-guard.js';
+import { RedisClient } from '../../src/connection/client.js';
+import {
+  MemoryGuard,
+  type MemoryGuardState,
+  type SheddableWrite,
+} from '../../src/connection/memory-guard.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 
 describe('MemoryGuard', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '@redis/client';
 import { ManualClock } from '../../src/core/clock.js';
-import { RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/connection/client.js';
 import { createRedisStores } from '../../src/stores/redis/index.js';
 import { makeSession, uniqueDeviceId, uniqueJti, uniqueUserId } from '../helpers/fixtures.js';
 import { type RedisServerHandle, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';

@@ -2,14 +2,14 @@
  * Static checks of the Lua scripts: every key a script touches comes from `KEYS` (Cluster routes a
  * script by its declared keys, and a key it did not declare may live on another node), the header
  * documents every `KEYS[i]` and `ARGV[i]` the body uses, time comes from `ARGV` (never `TIME`), and
- * `scripts.ts` loads every file with the number of keys its header declares.
+ * `lua/index.ts` loads every file with the number of keys its header declares.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { SCRIPTS, VARIADIC_KEYS } from '../../src/stores/redis/scripts.js';
+import { SCRIPTS, VARIADIC_KEYS } from '../../src/stores/redis/lua/index.js';
 
-const DIR = new URL('../../src/stores/redis/scripts/', import.meta.url);
+const DIR = new URL('../../src/stores/redis/lua/', import.meta.url);
 const files = readdirSync(DIR)
   .filter((name) => name.endsWith('.lua'))
   .sort();
@@ -43,7 +43,7 @@ function keyNames(body: string): Set<string> {
 }
 
 describe('Lua scripts', () => {
-  it('every file in scripts/ is loaded by scripts.ts, and nothing else', () => {
+  it('every file in lua/ is loaded by lua/index.ts, and nothing else', () => {
     assert.deepEqual(
       files,
       Object.keys(SCRIPTS)

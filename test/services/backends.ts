@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { after } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import type { GuideStores } from '../../src/core/ports.js';
-import { RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/connection/client.js';
 import { createMemoryStores } from '../../src/stores/memory/index.js';
 import { createRedisStores, loadIdCodec } from '../../src/stores/redis/index.js';
 import { getTestRedisUrl, uniquePrefix } from '../helpers/redis-server.js';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/connection/client.js';
 import { createRedisStores } from '../../src/stores/redis/index.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
 import { login } from '../../src/services/login.js';

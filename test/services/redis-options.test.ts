@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/connection/client.js';
 import { type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
 
 async function eventually(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {

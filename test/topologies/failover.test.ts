@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/connection/client.js';
 import { uniquePrefix } from '../helpers/redis-server.js';
 import { startCluster, startSentinel, type Topology, waitFor } from './harness.js';
 import {

@@ -14,8 +14,8 @@
  */
 import { randomInt } from 'node:crypto';
 import type { GuideStores } from '../../src/core/ports.js';
-import { RedisClient } from '../../src/redis/client.js';
-import type { RedisClientOptions } from '../../src/redis/config.js';
+import { RedisClient } from '../../src/connection/client.js';
+import type { RedisClientOptions } from '../../src/connection/config.js';
 import { createKeySchema } from '../../src/stores/redis/keys.js';
 import { createRedisStores } from '../../src/stores/redis/index.js';
 import { createJwtService } from '../../src/services/jwt-service.js';

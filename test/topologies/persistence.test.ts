@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/connection/client.js';
 import { uniquePrefix } from '../helpers/redis-server.js';
 import { type StandaloneOptions, type StandaloneTopology, startStandalone, waitFor } from './harness.js';
 import {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { registerReplicaAckMetrics } from '../../src/http/metrics.js';
-import { RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/connection/client.js';
 import { createRedisStores } from '../../src/stores/redis/index.js';
 import type { Stores } from '../../src/core/ports.js';
 import { uniquePrefix } from '../helpers/redis-server.js';

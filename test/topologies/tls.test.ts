@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createClient } from '@redis/client';
-import { RedisClient } from '../../src/redis/client.js';
+import { RedisClient } from '../../src/connection/client.js';
 import {
   refreshFamiliesContract,
   revocationContract,

@@ -30,7 +30,7 @@ function lintPlanted(folder: string, source: string): { status: number | null; o
 const INTO_STORES = `import { createKeySchema } from '../stores/redis/keys.js';
 export const planted = createKeySchema;
 `;
-const INTO_REDIS = `import { RedisClient } from '../redis/client.js';
+const INTO_REDIS = `import { RedisClient } from '../connection/client.js';
 export const planted = RedisClient;
 `;
 const INTO_MEMORY = `import { createMemoryStores } from '../stores/memory/index.js';

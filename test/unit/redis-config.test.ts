@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/core/errors.js';
-import { RedisClient } from '../../src/redis/client.js';
-import { parseInfo } from '../../src/redis/diagnostics.js';
-import { parseRedisUrl, redactRedisUrl, resolveRedisOptions } from '../../src/redis/config.js';
+import { RedisClient } from '../../src/connection/client.js';
+import { parseInfo } from '../../src/connection/diagnostics.js';
+import { parseRedisUrl, redactRedisUrl, resolveRedisOptions } from '../../src/connection/config.js';
 
 describe('REDIS_URL parsing', () => {
   it('reads every form of the guide', () => {

@@ -7,7 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import { REPLICA_RECHECK_MS, ReplicaAcks, type ReplicaAckTransport } from '../../src/redis/replica-acks.js';
+import {
+  REPLICA_RECHECK_MS,
+  ReplicaAcks,
+  type ReplicaAckTransport,
+} from '../../src/connection/replica-acks.js';
 
 interface Pending<T> {
   resolve(v: T): void;

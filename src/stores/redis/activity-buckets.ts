@@ -10,7 +10,7 @@ import {
 } from '../../core/activity.js';
 import type { ActivityBucketStore } from '../../core/ports.js';
 import { arg, type RedisStoreContext, replyString } from './context.js';
-import { activityAdd } from './scripts/activity_add.js';
+import { activityAdd } from './lua/activity_add.js';
 
 const SAMPLE = 'sessions';
 const SAMPLE_LOCK = 'sessions_lock';

@@ -5,10 +5,10 @@
 import type { Clock } from '../../core/clock.js';
 import type { IdCodec } from '../../core/ids.js';
 import { StoreUnavailableError } from '../../core/errors.js';
-import type { RedisClient } from '../../redis/client.js';
-import type { WriteAdmission } from '../../redis/memory-guard.js';
+import type { RedisClient } from '../../connection/client.js';
+import type { WriteAdmission } from '../../connection/memory-guard.js';
 import type { KeySchema } from './keys.js';
-import { SCRIPTS } from './scripts.js';
+import { SCRIPTS } from './lua/index.js';
 
 export interface RedisStoreContext {
   readonly client: RedisClient;

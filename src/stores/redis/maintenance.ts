@@ -6,7 +6,7 @@ import { cleanupEventIndexes } from './security-events.js';
 import { cleanupSessionIndexes } from './session-store.js';
 import { cleanupTokenIndexes } from './token-blacklist.js';
 import { cleanupTrustedDeviceIndexes } from './trusted-devices.js';
-import { lockRelease } from './scripts/lock_release.js';
+import { lockRelease } from './lua/lock_release.js';
 
 /** How long one sweeper holds the cleanup lock before another instance may take over, in ms. */
 const CLEANUP_LOCK_MS = 10 * 60_000;

@@ -1,7 +1,7 @@
 import type { RateLimitStore } from '../../core/ports.js';
 import { assertRateLimitIncrement } from '../../core/rate-limit.js';
 import type { RedisStoreContext } from './context.js';
-import { rateLimitIncr } from './scripts/rate_limit_incr.js';
+import { rateLimitIncr } from './lua/rate_limit_incr.js';
 
 /**
  * `RateLimitStore` on Redis: one STRING counter per bucket (`ratelimit:<bucket>`, PX = the window),

@@ -10,10 +10,10 @@ import type {
 import type { RefreshFamily } from '../../core/types.js';
 import { arg, type RedisStoreContext, replyArray, replyString, unexpectedReply } from './context.js';
 import { decodeSession } from './records.js';
-import { SCRIPTS } from './scripts.js';
-import { familyCreate } from './scripts/family_create.js';
-import { familyDropDelete, familyDropFind } from './scripts/family_drop.js';
-import { familyRotate } from './scripts/family_rotate.js';
+import { SCRIPTS } from './lua/index.js';
+import { familyCreate } from './lua/family_create.js';
+import { familyDropDelete, familyDropFind } from './lua/family_drop.js';
+import { familyRotate } from './lua/family_rotate.js';
 import { assertUserScoped } from '../../core/validate.js';
 import { indexRevokedFamily } from './token-blacklist.js';
 /**

@@ -1,9 +1,9 @@
 import type { RevocationReason } from '../../core/errors.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
-import type { DerivedCache } from '../../redis/tracking.js';
+import type { DerivedCache } from '../../connection/tracking.js';
 import type { RedisStoreContext } from './context.js';
 import { decodeBlacklistEntry, decodeUserGeneration, decodeWatermark } from './records.js';
-import { revocationRead } from './scripts/revocation_read.js';
+import { revocationRead } from './lua/revocation_read.js';
 
 /**
  * Ids of frozen queries: a caller that asks again with the same query object skips the

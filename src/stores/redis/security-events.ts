@@ -4,7 +4,7 @@ import type { ListEventsOptions, SecurityEventStore } from '../../core/ports.js'
 import { newSecurityEvent, type SecurityEvent, type SecurityEventInput } from '../../core/types.js';
 import { arg, INDEX_TTL_SLACK_MS, type RedisStoreContext, replyNumber, scanKeys } from './context.js';
 import { decodeSecurityEvent, encodeSecurityEvent } from './records.js';
-import { eventRecord } from './scripts/event_record.js';
+import { eventRecord } from './lua/event_record.js';
 
 const BATCH = 500;
 

@@ -23,12 +23,12 @@ import {
 } from './context.js';
 import { byCreatedAtDesc, decodeSession, encodeSession } from './records.js';
 import { dropEndedFamilies } from './refresh-families.js';
-import type { DerivedCache } from '../../redis/tracking.js';
-import { SCRIPTS } from './scripts.js';
-import { sessionCreate } from './scripts/session_create.js';
-import { sessionGet } from './scripts/session_get.js';
-import { sessionRotate } from './scripts/session_rotate.js';
-import { sessionUpdate } from './scripts/session_update.js';
+import type { DerivedCache } from '../../connection/tracking.js';
+import { SCRIPTS } from './lua/index.js';
+import { sessionCreate } from './lua/session_create.js';
+import { sessionGet } from './lua/session_get.js';
+import { sessionRotate } from './lua/session_rotate.js';
+import { sessionUpdate } from './lua/session_update.js';
 import { msUntil } from './validate.js';
 
 /** Members read (and records declared to a script) per bounded step. */

@@ -14,9 +14,9 @@ import {
   decodeWatermark,
   encodeBlacklistEntry,
 } from './records.js';
-import { SCRIPTS } from './scripts.js';
-import { blacklistSet } from './scripts/blacklist_set.js';
-import { watermarkRaise } from './scripts/watermark_raise.js';
+import { SCRIPTS } from './lua/index.js';
+import { blacklistSet } from './lua/blacklist_set.js';
+import { watermarkRaise } from './lua/watermark_raise.js';
 
 /** Bound of `token:blacklist_index`: the entries expiring soonest leave it first. */
 export const BLACKLIST_INDEX_MAX = 1_000_000;

@@ -5,8 +5,8 @@ import type { TrustedDevice } from '../../core/types.js';
 import { chunks, INDEX_TTL_SLACK_MS, type RedisStoreContext, scanKeys } from './context.js';
 import { byTrustedAtDesc, decodeTrustedDevice, encodeTrustedDevice } from './records.js';
 import { msUntil } from './validate.js';
-import { deviceRevoke } from './scripts/device_revoke.js';
-import { deviceTrust } from './scripts/device_trust.js';
+import { deviceRevoke } from './lua/device_revoke.js';
+import { deviceTrust } from './lua/device_trust.js';
 
 const BATCH = 500;
 /** Calls of `trust` when concurrent trusts keep changing which devices the bound evicts. */

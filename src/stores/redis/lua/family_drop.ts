@@ -1,6 +1,6 @@
 /** Typed wrapper of `family_drop.lua` (see its header): its two calls. */
 import { arg, replyArray, replyNumber, replyString } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 interface FamilyIndexes {
   /** The user's family index (familyId -> sessionId). */

@@ -1,5 +1,5 @@
 /** Typed wrapper of `watermark_raise.lua` (see its header). */
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 export async function watermarkRaise(
   run: ScriptRunner,

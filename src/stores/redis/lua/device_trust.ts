@@ -1,6 +1,6 @@
 /** Typed wrapper of `device_trust.lua` (see its header). */
 import { replyArray, replyNumber, replyString } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 export interface DeviceTrustInput {
   readonly recordKey: string;

@@ -71,7 +71,7 @@ export interface RedisClientOptions {
   clientName?: string;
   /**
    * Server-assisted client-side caching of the revocation reads (RESP3 `CLIENT TRACKING` on a
-   * second, read-only connection; see `src/redis/tracking.ts`). On by default: verifying a token
+   * second, read-only connection; see `src/connection/tracking.ts`). On by default: verifying a token
    * already seen costs no round trip, and a revoke anywhere reaches this process as an
    * invalidation push (~1 ms on loopback). `false` turns it off (every verification asks Redis).
    */

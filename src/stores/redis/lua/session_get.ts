@@ -1,6 +1,6 @@
 /** Typed wrapper of `session_get.lua` (see its header). */
 import { replyString } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 export interface SessionGetInput {
   readonly recordKey: string;

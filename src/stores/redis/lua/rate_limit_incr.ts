@@ -1,6 +1,6 @@
 /** Typed wrapper of `rate_limit_incr.lua` (see its header). */
 import { arg, replyArray, replyNumber } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 /** The bucket's count after this call and the ms left in its window (≥ 0). */
 export async function rateLimitIncr(

@@ -1,5 +1,5 @@
 /** Typed wrapper of `blacklist_set.lua` (see its header). */
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 /** `true` when the entry was written, `false` when a longer-lasting one was kept. */
 export async function blacklistSet(

@@ -1,6 +1,6 @@
 /** Typed wrapper of `activity_add.lua` (see its header). */
 import { arg } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 /** Adds each `delta` to its counter and gives every counter the retention as its TTL. */
 export async function activityAdd(

@@ -13,20 +13,20 @@
  * wrapper, never `runScript` with a hand-built argument list.
  */
 import { readFileSync } from 'node:fs';
-import { type LuaScript, luaScript } from '../../redis/commands.js';
+import { type LuaScript, luaScript } from '../../../connection/commands.js';
 
 /** `numberOfKeys` of a script that takes a variable number of keys (given per call). */
 export const VARIADIC_KEYS = -1;
 
 /**
- * A script's source with each `-- #include <lib>` line replaced by `./scripts/lib/<lib>.lua`:
+ * A script's source with each `-- #include <lib>` line replaced by `./lib/<lib>.lua`:
  * Redis has no module system, and a helper several scripts share (the record decoder) is kept
  * once. The SHA1 is taken over the result.
  */
 export function scriptSource(name: string): string {
-  const source = readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
+  const source = readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8');
   return source.replace(/^-- #include ([a-z_]+)\b.*$/gm, (_line, lib: string) =>
-    readFileSync(new URL(`./scripts/lib/${lib}.lua`, import.meta.url), 'utf8').trimEnd(),
+    readFileSync(new URL(`./lib/${lib}.lua`, import.meta.url), 'utf8').trimEnd(),
   );
 }
 

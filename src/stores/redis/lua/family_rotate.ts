@@ -1,6 +1,6 @@
 /** Typed wrapper of `family_rotate.lua` (see its header). */
 import { replyArray } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 export interface FamilyRotateInput {
   readonly familyKey: string;

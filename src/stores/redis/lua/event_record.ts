@@ -1,6 +1,6 @@
 /** Typed wrapper of `event_record.lua` (see its header). */
 import { replyArray, replyNumber, replyString } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 export interface EventRecordInput {
   readonly recordKey: string;

@@ -1,6 +1,6 @@
 /** Typed wrapper of `family_create.lua` (see its header). */
 import { arg, replyArray, replyString, unexpectedReply } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 export interface FamilyCreateInput {
   readonly familyKey: string;

@@ -51,7 +51,7 @@ export interface RedisCommands {
 }
 
 /**
- * A Lua script with its SHA1. Scripts live in `src/stores/redis/scripts/*.lua`, each with a header
+ * A Lua script with its SHA1. Scripts live in `src/stores/redis/lua/*.lua`, each with a header
  * listing `KEYS[i]`, `ARGV[i]` (with units) and the return value.
  */
 export interface LuaScript {

@@ -1,6 +1,6 @@
 /** Typed wrapper of `session_rotate.lua` (see its header). */
 import { replyNumber } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 export type SessionRotateStatus = 'moved' | 'not_live' | 'changed' | 'id_in_use';
 

@@ -1,7 +1,7 @@
 /** Typed wrapper of `session_create.lua` (see its header). */
 import type { SessionLimitPolicy } from '../../../core/ports.js';
 import { replyArray, replyNumber, replyString, unexpectedReply } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 export interface SessionCreateInput {
   readonly userIndexKey: string;

@@ -1,5 +1,5 @@
 /** Typed wrapper of `lock_release.lua` (see its header). */
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 /** `true` when released, `false` when the lock was not held by `token`. */
 export async function lockRelease(

@@ -1,6 +1,6 @@
 /** Typed wrapper of `device_revoke.lua` (see its header). */
 import { replyString } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 /** The deleted record (JSON), or `null` when there was none. */
 export async function deviceRevoke(

@@ -1,6 +1,6 @@
 /** Typed wrapper of `revocation_read.lua` (see its header). */
 import { replyArray, replyString } from '../context.js';
-import { SCRIPTS, type ScriptRunner } from '../scripts.js';
+import { SCRIPTS, type ScriptRunner } from './index.js';
 
 export interface RevocationReadInput {
   /** The user's revoke-all record. */
