@@ -21,6 +21,7 @@ import {
   login,
   loginWithHandoff,
 } from './services/login.js';
+import { revokeUser } from './services/revoke-user.js';
 import { createSessionManager } from './services/session-manager.js';
 import type { JwtService, SessionManager } from './services/types.js';
 import { createMemoryStores } from './stores/memory/index.js';
@@ -129,6 +130,8 @@ export interface Optix {
   loginWithHandoff(input: LoginInput): Promise<HandoffLoginResult>;
   /** `cleanup()` on this process's stores: one locked round over every index. */
   cleanup(options?: CleanupOptions): Promise<CleanupOutcome>;
+  /** `revokeUser()`: every token of the user stops verifying (O(1)), then every session ends; returns how many ended. */
+  revokeUser(userId: string, reason: string): Promise<number>;
   /** Never throws; `unhealthy` carries a readable error. */
   health(): Promise<BackendHealth>;
   /** Counts of live records (bounded SCANs) and, with Redis, INFO memory/clients/stats/keyspace. */
@@ -278,6 +281,7 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       login: (input: LoginInput) => login({ sessions, jwt }, input),
       loginWithHandoff: (input: LoginInput) => loginWithHandoff({ sessions, handoffs }, input),
       cleanup: (options?: CleanupOptions) => cleanup(stores, options),
+      revokeUser: (userId: string, reason: string) => revokeUser({ jwt, sessions }, userId, reason),
       async health(): Promise<BackendHealth> {
         if (client === null) return { status: 'healthy', topology: 'memory' };
         return client.healthCheck();

@@ -48,4 +48,5 @@ export {
   openSession,
 } from './services/login.js';
 export { type CleanupOptions, type CleanupOutcome, cleanup } from './services/cleanup.js';
+export { type RevokeUserDeps, revokeUser } from './services/revoke-user.js';
 export type * from './services/types.js';

@@ -32,8 +32,7 @@ export async function revokeUserCommand(
     return report(io, userId, body.ended, options);
   }
   return withOptix(io, { ...options, requireRedis: true }, async (optix) => {
-    await optix.jwt.revokeAllUserTokens(userId, reason);
-    const ended = await optix.sessions.terminateUserSessions({ userId, reason });
+    const ended = await optix.revokeUser(userId, reason);
     return report(io, userId, ended, options);
   });
 }

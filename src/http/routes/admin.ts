@@ -83,7 +83,7 @@ const CleanupView = Type.Object({
 
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
   const { optix, metrics } = ctx;
-  const { sessions, jwt } = optix;
+  const { sessions } = optix;
   const onRequest = ctx.requireService;
 
   app.get(
@@ -115,10 +115,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, 
     },
     async (request) => {
       const { userId } = request.params;
-      // Tokens first: from here on nothing the user holds verifies, even if the second step fails.
-      await jwt.revokeAllUserTokens(userId, 'admin_revoke_user');
+      const ended = await optix.revokeUser(userId, 'admin_revoke_user');
       metrics.revocations.inc({ kind: 'user' });
-      const ended = await sessions.terminateUserSessions({ userId, reason: 'admin_revoke_user' });
       if (ended > 0) metrics.sessionsEnded.inc({ reason: 'admin' }, ended);
       return { ended };
     },

@@ -124,7 +124,7 @@ const OVERVIEW_DESCRIPTION =
 
 export const operatorRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (app, ctx) => {
   const { optix, metrics } = ctx;
-  const { sessions, jwt } = optix;
+  const { sessions } = optix;
   const onRequest = ctx.requireAdmin;
 
   /** The `admin_action` event on the affected user's timeline: who, what, why. */
@@ -301,10 +301,8 @@ export const operatorRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (ap
     },
     async (request) => {
       const { userId } = request.params;
-      // Tokens first: from here on nothing the user holds verifies, even if the second step fails.
-      await jwt.revokeAllUserTokens(userId, 'admin_revoke_user');
+      const ended = await optix.revokeUser(userId, 'admin_revoke_user');
       metrics.revocations.inc({ kind: 'user' });
-      const ended = await sessions.terminateUserSessions({ userId, reason: 'admin_revoke_user' });
       if (ended > 0) metrics.sessionsEnded.inc({ reason: 'admin' }, ended);
       await audit(request, userId, 'revoke_user', { sessionsEnded: ended }, request.body.reason);
       return { ended };
