@@ -1,6 +1,6 @@
 /**
  * The library's flows on both backends: `login()` (a session and its tokens, or neither),
- * `loginWithHandoff()`, and `cleanup()` (one locked round; the fleet schedule; typed refusals).
+ * `loginWithHandoff()`, `revokeUser()` (tokens, then sessions) and `cleanup()` (one locked round; the fleet schedule; typed refusals).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -8,6 +8,7 @@ import { createBrowserHandoffs } from '../../src/services/browser-handoff.js';
 import { cleanup } from '../../src/services/cleanup.js';
 import { createJwtService } from '../../src/services/jwt-service.js';
 import { LOGIN_UNDO_REASON, login, loginWithHandoff } from '../../src/services/login.js';
+import { revokeUser } from '../../src/services/revoke-user.js';
 import { createSessionManager } from '../../src/services/session-manager.js';
 import { USER_AGENT, uniqueJti, uniqueUserId } from '../helpers/fixtures.js';
 import { BACKENDS, TEST_JWT } from './backends.js';
@@ -73,6 +74,26 @@ for (const backend of BACKENDS) {
       const claims = (await jwt.verifyToken(pair.accessToken)).payload;
       assert.equal(claims.sid, session.sessionId);
       await assert.rejects(handoffs.redeem(handoff.code), { code: 'ERR_HANDOFF_INVALID' });
+    });
+
+    it('revokeUser: every token of the user stops verifying, every session ends; a login right after works', async () => {
+      const { sessions, jwt, userId } = await setup();
+      const a = await login({ sessions, jwt }, { userId, ipAddress: '10.9.0.1', userAgent: USER_AGENT });
+      const b = await login({ sessions, jwt }, { userId, ipAddress: '10.9.0.2', userAgent: USER_AGENT });
+      const other = await login(
+        { sessions, jwt },
+        { userId: uniqueUserId(), ipAddress: '10.9.0.3', userAgent: USER_AGENT },
+      );
+      assert.equal(await revokeUser({ sessions, jwt }, userId, 'password_changed'), 2);
+      for (const { session, tokens } of [a, b]) {
+        assert.equal(await sessions.getSession(session.sessionId), null);
+        await assert.rejects(jwt.verifyToken(tokens.accessToken), { code: 'ERR_TOKEN_REVOKED' });
+        await assert.rejects(jwt.refreshTokens(tokens.refreshToken));
+      }
+      await jwt.verifyToken(other.tokens.accessToken); // another user is untouched
+      const again = await login({ sessions, jwt }, { userId, ipAddress: '10.9.0.4', userAgent: USER_AGENT });
+      await jwt.verifyToken(again.tokens.accessToken);
+      assert.equal(await revokeUser({ sessions, jwt }, uniqueUserId(), 'nothing_to_end'), 0);
     });
 
     it('cleanup: one round prunes the token index once, inside the round; a second finds nothing', async () => {
