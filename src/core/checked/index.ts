@@ -7,7 +7,9 @@
  */
 import type { Clock } from '../clock.js';
 import type { GuideStores } from '../ports.js';
+import { CheckedActivityBuckets } from './activity-buckets.js';
 import { CheckedHandoffs } from './handoffs.js';
+import { CheckedRateLimits } from './rate-limits.js';
 import { CheckedRefreshFamilies } from './refresh-families.js';
 import { CheckedRevocationChecker } from './revocation.js';
 import { CheckedSecurityEvents } from './security-events.js';
@@ -17,7 +19,9 @@ import { CheckedTrustedDevices } from './trusted-devices.js';
 
 export type { CheckContext } from './context.js';
 export {
+  CheckedActivityBuckets,
   CheckedHandoffs,
+  CheckedRateLimits,
   CheckedRefreshFamilies,
   CheckedRevocationChecker,
   CheckedSecurityEvents,
@@ -41,5 +45,7 @@ export function checkStores(raw: GuideStores, clock: Clock): GuideStores {
     refreshFamilies: new CheckedRefreshFamilies(raw.refreshFamilies, ctx),
     revocation: new CheckedRevocationChecker(raw.revocation, ctx),
     handoffs: new CheckedHandoffs(raw.handoffs),
+    rateLimits: new CheckedRateLimits(raw.rateLimits),
+    activity: new CheckedActivityBuckets(raw.activity),
   };
 }

@@ -1,5 +1,4 @@
 import type { RateLimitStore } from '../../core/ports.js';
-import { assertRateLimitIncrement } from '../../core/rate-limit.js';
 import type { MemoryState } from './state.js';
 
 /** Buckets kept at most; past it the ended windows go first, then the oldest buckets. */
@@ -23,7 +22,6 @@ export class MemoryRateLimits implements RateLimitStore {
     windowMs: number,
     count: number,
   ): Promise<{ total: number; ttlMs: number }> {
-    assertRateLimitIncrement(bucket, windowMs, count);
     const now = this.#state.now();
     let window = this.#windows.get(bucket);
     if (window === undefined || window.endsAt <= now) {

@@ -2,9 +2,6 @@ import {
   ACTIVITY_COUNTERS,
   ACTIVITY_RETENTION_MS,
   type ActivityCounts,
-  assertActivityDeltas,
-  assertActivityMinute,
-  assertActivitySample,
   type MinuteFigures,
   zeroActivity,
 } from '../../core/activity.js';
@@ -32,8 +29,6 @@ export class RedisActivityBuckets implements ActivityBucketStore {
   }
 
   async add(minuteMs: number, deltas: Partial<ActivityCounts>): Promise<void> {
-    assertActivityMinute(minuteMs);
-    assertActivityDeltas(deltas);
     const entries = ACTIVITY_COUNTERS.filter((name) => (deltas[name] ?? 0) !== 0);
     if (entries.length === 0) return;
     const { client, keys } = this.#ctx;
@@ -44,7 +39,6 @@ export class RedisActivityBuckets implements ActivityBucketStore {
   }
 
   async claimSample(minuteMs: number): Promise<boolean> {
-    assertActivityMinute(minuteMs);
     const { client, keys } = this.#ctx;
     const key = keys.activity(minuteMs, SAMPLE_LOCK);
     const reply = await client.wrap('activity sample claim', () =>
@@ -57,8 +51,6 @@ export class RedisActivityBuckets implements ActivityBucketStore {
   }
 
   async setSample(minuteMs: number, sessions: number): Promise<void> {
-    assertActivityMinute(minuteMs);
-    assertActivitySample(sessions);
     const { client, keys } = this.#ctx;
     const key = keys.activity(minuteMs, SAMPLE);
     await client.wrap('activity sample', () =>
@@ -69,7 +61,6 @@ export class RedisActivityBuckets implements ActivityBucketStore {
   }
 
   async read(minutes: readonly number[]): Promise<MinuteFigures[]> {
-    for (const m of minutes) assertActivityMinute(m);
     const { client, keys } = this.#ctx;
     const replies = await client.wrap('activity read', () =>
       Promise.all(minutes.map((m) => client.commands.mGet(FIELDS.map((name) => keys.activity(m, name))))),

@@ -1,5 +1,4 @@
 import type { RateLimitStore } from '../../core/ports.js';
-import { assertRateLimitIncrement } from '../../core/rate-limit.js';
 import type { RedisStoreContext } from './context.js';
 import { rateLimitIncr } from './lua/rate_limit_incr.js';
 
@@ -20,7 +19,6 @@ export class RedisRateLimits implements RateLimitStore {
     windowMs: number,
     count: number,
   ): Promise<{ total: number; ttlMs: number }> {
-    assertRateLimitIncrement(bucket, windowMs, count);
     const { client, keys } = this.#ctx;
     return rateLimitIncr(client.runScript.bind(client), {
       counterKey: keys.rateLimit(bucket),
