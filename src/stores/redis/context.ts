@@ -8,7 +8,7 @@ import { StoreUnavailableError } from '../../core/errors.js';
 import type { RedisClient } from '../../connection/client.js';
 import type { WriteAdmission } from '../../connection/memory-guard.js';
 import type { KeySchema } from './keys.js';
-import { SCRIPTS } from './lua/index.js';
+import { indexAdd } from './lua/index_add.js';
 
 export interface RedisStoreContext {
   readonly client: RedisClient;
@@ -64,27 +64,6 @@ export function arg(n: number): string {
   return String(n);
 }
 
-/**
- * Adds `(score, member)` pairs to an index that stands alone on its slot (`index_add.lua`),
- * pruning members scored at or below `pruneAtOrBelow`, trimming to `maxMembers` (0 = unbounded)
- * and, with `expire`, keeping the index alive as long as its highest score plus the slack.
- */
-export function indexAdd(
-  ctx: RedisStoreContext,
-  key: string,
-  entries: ReadonlyArray<readonly [score: number, member: string]>,
-  options: { now: number; pruneAtOrBelow: number; maxMembers?: number; expire: boolean },
-): Promise<unknown> {
-  const args = [
-    arg(options.now),
-    arg(options.pruneAtOrBelow),
-    arg(options.maxMembers ?? 0),
-    options.expire ? arg(INDEX_TTL_SLACK_MS) : '-1',
-  ];
-  for (const [score, member] of entries) args.push(arg(score), member);
-  return ctx.client.runScript(SCRIPTS.index_add, [key], args);
-}
-
 /** What one `index_add` call prunes at most (see `index_add.lua`). */
 export const INDEX_PRUNE_LIMIT = 500;
 
@@ -103,9 +82,14 @@ const SCAN_COUNT = 500;
 export async function pruneIndex(ctx: RedisStoreContext, key: string, bound: number): Promise<number> {
   let removed = 0;
   for (;;) {
-    const step = Number(
-      await indexAdd(ctx, key, [], { now: ctx.clock.now(), pruneAtOrBelow: bound, expire: false }),
-    );
+    const step = await indexAdd(ctx.client.runScript.bind(ctx.client), {
+      indexKey: key,
+      now: ctx.clock.now(),
+      pruneAtOrBelow: bound,
+      maxMembers: 0,
+      indexTtlSlackMs: null,
+      entries: [],
+    });
     removed += step;
     if (step < INDEX_PRUNE_LIMIT) return removed;
   }

@@ -8,11 +8,11 @@ import type {
   RotateResult,
 } from '../../core/ports.js';
 import type { RefreshFamily } from '../../core/types.js';
-import { arg, type RedisStoreContext, replyArray, replyString, unexpectedReply } from './context.js';
+import { type RedisStoreContext, replyArray, replyString, unexpectedReply } from './context.js';
 import { decodeSession } from './records.js';
-import { SCRIPTS } from './lua/index.js';
 import { familyCreate } from './lua/family_create.js';
 import { familyDropDelete, familyDropFind } from './lua/family_drop.js';
+import { familyRevokeToken } from './lua/family_revoke_token.js';
 import { familyRotate } from './lua/family_rotate.js';
 import { assertUserScoped } from '../../core/validate.js';
 import { indexRevokedFamily } from './token-blacklist.js';
@@ -261,11 +261,12 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     const { client, keys, clock } = this.#ctx;
     const key = keys.family(input.familyId);
     const now = clock.now();
-    const view = await client.runScript(
-      SCRIPTS.family_revoke_token,
-      [key],
-      [arg(now), input.presentedHash, input.reason],
-    );
+    const view = await familyRevokeToken(client.runScript.bind(client), {
+      familyKey: key,
+      now,
+      presentedHash: input.presentedHash,
+      reason: input.reason,
+    });
     if (view === null) return null;
     const family = decodeView(input.familyId, view);
     // Second step (its own slot): the revoked-family index serves stats and cleanup only.

@@ -9,24 +9,22 @@ import type {
 } from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
 import {
-  arg,
   chunks,
   forEachConcurrent,
   INDEX_TTL_SLACK_MS,
-  indexAdd,
   type RedisStoreContext,
-  replyArray,
-  replyNumber,
-  replyString,
   scanKeys,
   unexpectedReply,
 } from './context.js';
 import { byCreatedAtDesc, decodeSession, encodeSession } from './records.js';
 import { dropEndedFamilies } from './refresh-families.js';
 import type { DerivedCache } from '../../connection/tracking.js';
-import { SCRIPTS } from './lua/index.js';
+import { indexAdd } from './lua/index_add.js';
 import { sessionCreate } from './lua/session_create.js';
+import { sessionDelete } from './lua/session_delete.js';
+import { sessionDeleteAll } from './lua/session_delete_all.js';
 import { sessionGet } from './lua/session_get.js';
+import { sessionPrune } from './lua/session_prune.js';
 import { sessionRotate } from './lua/session_rotate.js';
 import { sessionUpdate } from './lua/session_update.js';
 import { msUntil } from './validate.js';
@@ -199,14 +197,13 @@ export class RedisSessionStore implements GuideSessionStore {
 
   async deleteSession(sessionId: string): Promise<Session | null> {
     const { client, keys, clock } = this.#ctx;
-    const keyList = [keys.session(sessionId), keys.userSessionsOf(sessionId)];
     const now = clock.now();
-    const [value, scoreReply] = replyArray(
-      await client.runScript(SCRIPTS.session_delete, keyList, [sessionId]),
-      'session_delete',
-    );
-    const session = decodeSession(sessionId, replyString(value));
-    const score = scoreReply === null ? null : replyNumber(scoreReply, 'session_delete');
+    const { record, indexScore: score } = await sessionDelete(client.runScript.bind(client), {
+      recordKey: keys.session(sessionId),
+      userIndexKey: keys.userSessionsOf(sessionId),
+      sessionId,
+    });
+    const session = decodeSession(sessionId, record);
     if (session?.deviceId) {
       const deviceIndex = keys.deviceSessions(session.deviceId);
       await client.wrap('zRem', () => client.commands.zRem(deviceIndex, sessionId));
@@ -291,39 +288,26 @@ export class RedisSessionStore implements GuideSessionStore {
       (id) => id !== except && this.#ctx.ids.is(id) && keys.userSessionsOf(id) === index,
     );
     const declaredNow = declared.slice(0, MAX_DECLARED);
-    const [removedReply, recordsReply] = replyArray(
-      await client.runScript(
-        SCRIPTS.session_delete_all,
-        [index, ...declaredNow.map((id) => keys.session(id))],
-        [arg(now), except ?? '', ...declaredNow],
-      ),
-      'session_delete_all',
-    );
+    const reply = await sessionDeleteAll(client.runScript.bind(client), {
+      userIndexKey: index,
+      now,
+      keepSessionId: except ?? null,
+      declared: declaredNow.map((id) => ({ sessionId: id, key: keys.session(id) })),
+    });
 
     const records = new Map<string, Session | null>();
-    const recordPairs = replyArray(recordsReply, 'session_delete_all');
-    for (let i = 0; i < recordPairs.length; i += 2) {
-      const id = replyString(recordPairs[i]) ?? '';
-      records.set(id, decodeSession(id, replyString(recordPairs[i + 1])));
-    }
-    const removed: Array<{ id: string; score: number }> = [];
-    const removedPairs = replyArray(removedReply, 'session_delete_all');
-    for (let i = 0; i < removedPairs.length; i += 2) {
-      removed.push({
-        id: replyString(removedPairs[i]) ?? '',
-        score: replyNumber(removedPairs[i + 1], 'session_delete_all'),
-      });
-    }
+    for (const [id, record] of reply.records) records.set(id, decodeSession(id, record));
+    const removed = reply.removed;
 
     // Members the script could not declare (added after our read, or beyond MAX_DECLARED) are
     // already out of the index, hence dead: delete their records now.
     const undeclared = removed
-      .map((r) => r.id)
+      .map((r) => r.sessionId)
       .filter((id) => !records.has(id) && this.#ctx.ids.is(id) && keys.userSessionsOf(id) === index);
     for (const [id, session] of await this.#takeRecords(undeclared)) records.set(id, session);
 
     const ended: Session[] = [];
-    for (const { id, score } of removed) {
+    for (const { sessionId: id, score } of removed) {
       const session = unexpired(records.get(id) ?? null, now);
       if (session !== null && score > now) ended.push(session);
     }
@@ -467,7 +451,15 @@ export class RedisSessionStore implements GuideSessionStore {
   }
 
   #deviceAdd(index: string, sessionId: string, score: number, now: number): Promise<unknown> {
-    return indexAdd(this.#ctx, index, [[score, sessionId]], { now, pruneAtOrBelow: now, expire: true });
+    const { client } = this.#ctx;
+    return indexAdd(client.runScript.bind(client), {
+      indexKey: index,
+      now,
+      pruneAtOrBelow: now,
+      maxMembers: 0,
+      indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+      entries: [[score, sessionId]],
+    });
   }
 }
 
@@ -536,14 +528,11 @@ async function pruneUserIndex(
       removedHere += await client.wrap('zRem', () => client.commands.zRem(index, invalid));
     }
     if (valid.length > 0) {
-      removedHere += replyNumber(
-        await client.runScript(
-          SCRIPTS.session_prune,
-          [index, ...valid.map((id) => keys.session(id))],
-          [arg(ctx.clock.now()), ...valid],
-        ),
-        'session_prune',
-      );
+      removedHere += await sessionPrune(client.runScript.bind(client), {
+        userIndexKey: index,
+        now: ctx.clock.now(),
+        members: valid.map((id) => ({ sessionId: id, key: keys.session(id) })),
+      });
     }
     removed += removedHere;
     // The refresh families of the sessions pruned here go too.

@@ -7,15 +7,16 @@ import type {
   RevokeUserTokensBeforeInput,
 } from '../../core/ports.js';
 import type { BlacklistEntry } from '../../core/types.js';
-import { arg, indexAdd, pruneIndex, type RedisStoreContext, replyNumber } from './context.js';
+import { INDEX_TTL_SLACK_MS, pruneIndex, type RedisStoreContext } from './context.js';
 import {
   decodeBlacklistEntry,
   decodeUserGeneration,
   decodeWatermark,
   encodeBlacklistEntry,
 } from './records.js';
-import { SCRIPTS } from './lua/index.js';
 import { blacklistSet } from './lua/blacklist_set.js';
+import { familyRevoke } from './lua/family_revoke.js';
+import { indexAdd } from './lua/index_add.js';
 import { watermarkRaise } from './lua/watermark_raise.js';
 
 /** Bound of `token:blacklist_index`: the entries expiring soonest leave it first. */
@@ -136,12 +137,14 @@ export class RedisTokenBlacklist implements GuideTokenBlacklist {
     );
     const indexed = jtis.filter((_, i) => written[i] === true);
     if (indexed.length === 0) return;
-    await indexAdd(
-      this.#ctx,
-      keys.blacklistIndex(),
-      indexed.map((jti) => [expiresAt, jti] as const),
-      { now, pruneAtOrBelow: now, maxMembers: BLACKLIST_INDEX_MAX, expire: true },
-    );
+    await indexAdd(client.runScript.bind(client), {
+      indexKey: keys.blacklistIndex(),
+      now,
+      pruneAtOrBelow: now,
+      maxMembers: BLACKLIST_INDEX_MAX,
+      indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+      entries: indexed.map((jti) => [expiresAt, jti] as const),
+    });
   }
 }
 
@@ -158,19 +161,25 @@ export async function revokeFamily(
   const { client, keys, clock } = ctx;
   const key = keys.family(familyId);
   const now = clock.now();
-  const expiresAt = replyNumber(
-    await client.runScript(SCRIPTS.family_revoke, [key], [arg(now), arg(px), reason]),
-    'family_revoke',
-  );
+  const expiresAt = await familyRevoke(client.runScript.bind(client), {
+    familyKey: key,
+    now,
+    ttlMs: px,
+    reason,
+  });
   await indexRevokedFamily(ctx, familyId, expiresAt, now);
 }
 
 /** Adds a revoked family to `token:revoked_families` (its own slot; second step after the revoke). */
 export function indexRevokedFamily(ctx: RedisStoreContext, familyId: string, expiresAt: number, now: number) {
-  return indexAdd(ctx, ctx.keys.revokedFamilies(), [[expiresAt, familyId]], {
+  const { client, keys } = ctx;
+  return indexAdd(client.runScript.bind(client), {
+    indexKey: keys.revokedFamilies(),
     now,
     pruneAtOrBelow: now,
-    expire: true,
+    maxMembers: 0,
+    indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+    entries: [[expiresAt, familyId]],
   });
 }
 
