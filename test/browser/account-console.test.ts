@@ -15,26 +15,16 @@
  * not govern: the page itself still runs under `script-src 'self'`.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, request, type Server } from 'node:http';
 import { after, describe, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { freePort } from '../helpers/ports.js';
 import { startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { createHarness, type Harness, remember, SERVICE_KEY } from '../http/harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** As in /work/shared NOTES and browser-mode.test.ts: root needs --no-sandbox; no network chatter. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const CHROME_WINDOWS =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const SAFARI_IPHONE =
@@ -72,9 +62,7 @@ function postJson(url: string, payload: unknown): Promise<{ status: number; body
 }
 
 function launch(): Promise<Browser> {
-  // No silent skip: without Chromium this suite fails (CI installs it; see .ci/run).
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  return launchChromium();
 }
 
 /** A fresh browser profile (its own cookie jar): one "device". */

@@ -15,26 +15,17 @@
  * Three browser contexts (operator, user, non-admin): separate cookie jars, like three browsers.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { run } from '../../src/cli/main.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { createHarness, remember, SERVICE_KEY } from '../http/harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -75,18 +66,12 @@ async function cliLink(origin: string, ...extra: string[]): Promise<string> {
   return link;
 }
 
-describe('operator console in Chromium', {
-  skip: !existsSync(CHROMIUM) && 'no /usr/bin/chromium',
-}, async () => {
+describe('operator console in Chromium', async () => {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const h = await createHarness({ CORS_ORIGINS: origin });
   await h.app.listen({ host: '127.0.0.1', port });
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
+  const browser: Browser = await launchChromium();
   const contexts: BrowserContext[] = [];
   const cspViolations: string[] = [];
   after(async () => {

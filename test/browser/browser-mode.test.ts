@@ -19,26 +19,16 @@
  * keep the cookie from B's requests: the server-side Origin check is what refuses them.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
+import { assertChromium, CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
 import { createHarness, remember, SERVICE_KEY } from '../http/harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** As in /work/shared NOTES: root needs --no-sandbox; the rest keeps Chromium off the network. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const COOKIE = '__Secure-optix_refresh';
 
 function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
@@ -176,8 +166,7 @@ function run<T>(page: Page, expression: string): Promise<T> {
 
 describe('browser mode in Chromium', async () => {
   // Set up here, not in a `before` hook: the harness registers its own `after` on the suite.
-  // No silent skip: without Chromium this suite fails (CI installs it; see .ci/run).
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
+  assertChromium();
   let optixUrl = '';
   /** Every refresh cookie value the browser held: none may ever be visible to a page. */
   const cookieValues = new Set<string>();

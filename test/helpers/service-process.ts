@@ -24,7 +24,13 @@ export interface StartedService {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Process groups started by a test file (`detached`); whatever is left of them is killed after it. */
 const groups = new Set<number>();
+
+/** Kills the group `pgid` after the file unless `killGroup` ends it first. */
+export function trackGroup(pgid: number): void {
+  groups.add(pgid);
+}
 
 /** `true` while any process of the group `pgid` is alive. */
 export function groupAlive(pgid: number): boolean {
@@ -36,7 +42,7 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
-function killGroup(pgid: number): void {
+export function killGroup(pgid: number): void {
   groups.delete(pgid);
   try {
     process.kill(-pgid, 'SIGKILL');

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { appendCapturedLog, recordSecrets } from '../helpers/log-capture.js';
 import { freePort } from '../helpers/ports.js';
+import { killGroup, trackGroup } from '../helpers/service-process.js';
 import { getTestRedisUrl, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -321,20 +322,6 @@ function descendants(pid: number): Array<{ pid: number; cmdline: string }> {
   return found;
 }
 
-/** Process groups started here (`detached`); whatever is left of them is killed after the file. */
-const groups = new Set<number>();
-function killGroup(pgid: number): void {
-  groups.delete(pgid);
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    // the whole group has exited
-  }
-}
-after(() => {
-  for (const pgid of groups) killGroup(pgid);
-});
-
 describe('the Quickstart command', () => {
   test('`npm start` (as the README says) serves /healthz and /docs within 15 s and stops cleanly', async () => {
     const port = await freePort();
@@ -346,7 +333,7 @@ describe('the Quickstart command', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    groups.add(npm.pid!);
+    trackGroup(npm.pid!);
     let out = '';
     let err = '';
     npm.stdout.on('data', (c: Buffer) => (out += c.toString()));

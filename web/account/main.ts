@@ -5,8 +5,9 @@
  */
 import { ApiError, createApiClient } from '../shared/api.js';
 import { announce, byId, confirmAction, formatTime, h, replaceChildren, timeElement } from '../shared/dom.js';
-import { type ClientWords, describeEvent, type SecurityEventView } from '../shared/events.js';
+import type { ClientWords, SecurityEventView } from '../shared/events.js';
 import { signIn } from '../shared/sign-in.js';
+import { timelineItem } from '../shared/timeline.js';
 
 /** Events per timeline page. */
 const PAGE_SIZE = 20;
@@ -230,30 +231,7 @@ async function untrust(device: DeviceView): Promise<void> {
 let nextUntil: number | null = null;
 
 function eventItem(event: SecurityEventView): HTMLLIElement {
-  const words = describeEvent(event);
-  const meta = [event.ipAddress ? `IP address ${event.ipAddress}` : null].filter((x) => x !== null);
-  return h(
-    'li',
-    { class: `item event event-${words.tone}` },
-    h(
-      'div',
-      { class: 'item-main' },
-      h(
-        'p',
-        { class: 'item-title' },
-        words.tone === 'critical' ? h('span', { class: 'visually-hidden' }, 'Alert: ') : null,
-        words.title,
-      ),
-      h(
-        'p',
-        { class: 'item-meta' },
-        timeElement(event.timestamp),
-        ` · ${formatTime(event.timestamp)}`,
-        ...meta.map((m) => ` · ${m}`),
-      ),
-      words.advice !== null ? h('p', { class: 'item-meta' }, words.advice) : null,
-    ),
-  );
+  return timelineItem(event, event.ipAddress ? [`IP address ${event.ipAddress}`] : [], { advice: true });
 }
 
 async function loadTimelinePage(append: boolean): Promise<void> {

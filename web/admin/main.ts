@@ -10,8 +10,9 @@
  */
 import { ApiError, createApiClient } from '../shared/api.js';
 import { announce, byId, formatTime, h, replaceChildren, timeElement } from '../shared/dom.js';
-import { type ClientWords, describeEvent, type SecurityEventView } from '../shared/events.js';
+import type { ClientWords, SecurityEventView } from '../shared/events.js';
 import { signIn } from '../shared/sign-in.js';
+import { timelineItem } from '../shared/timeline.js';
 import { renderBarChart } from './charts.js';
 
 /** How often the overview is refreshed while the page is visible, in ms. */
@@ -445,7 +446,6 @@ function sessionItem(s: SessionView): HTMLLIElement {
 }
 
 function eventItem(event: SecurityEventView): HTMLLIElement {
-  const words = describeEvent(event);
   const d = event.details;
   const extra: string[] = [];
   if (event.type === 'admin_action') {
@@ -453,27 +453,7 @@ function eventItem(event: SecurityEventView): HTMLLIElement {
     if (typeof d.reason === 'string') extra.push(`reason: “${d.reason}”`);
   } else if (typeof d.reason === 'string') extra.push(`reason ${d.reason}`);
   if (event.ipAddress) extra.push(`IP address ${event.ipAddress}`);
-  return h(
-    'li',
-    { class: `item event event-${words.tone}` },
-    h(
-      'div',
-      { class: 'item-main' },
-      h(
-        'p',
-        { class: 'item-title' },
-        words.tone === 'critical' ? h('span', { class: 'visually-hidden' }, 'Alert: ') : null,
-        words.title,
-      ),
-      h(
-        'p',
-        { class: 'item-meta' },
-        timeElement(event.timestamp),
-        ` · ${formatTime(event.timestamp)}`,
-        ...extra.map((m) => ` · ${m}`),
-      ),
-    ),
-  );
+  return timelineItem(event, extra, { advice: false });
 }
 
 async function loadUser(userId: string, focus: boolean): Promise<void> {
