@@ -3,7 +3,7 @@
  * trusted devices, and their security timeline, with sign-out of one session or all others and
  * "stop trusting". Everything through the public API with the user's own access token.
  */
-import { ApiError, createApiClient } from '../shared/api.js';
+import { ApiError, createApiClient, type DeviceView } from '../shared/api.js';
 import { announce, byId, confirmAction, formatTime, h, replaceChildren, timeElement } from '../shared/dom.js';
 import type { ClientWords, SecurityEventView } from '../shared/events.js';
 import { signIn } from '../shared/sign-in.js';
@@ -20,13 +20,6 @@ interface SessionView {
   lastActivity: number;
   current?: boolean;
   client?: ClientWords;
-}
-interface DeviceView {
-  deviceId: string;
-  deviceName: string;
-  deviceType: string;
-  trustedAt: number;
-  expiresAt: number;
 }
 interface EventPage {
   events: SecurityEventView[];

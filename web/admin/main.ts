@@ -8,7 +8,7 @@
  * the service refuses those routes (403) to any token without the admin role, so this page shows
  * nothing to anyone else.
  */
-import { ApiError, createApiClient } from '../shared/api.js';
+import { ApiError, createApiClient, type DeviceView } from '../shared/api.js';
 import { announce, byId, formatTime, h, replaceChildren, timeElement } from '../shared/dom.js';
 import type { ClientWords, SecurityEventView } from '../shared/events.js';
 import { signIn } from '../shared/sign-in.js';
@@ -67,13 +67,6 @@ interface SessionView {
   lastEndpoint: string | null;
   mfaVerified: boolean;
   client?: ClientWords;
-}
-interface DeviceView {
-  deviceId: string;
-  deviceName: string;
-  deviceType: string;
-  trustedAt: number;
-  expiresAt: number;
 }
 interface UserView {
   userId: string;

@@ -161,3 +161,12 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   };
   return client;
 }
+
+/** A trusted device as `/v1/me/devices` and the operator routes answer it. */
+export interface DeviceView {
+  deviceId: string;
+  deviceName: string;
+  deviceType: string;
+  trustedAt: number;
+  expiresAt: number;
+}
