@@ -117,7 +117,8 @@ function wrk(
       const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
       if (line === undefined) return rej(new Error(`wrk: ${out}`));
       const r = JSON.parse(line) as { requests: number; durationUs: number; errors: number; status: number };
-      if (r.errors !== 0 || r.status !== 0) return rej(new Error(`wrk: ${r.status} non-2xx, ${r.errors} errors`));
+      if (r.errors !== 0 || r.status !== 0)
+        return rej(new Error(`wrk: ${r.status} non-2xx, ${r.errors} errors`));
       res(r);
     });
   });
@@ -134,12 +135,20 @@ try {
     BENCH_LOG_LEVEL: 'info',
   };
   const here = fileURLToPath(new URL('./servers/', import.meta.url));
-  const ours = await start(join(here, 'optix-app.ts'), { ...base, BENCH_TOKENS: String(TOKENS), ...extraEnv });
+  const ours = await start(join(here, 'optix-app.ts'), {
+    ...base,
+    BENCH_TOKENS: String(TOKENS),
+    ...extraEnv,
+  });
   servers.push(ours);
   const other =
     otherApp === null
       ? null
-      : await start(resolve(otherApp, 'bench/servers/optix-app.ts'), { ...base, BENCH_TOKENS: '0', ...extraEnv });
+      : await start(resolve(otherApp, 'bench/servers/optix-app.ts'), {
+          ...base,
+          BENCH_TOKENS: '0',
+          ...extraEnv,
+        });
   if (other) servers.push(other);
   const extras: { id: string; server: Server }[] = [];
   for (const e of extraServers) {
@@ -173,7 +182,14 @@ try {
     ...(other
       ? [{ id: 'other-app', server: other, method: 'POST', path: '/v1/introspect', bodies: bodyFile, auth }]
       : []),
-    ...extras.map((e) => ({ id: e.id, server: e.server, method: 'POST', path: '/v1/introspect', bodies: bodyFile, auth })),
+    ...extras.map((e) => ({
+      id: e.id,
+      server: e.server,
+      method: 'POST',
+      path: '/v1/introspect',
+      bodies: bodyFile,
+      auth,
+    })),
     { id: 'hello-get', server: hello, method: 'GET', path: '/', bodies: '', auth: '' },
     { id: 'hello-post', server: hello, method: 'POST', path: '/', bodies: bodyFile, auth },
   ].filter((r) => only === null || only.includes(r.id));
@@ -198,7 +214,8 @@ try {
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log('median server CPU µs per request:');
-  for (const [id, xs] of results) console.log(`  ${id.padEnd(10)} ${median(xs).toFixed(1)}  (${xs.map((x) => x.toFixed(1)).join(' ')})`);
+  for (const [id, xs] of results)
+    console.log(`  ${id.padEnd(10)} ${median(xs).toFixed(1)}  (${xs.map((x) => x.toFixed(1)).join(' ')})`);
   const g = results.get('hello-get');
   const o = results.get('ours');
   if (g?.length && o?.length) console.log(`  hello-get / ours = ${(median(g) / median(o)).toFixed(2)}×`);
@@ -206,7 +223,8 @@ try {
   if (oa?.length && o?.length) console.log(`  other-app / ours = ${(median(oa) / median(o)).toFixed(2)}×`);
 
   for (const [id, xs] of results) {
-    if (id !== 'ours' && id !== 'hello-get' && g?.length) console.log(`  hello-get / ${id} = ${(median(g) / median(xs)).toFixed(2)}×`);
+    if (id !== 'ours' && id !== 'hello-get' && g?.length)
+      console.log(`  hello-get / ${id} = ${(median(g) / median(xs)).toFixed(2)}×`);
   }
 
   if (profileFile !== null) {
@@ -227,7 +245,9 @@ try {
     await send({ type: 'profile-start' }, 'profile-started');
     const m = await measure(row, SECONDS);
     await send({ type: 'profile-stop', file: resolve(profileFile) }, 'profile-written');
-    console.log(`profile of ${profiled} (${Math.round(m.rps)} req/s, ${m.usPerReq.toFixed(1)} µs/req) → ${profileFile}`);
+    console.log(
+      `profile of ${profiled} (${Math.round(m.rps)} req/s, ${m.usPerReq.toFixed(1)} µs/req) → ${profileFile}`,
+    );
   }
 } finally {
   for (const s of servers) {
