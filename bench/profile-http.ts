@@ -229,6 +229,13 @@ try {
   const oa = results.get('other-app');
   if (oa?.length && o?.length) console.log(`  other-app / ours = ${(median(oa) / median(o)).toFixed(2)}×`);
 
+  // Per-round ratios (rows of one round ran seconds apart): steadier than a ratio of medians.
+  const perRound = (num: number[], den: number[]) => {
+    const r = num.map((x, i) => x / den[i]!);
+    return `${median(r).toFixed(2)}× (rounds: ${r.map((x) => x.toFixed(2)).join(' ')})`;
+  };
+  if (g?.length && o?.length) console.log(`  per round: hello-get / ours ${perRound(g, o)}`);
+  if (oa?.length && o?.length) console.log(`  per round: other-app / ours ${perRound(oa, o)}`);
   for (const [id, xs] of results) {
     if (id !== 'ours' && id !== 'hello-get' && g?.length)
       console.log(`  hello-get / ${id} = ${(median(g) / median(xs)).toFixed(2)}×`);
