@@ -12,10 +12,7 @@
  * sampled every 100 µs; `node bench/support/cpuprofile.mjs FILE` summarises it). `--app DIR`
  * adds a second service row started from another checkout's `bench/servers/optix-app.ts` (e.g. an
  * export of the base commit with `node_modules` linked), to compare builds in one run.
- * `--env K=V` (repeatable) is passed to our service (e.g. `BENCH_LOG_LEVEL=warn`). `--together`
- * loads every row at once in each round (each wrk with `--connections` connections), so that all
- * see the same machine: on a machine shared with other work, CPU per request of rows measured one
- * after the other drifts with the others' load; measured together, their ratio holds.
+ * `--env K=V` (repeatable) is passed to our service (e.g. `BENCH_LOG_LEVEL=warn`).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -207,12 +204,8 @@ try {
   const results = new Map<string, number[]>(rows.map((r) => [r.id, []]));
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? rows : [...rows].reverse();
-    // --together: every row loaded at once, so each sees the same machine (the others' load too).
-    const together = args.includes('--together')
-      ? await Promise.all(order.map((row) => measure(row, SECONDS)))
-      : null;
-    for (const [at, row] of order.entries()) {
-      const m = together?.[at] ?? (await measure(row, SECONDS));
+    for (const row of order) {
+      const m = await measure(row, SECONDS);
       results.get(row.id)!.push(m.usPerReq);
       console.log(
         `round ${round + 1} ${row.id.padEnd(10)} ${Math.round(m.rps).toString().padStart(7)} req/s  ${m.usPerReq.toFixed(1).padStart(6)} µs CPU/req  util ${m.util.toFixed(2)}  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,

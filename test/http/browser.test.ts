@@ -319,7 +319,11 @@ function browserSuite(name: string, makeEnv: () => Promise<Record<string, string
           assert.equal(other.statusCode, c.status, c.url);
           for (const name of Object.keys(other.headers)) assert.ok(!name.startsWith('access-control-'), name);
         }
-        const elsewhere = await h.inject({ method: 'GET', url: '/v1/nothing-here', headers: { origin: APP } });
+        const elsewhere = await h.inject({
+          method: 'GET',
+          url: '/v1/nothing-here',
+          headers: { origin: APP },
+        });
         assert.equal(elsewhere.statusCode, 404);
         assert.equal(elsewhere.headers.vary, 'Origin');
         assert.equal(elsewhere.headers['access-control-allow-origin'], undefined);
