@@ -3,8 +3,12 @@ import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
 import type { DerivedCache, DerivedId } from '../../connection/tracking.js';
 import type { RedisStoreContext } from './context.js';
 import type { ScriptRunner } from './lua/index.js';
-import { type RevocationReadReply, revocationRead } from './lua/revocation_read.js';
-import { type RevocationBatchInput, revocationReadBatch } from './lua/revocation_read_batch.js';
+import { revocationRead } from './lua/revocation_read.js';
+import {
+  type RevocationBatchInput,
+  type RevocationBatchReply,
+  revocationReadBatch,
+} from './lua/revocation_read_batch.js';
 import { decodeBlacklistEntry, decodeUserGeneration, decodeWatermark } from './records.js';
 
 /**
@@ -30,14 +34,45 @@ type Replies = [string | null, string | null, Array<string | null> | null, numbe
 /** Most checks one batched call carries (bounds the time one script holds the server). */
 export const MAX_CHECKS_PER_CALL = 8;
 
-/** Watermark keys remembered per generation (the key costs a SHA-256 of the user id). */
-const WATERMARK_KEYS_SIZE = 5_000;
+/** Keys remembered per generation, per kind (see `KeysOf`). */
+const KEYS_PER_GENERATION = 5_000;
 
-/** A check waiting for its batch: its keys (the batch script's input) and how to answer it. */
+/**
+ * Keys by the id they are built from (user id → watermark, family id → family, session id → user
+ * index): a key costs a SHA-256 of the user id, or the opening of a sealed id, and the same users,
+ * families and sessions come back with every token. A string that built a key once always builds
+ * the same one, so nothing here goes stale. Hand-written two-generation map (as the id codec's
+ * cache): when the young one is full it becomes the old one and the previous old one goes.
+ */
+class KeysOf {
+  readonly #build: (id: string) => string;
+  #young = new Map<string, string>();
+  #old = new Map<string, string>();
+
+  constructor(build: (id: string) => string) {
+    this.#build = build;
+  }
+
+  get(id: string): string {
+    let key = this.#young.get(id);
+    if (key !== undefined) return key;
+    key = this.#old.get(id) ?? this.#build(id);
+    if (this.#young.size >= KEYS_PER_GENERATION) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(id, key);
+    return key;
+  }
+}
+
+/**
+ * A check waiting for its batch: its keys (the batch script's input, and what a verdict depends
+ * on) and how to answer it.
+ */
 interface Pending extends RevocationBatchInput {
   readonly query: RevocationQuery;
   readonly id: DerivedId | null;
-  readonly deps: readonly string[];
   readonly since: number;
   readonly resolve: (reason: RevocationReason | null) => void;
   readonly reject: (err: unknown) => void;
@@ -70,14 +105,17 @@ export class RedisRevocationChecker implements RevocationChecker {
   readonly #verdicts: DerivedCache<true> | null;
   readonly #batched: boolean;
   #batch: Pending[] | null = null;
-  // Hand-written two-generation map (as the id codec's): a bounded cache of a dozen lines.
-  #watermarkKeys = new Map<string, string>();
-  #oldWatermarkKeys = new Map<string, string>();
+  readonly #watermarkKeys: KeysOf;
+  readonly #familyKeys: KeysOf;
+  readonly #sessionIndexKeys: KeysOf;
 
   constructor(ctx: RedisStoreContext) {
     this.#ctx = ctx;
     this.#verdicts = ctx.client.tracking?.derivedCache<true>() ?? null;
     this.#batched = ctx.client.topology !== 'cluster';
+    this.#watermarkKeys = new KeysOf((userId) => ctx.keys.userWatermark(userId));
+    this.#familyKeys = new KeysOf((familyId) => ctx.keys.family(familyId));
+    this.#sessionIndexKeys = new KeysOf((sessionId) => ctx.keys.userSessionsOf(sessionId));
   }
 
   check(query: RevocationQuery): Promise<RevocationReason | null> {
@@ -95,28 +133,13 @@ export class RedisRevocationChecker implements RevocationChecker {
     }
   }
 
-  #watermarkKey(userId: string): string {
-    let key = this.#watermarkKeys.get(userId);
-    if (key !== undefined) return key;
-    key = this.#oldWatermarkKeys.get(userId) ?? this.#ctx.keys.userWatermark(userId);
-    if (this.#watermarkKeys.size >= WATERMARK_KEYS_SIZE) {
-      this.#oldWatermarkKeys = this.#watermarkKeys;
-      this.#watermarkKeys = new Map();
-    }
-    this.#watermarkKeys.set(userId, key);
-    return key;
-  }
-
   #enqueue(query: RevocationQuery, id: DerivedId | null): Promise<RevocationReason | null> {
-    const { keys } = this.#ctx;
-    const watermarkKey = this.#watermarkKey(query.userId);
-    const blacklistKey = keys.blacklist(query.jti);
-    const familyKey = query.familyId === undefined ? null : keys.family(query.familyId);
-    const sessionId = query.sessionId;
-    const session = sessionId === undefined ? null : { indexKey: keys.userSessionsOf(sessionId), sessionId };
-    const deps = [watermarkKey, blacklistKey];
-    if (familyKey !== null) deps.push(familyKey);
-    if (session !== null) deps.push(session.indexKey);
+    const keys = [this.#watermarkKeys.get(query.userId), this.#ctx.keys.blacklist(query.jti)];
+    const familyId = query.familyId;
+    const readsFamily = familyId !== undefined;
+    if (readsFamily) keys.push(this.#familyKeys.get(familyId));
+    const sessionId = query.sessionId ?? null;
+    if (sessionId !== null) keys.push(this.#sessionIndexKeys.get(sessionId));
     const since = this.#verdicts === null ? 0 : this.#verdicts.since();
     return new Promise((resolve, reject) => {
       let batch = this.#batch;
@@ -124,7 +147,7 @@ export class RedisRevocationChecker implements RevocationChecker {
         batch = this.#batch = [];
         process.nextTick(this.#flush);
       }
-      batch.push({ watermarkKey, blacklistKey, familyKey, session, query, id, deps, since, resolve, reject });
+      batch.push({ keys, readsFamily, sessionId, query, id, since, resolve, reject });
       if (batch.length >= MAX_CHECKS_PER_CALL) this.#flush();
     });
   }
@@ -143,42 +166,37 @@ export class RedisRevocationChecker implements RevocationChecker {
     client
       .wrap('revocation check', () => revocationReadBatch(run, batch))
       .then(
-        (replies) => this.#settle(batch, replies),
+        (reply) => this.#settle(batch, reply),
         (err: unknown) => {
           for (const pending of batch) pending.reject(err);
         },
       );
   };
 
-  #settle(batch: readonly Pending[], replies: readonly RevocationReadReply[]): void {
+  #settle(batch: readonly Pending[], reply: RevocationBatchReply): void {
     const now = this.#ctx.clock.now();
-    for (let i = 0; i < batch.length; i++) {
-      const pending = batch[i]!;
-      const reply = replies[i]!;
+    for (let at = 0; at < batch.length; at++) {
+      const pending = batch[at]!;
       let reason: RevocationReason | null;
+      let family: [string | null, string | null] | null;
+      let sessionScore: number | null;
       try {
+        family = reply.family(at, pending.readsFamily);
+        sessionScore = reply.sessionScore(at);
         reason = decide(
           pending.query,
           now,
-          reply.blacklistJson,
-          reply.watermarkJson,
-          reply.family,
-          reply.sessionScore,
+          reply.blacklistJson(at),
+          reply.watermarkJson(at),
+          family,
+          sessionScore,
         );
       } catch (err) {
         pending.reject(err);
         continue;
       }
       if (reason === null && pending.id !== null) {
-        this.#keep(
-          pending.query,
-          pending.id,
-          now,
-          reply.family,
-          reply.sessionScore,
-          pending.deps,
-          pending.since,
-        );
+        this.#keep(pending.query, pending.id, now, family, sessionScore, pending.keys, pending.since);
       }
       pending.resolve(reason);
     }
@@ -209,9 +227,9 @@ export class RedisRevocationChecker implements RevocationChecker {
     const { client, keys, clock } = this.#ctx;
     const tracking = client.tracking;
     const blacklistKey = keys.blacklist(query.jti);
-    const watermarkKey = this.#watermarkKey(query.userId);
-    const familyKey = query.familyId === undefined ? null : keys.family(query.familyId);
-    const sessionIndex = query.sessionId === undefined ? null : keys.userSessionsOf(query.sessionId);
+    const watermarkKey = this.#watermarkKeys.get(query.userId);
+    const familyKey = query.familyId === undefined ? null : this.#familyKeys.get(query.familyId);
+    const sessionIndex = query.sessionId === undefined ? null : this.#sessionIndexKeys.get(query.sessionId);
     const sessionId = query.sessionId;
 
     const deps = [blacklistKey, watermarkKey];
