@@ -32,7 +32,7 @@ function hashTag(key: string): string {
 type Replies = [string | null, string | null, Array<string | null> | null, number | null];
 
 /** Most checks one batched call carries (bounds the time one script holds the server). */
-export const MAX_CHECKS_PER_CALL = 8;
+export const MAX_CHECKS_PER_CALL = 4;
 
 /** Keys remembered per generation, per kind (see `KeysOf`). */
 const KEYS_PER_GENERATION = 5_000;
