@@ -10,7 +10,8 @@
  *   from up to four keys), each dropped as soon as any key it came from is invalidated. The warm
  *   path of a verification is then one `Map` lookup instead of four cached commands (each of which
  *   costs node-redis a cache-key string, a `structuredClone` and a promise). A derivation that
- *   was in flight while one of its keys was invalidated is not stored.
+ *   was in flight while one of its keys was invalidated is not used: facts are judged against
+ *   numbered invalidations at lookup (`InvalidationHub`), nothing is indexed per key.
  * - A lease: every `pingIntervalMs` the tracked connection(s) answer a `PING`. Redis writes an
  *   invalidation to the connection before any reply that follows the write, so once the `PING`
  *   sent at time T is answered, every write Redis applied before T has been seen here. Cached
@@ -301,7 +302,8 @@ export interface RedisTracking {
    * One round trip over `deps`, its result kept in `cache`: `read` sends it (one call for all the
    * keys, however many commands it pipelines), `keep` says what to store (or `null`). Nothing is
    * stored when any of `deps` was invalidated while `read` was in flight, or when it failed.
-   * The bookkeeping is done once per round trip, not per key.
+   * Nothing is recorded per key: the cache remembers the invalidation number at which the read
+   * began (see `InvalidationHub`).
    */
   derive<V, R>(
     cache: DerivedCache<V>,
