@@ -10,7 +10,8 @@
  *   from up to four keys), each dropped as soon as any key it came from is invalidated. The warm
  *   path of a verification is then one `Map` lookup instead of four cached commands (each of which
  *   costs node-redis a cache-key string, a `structuredClone` and a promise). A derivation that
- *   was in flight while one of its keys was invalidated is not stored.
+ *   was in flight while one of its keys was invalidated is not used: facts are judged against
+ *   numbered invalidations at lookup (`InvalidationHub`), nothing is indexed per key.
  * - A lease: every `pingIntervalMs` the tracked connection(s) answer a `PING`. Redis writes an
  *   invalidation to the connection before any reply that follows the write, so once the `PING`
  *   sent at time T is answered, every write Redis applied before T has been seen here. Cached
@@ -25,20 +26,75 @@
 import { BasicClientSideCache, BasicPooledClientSideCache } from '@redis/client';
 import type { LuaScript } from './commands.js';
 
-/** Called with an invalidated key, or `null` when everything was dropped. */
-export type InvalidationListener = (key: string | null) => void;
-
-/** Fan-out of invalidations from node-redis's cache provider to our derived caches. */
+/**
+ * Every invalidation this connection has seen, in order: the keys invalidated (Redis pushes, and
+ * this process's own writes) each with the sequence number of its latest invalidation, and a
+ * floor under which nothing derived can be trusted (everything was dropped, or the record of what
+ * was invalidated then has been pruned). A derived fact remembers the sequence number at which its
+ * reads began (`seq` before they were sent) and the keys it came from; it still holds when none
+ * of those keys was invalidated after that number and the number is not under the floor. Nothing
+ * is done per key when a fact is stored, and a derivation in flight needs no ticket: an
+ * invalidation that arrives while its reads are out has a higher number than its start.
+ *
+ * Bounded: the record is kept in two generations of at most `generationSize` keys; when the young
+ * one is full it becomes the old one, the previous old one is dropped whole, and the floor rises to
+ * the last number that one held (facts begun before it are then dropped: conservative, never stale).
+ */
 export class InvalidationHub {
-  readonly #listeners = new Set<InvalidationListener>();
+  readonly #onClear = new Set<() => void>();
+  readonly #generationSize: number;
+  #seq = 0;
+  #floor = 0;
+  /** The highest number the old generation holds (what the floor becomes when it is dropped). */
+  #oldTop = 0;
+  #young = new Map<string, number>();
+  #old = new Map<string, number>();
 
-  subscribe(listener: InvalidationListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+  constructor(generationSize = 100_000) {
+    this.#generationSize = Math.max(1, generationSize);
   }
 
+  /** The number of the latest invalidation: what a derivation that begins now remembers. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /** Calls `listener` whenever everything is dropped; returns the unsubscribe function. */
+  onClear(listener: () => void): () => void {
+    this.#onClear.add(listener);
+    return () => this.#onClear.delete(listener);
+  }
+
+  /** Records that `key` was invalidated, or everything (`null`). */
   emit(key: string | null): void {
-    for (const listener of this.#listeners) listener(key);
+    const seq = ++this.#seq;
+    if (key === null) {
+      this.#floor = seq;
+      this.#oldTop = seq;
+      this.#young = new Map();
+      this.#old = new Map();
+      for (const listener of this.#onClear) listener();
+      return;
+    }
+    if (this.#young.size >= this.#generationSize && !this.#young.has(key)) {
+      this.#floor = this.#oldTop;
+      this.#oldTop = seq - 1;
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(key, seq);
+  }
+
+  /** True when none of `deps` was invalidated after `since` (a `seq` read earlier). */
+  unchangedSince(deps: readonly string[], since: number): boolean {
+    if (since === this.#seq) return true;
+    if (since < this.#floor) return false;
+    for (const key of deps) {
+      // The young generation holds a key's latest number when it holds the key at all.
+      const seq = this.#young.get(key) ?? this.#old.get(key);
+      if (seq !== undefined && seq > since) return false;
+    }
+    return true;
   }
 }
 
@@ -99,159 +155,130 @@ export function trackedCache(
   return cache;
 }
 
-/** A derivation in flight: stored only if none of its keys was invalidated meanwhile. */
+/** A derivation in flight (see `DerivedCache.begin`). */
 export interface DerivationTicket<V> {
   /** Stores `value` under `id` until `validUntil` (ms on the caller's clock) unless invalidated. */
-  commit(id: string, value: V, validUntil: number): void;
-  /** Forgets the derivation (it failed, or its result is not to be cached). */
+  commit(id: DerivedId, value: V, validUntil: number): void;
+  /** Forgets the derivation (it failed, or its result is not to be cached). Nothing to undo. */
   abort(): void;
 }
+
+/** What a derived fact is stored under: a string, or a frozen object asking the same question. */
+export type DerivedId = string | object;
 
 interface Entry<V> {
   readonly value: V;
   readonly validUntil: number;
   readonly deps: readonly string[];
+  /** `InvalidationHub.seq` when its reads began, or when it was last found still valid. */
+  since: number;
 }
 
-interface Ticket {
-  dirty: boolean;
-  readonly deps: readonly string[];
-}
-
-/** One member, or several: most keys back one entry (a jti's blacklist key) or one ticket. */
-type OneOrSet<T> = T | Set<T>;
-
-function addTo<T extends object | string>(map: Map<string, OneOrSet<T>>, key: string, value: T): void {
-  const current = map.get(key);
-  if (current === undefined) map.set(key, value);
-  else if (current instanceof Set) current.add(value);
-  else if (current !== value) map.set(key, new Set([current, value]));
-}
-
-function removeFrom<T extends object | string>(map: Map<string, OneOrSet<T>>, key: string, value: T): void {
-  const current = map.get(key);
-  if (current === undefined) return;
-  if (current instanceof Set) {
-    current.delete(value);
-    if (current.size === 0) map.delete(key);
-  } else if (current === value) {
-    map.delete(key);
-  }
-}
-
-function forEachOf<T>(members: OneOrSet<T>, fn: (value: T) => void): void {
-  if (members instanceof Set) for (const m of members) fn(m);
-  else fn(members);
-}
-
-/**
- * Facts derived from Redis keys, each dropped when any of its keys is invalidated, when its own
- * `validUntil` passes, or when everything is dropped. Bounded: the oldest entry goes first.
- * The per-key bookkeeping holds a single member without a `Set` (the common case: a first-sight
- * verification adds four keys, each backing that one verdict).
- */
 /** Lookups of the derived caches of one connection: the operator overview's hit ratio. */
 export interface CacheLookups {
   hits: number;
   misses: number;
 }
 
+const NOOP = (): void => {};
+
+/**
+ * Facts derived from Redis keys, each dropped when any of its keys is invalidated (judged by the
+ * hub's sequence numbers at lookup, see `InvalidationHub`), when its own `validUntil` passes, or
+ * when everything is dropped. Bounded by `maxEntries` in two generations of half as many: when
+ * the young one is full it becomes the old one and the previous old one is dropped whole (deleting
+ * the oldest `Map` entry one at a time makes V8 walk the deleted slots before it on every
+ * eviction: that was a tenth of a first-sight verification). A hit in the old generation moves
+ * the entry to the young one.
+ */
 export class DerivedCache<V> {
-  readonly #maxEntries: number;
+  readonly #generationSize: number;
   readonly #lookups: CacheLookups;
-  readonly #entries = new Map<string, Entry<V>>();
-  readonly #idsByKey = new Map<string, OneOrSet<string>>();
-  readonly #pendingByKey = new Map<string, OneOrSet<Ticket>>();
+  readonly #hub: InvalidationHub;
+  #young = new Map<DerivedId, Entry<V>>();
+  #old = new Map<DerivedId, Entry<V>>();
 
   constructor(hub: InvalidationHub, maxEntries: number, lookups: CacheLookups = { hits: 0, misses: 0 }) {
-    this.#maxEntries = maxEntries;
+    this.#generationSize = Math.max(1, Math.ceil(maxEntries / 2));
     this.#lookups = lookups;
-    hub.subscribe((key) => (key === null ? this.clear() : this.invalidate(key)));
+    this.#hub = hub;
+    hub.onClear(() => {
+      this.#young = new Map();
+      this.#old = new Map();
+    });
   }
 
+  /** Entries held (an entry moved to the young generation may be counted twice until rotation). */
   get size(): number {
-    return this.#entries.size;
+    return this.#young.size + this.#old.size;
   }
 
-  /** The value stored under `id`, unless it expired at `now`. */
-  get(id: string, now: number): V | undefined {
-    const entry = this.#entries.get(id);
+  /** The value stored under `id`, unless it expired at `now` or one of its keys was invalidated. */
+  get(id: DerivedId, now: number): V | undefined {
+    let entry = this.#young.get(id);
+    let young = true;
     if (entry === undefined) {
+      entry = this.#old.get(id);
+      young = false;
+      if (entry === undefined) {
+        this.#lookups.misses++;
+        return undefined;
+      }
+    }
+    const hub = this.#hub;
+    if (now >= entry.validUntil || !hub.unchangedSince(entry.deps, entry.since)) {
+      if (young) this.#young.delete(id);
+      this.#old.delete(id);
       this.#lookups.misses++;
       return undefined;
     }
-    if (now >= entry.validUntil) {
-      this.#delete(id, entry);
-      this.#lookups.misses++;
-      return undefined;
-    }
+    // Still valid now: the next lookup need not look at its keys until something else changes.
+    entry.since = hub.seq;
+    if (!young) this.#insert(id, entry);
     this.#lookups.hits++;
     return entry.value;
   }
 
+  /** The sequence number a derivation remembers: read it before its reads are sent. */
+  since(): number {
+    return this.#hub.seq;
+  }
+
+  /**
+   * Stores what a derivation begun at `since` (from `since()`) found, unless one of `deps` was
+   * invalidated meanwhile (or everything was dropped).
+   */
+  set(id: DerivedId, value: V, validUntil: number, deps: readonly string[], since: number): void {
+    if (!this.#hub.unchangedSince(deps, since)) return;
+    this.#insert(id, { value, validUntil, deps, since });
+  }
+
+  #insert(id: DerivedId, entry: Entry<V>): void {
+    if (this.#young.size >= this.#generationSize && !this.#young.has(id)) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(id, entry);
+  }
+
   /** Starts a derivation from `deps`; call it before the reads are sent. */
   begin(deps: readonly string[]): DerivationTicket<V> {
-    const ticket: Ticket = { dirty: false, deps };
-    const pending = this.#pendingByKey;
-    for (const key of deps) addTo(pending, key, ticket);
-    const release = () => {
-      for (const key of deps) removeFrom(pending, key, ticket);
-    };
+    const since = this.#hub.seq;
     return {
-      commit: (id, value, validUntil) => {
-        release();
-        if (!ticket.dirty) this.#set(id, { value, validUntil, deps });
-      },
-      abort: release,
+      commit: (id, value, validUntil) => this.set(id, value, validUntil, deps, since),
+      abort: NOOP,
     };
   }
 
-  /** Drops every entry derived from `key` and spoils derivations in flight that read it. */
-  invalidate(key: string): void {
-    const pending = this.#pendingByKey.get(key);
-    if (pending !== undefined)
-      forEachOf(pending, (ticket) => {
-        ticket.dirty = true;
-      });
-    const ids = this.#idsByKey.get(key);
-    if (ids === undefined) return;
-    this.#idsByKey.delete(key);
-    forEachOf(ids, (id) => {
-      const entry = this.#entries.get(id);
-      if (entry !== undefined) this.#delete(id, entry);
-    });
-  }
-
-  /** Drops everything and spoils every derivation in flight. */
+  /** Drops everything (and spoils every derivation in flight): through the hub, for every cache. */
   clear(): void {
-    for (const members of this.#pendingByKey.values())
-      forEachOf(members, (ticket) => {
-        ticket.dirty = true;
-      });
-    this.#entries.clear();
-    this.#idsByKey.clear();
-  }
-
-  #set(id: string, entry: Entry<V>): void {
-    const old = this.#entries.get(id);
-    if (old !== undefined) this.#delete(id, old);
-    else if (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.entries().next();
-      if (!oldest.done) this.#delete(oldest.value[0], oldest.value[1]);
-    }
-    this.#entries.set(id, entry);
-    for (const key of entry.deps) addTo(this.#idsByKey, key, id);
-  }
-
-  #delete(id: string, entry: Entry<V>): void {
-    this.#entries.delete(id);
-    for (const key of entry.deps) removeFrom(this.#idsByKey, key, id);
+    this.#hub.emit(null);
   }
 }
 
 /** What one round trip derived, to keep under `id` until `validUntil` (ms on the caller's clock). */
 export interface Derived<V> {
-  readonly id: string;
+  readonly id: DerivedId;
   readonly value: V;
   readonly validUntil: number;
 }
@@ -270,12 +297,13 @@ export interface RedisTracking {
    * The value `cache` holds under `id` while the lease holds. When the lease has lapsed,
    * everything cached is dropped first and `undefined` returned: the caller reads Redis.
    */
-  lookup<V>(cache: DerivedCache<V>, id: string, now: number): V | undefined;
+  lookup<V>(cache: DerivedCache<V>, id: DerivedId, now: number): V | undefined;
   /**
    * One round trip over `deps`, its result kept in `cache`: `read` sends it (one call for all the
    * keys, however many commands it pipelines), `keep` says what to store (or `null`). Nothing is
    * stored when any of `deps` was invalidated while `read` was in flight, or when it failed.
-   * The bookkeeping is done once per round trip, not per key.
+   * Nothing is recorded per key: the cache remembers the invalidation number at which the read
+   * began (see `InvalidationHub`).
    */
   derive<V, R>(
     cache: DerivedCache<V>,
@@ -362,7 +390,7 @@ export class TrackingController implements RedisTracking {
     }
   }
 
-  lookup<V>(cache: DerivedCache<V>, id: string, now: number): V | undefined {
+  lookup<V>(cache: DerivedCache<V>, id: DerivedId, now: number): V | undefined {
     if (this.isFresh()) return cache.get(id, now);
     this.reset();
     return undefined;
@@ -374,17 +402,10 @@ export class TrackingController implements RedisTracking {
     read: () => Promise<R>,
     keep: (reply: R) => Derived<V> | null,
   ): Promise<R> {
-    const ticket = cache.begin(deps);
-    let reply: R;
-    try {
-      reply = await read();
-    } catch (err) {
-      ticket.abort();
-      throw err;
-    }
+    const since = cache.since();
+    const reply = await read();
     const kept = keep(reply);
-    if (kept === null) ticket.abort();
-    else ticket.commit(kept.id, kept.value, kept.validUntil);
+    if (kept !== null) cache.set(kept.id, kept.value, kept.validUntil, deps, since);
     return reply;
   }
 

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ClaimsRevocationQuery } from '../../src/core/checked/revocation.js';
 import { newUserScopedId } from '../../src/core/ids.js';
 import type { RevocationQuery } from '../../src/core/ports.js';
 import type { SecuritySeverity } from '../../src/core/types.js';
@@ -393,6 +394,24 @@ export function argumentsContract(name: string, makeStores: MakeStores): void {
         const frozen = Object.freeze({ ...query });
         assert.equal(await revocation.check(frozen), null);
         assert.equal(await revocation.check(frozen), null, 'a frozen query asked twice');
+        // A query the JWT service built from claims it checked is answered without a second check;
+        // an object that only looks like one is checked like any other.
+        const claimed = new ClaimsRevocationQuery(
+          query.jti,
+          userId,
+          now(ctx),
+          undefined,
+          family.familyId,
+          session.sessionId,
+          now(ctx) + 60_000,
+        );
+        assert.equal(await revocation.check(claimed), null);
+        await assertRejectsAll(
+          BAD_NUMBERS,
+          arg,
+          (value) => revocation.check(Object.freeze({ ...claimed, issuedAtMs: value }) as Any),
+          'check(look-alike).issuedAtMs',
+        );
       }));
 
     it('HandoffStore: the payload must be a string; nothing is stored otherwise', () =>

@@ -14,6 +14,7 @@ import { createJwtService } from '../../src/services/jwt-service.js';
 import { login as loginFlow } from '../../src/services/login.js';
 import { createSessionManager } from '../../src/services/session-manager.js';
 import { createRedisStores } from '../../src/stores/redis/index.js';
+import { MAX_CHECKS_PER_CALL } from '../../src/stores/redis/revocation.js';
 import { USER_AGENT, uniqueUserId } from '../helpers/fixtures.js';
 import { type RedisServerHandle, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
 import { TEST_SECRET } from '../services/backends.js';
@@ -153,6 +154,59 @@ describe('client-side cache of revocation checks', () => {
     assert.equal((await revocationReads()) - before, 0, 'a warm frozen query sent a revocation read');
     await svc.jwt.revokeAccessToken(clean.pair.accessToken, 'logout');
     assert.equal(await svc.stores.revocation.check(frozen), 'blacklisted');
+  });
+
+  it('sends the checks asked in one tick as one call, answers each for itself, and keeps no verdict a push spoiled in flight', async () => {
+    const svc = await instance();
+    const tracking = svc.redis.tracking! as { runScript: (...args: unknown[]) => Promise<unknown> };
+    const realRun = tracking.runScript;
+    let calls = 0;
+    let duringRead: (() => Promise<void>) | null = null;
+    tracking.runScript = async function (this: unknown, ...args: unknown[]) {
+      calls++;
+      const reply = await realRun.apply(this, args);
+      // A write lands after Redis answered the read but before the reply is used.
+      if (duringRead !== null) await duringRead();
+      return reply;
+    };
+    const clean = await Promise.all(Array.from({ length: 6 }, () => login(svc)));
+    const revoked = await login(svc);
+    await svc.jwt.revokeAccessToken(revoked.pair.accessToken, 'logout');
+    calls = 0;
+    const answers = await Promise.all(
+      [...clean, revoked].map((l) => rejected(svc.jwt.verifyToken(l.pair.accessToken))),
+    );
+    assert.deepEqual(answers, [...clean.map(() => null), 'ERR_TOKEN_REVOKED:blacklisted']);
+    assert.equal(calls, Math.ceil(7 / MAX_CHECKS_PER_CALL), 'seven checks in one tick: one call per batch');
+
+    // Another instance revokes a token while its first check is in flight; the push reaches this
+    // instance before the reply is used (a read on the tracked connection is answered after it).
+    const other = await instance();
+    const target = await login(svc);
+    duringRead = async () => {
+      duringRead = null;
+      await other.jwt.revokeAccessToken(target.pair.accessToken, 'logout');
+      await svc.redis.tracking!.commands.get(`${prefix}no-such-key`);
+    };
+    // The read saw the token unrevoked: that answer stands for the check in flight…
+    assert.equal(await rejected(svc.jwt.verifyToken(target.pair.accessToken)), null);
+    // …but was not kept: the next verification reads again and sees the revoke.
+    calls = 0;
+    assert.equal(
+      await rejected(svc.jwt.verifyToken(target.pair.accessToken)),
+      'ERR_TOKEN_REVOKED:blacklisted',
+    );
+    assert.equal(calls, 1);
+
+    // A failed call fails every check in it (closed).
+    tracking.runScript = () => Promise.reject(new Error('connection lost'));
+    const fresh = await Promise.all(Array.from({ length: 3 }, () => login(svc)));
+    const failed = await Promise.all(fresh.map((l) => rejected(svc.jwt.verifyToken(l.pair.accessToken))));
+    assert.deepEqual(
+      failed,
+      fresh.map(() => 'ERR_STORE_UNAVAILABLE:'),
+    );
+    tracking.runScript = realRun;
   });
 
   it('sees every form of revoke made through the same instance at its next verification', async () => {
@@ -352,6 +406,58 @@ describe('DerivedCache', () => {
     hub.emit(null);
     cleared.commit('c', 'C', 1000);
     assert.equal(cache.get('c', 0), undefined);
+  });
+
+  it('spoils a derivation whose key is invalidated after its read began, even once stored', () => {
+    const hub = new InvalidationHub();
+    const cache = new DerivedCache<string>(hub, 10);
+    // Begun, then the reply stored, and only then the push for a write the read may have missed:
+    // the write's number is above the derivation's start, so the stored fact is dropped.
+    const since = cache.since();
+    cache.set('a', 'A', 1000, ['k1', 'k2'], since);
+    assert.equal(cache.get('a', 0), 'A');
+    hub.emit('k2');
+    assert.equal(cache.get('a', 0), undefined);
+    // An invalidation before the read began does not spoil it.
+    const later = cache.since();
+    cache.set('b', 'B', 1000, ['k2'], later);
+    assert.equal(cache.get('b', 0), 'B');
+    // A lookup that found it valid does not hide a later invalidation.
+    hub.emit('k9');
+    assert.equal(cache.get('b', 0), 'B');
+    hub.emit('k2');
+    assert.equal(cache.get('b', 0), undefined);
+    // Frozen objects are ids too (the revocation checker keys verdicts by the query itself).
+    const query = Object.freeze({ jti: 'j' });
+    cache.set(query, 'Q', 1000, ['k3'], cache.since());
+    assert.equal(cache.get(query, 0), 'Q');
+    assert.equal(cache.get(Object.freeze({ jti: 'j' }), 0), undefined, 'another object asks afresh');
+  });
+
+  it('prunes its record of invalidations by generation, never answering from a pruned one', () => {
+    const hub = new InvalidationHub(2);
+    const cache = new DerivedCache<string>(hub, 10);
+    cache.set('old', 'O', 1000, ['k0'], cache.since());
+    hub.emit('x1');
+    hub.emit('x2'); // young: x1 x2
+    cache.set('mid', 'M', 1000, ['k1'], cache.since());
+    hub.emit('x3'); // rotates: old x1 x2, young x3
+    assert.equal(cache.get('old', 0), 'O', 'nothing it depends on was dropped from the record yet');
+    hub.emit('k1'); // young: x3 k1
+    assert.equal(cache.get('mid', 0), undefined, 'an invalidation in the record spoils');
+    cache.set('new', 'N', 1000, ['k2'], cache.since());
+    hub.emit('x4'); // rotates: old x3 k1, young x4; x1 x2 dropped: the floor rises past them
+    const beforeX5 = cache.since();
+    hub.emit('x5');
+    hub.emit('x6'); // rotates again: old x4 x5, young x6; x3 k1 dropped
+    // `old` began before records that are gone: it may have missed one, so it is dropped.
+    assert.equal(cache.get('old', 0), undefined);
+    // `new` began after every dropped record: still answered.
+    assert.equal(cache.get('new', 0), 'N');
+    hub.emit('k2');
+    assert.equal(cache.get('new', 0), undefined);
+    cache.set('after', 'A', 1000, ['x5'], beforeX5);
+    assert.equal(cache.get('after', 0), undefined, 'x5 was invalidated after the read began');
   });
 
   it('expires entries at validUntil and evicts the oldest when full', () => {

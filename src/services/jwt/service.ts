@@ -94,11 +94,8 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
 
   const claimsOf = createClaims({ ring, ids: stores.ids, issuer, audience, accessTtl, tolerance, clock });
   const { mint } = claimsOf;
-  const { decodeVerified, revocationQuery } = createVerifiedTokens({
-    ring,
-    claims: claimsOf,
-    size: verifiedCacheSize,
-  });
+  const { decode } = createVerifiedTokens({ ring, claims: claimsOf, size: verifiedCacheSize });
+  const decodeVerified = (token: string): AccessTokenPayload => decode(token).payload;
   const { issueTokenPair, refreshTokens } = createRefreshFlow({
     stores,
     claims: claimsOf,
@@ -114,10 +111,10 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     if (activity !== false && sessions === null) {
       throw new InvalidArgumentError('recordActivity', 'needs a JWT service created with `sessions`');
     }
-    const payload = decodeVerified(token);
+    const { payload, query } = decode(token);
     let reason: Awaited<ReturnType<Stores['revocation']['check']>>;
     try {
-      reason = await stores.revocation.check(revocationQuery(payload));
+      reason = await stores.revocation.check(query);
     } catch (err) {
       if (opts.failOpen && isStoreFailure(err)) return { payload, revocationChecked: false };
       throw err;

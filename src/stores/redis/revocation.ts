@@ -1,32 +1,24 @@
 import type { RevocationReason } from '../../core/errors.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
-import type { DerivedCache } from '../../connection/tracking.js';
+import type { DerivedCache, DerivedId } from '../../connection/tracking.js';
 import type { RedisStoreContext } from './context.js';
-import { decodeBlacklistEntry, decodeUserGeneration, decodeWatermark } from './records.js';
+import type { ScriptRunner } from './lua/index.js';
 import { revocationRead } from './lua/revocation_read.js';
+import {
+  type RevocationBatchInput,
+  type RevocationBatchReply,
+  revocationReadBatch,
+} from './lua/revocation_read_batch.js';
+import { decodeBlacklistEntry, decodeUserGeneration, decodeWatermark } from './records.js';
 
 /**
- * Ids of frozen queries: a caller that asks again with the same query object skips the
- * concatenation and the hashing of a fresh ~150-character string (the JWT service keeps one query
- * per token).
+ * What a verdict is kept under: a frozen query is its own id (it cannot change, so it always asks
+ * the same question, and no ~150-character string is built and hashed per check; the JWT service
+ * keeps one frozen query per token). A mutable query is keyed by every field it has: a verdict
+ * answers exactly the query it was computed for.
  */
-const frozenIds = new WeakMap<RevocationQuery, string>();
-
-/**
- * Every field takes part in the id: a verdict answers exactly the query it was computed for. Only a frozen query's id is remembered: an
- * object that can still change could otherwise be answered for what it used to ask.
- */
-function verdictId(query: RevocationQuery): string {
-  if (!Object.isFrozen(query)) return computeVerdictId(query);
-  let id = frozenIds.get(query);
-  if (id === undefined) {
-    id = computeVerdictId(query);
-    frozenIds.set(query, id);
-  }
-  return id;
-}
-
-function computeVerdictId(query: RevocationQuery): string {
+function verdictId(query: RevocationQuery): DerivedId {
+  if (Object.isFrozen(query)) return query;
   return `${query.jti}\n${query.userId}\n${query.issuedAtMs}\n${query.userGeneration}\n${query.familyId}\n${query.sessionId}`;
 }
 
@@ -39,69 +31,227 @@ function hashTag(key: string): string {
 
 type Replies = [string | null, string | null, Array<string | null> | null, number | null];
 
+/** Most checks one batched call carries (bounds the time one script holds the server). */
+export const MAX_CHECKS_PER_CALL = 4;
+
+/** Keys remembered per generation, per kind (see `KeysOf`). */
+const KEYS_PER_GENERATION = 5_000;
+
 /**
- * `RevocationChecker` on Redis: one command per check — `revocation_read.lua` reads the jti's
- * blacklist entry, the user's watermark, the family's `revoked` and `expiresAt` fields and the
- * session's score in its user index. On Cluster the blacklist entry lives on its own slot: it is
- * a plain `GET` sent with the script (one round trip, pipelined). (A query whose family or session
- * carries another user's tag cannot be read by one script on Cluster: its keys are then read one
- * by one.) Returns the first reason in the
- * order blacklisted, user_revoked, family_revoked, session_ended (as the memory store does).
+ * Keys by the id they are built from (user id → watermark, family id → family, session id → user
+ * index): a key costs a SHA-256 of the user id, or the opening of a sealed id, and the same users,
+ * families and sessions come back with every token. A string that built a key once always builds
+ * the same one, so nothing here goes stale. Hand-written two-generation map (as the id codec's
+ * cache): when the young one is full it becomes the old one and the previous old one goes.
+ */
+class KeysOf {
+  readonly #build: (id: string) => string;
+  #young = new Map<string, string>();
+  #old = new Map<string, string>();
+
+  constructor(build: (id: string) => string) {
+    this.#build = build;
+  }
+
+  get(id: string): string {
+    let key = this.#young.get(id);
+    if (key !== undefined) return key;
+    key = this.#old.get(id) ?? this.#build(id);
+    if (this.#young.size >= KEYS_PER_GENERATION) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(id, key);
+    return key;
+  }
+}
+
+/**
+ * A check waiting for its batch: its keys (the batch script's input, and what a verdict depends
+ * on) and how to answer it.
+ */
+interface Pending extends RevocationBatchInput {
+  readonly query: RevocationQuery;
+  readonly id: DerivedId | null;
+  readonly since: number;
+  readonly resolve: (reason: RevocationReason | null) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * `RevocationChecker` on Redis. Off Cluster, the checks asked in the same tick of the event loop
+ * go to Redis together: one `revocation_read_batch.lua` call reads, for each, the user's
+ * watermark, the jti's blacklist entry, the family's `revoked` and `expiresAt` and the session's
+ * score in its user index (so node-redis's per-command cost, the deadline timer and the socket
+ * write are paid once per batch, not per check). A failed or late call fails every check in it
+ * (closed). On Cluster the keys of different users live on different slots: each check is one
+ * `revocation_read.lua` on the user's slot, with the blacklist entry (its own slot) as a `GET`
+ * pipelined with it. (A query whose family or session carries another user's tag cannot be read by
+ * one script on Cluster: its keys are then read one by one.) Returns the first reason in the order
+ * blacklisted, user_revoked, family_revoked, session_ended (as the memory store does).
  *
  * With the client's client-side cache on (`RedisClient.tracking`), the reads go through the
- * tracked connection and a "not revoked" answer is kept in process, keyed by the whole query and
- * tied to the keys it was read from: any write to one of them (from any process) drops it. It is
- * kept no longer than the earliest of the token's `exp`, the family's and the session's expiry,
- * and the cache's `ttlMs`, and used only while the tracked connection's lease holds. "Revoked"
- * answers are not kept.
+ * tracked connection (Redis tracks every key a script reads for the connection that called it) and
+ * a "not revoked" answer is kept in process, keyed by the query (see `verdictId`) and tied to the
+ * keys it was read from: any write to one of them (from any process), also one that lands while
+ * the read is in flight, drops it. It is kept no longer than the earliest of the token's `exp`,
+ * the family's and the session's expiry, and the cache's `ttlMs`, and used only while the tracked
+ * connection's lease holds. "Revoked" answers are not kept.
  *
  * The query is checked by `CheckedRevocationChecker` (`core/checked/`) before it gets here.
  */
 export class RedisRevocationChecker implements RevocationChecker {
   readonly #ctx: RedisStoreContext;
   readonly #verdicts: DerivedCache<true> | null;
+  readonly #batched: boolean;
+  #batch: Pending[] | null = null;
+  readonly #watermarkKeys: KeysOf;
+  readonly #familyKeys: KeysOf;
+  readonly #sessionIndexKeys: KeysOf;
 
   constructor(ctx: RedisStoreContext) {
     this.#ctx = ctx;
     this.#verdicts = ctx.client.tracking?.derivedCache<true>() ?? null;
+    this.#batched = ctx.client.topology !== 'cluster';
+    this.#watermarkKeys = new KeysOf((userId) => ctx.keys.userWatermark(userId));
+    this.#familyKeys = new KeysOf((familyId) => ctx.keys.family(familyId));
+    this.#sessionIndexKeys = new KeysOf((sessionId) => ctx.keys.userSessionsOf(sessionId));
   }
 
-  async check(query: RevocationQuery): Promise<RevocationReason | null> {
-    const { client, keys, clock } = this.#ctx;
-    const tracking = client.tracking;
+  check(query: RevocationQuery): Promise<RevocationReason | null> {
+    const tracking = this.#ctx.client.tracking;
     const verdicts = this.#verdicts;
     const id = verdicts === null ? null : verdictId(query);
     if (tracking !== null && verdicts !== null && id !== null) {
-      if (tracking.lookup(verdicts, id, clock.now()) === true) return null;
+      if (tracking.lookup(verdicts, id, this.#ctx.clock.now()) === true) return Promise.resolve(null);
     }
+    if (!this.#batched) return this.#checkAlone(query, id);
+    try {
+      return this.#enqueue(query, id);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
 
+  #enqueue(query: RevocationQuery, id: DerivedId | null): Promise<RevocationReason | null> {
+    const keys = [this.#watermarkKeys.get(query.userId), this.#ctx.keys.blacklist(query.jti)];
+    const familyId = query.familyId;
+    const readsFamily = familyId !== undefined;
+    if (readsFamily) keys.push(this.#familyKeys.get(familyId));
+    const sessionId = query.sessionId ?? null;
+    if (sessionId !== null) keys.push(this.#sessionIndexKeys.get(sessionId));
+    const since = this.#verdicts === null ? 0 : this.#verdicts.since();
+    return new Promise((resolve, reject) => {
+      let batch = this.#batch;
+      if (batch === null) {
+        batch = this.#batch = [];
+        process.nextTick(this.#flush);
+      }
+      batch.push({ keys, readsFamily, sessionId, query, id, since, resolve, reject });
+      if (batch.length >= MAX_CHECKS_PER_CALL) this.#flush();
+    });
+  }
+
+  /** Sends the checks gathered so far as one call (from `nextTick`, or when a batch is full). */
+  readonly #flush = (): void => {
+    const batch = this.#batch;
+    if (batch === null) return;
+    this.#batch = null;
+    const { client } = this.#ctx;
+    const tracking = client.tracking;
+    const run: ScriptRunner =
+      tracking === null
+        ? (script, keys, args) => client.runScript(script, keys, args)
+        : (script, keys, args) => tracking.runScript(script, keys, args);
+    client
+      .wrap('revocation check', () => revocationReadBatch(run, batch))
+      .then(
+        (reply) => this.#settle(batch, reply),
+        (err: unknown) => {
+          for (const pending of batch) pending.reject(err);
+        },
+      );
+  };
+
+  #settle(batch: readonly Pending[], reply: RevocationBatchReply): void {
+    const now = this.#ctx.clock.now();
+    for (let at = 0; at < batch.length; at++) {
+      const pending = batch[at]!;
+      let reason: RevocationReason | null;
+      let family: [string | null, string | null] | null;
+      let sessionScore: number | null;
+      try {
+        family = reply.family(at, pending.readsFamily);
+        sessionScore = reply.sessionScore(at);
+        reason = decide(
+          pending.query,
+          now,
+          reply.blacklistJson(at),
+          reply.watermarkJson(at),
+          family,
+          sessionScore,
+        );
+      } catch (err) {
+        pending.reject(err);
+        continue;
+      }
+      if (reason === null && pending.id !== null) {
+        this.#keep(pending.query, pending.id, now, family, sessionScore, pending.keys, pending.since);
+      }
+      pending.resolve(reason);
+    }
+  }
+
+  /** Keeps a "not revoked" verdict (with the cache on), bounded by every expiry it depends on. */
+  #keep(
+    query: RevocationQuery,
+    id: DerivedId,
+    now: number,
+    family: Array<string | null> | null,
+    sessionScore: number | null,
+    deps: readonly string[],
+    since: number,
+  ): void {
+    const tracking = this.#ctx.client.tracking;
+    const verdicts = this.#verdicts;
+    if (tracking === null || verdicts === null) return;
+    let validUntil = now + tracking.ttlMs;
+    if (query.expiresAtMs !== undefined) validUntil = Math.min(validUntil, query.expiresAtMs);
+    if (family !== null) validUntil = Math.min(validUntil, Number(family[1]));
+    if (sessionScore !== null) validUntil = Math.min(validUntil, Number(sessionScore));
+    verdicts.set(id, true, validUntil, deps, since);
+  }
+
+  /** One check on its own (Cluster): the user's slot in one script, the blacklist entry beside. */
+  async #checkAlone(query: RevocationQuery, id: DerivedId | null): Promise<RevocationReason | null> {
+    const { client, keys, clock } = this.#ctx;
+    const tracking = client.tracking;
     const blacklistKey = keys.blacklist(query.jti);
-    const watermarkKey = keys.userWatermark(query.userId);
-    const familyKey = query.familyId === undefined ? null : keys.family(query.familyId);
-    const sessionIndex = query.sessionId === undefined ? null : keys.userSessionsOf(query.sessionId);
+    const watermarkKey = this.#watermarkKeys.get(query.userId);
+    const familyKey = query.familyId === undefined ? null : this.#familyKeys.get(query.familyId);
+    const sessionIndex = query.sessionId === undefined ? null : this.#sessionIndexKeys.get(query.sessionId);
     const sessionId = query.sessionId;
 
     const deps = [blacklistKey, watermarkKey];
     if (familyKey !== null) deps.push(familyKey);
     if (sessionIndex !== null) deps.push(sessionIndex);
+    const since = this.#verdicts === null ? 0 : this.#verdicts.since();
     const tag = hashTag(watermarkKey);
     const oneSlot =
       (familyKey === null || hashTag(familyKey) === tag) &&
       (sessionIndex === null || hashTag(sessionIndex) === tag);
     const reads = tracking?.commands ?? client.commands;
-    const cluster = client.topology === 'cluster';
-    const run = tracking === null ? client.runScript.bind(client) : tracking.runScript.bind(tracking);
+    const run: ScriptRunner =
+      tracking === null
+        ? (script, k, a) => client.runScript(script, k, a)
+        : (script, k, a) => tracking.runScript(script, k, a);
     // One deadline for the round trip (the reads go out together, pipelined).
-    const read = (): Promise<Replies> =>
-      client.wrap('revocation check', async () => {
+    const [entryJson, watermarkJson, family, sessionScore] = await client.wrap(
+      'revocation check',
+      async (): Promise<Replies> => {
         if (oneSlot) {
           const session =
             sessionIndex === null || sessionId === undefined ? null : { indexKey: sessionIndex, sessionId };
-          // Not a Cluster: every key may meet in one script, one command for the whole check.
-          if (!cluster) {
-            const all = await revocationRead(run, { watermarkKey, familyKey, session, blacklistKey });
-            return [all.blacklistJson, all.watermarkJson, all.family, all.sessionScore];
-          }
           const [entry, user] = await Promise.all([
             reads.get(blacklistKey),
             revocationRead(run, { watermarkKey, familyKey, session, blacklistKey: null }),
@@ -114,21 +264,11 @@ export class RedisRevocationChecker implements RevocationChecker {
           familyKey === null ? null : reads.hmGet(familyKey, ['revoked', 'expiresAt']),
           sessionIndex === null || sessionId === undefined ? null : reads.zScore(sessionIndex, sessionId),
         ]);
-      });
-
-    let reason: RevocationReason | null = null;
-    const keep = ([entryJson, watermarkJson, family, sessionScore]: Replies) => {
-      const now = clock.now();
-      reason = decide(query, now, entryJson, watermarkJson, family, sessionScore);
-      if (reason !== null || id === null || tracking === null) return null;
-      let validUntil = now + tracking.ttlMs;
-      if (query.expiresAtMs !== undefined) validUntil = Math.min(validUntil, query.expiresAtMs);
-      if (family !== null) validUntil = Math.min(validUntil, Number(family[1]));
-      if (sessionScore !== null) validUntil = Math.min(validUntil, Number(sessionScore));
-      return { id, value: true as const, validUntil };
-    };
-    if (tracking === null || verdicts === null) keep(await read());
-    else await tracking.derive(verdicts, deps, read, keep);
+      },
+    );
+    const now = clock.now();
+    const reason = decide(query, now, entryJson, watermarkJson, family, sessionScore);
+    if (reason === null && id !== null) this.#keep(query, id, now, family, sessionScore, deps, since);
     return reason;
   }
 }

@@ -62,6 +62,7 @@ export const SCRIPTS = {
   rate_limit_incr: load('rate_limit_incr', 1),
   activity_add: load('activity_add', VARIADIC_KEYS),
   revocation_read: load('revocation_read', 4),
+  revocation_read_batch: load('revocation_read_batch', VARIADIC_KEYS),
 } as const satisfies Record<string, LuaScript>;
 
 export type ScriptName = keyof typeof SCRIPTS;

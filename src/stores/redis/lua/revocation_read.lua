@@ -1,8 +1,9 @@
 --[[
   Reads, in one call, what a revocation check needs from the user's slot: the user's revoke-all
   record, the family's `revoked` and `expiresAt`, and the session's score in the user index; and,
-  on a server that is not a Cluster, the jti's blacklist entry too (on Cluster that key lives on
-  its own slot and is read apart). Read-only. Sent on the tracked connection when the client-side
+  when asked (ARGV[3]), the jti's blacklist entry too. Used on Cluster, where the blacklist entry
+  lives on its own slot and is read apart (off Cluster, `revocation_read_batch.lua` reads several
+  checks at once). Read-only. Sent on the tracked connection when the client-side
   cache is on: Redis tracks the keys a script reads for the connection that called it, so a
   verdict derived from this reply is invalidated when any of them is written.
 
