@@ -1,5 +1,9 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync } from 'node:crypto';
 import { InvalidIdError } from './errors.js';
+import { randomToken } from './random.js';
+
+/** 128 bits from the CSPRNG, base64url (22 characters); drawn from the pool of `random.ts`. */
+export { randomToken };
 
 /**
  * Ids that become part of Redis keys. Caller-supplied ids that appear in keys in clear (device ids,
@@ -72,11 +76,6 @@ export function userTag(userId: string): string {
     .slice(0, USER_TAG_LENGTH);
 }
 export const USER_TAG_LENGTH = 16;
-
-/** 128 bits from the CSPRNG, base64url (22 characters). */
-export function randomToken(bytes = 16): string {
-  return randomBytes(bytes).toString('base64url');
-}
 
 /**
  * An old-form (unkeyed) id bound to a user's slot: `<tag>.<128 random bits>` (39 characters).
