@@ -69,11 +69,12 @@ export function isUserId(value: unknown): value is string {
  * bearer credentials (see docs/data-model.md).
  */
 export function userTag(userId: string): string {
-  return createHash('sha256')
-    .update('optix:user:')
-    .update(userId)
-    .digest('base64url')
-    .slice(0, USER_TAG_LENGTH);
+  const cached = userTags.get(userId);
+  if (cached !== undefined) return cached;
+  return userTags.set(
+    userId,
+    createHash('sha256').update('optix:user:').update(userId).digest('base64url').slice(0, USER_TAG_LENGTH),
+  );
 }
 export const USER_TAG_LENGTH = 16;
 
@@ -206,6 +207,12 @@ function twoGenerationCache<V>(): { get(k: string): V | undefined; set(k: string
     set,
   };
 }
+
+/**
+ * Tags of recent user ids: one login or refresh derives its user's tag for several keys and ids
+ * (~2 µs of SHA-256 each); the same bounded two-generation cache as the sealed prefixes.
+ */
+const userTags = twoGenerationCache<string>();
 
 /** The unkeyed codec: old-form ids only (`<plain tag>.<random>`). */
 export const PLAIN_ID_CODEC: IdCodec = Object.freeze({

@@ -165,6 +165,16 @@ export interface CreateSessionOptions {
    * many, never one too few).
    */
   reportDeviceSeen?: boolean;
+  /**
+   * The login's security events, recorded in the same atomic step as the session once it is in
+   * (nothing on `deny` at the cap), each as `SecurityEventStore.record` records one (id, timestamp
+   * now, retention, the per-user bound): `created` always; `newDevice` only for a session with a
+   * device that is new to the user, neither on another live session of theirs just before this
+   * one (`deviceSeen`) nor trusted by them (a live `TrustedDeviceStore` record). When the user's
+   * event index is at its bound, a store may record them right after the create instead (the
+   * bound's trimming is its own step). Under memory pressure events may be dropped, as `record` does.
+   */
+  events?: { created: SecurityEventInput; newDevice?: SecurityEventInput };
 }
 
 /** What `SessionStore.createSession` answers. */

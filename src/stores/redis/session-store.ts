@@ -7,7 +7,12 @@ import type {
   GuideSessionStore,
   UpdateSessionOptions,
 } from '../../core/ports.js';
-import { isSessionExpired, type Session } from '../../core/types.js';
+import {
+  isSessionExpired,
+  newSecurityEvent,
+  type SecurityEventInput,
+  type Session,
+} from '../../core/types.js';
 import {
   chunks,
   forEachConcurrent,
@@ -16,11 +21,13 @@ import {
   scanKeys,
   unexpectedReply,
 } from './context.js';
-import { byCreatedAtDesc, decodeSession, encodeSession } from './records.js';
+import { byCreatedAtDesc, decodeSession, encodeSecurityEvent, encodeSession } from './records.js';
+import { RedisSecurityEvents } from './security-events.js';
 import { dropEndedFamilies } from './refresh-families.js';
 import type { DerivedCache } from '../../connection/tracking.js';
 import { indexAdd } from './lua/index_add.js';
-import { sessionCreate } from './lua/session_create.js';
+import { type SessionCreateEvents, sessionCreate } from './lua/session_create.js';
+import { sessionDeviceAdd } from './lua/session_device_add.js';
 import { sessionDelete } from './lua/session_delete.js';
 import { sessionDeleteAll } from './lua/session_delete_all.js';
 import { sessionGet } from './lua/session_get.js';
@@ -62,9 +69,12 @@ export class RedisSessionStore implements GuideSessionStore {
   readonly #ctx: RedisStoreContext;
   /** Decoded live sessions, dropped when their record or index changes (client-side cache). */
   readonly #live: DerivedCache<Session> | null;
+  /** Records a login's events when `session_create.lua` could not (the event index at its bound). */
+  readonly #events: RedisSecurityEvents;
 
   constructor(ctx: RedisStoreContext) {
     this.#ctx = ctx;
+    this.#events = new RedisSecurityEvents(ctx);
     this.#live = ctx.client.tracking?.derivedCache<Session>() ?? null;
   }
 
@@ -75,37 +85,38 @@ export class RedisSessionStore implements GuideSessionStore {
     const recordKey = keys.session(session.sessionId);
     const record = encodeSession(session);
     const deviceIndex = session.deviceId === null ? null : keys.deviceSessions(session.deviceId);
-    const reportSeen = options.reportDeviceSeen === true && deviceIndex !== null;
+    // Whether the device was on a live session of the user is needed to answer `deviceSeen` and to
+    // decide the new-device event.
+    const wantSeen =
+      deviceIndex !== null && (options.reportDeviceSeen === true || options.events?.newDevice !== undefined);
     // Under memory pressure a login waits: the memory left is kept for revocations.
     if (this.#ctx.admission !== null && !this.#ctx.admission.admit('login'))
       throw new StoreBusyError('login');
+    const run = client.runScript.bind(client);
 
     // Step 1 (device slot): index the device first. Until step 2 lands the member is dead
     // (no record, not in the user index) and filtered on read, so a crash here is harmless.
-    // Asked for `deviceSeen`, the device index's live members are read in the same round trip:
-    // those of this user are the candidates step 2 looks up in the user index.
+    // The same script answers the index's live members: those of this user are the candidates
+    // step 2 looks up in the user index (was the device already on a live session of theirs?).
     let candidates: string[] = [];
     if (deviceIndex !== null) {
-      const [members] = await Promise.all([
-        reportSeen
-          ? client.wrap('zRange', () =>
-              client.commands.zRange(deviceIndex, `(${now}`, '+inf', {
-                BY: 'SCORE',
-                LIMIT: { offset: 0, count: DEVICE_CANDIDATES },
-              }),
-            )
-          : [],
-        this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
-      ]);
+      const members = await sessionDeviceAdd(run, {
+        deviceIndexKey: deviceIndex,
+        now,
+        sessionId: session.sessionId,
+        expiresAt: session.expiresAt,
+        indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+        liveLimit: wantSeen ? DEVICE_CANDIDATES : 0,
+      });
       candidates = members.filter(
         (id) => id !== session.sessionId && this.#ctx.ids.is(id) && keys.userSessionsOf(id) === userIndex,
       );
     }
 
-    // Step 2 (user slot): prune, cap, write the record, index it — one script. At the cap the
-    // script needs the other sessions' records (their createdAt) declared: it names them, and the
-    // second call declares them.
-    const run = client.runScript.bind(client);
+    // Step 2 (user slot): prune, cap, write the record, index it, record the login's events — one
+    // script. At the cap the script needs the other sessions' records (their createdAt) declared:
+    // it names them, and the second call declares them.
+    const events = this.#loginEvents(session, options.events, now);
     const input = {
       userIndexKey: userIndex,
       recordKey,
@@ -119,6 +130,7 @@ export class RedisSessionStore implements GuideSessionStore {
       indexTtlSlackMs: INDEX_TTL_SLACK_MS,
       deviceCandidates: candidates,
       declared: null,
+      events,
     } as const;
     let reply = await sessionCreate(run, input);
     if (reply.status === 'declare') {
@@ -134,21 +146,69 @@ export class RedisSessionStore implements GuideSessionStore {
     // Step 3: the evicted and dead sessions already ended (they left the user index in step 2).
     // Records the script could not read (not declared) are deleted here; every one leaves its device
     // index. Re-assert the device entry: a concurrent cleanup may have pruned it between steps 1
-    // and 2, when the session was not yet live.
+    // and 2, when the session was not yet live. The events the script could not write (the user's
+    // event index at its bound) are recorded now, through the event store's trimming step.
     const ended: Array<Session | null> = [];
     const undeclared: string[] = [];
     for (const [id, value] of [...reply.evicted, ...reply.dead]) {
       if (value === null) undeclared.push(id);
       else ended.push(decodeSession(id, value));
     }
+    const late: Array<Promise<unknown>> = [];
+    if (reply.events === 'full' && options.events !== undefined) {
+      const userId = session.userId;
+      late.push(this.#events.record({ ...options.events.created, userId }));
+      if (reply.newDevice && options.events.newDevice !== undefined)
+        late.push(this.#events.record({ ...options.events.newDevice, userId }));
+    }
     await Promise.all([
       this.#discardRecords(undeclared),
       this.#deviceRemove(ended),
       deviceIndex === null ? null : this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
+      ...late,
     ]);
     // Step 4: the refresh families of the sessions that ended here go too.
     if (ended.length + undeclared.length > 0) await dropEndedFamilies(this.#ctx, { userId: session.userId });
-    return reportSeen ? { evicted, deviceSeen: reply.deviceSeen } : { evicted };
+    return options.reportDeviceSeen === true && deviceIndex !== null
+      ? { evicted, deviceSeen: reply.deviceSeen }
+      : { evicted };
+  }
+
+  /**
+   * The login's events as `session_create.lua` writes them (records as `RedisSecurityEvents` makes
+   * them), or `null` when none are asked or memory pressure drops them.
+   */
+  #loginEvents(
+    session: Session,
+    asked: CreateSessionOptions['events'],
+    now: number,
+  ): SessionCreateEvents | null {
+    if (asked === undefined) return null;
+    const { keys, eventRetentionMs, maxEventsPerUser, admission } = this.#ctx;
+    // Under memory pressure events are dropped (counted by the guard), as `record` drops them.
+    if (admission !== null && !admission.admit('event')) return null;
+    const build = (input: SecurityEventInput) => {
+      const event = newSecurityEvent({ ...input, userId: session.userId }, this.#ctx.ids, now);
+      const expiresAt = event.timestamp + eventRetentionMs;
+      return {
+        recordKey: keys.securityEvent(event.eventId),
+        eventId: event.eventId,
+        timestamp: event.timestamp,
+        ttlMs: Math.max(1, expiresAt - now),
+        recordJson: encodeSecurityEvent(event, expiresAt),
+      };
+    };
+    const device = session.deviceId;
+    return {
+      userIndexKey: keys.userSecurityEvents(session.userId),
+      pruneAtOrBelow: now - eventRetentionMs,
+      maxEvents: maxEventsPerUser,
+      created: build(asked.created),
+      newDevice:
+        asked.newDevice === undefined || device === null
+          ? null
+          : { ...build(asked.newDevice), trustedDeviceKey: keys.trustedDevice(session.userId, device) },
+    };
   }
 
   async getSession(sessionId: string): Promise<Session | null> {

@@ -47,6 +47,7 @@ export const SCRIPTS = {
   session_delete_all: load('session_delete_all', VARIADIC_KEYS, DURABLE),
   session_prune: load('session_prune', VARIADIC_KEYS),
   index_add: load('index_add', 1),
+  session_device_add: load('session_device_add', 1),
   family_create: load('family_create', 5),
   family_drop: load('family_drop', VARIADIC_KEYS),
   family_revoke: load('family_revoke', 1, DURABLE),
