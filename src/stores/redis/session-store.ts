@@ -31,6 +31,7 @@ import { sessionDeviceAdd } from './lua/session_device_add.js';
 import { sessionDelete } from './lua/session_delete.js';
 import { sessionDeleteAll } from './lua/session_delete_all.js';
 import { sessionGet } from './lua/session_get.js';
+import { sessionSweepCheck } from './lua/session_sweep_check.js';
 import { sessionPrune } from './lua/session_prune.js';
 import { sessionRotate } from './lua/session_rotate.js';
 import { sessionUpdate } from './lua/session_update.js';
@@ -47,6 +48,11 @@ const SWEEP_CONCURRENCY = 64;
  * more sessions than this may be reported unseen (a "new device" warning too many, never too few).
  */
 const DEVICE_CANDIDATES = 256;
+/**
+ * How long a sweep's note that a session id was not live is kept (`session_sweep_check.lua`): far
+ * longer than a login's device-index add and its create can be apart (one command deadline).
+ */
+const SWEPT_NOTE_MS = 10 * 60_000;
 /** Attempts of the compare-and-set in `rotateSessionId` before giving up on a busy session. */
 const ROTATE_ATTEMPTS = 5;
 
@@ -120,6 +126,7 @@ export class RedisSessionStore implements GuideSessionStore {
     const input = {
       userIndexKey: userIndex,
       recordKey,
+      sweptKey: keys.userSweptSessions(session.userId),
       now,
       sessionId: session.sessionId,
       expiresAt: session.expiresAt,
@@ -145,9 +152,10 @@ export class RedisSessionStore implements GuideSessionStore {
 
     // Step 3: the evicted and dead sessions already ended (they left the user index in step 2).
     // Records the script could not read (not declared) are deleted here; every one leaves its device
-    // index. Re-assert the device entry: a concurrent cleanup may have pruned it between steps 1
-    // and 2, when the session was not yet live. The events the script could not write (the user's
-    // event index at its bound) are recorded now, through the event store's trimming step.
+    // index. When a cleanup sweep found this session not live between steps 1 and 2 (the script
+    // says so: the sweep noted the id), it may have removed the device entry: add it again. The
+    // events the script could not write (the user's event index at its bound) are recorded now,
+    // through the event store's trimming step.
     const ended: Array<Session | null> = [];
     const undeclared: string[] = [];
     for (const [id, value] of [...reply.evicted, ...reply.dead]) {
@@ -164,7 +172,9 @@ export class RedisSessionStore implements GuideSessionStore {
     await Promise.all([
       this.#discardRecords(undeclared),
       this.#deviceRemove(ended),
-      deviceIndex === null ? null : this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
+      deviceIndex === null || !reply.swept
+        ? null
+        : this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
       ...late,
     ]);
     // Step 4: the refresh families of the sessions that ended here go too.
@@ -608,6 +618,7 @@ async function pruneDeviceIndex(
   index: string,
 ): Promise<{ removed: number; scanned: number }> {
   const { client, keys } = ctx;
+  const run = client.runScript.bind(client);
   let removed = 0;
   let scanned = 0;
   let offset = 0;
@@ -618,14 +629,18 @@ async function pruneDeviceIndex(
     );
     if (members.length === 0) break;
     scanned += members.length;
+    // A member found not live is noted in its user's swept set (session_sweep_check.lua) before it
+    // is removed: a login between its device-index add and its create then adds the entry again.
     const dead = await Promise.all(
       members.map(async ({ value, score }) => {
         if (score <= now || !ctx.ids.is(value)) return true;
-        const record = await sessionGet(client.runScript.bind(client), {
+        const record = await sessionSweepCheck(run, {
           recordKey: keys.session(value),
           userIndexKey: keys.userSessionsOf(value),
+          sweptKey: keys.userSweptSessionsOf(value),
           now,
           sessionId: value,
+          noteMs: SWEPT_NOTE_MS,
         });
         return unexpired(decodeSession(value, record), now) === null;
       }),
@@ -634,8 +649,41 @@ async function pruneDeviceIndex(
     const removedHere =
       toRemove.length === 0 ? 0 : await client.wrap('zRem', () => client.commands.zRem(index, toRemove));
     removed += removedHere;
+    if (removedHere > 0) await restoreLive(ctx, index, toRemove);
     if (members.length < BATCH) break;
     offset += members.length - removedHere;
   }
   return { removed, scanned };
+}
+
+/**
+ * After a sweep removed members from a device index: any of them whose create landed between the
+ * sweep's check and the removal is live now, and goes back (a login that landed after the removal
+ * sees the swept note and adds its entry itself).
+ */
+async function restoreLive(ctx: RedisStoreContext, index: string, removed: readonly string[]): Promise<void> {
+  const { client, keys } = ctx;
+  const run = client.runScript.bind(client);
+  const now = ctx.clock.now();
+  await Promise.all(
+    removed.map(async (id) => {
+      if (!ctx.ids.is(id)) return;
+      const record = await sessionGet(run, {
+        recordKey: keys.session(id),
+        userIndexKey: keys.userSessionsOf(id),
+        now,
+        sessionId: id,
+      });
+      const session = unexpired(decodeSession(id, record), now);
+      if (session === null) return;
+      await indexAdd(run, {
+        indexKey: index,
+        now,
+        pruneAtOrBelow: now,
+        maxMembers: 0,
+        indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+        entries: [[session.expiresAt, id]],
+      });
+    }),
+  );
 }

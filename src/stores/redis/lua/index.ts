@@ -41,6 +41,7 @@ const DURABLE = { durable: true };
 export const SCRIPTS = {
   session_create: load('session_create', VARIADIC_KEYS),
   session_get: load('session_get', 2),
+  session_sweep_check: load('session_sweep_check', 3),
   session_update: load('session_update', 2),
   session_delete: load('session_delete', 2, DURABLE),
   session_rotate: load('session_rotate', 3, DURABLE),

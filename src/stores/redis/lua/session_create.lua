@@ -19,10 +19,11 @@
   Input:
     KEYS[1]    user index      ZSET sessionId -> expiry (ms); the authority on live sessions
     KEYS[2]    session record  STRING (compact record, see records.ts)
-    KEYS[3..n] in this order, all on the same slot:
-               with events (E = ARGV[11] keys): KEYS[3] the user's event index (ZSET eventId ->
-               timestamp), KEYS[4] the session_created event's record; E = 4 adds KEYS[5] the
-               new_device event's record and KEYS[6] the trusted-device record of the session's
+    KEYS[3]    swept set       ZSET sessionId -> until (ms), see session_sweep_check.lua
+    KEYS[4..n] in this order, all on the same slot:
+               with events (E = ARGV[11] keys): KEYS[4] the user's event index (ZSET eventId ->
+               timestamp), KEYS[5] the session_created event's record; E = 4 adds KEYS[6] the
+               new_device event's record and KEYS[7] the trusted-device record of the session's
                device (STRING JSON, read only);
                then the records of the user's other sessions, declared on the second call
 
@@ -51,13 +52,16 @@
     then the session id of each declared record, in KEYS order
 
   Output:
-    {'ok', {evictedId, record or false, ...}, {deadId, record or false, ...}, seen, events, newDevice}
+    {'ok', {evictedId, record or false, ...}, {deadId, record or false, ...}, seen, events, newDevice,
+     swept}
         evicted: oldest first, out of the index (ended); a declared record was deleted here and is
         returned, an undeclared one (false) is still there for the caller to delete (same slot).
         dead: members whose record was gone or expired, removed from the index (same convention).
         seen: 1 when a device candidate was live in the index (before any eviction), else 0.
         events: 0 none asked, 1 written, 2 not written (the bound): the caller records them.
         newDevice: 1 when the device is new to the user (with E = 4), else 0.
+        swept: 1 when a cleanup sweep found this session id not live (between the caller's
+        device-index add and this script) and may have removed its device entry: add it again.
     {'declare', {id, ...}} at the cap on the first call: the other members, whose records to declare
     {'limit', liveCount}   'deny' policy at the cap; nothing was written
 ]]
@@ -68,7 +72,7 @@ local cap = tonumber(ARGV[6])
 local eventKeys = tonumber(ARGV[11])
 local eventArgs = ({ [0] = 0, [2] = 6, [4] = 10 })[eventKeys]
 -- Where the declared records start, in KEYS and in ARGV (their ids).
-local firstDeclaredKey = 3 + eventKeys
+local firstDeclaredKey = 4 + eventKeys
 local firstDeclaredArg = 12 + eventArgs
 
 -- #include record_end (recordEnd(v), recordCreatedAt(v))
@@ -183,7 +187,7 @@ local events, newDevice = 0, 0
 if eventKeys > 0 then
   if eventKeys == 4 and seen == 0 then
     newDevice = 1
-    local json = redis.call('GET', KEYS[6])
+    local json = redis.call('GET', KEYS[7])
     if json then
       local ok, d = pcall(cjson.decode, json)
       -- A readable, unexpired trust (as records.ts decodes one): the device is known.
@@ -193,14 +197,14 @@ if eventKeys > 0 then
       end
     end
   end
-  local eventIdx = KEYS[3]
+  local eventIdx = KEYS[4]
   redis.call('ZREMRANGEBYSCORE', eventIdx, '-inf', ARGV[12])
   if redis.call('ZCARD', eventIdx) + 1 + newDevice <= tonumber(ARGV[13]) then
     local longest = tonumber(ARGV[16])
-    redis.call('SET', KEYS[4], ARGV[17], 'PX', ARGV[16])
+    redis.call('SET', KEYS[5], ARGV[17], 'PX', ARGV[16])
     redis.call('ZADD', eventIdx, ARGV[15], ARGV[14])
     if newDevice == 1 then
-      redis.call('SET', KEYS[5], ARGV[21], 'PX', ARGV[20])
+      redis.call('SET', KEYS[6], ARGV[21], 'PX', ARGV[20])
       redis.call('ZADD', eventIdx, ARGV[19], ARGV[18])
       longest = math.max(longest, tonumber(ARGV[20]))
     end
@@ -213,4 +217,9 @@ if eventKeys > 0 then
     events = 2
   end
 end
-return { 'ok', evicted, dead, seen, events, newDevice }
+-- Did a sweep note this id (and so perhaps remove its device entry) before it went live?
+local swept = 0
+if redis.call('ZREM', KEYS[3], sid) == 1 then
+  swept = 1
+end
+return { 'ok', evicted, dead, seen, events, newDevice, swept }

@@ -6,6 +6,8 @@ import { SCRIPTS, type ScriptRunner } from './index.js';
 export interface SessionCreateInput {
   readonly userIndexKey: string;
   readonly recordKey: string;
+  /** The user's swept set (`session_sweep_check.lua`). */
+  readonly sweptKey: string;
   readonly now: number;
   readonly sessionId: string;
   /** The index score (ms). */
@@ -59,6 +61,8 @@ export type SessionCreateReply =
       events: 'none' | 'written' | 'full';
       /** With a new-device event: whether the device was new to the user. */
       newDevice: boolean;
+      /** A sweep found the session not live before this create: its device entry may be gone. */
+      swept: boolean;
     }
   | { status: 'declare'; others: string[] }
   | { status: 'limit' };
@@ -68,7 +72,7 @@ export async function sessionCreate(
   input: SessionCreateInput,
 ): Promise<SessionCreateReply> {
   const declared = input.declared ?? [];
-  const keys = [input.userIndexKey, input.recordKey];
+  const keys = [input.userIndexKey, input.recordKey, input.sweptKey];
   const eventArgs: string[] = [];
   const ev = input.events;
   if (ev !== null) {
@@ -92,7 +96,7 @@ export async function sessionCreate(
       String(input.indexTtlSlackMs),
       input.declared === null ? '0' : '1',
       input.deviceCandidates.join(' '),
-      String(keys.length - 2 - declared.length),
+      String(keys.length - 3 - declared.length),
       ...eventArgs,
       ...declared.map((d) => d.sessionId),
     ]),
@@ -107,6 +111,7 @@ export async function sessionCreate(
         deviceSeen: replyNumber(reply[3] ?? 0, 'session_create') === 1,
         events: EVENTS_STATUS[replyNumber(reply[4] ?? 0, 'session_create')] ?? 'none',
         newDevice: replyNumber(reply[5] ?? 0, 'session_create') === 1,
+        swept: replyNumber(reply[6] ?? 0, 'session_create') === 1,
       };
     case 'declare':
       return {
