@@ -355,13 +355,17 @@ export interface SecurityEventStore {
 }
 
 export type RotateResult =
-  /** The presented token was current: the family moved on to `nextHash` (generation + 1). */
-  | { status: 'rotated'; family: RefreshFamily }
+  /**
+   * The presented token was current: the family moved on to `nextHash` (generation + 1).
+   * `session`: the family's session as the same atomic step found it, live (`null` when a store
+   * cannot say; the caller then reads it).
+   */
+  | { status: 'rotated'; family: RefreshFamily; session: Session | null }
   /**
    * The presented token was the one just rotated, within the grace window (inclusive: at exactly
    * `graceMs` it is still grace): the stored child again, nothing changes.
    */
-  | { status: 'grace'; family: RefreshFamily; childBlob: string }
+  | { status: 'grace'; family: RefreshFamily; childBlob: string; session: Session | null }
   /**
    * Reuse outside the grace window: the family is now revoked (reason `token_reuse_detected`) and
    * its session ended, in the same atomic step. `sessionEnded` is the session that ended (or

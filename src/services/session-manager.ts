@@ -259,6 +259,20 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   return {
     createSession,
     validateSession,
+    async recordSessionUse(session, opts = {}) {
+      assertObject('session', session);
+      assertSessionId(session.sessionId);
+      assertObject('opts', opts);
+      const endpoint = opts.endpoint === undefined ? undefined : boundedText('endpoint', opts.endpoint, 512);
+      const now = clock.now();
+      if (isSessionExpired(session, now)) return null;
+      // Nothing due (most uses): the caller's atomic step found the session live; no I/O.
+      if (now - session.lastActivity < activityWriteMs) return session;
+      // A write is due: read and write as validateSession does. What is written is the record the
+      // store holds, never the caller's copy (which could differ in more than its activity).
+      const live = await validateSession(session.sessionId, endpoint === undefined ? {} : { endpoint });
+      return live !== null && 'unverified' in live ? null : live;
+    },
     async getSession(sessionId) {
       assertSessionId(sessionId);
       const s = await stores.sessionStore.getSession(sessionId);

@@ -244,7 +244,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
       graceMs: input.graceMs,
       reuseReason: REUSE_REASON,
     });
-    const [status, view, extra] = reply;
+    const [status, view, extra, graceSession] = reply;
     switch (status) {
       case 'not_found':
       case 'stale':
@@ -261,12 +261,17 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
       case 'session_ended':
         return { status: 'session_ended', family: decodeView(input.familyId, view) };
       case 'rotated':
-        return { status: 'rotated', family: decodeView(input.familyId, view) };
+        return {
+          status: 'rotated',
+          family: decodeView(input.familyId, view),
+          session: decodeSession(owner.sessionId, replyString(extra)),
+        };
       case 'grace':
         return {
           status: 'grace',
           family: decodeView(input.familyId, view),
           childBlob: replyString(extra) ?? '',
+          session: decodeSession(owner.sessionId, replyString(graceSession)),
         };
       case 'reused': {
         const family = decodeView(input.familyId, view);
