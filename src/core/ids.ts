@@ -1,5 +1,9 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync } from 'node:crypto';
 import { InvalidIdError } from './errors.js';
+import { randomToken } from './random.js';
+
+/** 128 bits from the CSPRNG, base64url (22 characters); drawn from the pool of `random.ts`. */
+export { randomToken };
 
 /**
  * Ids that become part of Redis keys. Caller-supplied ids that appear in keys in clear (device ids,
@@ -65,18 +69,14 @@ export function isUserId(value: unknown): value is string {
  * bearer credentials (see docs/data-model.md).
  */
 export function userTag(userId: string): string {
-  return createHash('sha256')
-    .update('optix:user:')
-    .update(userId)
-    .digest('base64url')
-    .slice(0, USER_TAG_LENGTH);
+  const cached = userTags.get(userId);
+  if (cached !== undefined) return cached;
+  return userTags.set(
+    userId,
+    createHash('sha256').update('optix:user:').update(userId).digest('base64url').slice(0, USER_TAG_LENGTH),
+  );
 }
 export const USER_TAG_LENGTH = 16;
-
-/** 128 bits from the CSPRNG, base64url (22 characters). */
-export function randomToken(bytes = 16): string {
-  return randomBytes(bytes).toString('base64url');
-}
 
 /**
  * An old-form (unkeyed) id bound to a user's slot: `<tag>.<128 random bits>` (39 characters).
@@ -207,6 +207,12 @@ function twoGenerationCache<V>(): { get(k: string): V | undefined; set(k: string
     set,
   };
 }
+
+/**
+ * Tags of recent user ids: one login or refresh derives its user's tag for several keys and ids
+ * (~2 µs of SHA-256 each); the same bounded two-generation cache as the sealed prefixes.
+ */
+const userTags = twoGenerationCache<string>();
 
 /** The unkeyed codec: old-form ids only (`<plain tag>.<random>`). */
 export const PLAIN_ID_CODEC: IdCodec = Object.freeze({

@@ -165,6 +165,16 @@ export interface CreateSessionOptions {
    * many, never one too few).
    */
   reportDeviceSeen?: boolean;
+  /**
+   * The login's security events, recorded in the same atomic step as the session once it is in
+   * (nothing on `deny` at the cap), each as `SecurityEventStore.record` records one (id, timestamp
+   * now, retention, the per-user bound): `created` always; `newDevice` only for a session with a
+   * device that is new to the user, neither on another live session of theirs just before this
+   * one (`deviceSeen`) nor trusted by them (a live `TrustedDeviceStore` record). When the user's
+   * event index is at its bound, a store may record them right after the create instead (the
+   * bound's trimming is its own step). Under memory pressure events may be dropped, as `record` does.
+   */
+  events?: { created: SecurityEventInput; newDevice?: SecurityEventInput };
 }
 
 /** What `SessionStore.createSession` answers. */
@@ -345,13 +355,17 @@ export interface SecurityEventStore {
 }
 
 export type RotateResult =
-  /** The presented token was current: the family moved on to `nextHash` (generation + 1). */
-  | { status: 'rotated'; family: RefreshFamily }
+  /**
+   * The presented token was current: the family moved on to `nextHash` (generation + 1).
+   * `session`: the family's session as the same atomic step found it, live (`null` when a store
+   * cannot say; the caller then reads it).
+   */
+  | { status: 'rotated'; family: RefreshFamily; session: Session | null }
   /**
    * The presented token was the one just rotated, within the grace window (inclusive: at exactly
    * `graceMs` it is still grace): the stored child again, nothing changes.
    */
-  | { status: 'grace'; family: RefreshFamily; childBlob: string }
+  | { status: 'grace'; family: RefreshFamily; childBlob: string; session: Session | null }
   /**
    * Reuse outside the grace window: the family is now revoked (reason `token_reuse_detected`) and
    * its session ended, in the same atomic step. `sessionEnded` is the session that ended (or

@@ -112,43 +112,36 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       absoluteExpiresAt: now + absoluteMs,
       mfaVerified: input.mfaVerified === true,
     };
-    // Whether this device is new: trusted for the user, or on one of the user's live sessions just
-    // before this one joins the index (the store reads that in the create's own steps). The
-    // trusted-device read goes out with the create.
-    const [created, trusted] = await Promise.all([
-      stores.sessionStore.createSession(session, {
-        maxSessions,
-        onLimit: policy,
-        ...(deviceId === null ? {} : { reportDeviceSeen: true }),
-      }),
-      // Unreadable: not trusted (a "new device" warning too many rather than a failed login).
-      deviceId === null ? null : stores.trustedDevices.get(input.userId, deviceId).catch(() => null),
-    ]);
-    const { evicted } = created;
-    const knownDevice = deviceId !== null && (trusted !== null || created.deviceSeen === true);
+    // One store call: the session and its events (`session_created`, and `new_device` when the
+    // device is neither trusted by the user nor on a live session of theirs just before this one),
+    // decided and written in the create's own steps.
     const context = { sessionId: session.sessionId, ipAddress, userAgent };
-    // The events are independent writes: sent together (one round trip), each one atomic.
-    const events: Array<Promise<unknown>> = [
-      stores.securityEvents.record({
-        type: 'session_created',
-        userId: session.userId,
-        ...context,
-        details: { deviceId, mfaVerified: session.mfaVerified },
-      }),
-    ];
-    if (deviceId !== null && !knownDevice) {
-      events.push(
-        stores.securityEvents.record({
-          type: 'new_device',
+    const { evicted } = await stores.sessionStore.createSession(session, {
+      maxSessions,
+      onLimit: policy,
+      events: {
+        created: {
+          type: 'session_created',
           userId: session.userId,
-          severity: 'warning',
           ...context,
-          details: { deviceId },
-        }),
-      );
-    }
-    for (const id of evicted) {
-      events.push(
+          details: { deviceId, mfaVerified: session.mfaVerified },
+        },
+        ...(deviceId === null
+          ? {}
+          : {
+              newDevice: {
+                type: 'new_device',
+                userId: session.userId,
+                severity: 'warning',
+                ...context,
+                details: { deviceId },
+              },
+            }),
+      },
+    });
+    // Evictions are rare (a user at the cap): their events follow, each one atomic, sent together.
+    await Promise.all(
+      evicted.map((id) =>
         stores.securityEvents.record({
           type: 'session_limit_eviction',
           userId: session.userId,
@@ -156,9 +149,8 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           sessionId: id,
           details: { limit: maxSessions, newSessionId: session.sessionId },
         }),
-      );
-    }
-    await Promise.all(events);
+      ),
+    );
     return session;
   }
 
@@ -267,6 +259,20 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   return {
     createSession,
     validateSession,
+    async recordSessionUse(session, opts = {}) {
+      assertObject('session', session);
+      assertSessionId(session.sessionId);
+      assertObject('opts', opts);
+      const endpoint = opts.endpoint === undefined ? undefined : boundedText('endpoint', opts.endpoint, 512);
+      const now = clock.now();
+      if (isSessionExpired(session, now)) return null;
+      // Nothing due (most uses): the caller's atomic step found the session live; no I/O.
+      if (now - session.lastActivity < activityWriteMs) return session;
+      // A write is due: read and write as validateSession does. What is written is the record the
+      // store holds, never the caller's copy (which could differ in more than its activity).
+      const live = await validateSession(session.sessionId, endpoint === undefined ? {} : { endpoint });
+      return live !== null && 'unverified' in live ? null : live;
+    },
     async getSession(sessionId) {
       assertSessionId(sessionId);
       const s = await stores.sessionStore.getSession(sessionId);

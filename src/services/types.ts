@@ -52,8 +52,13 @@ export interface JwtServiceOptions {
   sessions?: SessionActivity;
 }
 
-/** What the JWT service needs of the session manager: recording a use of a session. */
-export type SessionActivity = Pick<SessionManager, 'validateSession'>;
+/**
+ * What the JWT service needs of the session manager: recording a use of a session. With
+ * `recordSessionUse` (the session manager has it), a refresh records the use of the session its
+ * rotation found live without reading the session again.
+ */
+export type SessionActivity = Pick<SessionManager, 'validateSession'> &
+  Partial<Pick<SessionManager, 'recordSessionUse'>>;
 
 /** The claims of our access tokens. */
 export interface AccessTokenPayload {
@@ -259,6 +264,14 @@ export interface SessionManager {
     sessionId: string,
     options?: { endpoint?: string; failOpen?: boolean },
   ): Promise<Session | UnverifiedSession | null>;
+  /**
+   * Records a use of a session the caller has just found live in an atomic store step (the refresh
+   * rotation reads the session in its own script). When its activity was written less than
+   * `activityWriteIntervalSeconds` ago (most uses) nothing is read or written; otherwise it is
+   * `validateSession` (the stored record is read and written, never the given copy). The session,
+   * or `null` when it is no longer live.
+   */
+  recordSessionUse(session: Session, options?: { endpoint?: string }): Promise<Session | null>;
   /** The live session without recording activity. */
   getSession(sessionId: string): Promise<Session | null>;
   /** A new id for the same session; the old id is dead at once. @throws SessionNotFoundError */

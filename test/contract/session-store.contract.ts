@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { SessionLimitError } from '../../src/core/errors.js';
 import { newUserScopedId } from '../../src/core/ids.js';
 import { type Session, updateSessionActivity } from '../../src/core/types.js';
-import { makeSession, uniqueDeviceId, uniqueUserId } from '../helpers/fixtures.js';
+import { makeSession, makeTrustedDevice, uniqueDeviceId, uniqueUserId } from '../helpers/fixtures.js';
 import {
   assertExpires,
   assertRejectsAll,
@@ -75,6 +75,106 @@ export function sessionStoreContract(name: string, makeStores: MakeStores): void
         });
         // Not asked: not answered.
         assert.deepEqual(await store.createSession(makeSession(userId, {}, now(ctx))), { evicted: [] });
+      }));
+
+    it("events: the login's events are recorded with the create; new_device only for a device new to the user", () =>
+      withStores(makeStores, async (ctx) => {
+        const store = ctx.stores.sessionStore;
+        const userId = uniqueUserId();
+        const events = (sessionId: string) => ({
+          created: { type: 'session_created', userId, sessionId, details: { n: sessionId.length } },
+          newDevice: { type: 'new_device', userId, severity: 'warning' as const, sessionId },
+        });
+        const types = async () =>
+          (await ctx.stores.securityEvents.listUserEvents(userId, { limit: 100 })).map((e) => e.type).sort();
+        const first = makeSession(userId, {}, now(ctx));
+        const device = first.deviceId!;
+        const before = now(ctx);
+        assert.deepEqual(await store.createSession(first, { events: events(first.sessionId) }), {
+          evicted: [],
+        });
+        const after = now(ctx);
+        assert.deepEqual(await types(), ['new_device', 'session_created']);
+        const [newDevice] = (await ctx.stores.securityEvents.listUserEvents(userId)).filter(
+          (e) => e.type === 'new_device',
+        );
+        assert.equal(newDevice?.userId, userId);
+        assert.equal(newDevice?.severity, 'warning');
+        assert.equal(newDevice?.sessionId, first.sessionId);
+        assert.ok(newDevice !== undefined && newDevice.timestamp >= before && newDevice.timestamp <= after);
+        // The same device again, on a live session: known.
+        const second = makeSession(userId, { deviceId: device }, now(ctx));
+        await store.createSession(second, { events: events(second.sessionId) });
+        assert.deepEqual(await types(), ['new_device', 'session_created', 'session_created']);
+        // A device the user trusts, on no live session: known.
+        const trusted = uniqueDeviceId();
+        await ctx.stores.trustedDevices.trust(makeTrustedDevice(userId, { deviceId: trusted }, now(ctx)));
+        const third = makeSession(userId, { deviceId: trusted }, now(ctx));
+        await store.createSession(third, { events: events(third.sessionId) });
+        assert.deepEqual(await types(), [
+          'new_device',
+          'session_created',
+          'session_created',
+          'session_created',
+        ]);
+        // No device: no new_device event. Without a newDevice event: none either.
+        await store.createSession(makeSession(userId, { deviceId: null }, now(ctx)), { events: events('x') });
+        const fifth = makeSession(userId, {}, now(ctx));
+        await store.createSession(fifth, { events: { created: events(fifth.sessionId).created } });
+        assert.equal((await types()).filter((t) => t === 'new_device').length, 1);
+        assert.equal((await types()).filter((t) => t === 'session_created').length, 5);
+        // Refused at the cap: nothing is written, no event.
+        const refused = makeSession(userId, {}, now(ctx));
+        await assert.rejects(
+          store.createSession(refused, {
+            maxSessions: 1,
+            onLimit: 'deny',
+            events: events(refused.sessionId),
+          }),
+          SessionLimitError,
+        );
+        assert.equal((await types()).length, 6);
+      }));
+
+    it('events: at the bound of the event index they are still recorded, and the bound holds', () =>
+      withStores(
+        makeStores,
+        async (ctx) => {
+          const store = ctx.stores.sessionStore;
+          const userId = uniqueUserId();
+          for (let i = 0; i < 3; i++) {
+            await ctx.stores.securityEvents.record({ type: 'older', userId, timestamp: now(ctx) - 1000 - i });
+          }
+          const session = makeSession(userId, {}, now(ctx));
+          await store.createSession(session, {
+            events: {
+              created: { type: 'session_created', userId, sessionId: session.sessionId },
+              newDevice: { type: 'new_device', userId, sessionId: session.sessionId },
+            },
+          });
+          const listed = await ctx.stores.securityEvents.listUserEvents(userId, { limit: 100 });
+          assert.deepEqual(listed.map((e) => e.type).sort(), ['new_device', 'older', 'session_created']);
+          assert.ok(await store.getSession(session.sessionId));
+        },
+        { maxEventsPerUser: 3 },
+      ));
+
+    it("events: refused when not the session user's or stamped with another time", () =>
+      withStores(makeStores, async (ctx) => {
+        const store = ctx.stores.sessionStore;
+        const session = makeSession(uniqueUserId(), {}, now(ctx));
+        for (const created of [
+          { type: 'session_created', userId: uniqueUserId() },
+          { type: 'session_created', timestamp: now(ctx) },
+          { type: '' },
+          { type: 'session_created', severity: 'loud' },
+        ]) {
+          await assert.rejects(
+            store.createSession(session, { events: { created } as never }),
+            (err: unknown) => (err as { code?: string }).code === 'ERR_INVALID_ARGUMENT',
+          );
+        }
+        assert.equal(await store.getSession(session.sessionId), null);
       }));
 
     it('any printable Unicode user id (tenant:kim, spaces, braces, emoji, 256 bytes) is kept as given', () =>

@@ -173,6 +173,7 @@ describe('docs/data-model.md', () => {
       session: keys.session(scoped),
       userSessions: keys.userSessions(userId),
       userSessionsCreated: keys.userSessionsCreated(userId),
+      userSweptSessions: keys.userSweptSessions(userId),
       deviceSessions: keys.deviceSessions(SAMPLE),
       trustedDevice: keys.trustedDevice(userId, SAMPLE),
       userTrustedDevices: keys.userTrustedDevices(userId),
@@ -190,6 +191,7 @@ describe('docs/data-model.md', () => {
       userSessionsOf: keys.userSessionsOf(scoped),
       userSecurityEventsOf: keys.userSecurityEventsOf(scoped),
       userFamiliesOf: keys.userFamiliesOf(scoped),
+      userSweptSessionsOf: keys.userSweptSessionsOf(scoped),
     };
     const builders = Object.entries(keys)
       .filter(([, v]) => typeof v === 'function')
@@ -199,6 +201,7 @@ describe('docs/data-model.md', () => {
     assert.equal(derived.userSessionsOf, built.userSessions);
     assert.equal(derived.userSecurityEventsOf, built.userSecurityEvents);
     assert.equal(derived.userFamiliesOf, built.userFamilies);
+    assert.equal(derived.userSweptSessionsOf, built.userSweptSessions);
     for (const [name, key] of Object.entries(built)) {
       // The fixed part of the key name: up to its hash tag's `{`, or up to the sample id.
       const cut = [key.indexOf('{'), key.indexOf(SAMPLE)].filter((i) => i >= 0);

@@ -10,6 +10,8 @@ import { ManualClock } from '../../src/core/clock.js';
 import { newUserScopedId } from '../../src/core/ids.js';
 import { createKeySchema } from '../../src/stores/redis/keys.js';
 import { createRedisStores } from '../../src/stores/redis/index.js';
+import { sessionCreate } from '../../src/stores/redis/lua/session_create.js';
+import { encodeSession } from '../../src/stores/redis/records.js';
 import {
   makeSession,
   makeTrustedDevice,
@@ -48,6 +50,72 @@ describe('Redis stores: crash safety between single-slot steps', () => {
       assert.equal(await stores.sessionStore.getSession(session.sessionId), null);
       assert.equal(await stores.sessionStore.cleanupExpiredSessions(), 1);
       assert.equal(await admin.exists(keys.deviceSessions(session.deviceId!)), 0);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it("a sweep between a login's device-index add and its create: the login adds its entry again", async () => {
+    const { stores, clock, keys, admin } = await setup();
+    try {
+      const session = makeSession(uniqueUserId(), {}, clock.now());
+      const deviceIndex = keys.deviceSessions(session.deviceId!);
+      const swept = keys.userSweptSessions(session.userId);
+      // Step 1 landed; a sweep runs before step 2: it removes the entry and notes the id.
+      await admin.zAdd(deviceIndex, { score: session.expiresAt, value: session.sessionId });
+      assert.equal(await stores.sessionStore.cleanupExpiredSessions(), 1);
+      assert.equal(await admin.exists(deviceIndex), 0);
+      assert.notEqual(await admin.zScore(swept, session.sessionId), null);
+      // Step 2 sees the note (and clears it), and the entry is added again after it.
+      const client = await sharedClient();
+      const run = client.runScript.bind(client);
+      const reply = await sessionCreate(run, {
+        userIndexKey: keys.userSessions(session.userId),
+        recordKey: keys.session(session.sessionId),
+        sweptKey: swept,
+        now: clock.now(),
+        sessionId: session.sessionId,
+        expiresAt: session.expiresAt,
+        record: encodeSession(session),
+        recordTtlMs: session.expiresAt - clock.now(),
+        maxSessions: 0,
+        onLimit: 'deny',
+        indexTtlSlackMs: 1000,
+        deviceCandidates: [],
+        declared: null,
+        events: null,
+      });
+      assert.equal(reply.status === 'ok' && reply.swept, true);
+      assert.equal(await admin.zScore(swept, session.sessionId), null);
+      // Through the store: a login whose id a sweep noted ends with its device entry.
+      const other = makeSession(session.userId, { deviceId: session.deviceId }, clock.now());
+      await admin.zAdd(swept, { score: clock.now() + 60_000, value: other.sessionId });
+      await stores.sessionStore.createSession(other);
+      assert.notEqual(await admin.zScore(deviceIndex, other.sessionId), null);
+      assert.equal(await admin.zScore(swept, other.sessionId), null);
+      assert.deepEqual(
+        (await stores.sessionStore.getDeviceSessions(session.deviceId!)).map((s) => s.sessionId),
+        [other.sessionId],
+      );
+      // A login no sweep touched is not told to add its entry again.
+      const third = makeSession(uniqueUserId(), {}, clock.now());
+      const plain = await sessionCreate(run, {
+        userIndexKey: keys.userSessions(third.userId),
+        recordKey: keys.session(third.sessionId),
+        sweptKey: keys.userSweptSessions(third.userId),
+        now: clock.now(),
+        sessionId: third.sessionId,
+        expiresAt: third.expiresAt,
+        record: encodeSession(third),
+        recordTtlMs: third.expiresAt - clock.now(),
+        maxSessions: 0,
+        onLimit: 'deny',
+        indexTtlSlackMs: 1000,
+        deviceCandidates: [],
+        declared: null,
+        events: null,
+      });
+      assert.equal(plain.status === 'ok' && plain.swept, false);
     } finally {
       await admin.close();
     }

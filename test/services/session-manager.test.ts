@@ -165,6 +165,58 @@ for (const backend of BACKENDS) {
       });
     });
 
+    it('a refresh records the use of the session its rotation found live, reading it only when a write is due', async () => {
+      const { stores, clock } = await backend.make();
+      let reads = 0;
+      const inner = stores.sessionStore;
+      const sessionStore = new Proxy(inner, {
+        get(target, name) {
+          const value = Reflect.get(target, name) as unknown;
+          if (typeof value !== 'function') return value;
+          if (name === 'getSession') {
+            return (id: string) => {
+              reads++;
+              return target.getSession(id);
+            };
+          }
+          return (value as (...a: unknown[]) => unknown).bind(target);
+        },
+      });
+      const counted = { ...stores, sessionStore };
+      const sessions = createSessionManager({
+        stores: counted,
+        clock,
+        sessionTimeoutMinutes: 30,
+        activityWriteIntervalSeconds: 60,
+      });
+      const jwt = createJwtService({
+        stores: counted,
+        clock,
+        sessions,
+        keys: [{ kid: 'hs-1', alg: 'HS256', secret: TEST_SECRET }],
+        issuer: 'optix-test',
+        audience: 'optix-api',
+      });
+      const s = await sessions.createSession({
+        userId: uniqueUserId(),
+        ipAddress: '192.0.2.1',
+        userAgent: USER_AGENT,
+      });
+      let pair = await jwt.issueTokenPair({ userId: s.userId, sessionId: s.sessionId });
+      clock.advance(10_000);
+      pair = await jwt.refreshTokens(pair.refreshToken, { endpoint: 'refresh-1' });
+      assert.equal(reads, 0, 'no write due: the rotation already found the session live');
+      clock.advance(60_000);
+      pair = await jwt.refreshTokens(pair.refreshToken, { endpoint: 'refresh-2' });
+      assert.equal(reads, 1, 'a write is due: read and written as validateSession does');
+      const after = await inner.getSession(s.sessionId);
+      assert.equal(after?.lastEndpoint, 'refresh-2');
+      assert.equal(after?.lastActivity, clock.now());
+      // An ended session: the refresh fails and nothing is written.
+      await sessions.terminateSession(s.sessionId, 'logout');
+      await assert.rejects(jwt.refreshTokens(pair.refreshToken), { code: 'ERR_REFRESH_INVALID' });
+    });
+
     it('evicts the oldest at the cap, or denies with the deny policy', async () => {
       const { sessions, clock, login, userId, stores } = await setup({ maxSessionsPerUser: 2 });
       const a = await login();

@@ -7,6 +7,25 @@ import { assertFiniteNumber, assertNonEmptyString, assertObject } from '../valid
 import type { CheckContext } from './context.js';
 
 /**
+ * An event to record, checked, with `severity` filled in (what `record` hands the backend; the
+ * session store's checks use it for a login's events too).
+ */
+export function checkEventInput(input: SecurityEventInput, name = 'event'): SecurityEventInput {
+  assertObject(name, input);
+  assertNonEmptyString(`${name}.type`, input.type);
+  if (input.userId !== undefined && input.userId !== null) assertUserId(input.userId);
+  const severity = input.severity ?? DEFAULT_SEVERITY;
+  if (!SEVERITIES.includes(severity)) {
+    throw new InvalidArgumentError(`${name}.severity`, `must be one of ${SEVERITIES.join(', ')}`);
+  }
+  // Absent or null: now (the backend's clock).
+  if (input.timestamp !== undefined && input.timestamp !== null) {
+    assertFiniteNumber(`${name}.timestamp`, input.timestamp);
+  }
+  return input.severity === severity ? input : { ...input, severity };
+}
+
+/**
  * `SecurityEventStore` with every argument checked, and the defaults filled in (`severity`; the
  * list's `limit`, capped at `MAX_EVENT_LIMIT`), before the backend sees it.
  */
@@ -20,18 +39,7 @@ export class CheckedSecurityEvents implements SecurityEventStore {
   }
 
   async record(input: SecurityEventInput): Promise<SecurityEvent> {
-    assertObject('event', input);
-    assertNonEmptyString('type', input.type);
-    if (input.userId !== undefined && input.userId !== null) assertUserId(input.userId);
-    const severity = input.severity ?? DEFAULT_SEVERITY;
-    if (!SEVERITIES.includes(severity)) {
-      throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}`);
-    }
-    // Absent or null: now (the backend's clock).
-    if (input.timestamp !== undefined && input.timestamp !== null) {
-      assertFiniteNumber('timestamp', input.timestamp);
-    }
-    return this.#inner.record(input.severity === severity ? input : { ...input, severity });
+    return this.#inner.record(checkEventInput(input));
   }
 
   async get(eventId: string): Promise<SecurityEvent | null> {

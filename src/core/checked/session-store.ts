@@ -7,7 +7,8 @@ import type {
   GuideSessionStore,
   UpdateSessionOptions,
 } from '../ports.js';
-import type { Session } from '../types.js';
+import type { SecurityEventInput, Session } from '../types.js';
+import { checkEventInput } from './security-events.js';
 import { assertFiniteNumber, assertObject, assertUserScoped } from '../validate.js';
 import { type CheckContext, KnownIds } from './context.js';
 
@@ -40,6 +41,31 @@ function assertLimitOptions(options: CreateSessionOptions): void {
   }
 }
 
+/**
+ * A login's events (`CreateSessionOptions.events`), checked as `record` checks one, with the
+ * severity filled in. They belong to the session's user and are stamped at the create.
+ */
+function checkLoginEvents(
+  session: Session,
+  events: NonNullable<CreateSessionOptions['events']>,
+): NonNullable<CreateSessionOptions['events']> {
+  assertObject('events', events);
+  const check = (name: string, input: SecurityEventInput): SecurityEventInput => {
+    const checked = checkEventInput(input, name);
+    if (checked.userId !== undefined && checked.userId !== session.userId) {
+      throw new InvalidArgumentError(`${name}.userId`, "must be the session's user");
+    }
+    if (checked.timestamp !== undefined && checked.timestamp !== null) {
+      throw new InvalidArgumentError(`${name}.timestamp`, 'is the time of the create: leave it out');
+    }
+    return checked;
+  };
+  const created = check('events.created', events.created);
+  return events.newDevice === undefined
+    ? { created }
+    : { created, newDevice: check('events.newDevice', events.newDevice) };
+}
+
 /** `GuideSessionStore` (the port and the guide's extra methods) with every argument checked before the backend sees it. */
 export class CheckedSessionStore implements GuideSessionStore {
   readonly #inner: GuideSessionStore;
@@ -58,7 +84,8 @@ export class CheckedSessionStore implements GuideSessionStore {
     if (session.expiresAt <= this.#ctx.clock.now()) {
       throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
     }
-    return this.#inner.createSession(session, options);
+    const events = options.events === undefined ? undefined : checkLoginEvents(session, options.events);
+    return this.#inner.createSession(session, events === undefined ? options : { ...options, events });
   }
 
   getSession(sessionId: string): Promise<Session | null> {

@@ -10,6 +10,7 @@ import {
 } from '../../core/errors.js';
 import { assertUserId } from '../../core/ids.js';
 import type { Stores } from '../../core/ports.js';
+import type { Session } from '../../core/types.js';
 import { assertObject } from '../../core/validate.js';
 import type { CreateAccessTokenInput, TokenPair } from '../types.js';
 import { type Claims, type ExtraClaims, extraClaims, stringList } from './claims.js';
@@ -39,8 +40,11 @@ export function createRefreshFlow(options: {
   accessTtl: number;
   refreshTtl: number;
   graceSeconds: number;
-  /** Records a use of the session; `false` when it is no longer live. */
-  recordUse(sessionId: string, endpoint: string | undefined): Promise<boolean>;
+  /**
+   * Records a use of the session; `false` when it is no longer live. `found`: the session as the
+   * rotation's atomic step found it (live), so it need not be read again.
+   */
+  recordUse(sessionId: string, endpoint: string | undefined, found?: Session | null): Promise<boolean>;
 }): RefreshFlow {
   const { stores, accessTtl, refreshTtl, graceSeconds, recordUse } = options;
   const { mint } = options.claims;
@@ -116,17 +120,17 @@ export function createRefreshFlow(options: {
     });
     // A refresh is a use of the session: it slides the idle timeout (an app that only refreshes
     // and calls resource servers must not be logged out at the idle timeout after login).
-    const used = async (pair: TokenPair): Promise<TokenPair> => {
-      if (!(await recordUse(family.sessionId, context.endpoint))) throw sessionEnded();
+    const used = async (pair: TokenPair, found: Session | null): Promise<TokenPair> => {
+      if (!(await recordUse(family.sessionId, context.endpoint, found))) throw sessionEnded();
       return pair;
     };
     switch (result.status) {
       case 'rotated':
-        return used(child);
+        return used(child, result.session);
       case 'grace': {
         const opened = openChild(presented.secret, presented.familyId, result.childBlob);
         if (!opened) throw new RefreshTokenInvalidError();
-        return used(JSON.parse(opened) as TokenPair);
+        return used(JSON.parse(opened) as TokenPair, result.session);
       }
       case 'reused':
         await stores.securityEvents.record({

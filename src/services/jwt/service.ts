@@ -21,6 +21,7 @@ import {
   REFRESH_TOKEN_TTL_SECONDS,
 } from '../../core/limits.js';
 import type { Stores } from '../../core/ports.js';
+import type { Session } from '../../core/types.js';
 import { assertObject, assertReason } from '../../core/validate.js';
 import type {
   AccessTokenPayload,
@@ -81,10 +82,19 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
    * script), and a Redis that refuses writes (full, failing over) must not turn every
    * introspection or refresh into an error.
    */
-  async function recordUse(sessionId: string, endpoint: string | undefined): Promise<boolean> {
+  async function recordUse(
+    sessionId: string,
+    endpoint: string | undefined,
+    found: Session | null = null,
+  ): Promise<boolean> {
     if (sessions === null) return true;
+    const opts = endpoint === undefined ? {} : { endpoint };
     try {
-      const live = await sessions.validateSession(sessionId, endpoint === undefined ? {} : { endpoint });
+      // A session the caller's atomic step found live (the rotation): no second read.
+      const live =
+        found !== null && found.sessionId === sessionId && sessions.recordSessionUse !== undefined
+          ? await sessions.recordSessionUse(found, opts)
+          : await sessions.validateSession(sessionId, opts);
       return live !== null;
     } catch (err) {
       if (isStoreFailure(err)) return true;

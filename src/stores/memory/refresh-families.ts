@@ -111,7 +111,11 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
       record.currentHash = input.nextHash;
       record.rotatedAt = now;
       record.childBlob = input.childBlob;
-      return { status: 'rotated', family: copyFamily(rotated) };
+      return {
+        status: 'rotated',
+        family: copyFamily(rotated),
+        session: session === null ? null : copySession(session),
+      };
     }
     if (
       previous &&
@@ -119,7 +123,12 @@ export class MemoryRefreshFamilies implements RefreshFamilyStore {
       record.childBlob !== null &&
       now - record.rotatedAt <= input.graceMs
     ) {
-      return { status: 'grace', family: copyFamily(family), childBlob: record.childBlob };
+      return {
+        status: 'grace',
+        family: copyFamily(family),
+        childBlob: record.childBlob,
+        session: session === null ? null : copySession(session),
+      };
     }
 
     // Reuse (the previous token after the window, or an older one): revoke the family and end its

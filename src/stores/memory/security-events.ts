@@ -27,23 +27,7 @@ export class MemorySecurityEvents implements SecurityEventStore {
   }
 
   async record(input: SecurityEventInput): Promise<SecurityEvent> {
-    const state = this.#state;
-    const now = state.now();
-    const event = newSecurityEvent(input, state.ids, now);
-    const { userId, timestamp } = event;
-    if (userId === null) {
-      state.securityEvents.set(event.eventId, { value: event, expiresAt: now + state.eventRetentionMs });
-      return copyEvent(event);
-    }
-    // The record lives until its index entry is pruned (timestamp + retention), never longer; an
-    // event already past the retention is not kept.
-    const expiresAt = timestamp + state.eventRetentionMs;
-    if (expiresAt <= now) return copyEvent(event);
-    state.securityEvents.set(event.eventId, { value: event, expiresAt });
-    pruneUserEvents(state, userId, now);
-    indexAdd(state.userSecurityEvents, userId, event.eventId, timestamp);
-    trimUserEvents(state, userId);
-    return copyEvent(event);
+    return copyEvent(recordEvent(this.#state, input));
   }
 
   async get(eventId: string): Promise<SecurityEvent | null> {
@@ -69,6 +53,29 @@ export class MemorySecurityEvents implements SecurityEventStore {
     }
     return events;
   }
+}
+
+/**
+ * Records an event (the body of `record`, shared with the session store, which records a login's
+ * events in the create's own step). Returns the stored event (not a copy).
+ */
+export function recordEvent(state: MemoryState, input: SecurityEventInput): SecurityEvent {
+  const now = state.now();
+  const event = newSecurityEvent(input, state.ids, now);
+  const { userId, timestamp } = event;
+  if (userId === null) {
+    state.securityEvents.set(event.eventId, { value: event, expiresAt: now + state.eventRetentionMs });
+    return event;
+  }
+  // The record lives until its index entry is pruned (timestamp + retention), never longer; an
+  // event already past the retention is not kept.
+  const expiresAt = timestamp + state.eventRetentionMs;
+  if (expiresAt <= now) return event;
+  state.securityEvents.set(event.eventId, { value: event, expiresAt });
+  pruneUserEvents(state, userId, now);
+  indexAdd(state.userSecurityEvents, userId, event.eventId, timestamp);
+  trimUserEvents(state, userId);
+  return event;
 }
 
 /** Removes from the user's index events past the retention or without a record. Returns the count. */

@@ -7,7 +7,9 @@ import type {
   UpdateSessionOptions,
 } from '../../core/ports.js';
 import { isSessionExpired, type Session } from '../../core/types.js';
+import { recordEvent } from './security-events.js';
 import { byCreatedAtDesc, copySession, indexAdd, indexRemove, type MemoryState } from './state.js';
+import { deviceKey } from './trusted-devices.js';
 
 /** Oldest first by `createdAt`, then by id. */
 function byCreatedAtAsc(a: Session, b: Session): number {
@@ -38,10 +40,8 @@ export class MemorySessionStore implements GuideSessionStore {
       if (other !== null) live.push(other);
     }
 
-    const deviceSeen =
-      options.reportDeviceSeen === true && session.deviceId !== null
-        ? live.some((other) => other.deviceId === session.deviceId)
-        : undefined;
+    const seen = session.deviceId !== null && live.some((other) => other.deviceId === session.deviceId);
+    const deviceSeen = options.reportDeviceSeen === true && session.deviceId !== null ? seen : undefined;
     const evicted: string[] = [];
     if (options.maxSessions !== undefined && live.length >= options.maxSessions) {
       if ((options.onLimit ?? DEFAULT_SESSION_LIMIT_POLICY) === 'deny') {
@@ -63,6 +63,20 @@ export class MemorySessionStore implements GuideSessionStore {
     }
     // The refresh families of the sessions evicted here go too.
     if (evicted.length > 0) state.dropEndedFamilies(session.userId, now);
+    // The login's events, in the same step (the Redis store writes them in its create script).
+    const events = options.events;
+    if (events !== undefined) {
+      recordEvent(state, { ...events.created, userId: session.userId });
+      const device = session.deviceId;
+      if (
+        events.newDevice !== undefined &&
+        device !== null &&
+        !seen &&
+        state.read(state.trustedDevices, deviceKey(session.userId, device), now) === undefined
+      ) {
+        recordEvent(state, { ...events.newDevice, userId: session.userId });
+      }
+    }
     return deviceSeen === undefined ? { evicted } : { evicted, deviceSeen };
   }
 

@@ -3,7 +3,8 @@ import type { TrustedDevice } from '../../core/types.js';
 import { indexAdd, indexRemove, type MemoryState } from './state.js';
 
 /** The record key of a trusted device: ids never contain NUL, so the pair is unambiguous. */
-function deviceKey(userId: string, deviceId: string): string {
+/** The key of a trust in `MemoryState.trustedDevices`. */
+export function deviceKey(userId: string, deviceId: string): string {
   return `${userId}\0${deviceId}`;
 }
 

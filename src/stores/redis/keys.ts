@@ -47,6 +47,14 @@ export interface KeySchema {
   userSessionsCreated(userId: string): string;
   /** ZSET sessionId → expiresAt ms; may hold ended members (filtered on read). */
   deviceSessions(deviceId: string): string;
+  /**
+   * ZSET sessionId → until ms: ids a cleanup sweep found not live and removed from a device index,
+   * so a login whose session went live after that re-adds its device entry. TTL: the latest note.
+   * Tag: the user's.
+   */
+  userSweptSessions(userId: string): string;
+  /** `userSweptSessions` of the session's user, derived from the session id's tag (no lookup). */
+  userSweptSessionsOf(sessionId: string): string;
   /** STRING JSON trusted device. TTL: trust duration. Tag: the user's. */
   trustedDevice(userId: string, deviceId: string): string;
   /** ZSET deviceId → expiresAt ms of the user's trusted devices. */
@@ -131,6 +139,11 @@ export function createKeySchema(prefix = '', ids: IdCodec = PLAIN_ID_CODEC): Key
       assertUserId(userId);
       return `${p}user:sessions_created:{${userTag(userId)}}`;
     },
+    userSweptSessions(userId) {
+      assertUserId(userId);
+      return `${p}user:sessions_swept:{${userTag(userId)}}`;
+    },
+    userSweptSessionsOf: (sessionId) => `${p}user:sessions_swept:{${ids.parse('sessionId', sessionId).tag}}`,
     deviceSessions(deviceId) {
       assertId('deviceId', deviceId);
       return `${p}device:sessions:${deviceId}`;

@@ -62,6 +62,37 @@ export async function dropEndedFamilies(
 /** The reason reported (not written) for a family revoked by the user's watermark. */
 const WATERMARK_REASON = 'user_revoked';
 
+/**
+ * The fields a family is read by (`HMGET`): not the secrets' hashes (`cur`, `prev`, the ring
+ * `r0..r31`) nor the sealed child, which are most of the HASH's bytes and only the scripts use.
+ */
+const FAMILY_FIELDS = [
+  'userId',
+  'sessionId',
+  'gen',
+  'createdAt',
+  'expiresAt',
+  'revoked',
+  'reason',
+  'claims',
+  'ugen',
+] as const;
+
+/** `HMGET` of `FAMILY_FIELDS`, as an object of the present fields. */
+async function readFamilyFields(
+  ctx: RedisStoreContext,
+  key: string,
+): Promise<Record<string, string | undefined>> {
+  const { client } = ctx;
+  const values = await client.wrap('hmGet', () => client.commands.hmGet(key, [...FAMILY_FIELDS]));
+  const fields: Record<string, string | undefined> = {};
+  FAMILY_FIELDS.forEach((name, i) => {
+    const v = values[i];
+    if (v !== null && v !== undefined) fields[name] = v;
+  });
+  return fields;
+}
+
 /** A family from its HASH fields, or `null` when absent or expired at `now`. */
 function decodeFamily(
   familyId: string,
@@ -162,13 +193,9 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
   }
 
   async get(familyId: string): Promise<RefreshFamily | null> {
-    const { client, keys, clock } = this.#ctx;
+    const { keys, clock } = this.#ctx;
     const key = keys.family(familyId);
-    return decodeFamily(
-      familyId,
-      await client.wrap('hGetAll', () => client.commands.hGetAll(key)),
-      clock.now(),
-    );
+    return decodeFamily(familyId, await readFamilyFields(this.#ctx, key), clock.now());
   }
 
   async rotate(input: RotateFamilyInput): Promise<RotateResult> {
@@ -181,7 +208,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     // the family (no revoked/invalid oracle).
     let owner = input.owner;
     if (owner === undefined) {
-      const fields = await client.wrap('hGetAll', () => client.commands.hGetAll(familyKey));
+      const fields = await readFamilyFields(this.#ctx, familyKey);
       const read = decodeFamily(input.familyId, fields, clock.now());
       if (read === null) return { status: 'not_found' };
       owner = { userId: read.userId, sessionId: read.sessionId };
@@ -217,7 +244,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
       graceMs: input.graceMs,
       reuseReason: REUSE_REASON,
     });
-    const [status, view, extra] = reply;
+    const [status, view, extra, graceSession] = reply;
     switch (status) {
       case 'not_found':
       case 'stale':
@@ -234,12 +261,17 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
       case 'session_ended':
         return { status: 'session_ended', family: decodeView(input.familyId, view) };
       case 'rotated':
-        return { status: 'rotated', family: decodeView(input.familyId, view) };
+        return {
+          status: 'rotated',
+          family: decodeView(input.familyId, view),
+          session: decodeSession(owner.sessionId, replyString(extra)),
+        };
       case 'grace':
         return {
           status: 'grace',
           family: decodeView(input.familyId, view),
           childBlob: replyString(extra) ?? '',
+          session: decodeSession(owner.sessionId, replyString(graceSession)),
         };
       case 'reused': {
         const family = decodeView(input.familyId, view);

@@ -7,7 +7,12 @@ import type {
   GuideSessionStore,
   UpdateSessionOptions,
 } from '../../core/ports.js';
-import { isSessionExpired, type Session } from '../../core/types.js';
+import {
+  isSessionExpired,
+  newSecurityEvent,
+  type SecurityEventInput,
+  type Session,
+} from '../../core/types.js';
 import {
   chunks,
   forEachConcurrent,
@@ -16,14 +21,17 @@ import {
   scanKeys,
   unexpectedReply,
 } from './context.js';
-import { byCreatedAtDesc, decodeSession, encodeSession } from './records.js';
+import { byCreatedAtDesc, decodeSession, encodeSecurityEvent, encodeSession } from './records.js';
+import { RedisSecurityEvents } from './security-events.js';
 import { dropEndedFamilies } from './refresh-families.js';
 import type { DerivedCache } from '../../connection/tracking.js';
 import { indexAdd } from './lua/index_add.js';
-import { sessionCreate } from './lua/session_create.js';
+import { type SessionCreateEvents, sessionCreate } from './lua/session_create.js';
+import { sessionDeviceAdd } from './lua/session_device_add.js';
 import { sessionDelete } from './lua/session_delete.js';
 import { sessionDeleteAll } from './lua/session_delete_all.js';
 import { sessionGet } from './lua/session_get.js';
+import { sessionSweepCheck } from './lua/session_sweep_check.js';
 import { sessionPrune } from './lua/session_prune.js';
 import { sessionRotate } from './lua/session_rotate.js';
 import { sessionUpdate } from './lua/session_update.js';
@@ -40,6 +48,11 @@ const SWEEP_CONCURRENCY = 64;
  * more sessions than this may be reported unseen (a "new device" warning too many, never too few).
  */
 const DEVICE_CANDIDATES = 256;
+/**
+ * How long a sweep's note that a session id was not live is kept (`session_sweep_check.lua`): far
+ * longer than a login's device-index add and its create can be apart (one command deadline).
+ */
+const SWEPT_NOTE_MS = 10 * 60_000;
 /** Attempts of the compare-and-set in `rotateSessionId` before giving up on a busy session. */
 const ROTATE_ATTEMPTS = 5;
 
@@ -62,9 +75,12 @@ export class RedisSessionStore implements GuideSessionStore {
   readonly #ctx: RedisStoreContext;
   /** Decoded live sessions, dropped when their record or index changes (client-side cache). */
   readonly #live: DerivedCache<Session> | null;
+  /** Records a login's events when `session_create.lua` could not (the event index at its bound). */
+  readonly #events: RedisSecurityEvents;
 
   constructor(ctx: RedisStoreContext) {
     this.#ctx = ctx;
+    this.#events = new RedisSecurityEvents(ctx);
     this.#live = ctx.client.tracking?.derivedCache<Session>() ?? null;
   }
 
@@ -75,40 +91,42 @@ export class RedisSessionStore implements GuideSessionStore {
     const recordKey = keys.session(session.sessionId);
     const record = encodeSession(session);
     const deviceIndex = session.deviceId === null ? null : keys.deviceSessions(session.deviceId);
-    const reportSeen = options.reportDeviceSeen === true && deviceIndex !== null;
+    // Whether the device was on a live session of the user is needed to answer `deviceSeen` and to
+    // decide the new-device event.
+    const wantSeen =
+      deviceIndex !== null && (options.reportDeviceSeen === true || options.events?.newDevice !== undefined);
     // Under memory pressure a login waits: the memory left is kept for revocations.
     if (this.#ctx.admission !== null && !this.#ctx.admission.admit('login'))
       throw new StoreBusyError('login');
+    const run = client.runScript.bind(client);
 
     // Step 1 (device slot): index the device first. Until step 2 lands the member is dead
     // (no record, not in the user index) and filtered on read, so a crash here is harmless.
-    // Asked for `deviceSeen`, the device index's live members are read in the same round trip:
-    // those of this user are the candidates step 2 looks up in the user index.
+    // The same script answers the index's live members: those of this user are the candidates
+    // step 2 looks up in the user index (was the device already on a live session of theirs?).
     let candidates: string[] = [];
     if (deviceIndex !== null) {
-      const [members] = await Promise.all([
-        reportSeen
-          ? client.wrap('zRange', () =>
-              client.commands.zRange(deviceIndex, `(${now}`, '+inf', {
-                BY: 'SCORE',
-                LIMIT: { offset: 0, count: DEVICE_CANDIDATES },
-              }),
-            )
-          : [],
-        this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
-      ]);
+      const members = await sessionDeviceAdd(run, {
+        deviceIndexKey: deviceIndex,
+        now,
+        sessionId: session.sessionId,
+        expiresAt: session.expiresAt,
+        indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+        liveLimit: wantSeen ? DEVICE_CANDIDATES : 0,
+      });
       candidates = members.filter(
         (id) => id !== session.sessionId && this.#ctx.ids.is(id) && keys.userSessionsOf(id) === userIndex,
       );
     }
 
-    // Step 2 (user slot): prune, cap, write the record, index it — one script. At the cap the
-    // script needs the other sessions' records (their createdAt) declared: it names them, and the
-    // second call declares them.
-    const run = client.runScript.bind(client);
+    // Step 2 (user slot): prune, cap, write the record, index it, record the login's events — one
+    // script. At the cap the script needs the other sessions' records (their createdAt) declared:
+    // it names them, and the second call declares them.
+    const events = this.#loginEvents(session, options.events, now);
     const input = {
       userIndexKey: userIndex,
       recordKey,
+      sweptKey: keys.userSweptSessions(session.userId),
       now,
       sessionId: session.sessionId,
       expiresAt: session.expiresAt,
@@ -119,6 +137,7 @@ export class RedisSessionStore implements GuideSessionStore {
       indexTtlSlackMs: INDEX_TTL_SLACK_MS,
       deviceCandidates: candidates,
       declared: null,
+      events,
     } as const;
     let reply = await sessionCreate(run, input);
     if (reply.status === 'declare') {
@@ -133,22 +152,73 @@ export class RedisSessionStore implements GuideSessionStore {
 
     // Step 3: the evicted and dead sessions already ended (they left the user index in step 2).
     // Records the script could not read (not declared) are deleted here; every one leaves its device
-    // index. Re-assert the device entry: a concurrent cleanup may have pruned it between steps 1
-    // and 2, when the session was not yet live.
+    // index. When a cleanup sweep found this session not live between steps 1 and 2 (the script
+    // says so: the sweep noted the id), it may have removed the device entry: add it again. The
+    // events the script could not write (the user's event index at its bound) are recorded now,
+    // through the event store's trimming step.
     const ended: Array<Session | null> = [];
     const undeclared: string[] = [];
     for (const [id, value] of [...reply.evicted, ...reply.dead]) {
       if (value === null) undeclared.push(id);
       else ended.push(decodeSession(id, value));
     }
+    const late: Array<Promise<unknown>> = [];
+    if (reply.events === 'full' && options.events !== undefined) {
+      const userId = session.userId;
+      late.push(this.#events.record({ ...options.events.created, userId }));
+      if (reply.newDevice && options.events.newDevice !== undefined)
+        late.push(this.#events.record({ ...options.events.newDevice, userId }));
+    }
     await Promise.all([
       this.#discardRecords(undeclared),
       this.#deviceRemove(ended),
-      deviceIndex === null ? null : this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
+      deviceIndex === null || !reply.swept
+        ? null
+        : this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
+      ...late,
     ]);
     // Step 4: the refresh families of the sessions that ended here go too.
     if (ended.length + undeclared.length > 0) await dropEndedFamilies(this.#ctx, { userId: session.userId });
-    return reportSeen ? { evicted, deviceSeen: reply.deviceSeen } : { evicted };
+    return options.reportDeviceSeen === true && deviceIndex !== null
+      ? { evicted, deviceSeen: reply.deviceSeen }
+      : { evicted };
+  }
+
+  /**
+   * The login's events as `session_create.lua` writes them (records as `RedisSecurityEvents` makes
+   * them), or `null` when none are asked or memory pressure drops them.
+   */
+  #loginEvents(
+    session: Session,
+    asked: CreateSessionOptions['events'],
+    now: number,
+  ): SessionCreateEvents | null {
+    if (asked === undefined) return null;
+    const { keys, eventRetentionMs, maxEventsPerUser, admission } = this.#ctx;
+    // Under memory pressure events are dropped (counted by the guard), as `record` drops them.
+    if (admission !== null && !admission.admit('event')) return null;
+    const build = (input: SecurityEventInput) => {
+      const event = newSecurityEvent({ ...input, userId: session.userId }, this.#ctx.ids, now);
+      const expiresAt = event.timestamp + eventRetentionMs;
+      return {
+        recordKey: keys.securityEvent(event.eventId),
+        eventId: event.eventId,
+        timestamp: event.timestamp,
+        ttlMs: Math.max(1, expiresAt - now),
+        recordJson: encodeSecurityEvent(event, expiresAt),
+      };
+    };
+    const device = session.deviceId;
+    return {
+      userIndexKey: keys.userSecurityEvents(session.userId),
+      pruneAtOrBelow: now - eventRetentionMs,
+      maxEvents: maxEventsPerUser,
+      created: build(asked.created),
+      newDevice:
+        asked.newDevice === undefined || device === null
+          ? null
+          : { ...build(asked.newDevice), trustedDeviceKey: keys.trustedDevice(session.userId, device) },
+    };
   }
 
   async getSession(sessionId: string): Promise<Session | null> {
@@ -548,6 +618,7 @@ async function pruneDeviceIndex(
   index: string,
 ): Promise<{ removed: number; scanned: number }> {
   const { client, keys } = ctx;
+  const run = client.runScript.bind(client);
   let removed = 0;
   let scanned = 0;
   let offset = 0;
@@ -558,14 +629,18 @@ async function pruneDeviceIndex(
     );
     if (members.length === 0) break;
     scanned += members.length;
+    // A member found not live is noted in its user's swept set (session_sweep_check.lua) before it
+    // is removed: a login between its device-index add and its create then adds the entry again.
     const dead = await Promise.all(
       members.map(async ({ value, score }) => {
         if (score <= now || !ctx.ids.is(value)) return true;
-        const record = await sessionGet(client.runScript.bind(client), {
+        const record = await sessionSweepCheck(run, {
           recordKey: keys.session(value),
           userIndexKey: keys.userSessionsOf(value),
+          sweptKey: keys.userSweptSessionsOf(value),
           now,
           sessionId: value,
+          noteMs: SWEPT_NOTE_MS,
         });
         return unexpired(decodeSession(value, record), now) === null;
       }),
@@ -574,8 +649,41 @@ async function pruneDeviceIndex(
     const removedHere =
       toRemove.length === 0 ? 0 : await client.wrap('zRem', () => client.commands.zRem(index, toRemove));
     removed += removedHere;
+    if (removedHere > 0) await restoreLive(ctx, index, toRemove);
     if (members.length < BATCH) break;
     offset += members.length - removedHere;
   }
   return { removed, scanned };
+}
+
+/**
+ * After a sweep removed members from a device index: any of them whose create landed between the
+ * sweep's check and the removal is live now, and goes back (a login that landed after the removal
+ * sees the swept note and adds its entry itself).
+ */
+async function restoreLive(ctx: RedisStoreContext, index: string, removed: readonly string[]): Promise<void> {
+  const { client, keys } = ctx;
+  const run = client.runScript.bind(client);
+  const now = ctx.clock.now();
+  await Promise.all(
+    removed.map(async (id) => {
+      if (!ctx.ids.is(id)) return;
+      const record = await sessionGet(run, {
+        recordKey: keys.session(id),
+        userIndexKey: keys.userSessionsOf(id),
+        now,
+        sessionId: id,
+      });
+      const session = unexpired(decodeSession(id, record), now);
+      if (session === null) return;
+      await indexAdd(run, {
+        indexKey: index,
+        now,
+        pruneAtOrBelow: now,
+        maxMembers: 0,
+        indexTtlSlackMs: INDEX_TTL_SLACK_MS,
+        entries: [[session.expiresAt, id]],
+      });
+    }),
+  );
 }

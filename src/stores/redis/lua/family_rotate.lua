@@ -40,8 +40,10 @@
                      after its creation): reported, not written
     'invalid'        the presented hash was never one of the family's tokens (no view)
     'session_ended'  cur or prev was presented but the family's session is not live
-    'rotated'        cur was presented: the family moved on to ARGV[4]
-    'grace'          prev was presented within the grace window; extra = the stored child blob
+    'rotated'        cur was presented: the family moved on to ARGV[4]; extra = the session record
+                     (the session is live: read and checked here)
+    'grace'          prev was presented within the grace window; extra = the stored child blob,
+                     and a fourth element the session record (live, as for 'rotated')
     'reused'         prev after the window, or a ring hash: the family is revoked and its session
                      ended, here; extra = the session record if the session was live, else nil
 ]]
@@ -128,10 +130,10 @@ end
 if current then
   redis.call('HSET', family, 'prev', cur, 'cur', ARGV[4], 'rotatedAt', ARGV[1], 'child', ARGV[5],
     'gen', tostring(tonumber(gen) + 1), 'r' .. (tonumber(gen) % 32), cur)
-  return { 'rotated', view() }
+  return { 'rotated', view(), json }
 end
 if previous and rotatedAt and child and now - tonumber(rotatedAt) <= tonumber(ARGV[6]) then
-  return { 'grace', view(), child }
+  return { 'grace', view(), child, json }
 end
 
 -- Reuse: revoke the family and end its session (if still there) in this same step.

@@ -20,8 +20,8 @@ export interface FamilyRotateInput {
   readonly reuseReason: string;
 }
 
-/** `[status, view, extra]` as the script answers (the caller decodes the view). */
-export type FamilyRotateReply = [status: unknown, view: unknown, extra: unknown];
+/** `[status, view, extra, session]` as the script answers (the caller decodes the view). */
+export type FamilyRotateReply = [status: unknown, view: unknown, extra: unknown, session: unknown];
 
 export async function familyRotate(run: ScriptRunner, input: FamilyRotateInput): Promise<FamilyRotateReply> {
   const reply = replyArray(
@@ -41,5 +41,5 @@ export async function familyRotate(run: ScriptRunner, input: FamilyRotateInput):
     ),
     'family_rotate',
   );
-  return [reply[0], reply[1], reply[2]];
+  return [reply[0], reply[1], reply[2], reply[3]];
 }

@@ -6,6 +6,8 @@ import { SCRIPTS, type ScriptRunner } from './index.js';
 export interface SessionCreateInput {
   readonly userIndexKey: string;
   readonly recordKey: string;
+  /** The user's swept set (`session_sweep_check.lua`). */
+  readonly sweptKey: string;
   readonly now: number;
   readonly sessionId: string;
   /** The index score (ms). */
@@ -21,13 +23,47 @@ export interface SessionCreateInput {
   readonly deviceCandidates: readonly string[];
   /** Other sessions' records declared (second call), each with its key. */
   readonly declared: ReadonlyArray<{ readonly sessionId: string; readonly key: string }> | null;
+  /** The login's events, written with the session when the user's event index has room. */
+  readonly events: SessionCreateEvents | null;
+}
+
+/** One event record as `event_record.lua` writes it. */
+export interface SessionCreateEvent {
+  readonly recordKey: string;
+  readonly eventId: string;
+  /** The index score (ms). */
+  readonly timestamp: number;
+  /** The record's TTL (ms, > 0) and JSON. */
+  readonly ttlMs: number;
+  readonly recordJson: string;
+}
+
+export interface SessionCreateEvents {
+  readonly userIndexKey: string;
+  /** Members with a timestamp at or before this (ms) leave the event index. */
+  readonly pruneAtOrBelow: number;
+  readonly maxEvents: number;
+  readonly created: SessionCreateEvent;
+  /** Written when the device is new to the user; `trustedDeviceKey` is its trust record. */
+  readonly newDevice: (SessionCreateEvent & { readonly trustedDeviceKey: string }) | null;
 }
 
 /** `[id, record or null]` pairs (declared records are returned; undeclared ones are `null`). */
 export type IdRecordPairs = Array<[string, string | null]>;
 
 export type SessionCreateReply =
-  | { status: 'ok'; evicted: IdRecordPairs; dead: IdRecordPairs; deviceSeen: boolean }
+  | {
+      status: 'ok';
+      evicted: IdRecordPairs;
+      dead: IdRecordPairs;
+      deviceSeen: boolean;
+      /** `none` asked, `written`, or `full`: the event index is at its bound, not written. */
+      events: 'none' | 'written' | 'full';
+      /** With a new-device event: whether the device was new to the user. */
+      newDevice: boolean;
+      /** A sweep found the session not live before this create: its device entry may be gone. */
+      swept: boolean;
+    }
   | { status: 'declare'; others: string[] }
   | { status: 'limit' };
 
@@ -36,24 +72,34 @@ export async function sessionCreate(
   input: SessionCreateInput,
 ): Promise<SessionCreateReply> {
   const declared = input.declared ?? [];
+  const keys = [input.userIndexKey, input.recordKey, input.sweptKey];
+  const eventArgs: string[] = [];
+  const ev = input.events;
+  if (ev !== null) {
+    keys.push(ev.userIndexKey, ev.created.recordKey);
+    eventArgs.push(String(ev.pruneAtOrBelow), String(ev.maxEvents), ...eventFields(ev.created));
+    if (ev.newDevice !== null) {
+      keys.push(ev.newDevice.recordKey, ev.newDevice.trustedDeviceKey);
+      eventArgs.push(...eventFields(ev.newDevice));
+    }
+  }
+  for (const d of declared) keys.push(d.key);
   const reply = replyArray(
-    await run(
-      SCRIPTS.session_create,
-      [input.userIndexKey, input.recordKey, ...declared.map((d) => d.key)],
-      [
-        String(input.now),
-        input.sessionId,
-        String(input.expiresAt),
-        input.record,
-        String(input.recordTtlMs),
-        String(input.maxSessions),
-        input.onLimit,
-        String(input.indexTtlSlackMs),
-        input.declared === null ? '0' : '1',
-        input.deviceCandidates.join(' '),
-        ...declared.map((d) => d.sessionId),
-      ],
-    ),
+    await run(SCRIPTS.session_create, keys, [
+      String(input.now),
+      input.sessionId,
+      String(input.expiresAt),
+      input.record,
+      String(input.recordTtlMs),
+      String(input.maxSessions),
+      input.onLimit,
+      String(input.indexTtlSlackMs),
+      input.declared === null ? '0' : '1',
+      input.deviceCandidates.join(' '),
+      String(keys.length - 3 - declared.length),
+      ...eventArgs,
+      ...declared.map((d) => d.sessionId),
+    ]),
     'session_create',
   );
   switch (reply[0]) {
@@ -63,6 +109,9 @@ export async function sessionCreate(
         evicted: pairs(reply[1]),
         dead: pairs(reply[2]),
         deviceSeen: replyNumber(reply[3] ?? 0, 'session_create') === 1,
+        events: EVENTS_STATUS[replyNumber(reply[4] ?? 0, 'session_create')] ?? 'none',
+        newDevice: replyNumber(reply[5] ?? 0, 'session_create') === 1,
+        swept: replyNumber(reply[6] ?? 0, 'session_create') === 1,
       };
     case 'declare':
       return {
@@ -76,6 +125,12 @@ export async function sessionCreate(
     default:
       throw unexpectedReply('session_create', reply);
   }
+}
+
+const EVENTS_STATUS = ['none', 'written', 'full'] as const;
+
+function eventFields(e: SessionCreateEvent): string[] {
+  return [e.eventId, String(e.timestamp), String(e.ttlMs), e.recordJson];
 }
 
 /** `[id, value or null]` pairs from a flat `{id, value, id, value, ...}` reply. */
