@@ -462,7 +462,7 @@ export const scenario: Scenario = {
         title: 'HTTP: POST /v1/introspect on the running service',
         measures:
           `${withWrk ? 'wrk (1 thread, its own process; the target pair also under autocannon in the parent process)' : 'autocannon (in the parent process)'} against the service started as in production (startServer, NODE_ENV=production, Redis backend, logs at "${LOG_LEVEL}" written to /dev/null), introspecting ${TOKENS} already-seen access tokens in turn: ` +
-          'service-key check, rate limiter (Redis counter), body validation, full verification, metrics, the response schema. ' +
+          'service-key check, introspection rate limit (per caller, in process), body validation, full verification, metrics, the response schema. ' +
           'Peers: the Fastify hello-world (no logger) in its own process, under the same load; oidc-provider (the most-used Node OAuth server) introspecting its own opaque client-credentials tokens (default in-memory adapter, client_secret_basic, form bodies) in its own process, under the same load.',
         settings: {
           loadGenerator: generator,
@@ -525,7 +525,7 @@ export const scenario: Scenario = {
             ? 'Load: wrk, one thread, in its own process (it takes a few µs of CPU per request). The last two rows are the target pair loaded by autocannon instead, whose own CPU per request (about twice as much for our POSTs as for a bare GET) is taken from the same two cores.'
             : 'Load: autocannon in the bench process; its own CPU per request (about twice as much for our POSTs as for a bare GET) is taken from the same two cores. Install wrk (Debian: apt-get install wrk) for the lighter load generator.',
           'The target is checked against GET / (the canonical hello-world, the stricter baseline); POST / with the very same requests as ours is shown for reference.',
-          'The two diagnostic rows run the same service with request logs off (LOG_LEVEL=warn), then also without the introspection rate limit (its Redis counter per request): they show where the time goes, they are not the measured configuration.',
+          'The two diagnostic rows run the same service with request logs off (LOG_LEVEL=warn), then also without the introspection rate limit (its per-caller counter, in process): they show where the time goes, they are not the measured configuration.',
         ],
       };
     } finally {

@@ -28,8 +28,8 @@ const config = loadConfig({
   JWT_SECRET: need('BENCH_JWT_SECRET'),
   SERVICE_API_KEYS: need('BENCH_SERVICE_KEY'),
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-  // The default (6000/min per service key) would turn the run into 429s: the limiter still runs
-  // (its Redis counter is paid per request) but never trips.
+  // The default (600,000/min per caller) could turn a fast run into 429s: the limiter still runs
+  // (its in-process counter is paid per request) but never trips.
   // BENCH_RATE_LIMIT_PER_MINUTE=0 turns it off (a diagnostic variant).
   RATE_LIMIT_INTROSPECT_PER_MINUTE: process.env.BENCH_RATE_LIMIT_PER_MINUTE ?? '10000000',
 });

@@ -27,7 +27,7 @@ import {
   requireServiceKey,
   requireUser,
 } from './auth.js';
-import { registerBrowserSupport } from './browser.js';
+import { registerBrowserSupport, unmatchedCors } from './browser.js';
 import { consoleRoutes } from './console.js';
 import type { Lifecycle, RouteContext, RouteRateLimit } from './context.js';
 import { clientErrorHandler, httpError, toHttpError } from './errors.js';
@@ -291,13 +291,18 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
   app.decorateRequest('principal', null);
   app.decorateRequest('caller', null);
 
-  // First hook of every request (404s, refused keys, errors included): echo its id.
+  // First hook of every request (404s, refused keys, errors included): echo its id. `Vary:
+  // Origin` on every answer, as when CORS ran on every request (it now runs only where a browser
+  // may call: registerBrowserSupport); caches keep answers apart by Origin as before.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    reply.header('vary', 'Origin');
     done();
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Synchronous (a `done` callback, not `async`): an async hook costs a promise and a microtask
+  // turn on every request.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const labels = { method: request.method, route, status_code: String(reply.statusCode) };
     const seconds = reply.elapsedTime / 1000;
@@ -313,11 +318,14 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
       { method: request.method, route, statusCode: reply.statusCode, ms: Math.round(seconds * 10_000) / 10 },
       'request_completed',
     );
+    done();
   });
 
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
 
+  const corsOfUnmatched = unmatchedCors(config.browser.corsOrigins);
   app.setNotFoundHandler((request, reply) => {
+    corsOfUnmatched(request, reply);
     // A known path with another method: 405 with the methods it has (RFC 9110 §15.5.6).
     const allowed = allowedMethods(routeTable, request.url.split('?')[0]!);
     if (allowed.length > 0) {
@@ -380,8 +388,6 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  // Cookies and CORS (browser mode): before the routes, so their hooks run for all of them.
-  await registerBrowserSupport(app as unknown as FastifyInstance, config.browser.corsOrigins);
 
   await app.register(rateLimit, {
     global: false,
@@ -452,8 +458,13 @@ export async function buildApp(optix: Optix, options: AppOptions = {}): Promise<
     await scope.register(tokenRoutes, ctx);
     await scope.register(oauthTokenRoute, ctx);
   });
-  await app.register(browserRoutes, ctx);
-  await app.register(meRoutes, ctx);
+  await app.register(async (scope) => {
+    // Cookies and CORS (browser mode) where a browser may call: the cookie routes and /v1/me,
+    // and CORS's `OPTIONS *` route (every preflight); no other route pays for their hooks.
+    await registerBrowserSupport(scope as unknown as FastifyInstance, config.browser.corsOrigins);
+    await scope.register(browserRoutes, ctx);
+    await scope.register(meRoutes, ctx);
+  });
   await app.register(adminRoutes, ctx);
   await app.register(operatorRoutes, ctx);
   // The web consoles (/account): pages and assets under a strict CSP; the browser-mode apps may frame them.

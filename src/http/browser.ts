@@ -44,24 +44,33 @@ const isMePath = (path: string) => path.startsWith('/v1/me/');
  * `*`), `Vary: Origin`, and on `/v1/browser/*` `Access-Control-Allow-Credentials`. A preflight
  * from any other origin to those paths is refused (403 `ERR_ORIGIN_NOT_ALLOWED`, no CORS header);
  * everything else gets no CORS header at all.
+ *
+ * `scope` is the encapsulated scope of the browser and `/v1/me` routes (`app.ts`), and CORS's
+ * catch-all `OPTIONS *` route, which answers every preflight: the plugins' hooks run for those
+ * routes only. Run on every request, they cost a warm introspection ~11% of the service's CPU
+ * (`@fastify/cors` re-normalizes the delegator's options per request; `@fastify/cookie` gives
+ * every request a cookie map), for routes that never answer a browser. What they gave every other
+ * answer is kept by `app.ts`: `Vary: Origin` on every response, and `unmatchedCors` on 404/405.
  */
 export async function registerBrowserSupport(
-  app: FastifyInstance,
+  scope: FastifyInstance,
   corsOrigins: readonly string[],
 ): Promise<void> {
   const allowed = new Set(corsOrigins);
-  await app.register(cookie);
+  await scope.register(cookie);
   // Runs before the CORS hook (registered first): a refused preflight never reaches it.
-  app.addHook('onRequest', async (request) => {
-    if (request.method !== 'OPTIONS') return;
-    const path = pathOf(request);
-    if (!isBrowserPath(path) && !isMePath(path)) return;
-    const origin = request.headers.origin;
-    if (typeof origin !== 'string' || !allowed.has(origin)) {
-      throw httpError('ERR_ORIGIN_NOT_ALLOWED', 'this origin is not allowed (CORS_ORIGINS)');
+  scope.addHook('onRequest', (request, _reply, done) => {
+    if (request.method === 'OPTIONS') {
+      const path = pathOf(request);
+      const origin = request.headers.origin;
+      if ((isBrowserPath(path) || isMePath(path)) && (typeof origin !== 'string' || !allowed.has(origin))) {
+        done(httpError('ERR_ORIGIN_NOT_ALLOWED', 'this origin is not allowed (CORS_ORIGINS)'));
+        return;
+      }
     }
+    done();
   });
-  await app.register(cors, {
+  await scope.register(cors, {
     hideOptionsRoute: true,
     delegator: (request, callback) => {
       const origin = request.headers.origin;
@@ -80,6 +89,25 @@ export async function registerBrowserSupport(
       });
     },
   });
+}
+
+/**
+ * The CORS headers `@fastify/cors` gave a 404 or 405 answer when it ran on every request: for an
+ * allowed origin on a browser or `/v1/me` path, its origin echoed, and on `/v1/browser/*`
+ * `Access-Control-Allow-Credentials` (so a page can read why its request failed). `Vary: Origin`
+ * is on every answer already (`app.ts`).
+ */
+export function unmatchedCors(corsOrigins: readonly string[]) {
+  const allowed = new Set(corsOrigins);
+  return (request: FastifyRequest, reply: FastifyReply): void => {
+    const origin = request.headers.origin;
+    if (typeof origin !== 'string' || !allowed.has(origin)) return;
+    const path = pathOf(request);
+    const browser = isBrowserPath(path);
+    if (!browser && !isMePath(path)) return;
+    reply.header('access-control-allow-origin', origin);
+    if (browser) reply.header('access-control-allow-credentials', 'true');
+  };
 }
 
 /**

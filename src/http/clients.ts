@@ -9,7 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthClientConfig } from '../config/types.js';
-import { bearerToken } from './auth.js';
+import { bearerToken, type Principal } from './auth.js';
 import { httpError } from './errors.js';
 
 /** The authenticated caller of a service route. */
@@ -20,6 +20,8 @@ export interface ServiceCaller {
   readonly clientId: string | null;
   /** Introspections per minute for this caller (0 = no limit). */
   readonly introspectPerMinute: number;
+  /** The request's principal (`{ kind: 'service', keyId: id }`), made once per caller. */
+  readonly principal: Principal;
 }
 
 const BASIC = /^Basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i;
@@ -76,10 +78,12 @@ export function createClientAuthenticator(options: {
     const presented = createHash('sha256').update(secret, 'utf8').digest();
     const same = timingSafeEqual(presented, client?.secretSha256 ?? dummy);
     if (client === undefined || !same) throw httpError('ERR_UNAUTHORIZED', 'invalid client credentials');
+    const callerId = `client:${client.clientId}`;
     return {
-      id: `client:${client.clientId}`,
+      id: callerId,
       clientId: client.clientId,
       introspectPerMinute: client.introspectPerMinute ?? options.defaultIntrospectPerMinute,
+      principal: Object.freeze({ kind: 'service', keyId: callerId }),
     };
   }
 
@@ -108,10 +112,12 @@ export function createClientAuthenticator(options: {
         if (keyId === null) throw httpError('ERR_UNAUTHORIZED', 'invalid service key');
         let caller = keyCallers.get(keyId);
         if (caller === undefined) {
+          const id = `key:${keyId}`;
           caller = {
-            id: `key:${keyId}`,
+            id,
             clientId: null,
             introspectPerMinute: options.defaultIntrospectPerMinute,
+            principal: Object.freeze({ kind: 'service', keyId: id }),
           };
           keyCallers.set(keyId, caller);
         }
@@ -170,30 +176,42 @@ declare module 'fastify' {
 
 /**
  * preValidation hook (the body is parsed, so `client_secret_post` works): authenticates the
- * caller, logs its audit identity, and applies its limit.
+ * caller, logs its audit identity, and applies its limit. Synchronous (a `done` callback, not
+ * `async`): nothing in it waits, and an async hook costs a promise and a microtask turn on every
+ * request.
  */
 export function requireClient(auth: ClientAuthenticator, options: RequireClientOptions) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const caller = auth.authenticate(request);
+  return (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+    let caller: ServiceCaller | null;
+    try {
+      caller = auth.authenticate(request);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
     if (caller === null) {
-      if (options.required) {
-        throw httpError(
-          'ERR_UNAUTHORIZED',
-          'client authentication is required (HTTP Basic client_id:client_secret, client_secret_post, or Bearer <service key>)',
-        );
-      }
+      done(
+        options.required
+          ? httpError(
+              'ERR_UNAUTHORIZED',
+              'client authentication is required (HTTP Basic client_id:client_secret, client_secret_post, or Bearer <service key>)',
+            )
+          : undefined,
+      );
       return;
     }
     request.caller = caller;
-    request.principal = { kind: 'service', keyId: caller.id };
+    request.principal = caller.principal;
     request.log = request.log.child({ client: caller.id });
     if (options.limit) {
       const wait = options.limit.take(caller.id, caller.introspectPerMinute);
       if (wait > 0) {
         options.limit.onLimited(request);
         reply.header('retry-after', String(wait));
-        throw httpError('ERR_RATE_LIMITED', `rate limit exceeded, retry in ${wait} seconds`);
+        done(httpError('ERR_RATE_LIMITED', `rate limit exceeded, retry in ${wait} seconds`));
+        return;
       }
     }
+    done();
   };
 }

@@ -14,6 +14,8 @@ export interface Lifecycle {
 }
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+/** A synchronous hook: Fastify continues when it calls `done` (with an error to answer with it). */
+type CallbackHook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
 
 /** Rate-limit options for one route (`false`: no limit). */
 export type RouteRateLimit =
@@ -37,9 +39,9 @@ export interface RouteContext {
   /** Named OAuth clients and service keys (introspection, revocation, token endpoint). */
   readonly clients: ClientAuthenticator;
   /** preValidation: a service key or OAuth client is required; counts its introspection budget. */
-  readonly requireIntrospectionClient: Hook;
+  readonly requireIntrospectionClient: CallbackHook;
   /** preValidation: authenticates a caller that presents credentials; anonymous callers pass. */
-  readonly optionalClient: Hook;
+  readonly optionalClient: CallbackHook;
   readonly requireUser: Hook;
   /** The user's token must carry `ADMIN_ROLE` (the operator console's routes). */
   readonly requireAdmin: Hook;

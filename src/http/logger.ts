@@ -82,18 +82,24 @@ type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 export class LazyRequestLogger {
   readonly #parent: Logger;
   readonly #bindings: Bindings;
+  /** Bindings a lazy child added (merged into `#bindings` only if the logger is ever made). */
+  readonly #added: Bindings | undefined;
   readonly #options: ChildLoggerOptions;
   #child: Logger | undefined;
 
-  constructor(parent: Logger, bindings: Bindings, options: ChildLoggerOptions) {
+  constructor(parent: Logger, bindings: Bindings, options: ChildLoggerOptions, added?: Bindings) {
     this.#parent = parent;
     this.#bindings = bindings;
+    this.#added = added;
     this.#options = options;
   }
 
   /** The child logger, made now if it was not yet. */
   get logger(): Logger {
-    this.#child ??= this.#parent.child(this.#bindings, this.#options);
+    this.#child ??= this.#parent.child(
+      this.#added === undefined ? this.#bindings : { ...this.#bindings, ...this.#added },
+      this.#options,
+    );
     return this.#child;
   }
 
@@ -138,10 +144,12 @@ export class LazyRequestLogger {
    */
   child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
     if (this.#child !== undefined) return this.#child.child(bindings, options);
+    // The merge waits until a line is written (most requests write none): no copy per request.
     return new LazyRequestLogger(
       this.#parent,
-      { ...this.#bindings, ...bindings },
+      this.#bindings,
       options === undefined ? this.#options : { ...this.#options, ...options },
+      this.#added === undefined ? bindings : { ...this.#added, ...bindings },
     ) as unknown as Logger;
   }
 }

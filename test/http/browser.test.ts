@@ -291,6 +291,44 @@ function browserSuite(name: string, makeEnv: () => Promise<Record<string, string
         assert.notEqual(pre.statusCode, 204);
       });
 
+      // CORS and cookies run only in the scope of the browser and /v1/me routes (app.ts): what
+      // they gave other answers when they ran on every request is kept.
+      test('every answer varies by Origin; a 404 or 405 on a browser or /v1/me path carries CORS for an allowed origin', async () => {
+        const intro = await h.inject({
+          method: 'POST',
+          url: '/v1/introspect',
+          headers: { ...h.service, origin: APP },
+          payload: { token: 'not-a-token' },
+        });
+        assert.equal(intro.statusCode, 200);
+        assert.equal(intro.headers.vary, 'Origin');
+        assert.equal(intro.headers['set-cookie'], undefined);
+        for (const name of Object.keys(intro.headers)) assert.ok(!name.startsWith('access-control-'), name);
+        const cases = [
+          { method: 'GET' as const, url: '/v1/me/nothing-here', status: 404, credentials: undefined },
+          { method: 'PUT' as const, url: '/v1/me/sessions', status: 405, credentials: undefined },
+          { method: 'GET' as const, url: '/v1/browser/nothing-here', status: 404, credentials: 'true' },
+        ];
+        for (const c of cases) {
+          const res = await h.inject({ method: c.method, url: c.url, headers: { origin: APP } });
+          assert.equal(res.statusCode, c.status, c.url);
+          assert.equal(res.headers.vary, 'Origin', c.url);
+          assert.equal(res.headers['access-control-allow-origin'], APP, c.url);
+          assert.equal(res.headers['access-control-allow-credentials'], c.credentials, c.url);
+          const other = await h.inject({ method: c.method, url: c.url, headers: { origin: OTHER } });
+          assert.equal(other.statusCode, c.status, c.url);
+          for (const name of Object.keys(other.headers)) assert.ok(!name.startsWith('access-control-'), name);
+        }
+        const elsewhere = await h.inject({
+          method: 'GET',
+          url: '/v1/nothing-here',
+          headers: { origin: APP },
+        });
+        assert.equal(elsewhere.statusCode, 404);
+        assert.equal(elsewhere.headers.vary, 'Origin');
+        assert.equal(elsewhere.headers['access-control-allow-origin'], undefined);
+      });
+
       test('a response to another origin carries no CORS header', async () => {
         const s = await loggedIn(h);
         const res = await h.inject({
