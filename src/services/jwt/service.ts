@@ -74,6 +74,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   const clock: Clock = options.clock ?? systemClock;
   const sessions: SessionActivity | null = options.sessions ?? null;
 
+  let useOptions: { readonly endpoint?: string } = Object.freeze({});
   /**
    * Records a use of `sessionId` (its idle timeout slides; the session manager writes at most once
    * per interval). `false` when the session is no longer live. A store failure of this step is
@@ -83,8 +84,12 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
    */
   async function recordUse(sessionId: string, endpoint: string | undefined): Promise<boolean> {
     if (sessions === null) return true;
+    // The options of the last endpoint recorded, reused: a gateway introspects with the same one
+    // again and again, and the warm path allocates nothing for it.
+    if (endpoint !== useOptions.endpoint)
+      useOptions = Object.freeze(endpoint === undefined ? {} : { endpoint });
     try {
-      const live = await sessions.validateSession(sessionId, endpoint === undefined ? {} : { endpoint });
+      const live = await sessions.validateSession(sessionId, useOptions);
       return live !== null;
     } catch (err) {
       if (isStoreFailure(err)) return true;
