@@ -8,14 +8,15 @@
  * set, the hand-rolled rotation), so the two CPU costs can be compared in one run.
  *
  * Paths: first-sight (verifyToken on fresh tokens), create (createSession, new user and device),
- * refresh (refreshTokens), validate (validateSession, warm). docs/performance.md quotes them.
+ * refresh (refreshTokens), validate (validateSession, warm), warm-verify (verifyToken of tokens seen
+ * before, recording the session's use as `POST /v1/introspect` does). docs/performance.md quotes them.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { login } from '../src/index.js';
+import { createJwtService, login } from '../src/index.js';
 import { Ring } from './support/measure.js';
-import { createOurSide } from './support/optix.js';
+import { AUDIENCE, createOurSide, ISSUER, JWT_KID, JWT_SECRET } from './support/optix.js';
 import { expressSession, expressSessionId, IDLE_MS, sessionInput } from './support/payload.js';
 import {
   blacklistKey,
@@ -119,7 +120,32 @@ async function prepare(): Promise<{ ours: Op; theirs: Op }> {
       theirs: (i) => store.client.get(`sess:${ids[i % ids.length]}`),
     };
   }
-  throw new Error(`unknown path ${path}: first-sight, create, refresh, validate`);
+  if (path === 'warm-verify') {
+    const sessions = await createSessions(our, 'pw', 1000);
+    const tokens = await issueAccessTokens(our, sessions, 1000);
+    // The service's JWT service records uses through the session manager (the bench's does not).
+    const jwt = createJwtService({
+      stores: our.stores,
+      keys: [{ kid: JWT_KID, alg: 'HS256', secret: JWT_SECRET }],
+      activeKid: JWT_KID,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      sessions: our.sessions,
+    });
+    const verify = fastJwtVerifier({ cache: false });
+    const introspection = Object.freeze({ recordActivity: Object.freeze({ endpoint: '/v1/introspect' }) });
+    return {
+      async ours(i) {
+        const { revocationChecked } = await jwt.verifyToken(tokens[i % tokens.length]!, introspection);
+        if (!revocationChecked) throw new Error('revocation was not checked');
+      },
+      async theirs(i) {
+        const claims = verify(tokens[i % tokens.length]!) as { jti: string };
+        if ((await io.exists(blacklistKey(claims.jti))) !== 0) throw new Error('blacklisted');
+      },
+    };
+  }
+  throw new Error(`unknown path ${path}: first-sight, create, refresh, validate, warm-verify`);
 }
 
 const phaseHooks: (() => void)[] = [];

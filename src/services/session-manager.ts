@@ -22,6 +22,7 @@ import {
   SESSION_IDLE_TIMEOUT_MINUTES,
   SESSION_LIMIT_POLICIES,
 } from '../core/limits.js';
+import { KnownIds } from '../core/checked/context.js';
 import { assertObject, assertReason } from '../core/validate.js';
 import { isSessionExpired, type Session, type TrustedDevice, updateSessionActivity } from '../core/types.js';
 import type {
@@ -79,6 +80,10 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   function assertSessionId(sessionId: unknown): asserts sessionId is string {
     stores.ids.parse('sessionId', sessionId);
   }
+  /** Session ids `validateSession` has seen parse (the warm path: a Set lookup, not a parse). */
+  const knownSessionIds: KnownIds = new KnownIds(stores.ids);
+  /** The endpoint `validateSession` last accepted (a gateway sends the same one again and again). */
+  let lastEndpoint: string | undefined;
 
   async function createSession(input: CreateSessionInput): Promise<Session> {
     if (!input || typeof input !== 'object') throw new InvalidArgumentError('input', 'is required');
@@ -158,9 +163,15 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     sessionId: string,
     opts: { endpoint?: string; failOpen?: boolean } = {},
   ): Promise<Session | UnverifiedSession | null> {
-    assertSessionId(sessionId);
+    // Every introspection with recordActivity comes here with the same few ids and endpoints: an id
+    // that parsed once is a Set lookup (not a parse), an endpoint equal to the last accepted one is
+    // not checked again.
+    knownSessionIds.assert('sessionId', sessionId);
     assertObject('opts', opts);
-    const endpoint = opts.endpoint === undefined ? undefined : boundedText('endpoint', opts.endpoint, 512);
+    let endpoint = opts.endpoint;
+    if (endpoint !== undefined && endpoint !== lastEndpoint) {
+      endpoint = lastEndpoint = boundedText('endpoint', endpoint, 512);
+    }
     try {
       const session = await stores.sessionStore.getSession(sessionId);
       const now = clock.now();

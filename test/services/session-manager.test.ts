@@ -45,6 +45,25 @@ for (const backend of BACKENDS) {
       assert.equal((await sessions.listUserSessions(userId)).length, 1);
     });
 
+    it('checks the id and endpoint of a warm validation as of a first one', async () => {
+      const { sessions, login } = await setup();
+      const s = await login();
+      // Warm: the id has parsed and the endpoint was accepted before.
+      assert.ok(await sessions.validateSession(s.sessionId, { endpoint: '/api/a' }));
+      assert.ok(await sessions.validateSession(s.sessionId, { endpoint: '/api/a' }));
+      for (const endpoint of ['/api/a\0', 'e'.repeat(513), 7 as never]) {
+        await assert.rejects(sessions.validateSession(s.sessionId, { endpoint }), {
+          code: 'ERR_INVALID_ARGUMENT',
+        });
+      }
+      for (const id of [`${s.sessionId}x`, s.sessionId.slice(1), 'not-an-id', 42 as never]) {
+        await assert.rejects(sessions.validateSession(id, { endpoint: '/api/a' }), {
+          code: 'ERR_INVALID_ID',
+        });
+      }
+      assert.ok(await sessions.validateSession(s.sessionId, { endpoint: '/api/a' }));
+    });
+
     it('validates with a sliding idle timeout bounded by the absolute lifetime', async () => {
       const { sessions, clock, login } = await setup({
         sessionTimeoutMinutes: 30,

@@ -75,6 +75,7 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   const clock: Clock = options.clock ?? systemClock;
   const sessions: SessionActivity | null = options.sessions ?? null;
 
+  let useOptions: { readonly endpoint?: string } = Object.freeze({});
   /**
    * Records a use of `sessionId` (its idle timeout slides; the session manager writes at most once
    * per interval). `false` when the session is no longer live. A store failure of this step is
@@ -88,13 +89,16 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
     found: Session | null = null,
   ): Promise<boolean> {
     if (sessions === null) return true;
-    const opts = endpoint === undefined ? {} : { endpoint };
+    // The options of the last endpoint recorded, reused: a gateway introspects with the same one
+    // again and again, and the warm path allocates nothing for it.
+    if (endpoint !== useOptions.endpoint)
+      useOptions = Object.freeze(endpoint === undefined ? {} : { endpoint });
     try {
       // A session the caller's atomic step found live (the rotation): no second read.
       const live =
         found !== null && found.sessionId === sessionId && sessions.recordSessionUse !== undefined
-          ? await sessions.recordSessionUse(found, opts)
-          : await sessions.validateSession(sessionId, opts);
+          ? await sessions.recordSessionUse(found, useOptions)
+          : await sessions.validateSession(sessionId, useOptions);
       return live !== null;
     } catch (err) {
       if (isStoreFailure(err)) return true;

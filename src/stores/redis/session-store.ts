@@ -24,7 +24,7 @@ import {
 import { byCreatedAtDesc, decodeSession, encodeSecurityEvent, encodeSession } from './records.js';
 import { RedisSecurityEvents } from './security-events.js';
 import { dropEndedFamilies } from './refresh-families.js';
-import type { DerivedCache } from '../../connection/tracking.js';
+import type { DerivedCache, RedisTracking } from '../../connection/tracking.js';
 import { indexAdd } from './lua/index_add.js';
 import { type SessionCreateEvents, sessionCreate } from './lua/session_create.js';
 import { sessionDeviceAdd } from './lua/session_device_add.js';
@@ -221,8 +221,15 @@ export class RedisSessionStore implements GuideSessionStore {
     };
   }
 
-  async getSession(sessionId: string): Promise<Session | null> {
-    return this.#readLive(sessionId, this.#ctx.clock.now());
+  getSession(sessionId: string): Promise<Session | null> {
+    // Warm: the decoded session this connection holds, without the frames of an async call (an
+    // introspection that records activity comes here every time); otherwise `#readLive`.
+    const now = this.#ctx.clock.now();
+    const tracking = this.#ctx.client.tracking;
+    const live = this.#live;
+    if (tracking === null || live === null) return this.#readLive(sessionId, now);
+    const hit = tracking.lookup(live, sessionId, now);
+    return hit !== undefined ? Promise.resolve(hit) : this.#deriveLive(tracking, live, sessionId, now);
   }
 
   async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<boolean> {
@@ -412,13 +419,23 @@ export class RedisSessionStore implements GuideSessionStore {
    * it live and the record itself is unexpired.
    */
   async #readLive(sessionId: string, now: number): Promise<Session | null> {
-    const { client, keys } = this.#ctx;
-    const tracking = client.tracking;
+    const tracking = this.#ctx.client.tracking;
     const live = this.#live;
     if (tracking === null || live === null)
       return (await this.#readLiveJson(sessionId, now))?.session ?? null;
     const hit = tracking.lookup(live, sessionId, now);
     if (hit !== undefined) return hit;
+    return this.#deriveLive(tracking, live, sessionId, now);
+  }
+
+  /** `#readLive` past a miss of the derived cache: both reads, and the decoded session kept. */
+  async #deriveLive(
+    tracking: RedisTracking,
+    live: DerivedCache<Session>,
+    sessionId: string,
+    now: number,
+  ): Promise<Session | null> {
+    const { client, keys } = this.#ctx;
     const indexKey = keys.userSessionsOf(sessionId);
     const recordKey = keys.session(sessionId);
     let session: Session | null = null;
