@@ -89,9 +89,12 @@ export class InvalidationHub {
   unchangedSince(deps: readonly string[], since: number): boolean {
     if (since === this.#seq) return true;
     if (since < this.#floor) return false;
+    // Every number in the old generation is at most `#oldTop`: a fact begun at or after it need
+    // not look there (the common case once the old generation has aged).
+    const old = since < this.#oldTop ? this.#old : null;
     for (const key of deps) {
       // The young generation holds a key's latest number when it holds the key at all.
-      const seq = this.#young.get(key) ?? this.#old.get(key);
+      const seq = this.#young.get(key) ?? old?.get(key);
       if (seq !== undefined && seq > since) return false;
     }
     return true;
