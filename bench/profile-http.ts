@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JWT_SECRET } from './support/optix.js';
 import { startRedis } from './support/redis.js';
+import { WRK_SCRIPT } from './support/wrk.js';
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -73,30 +74,6 @@ function cpuUs(pid: number): number {
   // Fields 14 and 15 of proc(5); fields[0] here is field 3.
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
-
-const WRK_SCRIPT = `local requests = {}
-function init(args)
-  local method, path, bodies, auth = args[1], args[2], args[3], args[4]
-  local headers = {}
-  if auth ~= "" then headers["Authorization"] = auth end
-  if bodies ~= "" then
-    headers["Content-Type"] = "application/json"
-    for line in io.lines(bodies) do requests[#requests + 1] = wrk.format(method, path, headers, line) end
-  else
-    requests[1] = wrk.format(method, path, headers)
-  end
-end
-local i = 0
-function request()
-  i = i % #requests + 1
-  return requests[i]
-end
-function done(summary, latency, _)
-  local e = summary.errors
-  io.write(string.format('{"requests":%d,"durationUs":%d,"errors":%d,"status":%d}\\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status))
-end
-`;
 
 function wrk(
   script: string,
