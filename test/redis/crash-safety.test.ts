@@ -69,22 +69,25 @@ describe('Redis stores: crash safety between single-slot steps', () => {
       // Step 2 sees the note (and clears it), and the entry is added again after it.
       const client = await sharedClient();
       const run = client.runScript.bind(client);
-      const reply = await sessionCreate(run, {
-        userIndexKey: keys.userSessions(session.userId),
-        recordKey: keys.session(session.sessionId),
-        sweptKey: swept,
-        now: clock.now(),
-        sessionId: session.sessionId,
-        expiresAt: session.expiresAt,
-        record: encodeSession(session),
-        recordTtlMs: session.expiresAt - clock.now(),
-        maxSessions: 0,
-        onLimit: 'deny',
-        indexTtlSlackMs: 1000,
-        deviceCandidates: [],
-        declared: null,
-        events: null,
-      });
+      // Step 2 alone (session_create.lua), for a session with no cap and no events.
+      const create = (s: typeof session) =>
+        sessionCreate(run, {
+          userIndexKey: keys.userSessions(s.userId),
+          recordKey: keys.session(s.sessionId),
+          sweptKey: keys.userSweptSessions(s.userId),
+          now: clock.now(),
+          sessionId: s.sessionId,
+          expiresAt: s.expiresAt,
+          record: encodeSession(s),
+          recordTtlMs: s.expiresAt - clock.now(),
+          maxSessions: 0,
+          onLimit: 'deny',
+          indexTtlSlackMs: 1000,
+          deviceCandidates: [],
+          declared: null,
+          events: null,
+        });
+      const reply = await create(session);
       assert.equal(reply.status === 'ok' && reply.swept, true);
       assert.equal(await admin.zScore(swept, session.sessionId), null);
       // Through the store: a login whose id a sweep noted ends with its device entry.
@@ -99,22 +102,7 @@ describe('Redis stores: crash safety between single-slot steps', () => {
       );
       // A login no sweep touched is not told to add its entry again.
       const third = makeSession(uniqueUserId(), {}, clock.now());
-      const plain = await sessionCreate(run, {
-        userIndexKey: keys.userSessions(third.userId),
-        recordKey: keys.session(third.sessionId),
-        sweptKey: keys.userSweptSessions(third.userId),
-        now: clock.now(),
-        sessionId: third.sessionId,
-        expiresAt: third.expiresAt,
-        record: encodeSession(third),
-        recordTtlMs: third.expiresAt - clock.now(),
-        maxSessions: 0,
-        onLimit: 'deny',
-        indexTtlSlackMs: 1000,
-        deviceCandidates: [],
-        declared: null,
-        events: null,
-      });
+      const plain = await create(third);
       assert.equal(plain.status === 'ok' && plain.swept, false);
     } finally {
       await admin.close();
