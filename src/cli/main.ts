@@ -193,6 +193,60 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
   return program;
 }
 
+/**
+ * Session ids are base64url: one in 64 starts with `-` (and one in 4,096 with `-V`, commander's
+ * `--version`), and a user id may too. Commander would read such an operand as an option
+ * (`unknown option`, or the version printed and exit 0 with nothing done), so a token that starts
+ * with `-` but is none of the program's flags (nor a flag's value) is moved after a `--`, where
+ * only operands go, with the operands that follow it, in order. Commander has no per-argument escape
+ * other than `--`, which an operator should not have to know.
+ */
+function operandsLast(program: Command, argv: readonly string[]): string[] {
+  const flags = new Map<string, boolean>([
+    ['-h', false],
+    ['--help', false],
+  ]);
+  const collect = (cmd: Command): void => {
+    for (const option of cmd.options) {
+      const takesValue = option.required || option.optional;
+      if (option.short) flags.set(option.short, takesValue);
+      if (option.long) flags.set(option.long, takesValue);
+    }
+    for (const sub of cmd.commands) collect(sub);
+  };
+  collect(program);
+  const end = argv.indexOf('--');
+  const before = end === -1 ? argv : argv.slice(0, end);
+  const after = end === -1 ? [] : argv.slice(end + 1);
+  const kept: string[] = [];
+  const operands: string[] = [];
+  for (let i = 0; i < before.length; i++) {
+    const token = before[i]!;
+    const name = token.startsWith('--') ? token.split('=', 1)[0]! : token;
+    if (flags.has(name)) {
+      kept.push(token);
+      // A flag that takes a value keeps the next token, whatever it looks like.
+      if (flags.get(token) === true && i + 1 < before.length) kept.push(before[++i]!);
+    } else if (operands.length > 0 || looksLikeOperand(token)) {
+      // From the first operand that looks like an option on, operands go after `--` in order.
+      operands.push(token);
+    } else {
+      kept.push(token);
+    }
+  }
+  if (operands.length === 0) return [...argv];
+  return [...kept, '--', ...operands, ...after];
+}
+
+/**
+ * An unknown token that starts with `-` is an operand, except a `--word` with no `.` in it: that
+ * one is a misspelt long option, and commander says so (every sealed id has a `.`).
+ */
+function looksLikeOperand(token: string): boolean {
+  if (!token.startsWith('-') || token === '-') return false;
+  return !token.startsWith('--') || (token.includes('.') && !token.includes('='));
+}
+
 /** Parses `argv` (without `node` and the script) and runs the command. Resolves with the exit code. */
 export async function run(argv: readonly string[], io?: Partial<CliIo>): Promise<number> {
   const full: CliIo = {
@@ -208,7 +262,7 @@ export async function run(argv: readonly string[], io?: Partial<CliIo>): Promise
     return EXIT.USAGE;
   }
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(operandsLast(program, argv), { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help, `help`, --version exit 0; anything else commander refused is a usage error.

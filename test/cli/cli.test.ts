@@ -133,6 +133,38 @@ describe('optix-sessions (in-process)', () => {
     }
   });
 
+  test('an id that starts with "-" is an id, not an option (one session id in 64 does)', async () => {
+    // Sealed ids are base64url, their first part fixed per user: find a user whose ids start with "-".
+    let dashed: Awaited<ReturnType<typeof login>> | null = null;
+    for (let i = 0; i < 2000 && dashed === null; i++) {
+      const l = await login(`cli-dash-${i}`);
+      if (l.session.sessionId.startsWith('-')) dashed = l;
+      else await optix.sessions.terminateSession(l.session.sessionId, 'test');
+    }
+    assert.ok(dashed !== null, 'no session id starting with "-" in 2000 users');
+    const id = dashed.session.sessionId;
+    const first = await sh('sessions', 'revoke', id, '--json');
+    assert.equal(first.code, 0, first.err);
+    assert.deepEqual(JSON.parse(first.out), { ended: true });
+    assert.equal(await optix.sessions.getSession(id), null);
+    const again = await sh('sessions', 'revoke', '--reason', 'twice', id);
+    assert.equal(again.code, 3, again.err);
+    // `-V…` was read as --version: the version printed, exit 0, nothing revoked.
+    const versionLike = await cli({ OPTIX_SERVICE_KEY: 'k'.repeat(40) })(
+      '--url',
+      'http://127.0.0.1:1',
+      'sessions',
+      'revoke',
+      `-V${id.slice(2)}`,
+    );
+    assert.equal(versionLike.code, 69, versionLike.out + versionLike.err);
+    assert.match(versionLike.err, /cannot reach the service/);
+    // A misspelt long option is still one.
+    const bogus = await sh('sessions', 'revoke', '--bogus');
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.err, /unknown option '--bogus'/);
+  });
+
   test('usage errors exit 2 with a hint', async () => {
     for (const argv of [
       [],
