@@ -6,7 +6,7 @@
 import { checkStores } from '../../core/checked/index.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { randomBytes } from 'node:crypto';
-import { StoreUnavailableError } from '../../core/errors.js';
+import { StoreTimeoutError, StoreUnavailableError } from '../../core/errors.js';
 import { resolveEventRetention } from '../../core/limits.js';
 import { createIdCodec, type IdCodec, MIN_ID_TAG_SECRET_BYTES, PLAIN_ID_CODEC } from '../../core/ids.js';
 import type { WriteAdmission } from '../../connection/memory-guard.js';
@@ -86,7 +86,18 @@ export async function loadIdCodec(
   if (options.secret !== undefined) return createIdCodec(options.secret);
   const key = createKeySchema(options.keyPrefix ?? client.keyPrefix).idTagSecret();
   const candidate = randomBytes(MIN_ID_TAG_SECRET_BYTES).toString('base64url');
-  const stored = await idSecretInit(client.runScript.bind(client), { secretKey: key, candidate });
+  // Read once, at start, often as the first command a process sends (a cold server, NOSCRIPT then
+  // EVAL): a slow answer is asked again, twice, before the start fails. SET NX makes a repeat safe
+  // (an attempt that landed after its deadline is read back, never replaced).
+  let stored: string | null = null;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      stored = await idSecretInit(client.runScript.bind(client), { secretKey: key, candidate });
+      break;
+    } catch (err) {
+      if (!(err instanceof StoreTimeoutError) || attempt === 3) throw err;
+    }
+  }
   const secret = stored === null ? null : Buffer.from(stored, 'base64url');
   if (secret === null || secret.length < MIN_ID_TAG_SECRET_BYTES || secret.toString('base64url') !== stored) {
     throw new StoreUnavailableError(`Redis ${key} does not hold an id-tag secret of at least 32 bytes`);
