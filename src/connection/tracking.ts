@@ -24,6 +24,7 @@
  * revoke made through this instance is seen by its next verification.
  */
 import { BasicClientSideCache, BasicPooledClientSideCache } from '@redis/client';
+import { Generations } from '../core/generations.js';
 import type { LuaScript } from './commands.js';
 
 /**
@@ -36,22 +37,21 @@ import type { LuaScript } from './commands.js';
  * is done per key when a fact is stored, and a derivation in flight needs no ticket: an
  * invalidation that arrives while its reads are out has a higher number than its start.
  *
- * Bounded: the record is kept in two generations of at most `generationSize` keys; when the young
- * one is full it becomes the old one, the previous old one is dropped whole, and the floor rises to
- * the last number that one held (facts begun before it are then dropped: conservative, never stale).
+ * Bounded: the record is kept in two generations of at most `generationSize` keys (`Generations`);
+ * when a rotation drops the old one, the floor rises to the last number that one held (facts begun
+ * before it are then dropped: conservative, never stale).
  */
 export class InvalidationHub {
   readonly #onClear = new Set<() => void>();
-  readonly #generationSize: number;
   #seq = 0;
   #floor = 0;
   /** The highest number the old generation holds (what the floor becomes when it is dropped). */
   #oldTop = 0;
-  #young = new Map<string, number>();
-  #old = new Map<string, number>();
+  /** Each key invalidated with the number of its latest invalidation. */
+  readonly #record: Generations<string, number>;
 
   constructor(generationSize = 100_000) {
-    this.#generationSize = Math.max(1, generationSize);
+    this.#record = new Generations(generationSize);
   }
 
   /** The number of the latest invalidation: what a derivation that begins now remembers. */
@@ -71,18 +71,16 @@ export class InvalidationHub {
     if (key === null) {
       this.#floor = seq;
       this.#oldTop = seq;
-      this.#young = new Map();
-      this.#old = new Map();
+      this.#record.clear();
       for (const listener of this.#onClear) listener();
       return;
     }
-    if (this.#young.size >= this.#generationSize && !this.#young.has(key)) {
+    if (this.#record.set(key, seq)) {
+      // The old generation was dropped: what it knew is now only "at most `#oldTop`", and the
+      // generation that just became old holds numbers below this one.
       this.#floor = this.#oldTop;
       this.#oldTop = seq - 1;
-      this.#old = this.#young;
-      this.#young = new Map();
     }
-    this.#young.set(key, seq);
   }
 
   /** True when none of `deps` was invalidated after `since` (a `seq` read earlier). */
@@ -91,10 +89,11 @@ export class InvalidationHub {
     if (since < this.#floor) return false;
     // Every number in the old generation is at most `#oldTop`: a fact begun at or after it need
     // not look there (the common case once the old generation has aged).
-    const old = since < this.#oldTop ? this.#old : null;
+    const record = this.#record;
+    const withOld = since < this.#oldTop;
     for (const key of deps) {
       // The young generation holds a key's latest number when it holds the key at all.
-      const seq = this.#young.get(key) ?? old?.get(key);
+      const seq = withOld ? record.peek(key) : record.peekYoung(key);
       if (seq !== undefined && seq > since) return false;
     }
     return true;
@@ -188,56 +187,43 @@ const NOOP = (): void => {};
 /**
  * Facts derived from Redis keys, each dropped when any of its keys is invalidated (judged by the
  * hub's sequence numbers at lookup, see `InvalidationHub`), when its own `validUntil` passes, or
- * when everything is dropped. Bounded by `maxEntries` in two generations of half as many: when
- * the young one is full it becomes the old one and the previous old one is dropped whole (deleting
- * the oldest `Map` entry one at a time makes V8 walk the deleted slots before it on every
- * eviction: that was a tenth of a first-sight verification). A hit in the old generation moves
- * the entry to the young one.
+ * when everything is dropped. Bounded by `maxEntries` in two generations of half as many
+ * (`Generations`): a hit in the old generation moves the entry to the young one.
  */
 export class DerivedCache<V> {
-  readonly #generationSize: number;
   readonly #lookups: CacheLookups;
   readonly #hub: InvalidationHub;
-  #young = new Map<DerivedId, Entry<V>>();
-  #old = new Map<DerivedId, Entry<V>>();
+  readonly #entries: Generations<DerivedId, Entry<V>>;
 
   constructor(hub: InvalidationHub, maxEntries: number, lookups: CacheLookups = { hits: 0, misses: 0 }) {
-    this.#generationSize = Math.max(1, Math.ceil(maxEntries / 2));
+    this.#entries = new Generations(Math.ceil(maxEntries / 2));
     this.#lookups = lookups;
     this.#hub = hub;
-    hub.onClear(() => {
-      this.#young = new Map();
-      this.#old = new Map();
-    });
+    hub.onClear(() => this.#entries.clear());
   }
 
   /** Entries held (an entry moved to the young generation may be counted twice until rotation). */
   get size(): number {
-    return this.#young.size + this.#old.size;
+    return this.#entries.size;
   }
 
   /** The value stored under `id`, unless it expired at `now` or one of its keys was invalidated. */
   get(id: DerivedId, now: number): V | undefined {
-    let entry = this.#young.get(id);
-    let young = true;
+    // A hit in the old generation moves to the young one before it is judged: one found stale is
+    // deleted from both right after.
+    const entry = this.#entries.get(id);
     if (entry === undefined) {
-      entry = this.#old.get(id);
-      young = false;
-      if (entry === undefined) {
-        this.#lookups.misses++;
-        return undefined;
-      }
+      this.#lookups.misses++;
+      return undefined;
     }
     const hub = this.#hub;
     if (now >= entry.validUntil || !hub.unchangedSince(entry.deps, entry.since)) {
-      if (young) this.#young.delete(id);
-      this.#old.delete(id);
+      this.#entries.delete(id);
       this.#lookups.misses++;
       return undefined;
     }
     // Still valid now: the next lookup need not look at its keys until something else changes.
     entry.since = hub.seq;
-    if (!young) this.#insert(id, entry);
     this.#lookups.hits++;
     return entry.value;
   }
@@ -253,15 +239,7 @@ export class DerivedCache<V> {
    */
   set(id: DerivedId, value: V, validUntil: number, deps: readonly string[], since: number): void {
     if (!this.#hub.unchangedSince(deps, since)) return;
-    this.#insert(id, { value, validUntil, deps, since });
-  }
-
-  #insert(id: DerivedId, entry: Entry<V>): void {
-    if (this.#young.size >= this.#generationSize && !this.#young.has(id)) {
-      this.#old = this.#young;
-      this.#young = new Map();
-    }
-    this.#young.set(id, entry);
+    this.#entries.set(id, { value, validUntil, deps, since });
   }
 
   /** Starts a derivation from `deps`; call it before the reads are sent. */

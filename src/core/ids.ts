@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync } from 'node:crypto';
 import { InvalidIdError } from './errors.js';
+import { Generations } from './generations.js';
 import { randomToken } from './random.js';
 
 /** 128 bits from the CSPRNG, base64url (22 characters); drawn from the pool of `random.ts`. */
@@ -71,10 +72,13 @@ export function isUserId(value: unknown): value is string {
 export function userTag(userId: string): string {
   const cached = userTags.get(userId);
   if (cached !== undefined) return cached;
-  return userTags.set(
-    userId,
-    createHash('sha256').update('optix:user:').update(userId).digest('base64url').slice(0, USER_TAG_LENGTH),
-  );
+  const tag = createHash('sha256')
+    .update('optix:user:')
+    .update(userId)
+    .digest('base64url')
+    .slice(0, USER_TAG_LENGTH);
+  userTags.set(userId, tag);
+  return tag;
 }
 export const USER_TAG_LENGTH = 16;
 
@@ -132,24 +136,23 @@ export function createIdCodec(secret: Uint8Array | null): IdCodec {
   }
   // A derived key, so the secret itself is never the AES key and could key other things later.
   const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'optix:id-tag-seal:v1', 16));
-  // Hand-written bounded cache (a dependency for a dozen lines is not worth it): two generations
-  // of at most SEALED_TAG_CACHE_SIZE / 2 entries; when the young one is full it becomes the old
-  // one and the previous old one is dropped whole (evicting one Map entry at a time is slow in
-  // V8). Sealing and opening are one AES block each, about 1–4 µs; the cache makes the hot path
+  // Bounded caches (`Generations`, two generations of SEALED_TAG_CACHE_SIZE / 2 entries): sealing
+  // and opening are one AES block each, about 1–4 µs; the cache makes the hot path
   // (verify/revocation check of an active user's id) a Map lookup.
   // One long-lived ECB cipher each way, fed one 16-byte block per call and never finalised: with
   // padding off, `update` returns each block at once and ECB keeps no state between blocks
   // (creating a cipher per call costs tens of µs: OpenSSL 3 fetches the algorithm each time).
   const encryptor = createCipheriv('aes-128-ecb', key, null).setAutoPadding(false);
   const decryptor = createDecipheriv('aes-128-ecb', key, null).setAutoPadding(false);
-  const sealOf = twoGenerationCache<string>();
-  const tagOf = twoGenerationCache<string>();
+  const sealOf = new Generations<string, string>(SEALED_TAG_CACHE_SIZE / 2);
+  const tagOf = new Generations<string, string>(SEALED_TAG_CACHE_SIZE / 2);
   const seal = (tag: string): string => {
     const cached = sealOf.get(tag);
     if (cached !== undefined) return cached;
     const block = Buffer.concat([Buffer.from(tag, 'base64url'), SEAL_MARKER]);
     const sealed = encryptor.update(block).toString('base64url');
-    return sealOf.set(tag, sealed);
+    sealOf.set(tag, sealed);
+    return sealed;
   };
   const open = (sealed: string): string | null => {
     const cached = tagOf.get(sealed);
@@ -160,7 +163,9 @@ export function createIdCodec(secret: Uint8Array | null): IdCodec {
     const block = decryptor.update(bytes);
     // Refusals are not cached: garbage cannot push real users' prefixes out of the cache.
     if (!block.subarray(12).equals(SEAL_MARKER)) return null;
-    return tagOf.set(sealed, block.subarray(0, 12).toString('base64url'));
+    const tag = block.subarray(0, 12).toString('base64url');
+    tagOf.set(sealed, tag);
+    return tag;
   };
   const tryParse = (value: unknown): { tag: string; rest: string } | null => {
     if (typeof value !== 'string') return null;
@@ -185,34 +190,11 @@ export function createIdCodec(secret: Uint8Array | null): IdCodec {
   });
 }
 
-function twoGenerationCache<V>(): { get(k: string): V | undefined; set(k: string, v: V): V } {
-  const half = SEALED_TAG_CACHE_SIZE / 2;
-  let young = new Map<string, V>();
-  let old = new Map<string, V>();
-  const set = (k: string, v: V): V => {
-    if (young.size >= half) {
-      old = young;
-      young = new Map();
-    }
-    young.set(k, v);
-    return v;
-  };
-  return {
-    get(k) {
-      const v = young.get(k);
-      if (v !== undefined) return v;
-      const o = old.get(k);
-      return o === undefined ? undefined : set(k, o);
-    },
-    set,
-  };
-}
-
 /**
  * Tags of recent user ids: one login or refresh derives its user's tag for several keys and ids
  * (~2 µs of SHA-256 each); the same bounded two-generation cache as the sealed prefixes.
  */
-const userTags = twoGenerationCache<string>();
+const userTags = new Generations<string, string>(SEALED_TAG_CACHE_SIZE / 2);
 
 /** The unkeyed codec: old-form ids only (`<plain tag>.<random>`). */
 export const PLAIN_ID_CODEC: IdCodec = Object.freeze({

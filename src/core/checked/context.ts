@@ -8,6 +8,7 @@
  * `RevocationQuery.expiresAtMs`). The backends only store: they trust the arguments they get.
  */
 import type { Clock } from '../clock.js';
+import { Generations } from '../generations.js';
 import type { IdCodec } from '../ids.js';
 
 export interface CheckContext {
@@ -24,12 +25,11 @@ export const KNOWN_IDS_SIZE = 10_000;
  * Generated ids that already parsed, for the read paths every request takes (`getSession`): a
  * string that parsed once under a codec always will, and a `Set` lookup costs a twentieth of a
  * parse (~0.5 µs, as much as a cached read of the session itself). Bounded as the codec's own
- * cache: when the young generation is full it becomes the old one and the previous old one goes.
+ * cache (`Generations`).
  */
 export class KnownIds {
   readonly #ids: IdCodec;
-  #young = new Set<string>();
-  #old = new Set<string>();
+  readonly #known = new Generations<string, true>(KNOWN_IDS_SIZE / 2);
 
   constructor(ids: IdCodec) {
     this.#ids = ids;
@@ -37,13 +37,9 @@ export class KnownIds {
 
   /** Throws `InvalidIdError` (naming `kind`) unless `value` is a generated id of this codec. */
   assert(kind: string, value: unknown): asserts value is string {
-    if (typeof value === 'string' && (this.#young.has(value) || this.#old.has(value))) return;
+    if (typeof value === 'string' && this.#known.has(value)) return;
     this.#ids.parse(kind, value);
-    if (this.#young.size >= KNOWN_IDS_SIZE / 2) {
-      this.#old = this.#young;
-      this.#young = new Set();
-    }
-    this.#young.add(value as string);
+    this.#known.set(value as string, true);
   }
 }
 

@@ -2,6 +2,7 @@
  * Verified tokens by their exact text, and the revocation question of each verified payload.
  */
 import { ClaimsRevocationQuery } from '../../core/checked/revocation.js';
+import { Generations } from '../../core/generations.js';
 import type { RevocationQuery } from '../../core/ports.js';
 import type { AccessTokenPayload } from '../types.js';
 import { type Claims, deepFreeze } from './claims.js';
@@ -36,34 +37,17 @@ export function createVerifiedTokens(options: {
    * query: one entry per token. Only a token whose signature and claims passed is stored; its
    * claims are frozen, since every later caller shares them. The key ring never changes after
    * creation, so a stored verdict on the signature stays true; the time claims are checked again
-   * on every hit. Two generations of half the size each: when the young one is full it becomes
-   * the old one and the previous old one is dropped whole (deleting the oldest `Map` entry one at
-   * a time makes V8 walk the deleted slots before it on every eviction: that was a fifth of a
-   * first-sight decode). A hit in the old generation moves the token to the young one.
+   * on every hit. Two generations of half the size each (`Generations`).
    */
-  const generationSize = Math.ceil(verifiedCacheSize / 2);
-  let young = new Map<string, VerifiedToken>();
-  let old = new Map<string, VerifiedToken>();
-  const keep = (token: string, entry: VerifiedToken): void => {
-    if (young.size >= generationSize) {
-      old = young;
-      young = new Map();
-    }
-    young.set(token, entry);
-  };
+  const verified = new Generations<string, VerifiedToken>(Math.ceil(verifiedCacheSize / 2));
 
   function decode(token: string): VerifiedToken {
-    let hit = young.get(token);
-    if (hit === undefined) {
-      hit = old.get(token);
-      if (hit !== undefined) keep(token, hit);
-    }
+    const hit = verified.get(token);
     if (hit !== undefined) {
       try {
         checkTimes(hit.payload);
       } catch (err) {
-        young.delete(token);
-        old.delete(token);
+        verified.delete(token);
         throw err;
       }
       return hit;
@@ -83,7 +67,7 @@ export function createVerifiedTokens(options: {
         payload.exp * 1000,
       ),
     };
-    if (verifiedCacheSize > 0) keep(token, entry);
+    if (verifiedCacheSize > 0) verified.set(token, entry);
     return entry;
   }
 

@@ -1,5 +1,6 @@
 import type { RevocationReason } from '../../core/errors.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
+import { Generations } from '../../core/generations.js';
 import type { DerivedCache, DerivedId } from '../../connection/tracking.js';
 import type { RedisStoreContext } from './context.js';
 import type { ScriptRunner } from './lua/index.js';
@@ -41,27 +42,21 @@ const KEYS_PER_GENERATION = 5_000;
  * Keys by the id they are built from (user id → watermark, family id → family, session id → user
  * index): a key costs a SHA-256 of the user id, or the opening of a sealed id, and the same users,
  * families and sessions come back with every token. A string that built a key once always builds
- * the same one, so nothing here goes stale. Hand-written two-generation map (as the id codec's
- * cache): when the young one is full it becomes the old one and the previous old one goes.
+ * the same one, so nothing here goes stale. Bounded in two generations (`Generations`).
  */
 class KeysOf {
   readonly #build: (id: string) => string;
-  #young = new Map<string, string>();
-  #old = new Map<string, string>();
+  readonly #keys = new Generations<string, string>(KEYS_PER_GENERATION);
 
   constructor(build: (id: string) => string) {
     this.#build = build;
   }
 
   get(id: string): string {
-    let key = this.#young.get(id);
+    let key = this.#keys.get(id);
     if (key !== undefined) return key;
-    key = this.#old.get(id) ?? this.#build(id);
-    if (this.#young.size >= KEYS_PER_GENERATION) {
-      this.#old = this.#young;
-      this.#young = new Map();
-    }
-    this.#young.set(id, key);
+    key = this.#build(id);
+    this.#keys.set(id, key);
     return key;
   }
 }
