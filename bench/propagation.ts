@@ -5,8 +5,10 @@
  * instance B in a child process, on a redis-server of its own on a spare port (never 6379). See
  * bench/support/propagation.ts for the method. Without `--loaded` B is idle; `--loaded` puts B
  * under a steady load of warm verifications and A under a login storm; `--both` runs both.
- * `--mode event`: B sleeps between pushes instead of spinning (see PollMode).
+ * `--mode event`: B sleeps between pushes instead of spinning (see PollMode); `--mode both`
+ * runs each condition both ways. Default: immediate (B polls once per turn of its loop).
  * `--b-node-options '…'`: node options of B's process (GC experiments).
+ * `--b-nice N`: B's scheduling priority (diagnostic: how much of the delay is waiting for a CPU).
  * `--write` writes bench/results/revocation-propagation.json (what `npm run bench --
  * revocation-propagation` writes too); `--out DIR` writes there instead.
  */
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { startRedis } from './support/redis.js';
 import {
   type Condition,
+  type PropagationSettings,
   DEFAULT_PROPAGATION,
   measurePropagation,
   printPropagation,
@@ -23,12 +26,12 @@ import { propagationReport } from './support/propagation-report.js';
 import { writeReport } from './support/report.js';
 
 const USAGE = `usage: npx tsx bench/propagation.ts [--samples N] [--loaded | --both] [--load-rate N] [--load-users N]
-                                     [--storm N] [--timeout MS] [--mode immediate|event]
-                                     [--b-node-options '--single-threaded-gc …']
+                                     [--storm N] [--timeout MS] [--mode immediate|event|both]
+                                     [--b-node-options '--single-threaded-gc …'] [--b-nice N]
                                      [--write | --out DIR]`;
 
 function parseArgs(argv: readonly string[]) {
-  const settings = { ...DEFAULT_PROPAGATION };
+  const settings: PropagationSettings = { ...DEFAULT_PROPAGATION, modes: ['immediate'] };
   let conditions: Condition[] = ['idle'];
   let outDir: string | null = null;
   const ints: Record<string, 'samples' | 'loadRatePerSec' | 'loadUsers' | 'stormConcurrency' | 'timeoutMs'> =
@@ -53,10 +56,16 @@ function parseArgs(argv: readonly string[]) {
     else if (flag === '--both') conditions = ['idle', 'loaded'];
     else if (flag === '--mode') {
       const v = value();
-      if (v !== 'immediate' && v !== 'event') throw new Error(`--mode must be immediate or event\n${USAGE}`);
-      settings.mode = v;
+      if (v !== 'immediate' && v !== 'event' && v !== 'both')
+        throw new Error(`--mode must be immediate, event or both\n${USAGE}`);
+      settings.modes = v === 'both' ? ['immediate', 'event'] : [v];
     } else if (flag === '--b-node-options') settings.bNodeOptions = value().split(' ').filter(Boolean);
-    else if (flag === '--write') outDir = fileURLToPath(new URL('./results/', import.meta.url));
+    else if (flag === '--b-nice') {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < -20 || n > 19)
+        throw new Error('--b-nice must be an integer in -20..19');
+      settings.bNice = n;
+    } else if (flag === '--write') outDir = fileURLToPath(new URL('./results/', import.meta.url));
     else if (flag === '--out') outDir = value();
     else if (flag in ints) {
       const n = Number(value());
@@ -87,6 +96,7 @@ async function main(): Promise<void> {
       conditions,
       settings,
       log,
+      redisCommand: (line) => redis.command(line),
     });
     printPropagation(results, log);
     if (outDir !== null) {

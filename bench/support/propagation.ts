@@ -24,7 +24,7 @@
  * much CPU the machine spent outside the three processes (other work on a shared machine).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Optix } from '../../src/container.js';
@@ -56,10 +56,16 @@ export interface PropagationSettings {
   stormConcurrency: number;
   /** A sample whose revoke B has not seen after this long counts as missed (ms). */
   timeoutMs: number;
-  /** How B polls (see `PollMode`): the brief's tight loop, or asleep until a push arrives. */
-  mode: PollMode;
+  /** How B polls (see `PollMode`), each mode a run of every condition: a tight loop, or asleep until a push. */
+  modes: PollMode[];
   /** Node options of B's process (e.g. GC flags), before `--import tsx`. */
   bNodeOptions: string[];
+  /**
+   * Scheduling priority of B's process (nice, -20..19; below 0 needs root), or null to leave it.
+   * A diagnostic: on a machine shared with other work, a higher priority shows how much of B's
+   * delay is waiting for a CPU.
+   */
+  bNice: number | null;
 }
 
 export const DEFAULT_PROPAGATION: PropagationSettings = {
@@ -68,8 +74,9 @@ export const DEFAULT_PROPAGATION: PropagationSettings = {
   loadUsers: 2000,
   stormConcurrency: 8,
   timeoutMs: 3000,
-  mode: 'immediate',
+  modes: ['immediate', 'event'],
   bNodeOptions: [],
+  bNice: null,
 };
 
 export type Condition = 'idle' | 'loaded';
@@ -159,6 +166,40 @@ export interface ConditionResult {
   /** B's GCs by kind (V8's flags: 1 scavenge, 2 mark-sweep-compact, 4 incremental marking, 8 weak callbacks). */
   gcByKind: Record<string, { count: number; totalMs: number; maxMs: number }>;
   mode: PollMode;
+  /** Redis's own side of the run (null: no admin connection). */
+  redis: RedisSide | null;
+}
+
+export interface RedisSide {
+  /** `LATENCY LATEST` with a 1 ms threshold: events in Redis that took ≥ 1 ms (name → max ms). */
+  latencyEventsMaxMs: Record<string, number>;
+  /** `INFO commandstats`: calls and µs per call of the commands the run sent. */
+  commands: Record<string, { calls: number; usecPerCall: number }>;
+}
+
+/** Resets (before a run) or reads (after it) Redis's latency monitor and command statistics. */
+async function redisSide(
+  command: RunOptions['redisCommand'],
+  step: 'reset' | 'read',
+): Promise<RedisSide | null> {
+  if (!command) return null;
+  if (step === 'reset') {
+    await command('CONFIG SET latency-monitor-threshold 1');
+    await command('LATENCY RESET');
+    await command('CONFIG RESETSTAT');
+    return null;
+  }
+  // node-redis's reply, [[event, time, latest, max], …], arrives here flattened by commas.
+  const latest = (await command('LATENCY LATEST')).split(',');
+  const latencyEventsMaxMs: Record<string, number> = {};
+  for (let i = 0; i + 3 < latest.length; i += 4) latencyEventsMaxMs[latest[i]!] = Number(latest[i + 3]);
+  const commands: RedisSide['commands'] = {};
+  for (const m of (await command('INFO commandstats')).matchAll(
+    /cmdstat_([^:]+):calls=(\d+),usec=\d+,usec_per_call=([\d.]+)/g,
+  )) {
+    commands[m[1]!] = { calls: Number(m[2]), usecPerCall: Number(m[3]) };
+  }
+  return { latencyEventsMaxMs, commands };
 }
 
 export interface OutlierCounts {
@@ -373,6 +414,8 @@ export interface RunOptions {
   conditions: readonly Condition[];
   settings: PropagationSettings;
   log: (line: string) => void;
+  /** Sends one command to the bench's Redis (admin connection): latency monitor and commandstats per run. */
+  redisCommand?: (line: string) => Promise<string>;
 }
 
 /** Runs each condition with a fresh child (instance B) and this process as instance A. */
@@ -381,32 +424,38 @@ export async function measurePropagation(options: RunOptions): Promise<Condition
   const a = await createInstance(options.redisUrl);
   const results: ConditionResult[] = [];
   try {
-    for (const condition of options.conditions) {
-      const peer = new Peer(options.redisUrl, options.settings.bNodeOptions);
-      try {
-        const ready = await peer.next<{ type: 'ready'; pid: number; probed: boolean }>('ready');
-        peer.pid = ready.pid;
-        peer.probed = ready.probed;
-        results.push(await runCondition(a, peer, condition, options));
-      } finally {
-        await peer.stop();
+    for (const mode of options.settings.modes)
+      for (const condition of options.conditions) {
+        const peer = new Peer(options.redisUrl, options.settings.bNodeOptions);
+        try {
+          const ready = await peer.next<{ type: 'ready'; pid: number; probed: boolean }>('ready');
+          peer.pid = ready.pid;
+          // Every thread of B (GC helpers, libuv) takes the priority: setPriority is per thread on Linux.
+          if (options.settings.bNice !== null) {
+            for (const tid of readdirSync(`/proc/${ready.pid}/task`))
+              os.setPriority(Number(tid), options.settings.bNice);
+          }
+          peer.probed = ready.probed;
+          results.push(await runCondition(a, peer, condition, mode, options));
+        } finally {
+          await peer.stop();
+        }
+        const r = results.at(-1)!;
+        log(
+          `  ${condition}, ${mode} polls: p50 ${r.overall.p50} ms, p99 ${r.overall.p99} ms, p99.9 ${r.overall.p999} ms, max ${r.overall.max} ms (${r.samples} samples, ${r.missed} missed)`,
+        );
       }
-      const r = results.at(-1)!;
-      log(
-        `  ${condition}: p50 ${r.overall.p50} ms, p99 ${r.overall.p99} ms, p99.9 ${r.overall.p999} ms, max ${r.overall.max} ms (${r.samples} samples, ${r.missed} missed)`,
-      );
-    }
   } finally {
     await a.close();
   }
   return results;
 }
 
-async function runCondition(a: Optix, peer: Peer, condition: Condition, options: RunOptions) {
+async function runCondition(a: Optix, peer: Peer, condition: Condition, mode: PollMode, options: RunOptions) {
   const { settings, log, redisPid } = options;
   const loaded = condition === 'loaded';
   const tag = `${process.pid}-${condition}-${Date.now().toString(36)}`;
-  log(`  ${condition}: instance B is pid ${peer.pid}; comparing clocks`);
+  log(`  ${condition}, ${mode} polls: instance B is pid ${peer.pid}; comparing clocks`);
   const offset = await clockOffset(peer);
   log(`  clock of B − clock of A: ${offset.estimate} ms (best IPC round trip ${offset.rttMs} ms)`);
 
@@ -441,6 +490,7 @@ async function runCondition(a: Optix, peer: Peer, condition: Condition, options:
   const warmup = Math.min(200, Math.ceil(settings.samples / 10));
 
   await peer.request({ type: 'mark' }, 'marked');
+  await redisSide(options.redisCommand, 'reset');
   stormLogins = 0;
   const loadStart = os.loadavg();
   let maxLoad1m = loadStart[0]!;
@@ -465,7 +515,7 @@ async function runCondition(a: Optix, peer: Peer, condition: Condition, options:
     const userId = `prop-${tag}-${i}`;
     const l = await a.login({ userId, ipAddress: ipAddress(i), userAgent: USER_AGENT });
     await peer.request(
-      { type: 'arm', id: i, token: l.tokens.accessToken, timeoutMs: settings.timeoutMs, mode: settings.mode },
+      { type: 'arm', id: i, token: l.tokens.accessToken, timeoutMs: settings.timeoutMs, mode },
       `armed:${i}`,
     );
     const result = peer.next<SeenMessage | Extract<ChildMessage, { type: 'timeout' }>>(`result:${i}`);
@@ -601,7 +651,8 @@ async function runCondition(a: Optix, peer: Peer, condition: Condition, options:
       over5ms: countOutliers(samples, GOAL_P99_MS),
     },
     gcByKind: gcByKind(report.gcs),
-    mode: settings.mode,
+    mode,
+    redis: await redisSide(options.redisCommand, 'read'),
     slowest: [...samples].sort((x, y) => y.delayMs - x.delayMs).slice(0, 10),
   } satisfies ConditionResult;
 }
@@ -613,7 +664,7 @@ export function printPropagation(results: readonly ConditionResult[], log: (line
   for (const r of results) {
     log('');
     log(
-      `  ${r.condition}: ${r.samples} samples in ${r.elapsedS} s, ${r.missed} missed, ${r.negative} seen before A's call resolved; p99 goal ≤ ${GOAL_P99_MS} ms: ${r.met ? 'MET' : 'MISSED'}`,
+      `  ${r.condition}, ${r.mode} polls: ${r.samples} samples in ${r.elapsedS} s, ${r.missed} missed, ${r.negative} seen before A's call resolved; p99 goal ≤ ${GOAL_P99_MS} ms: ${r.met ? 'MET' : 'MISSED'}`,
     );
     log(`    ${'delay (ms)'.padEnd(26)}     n      p50      p90      p99    p99.9      max`);
     log(`    ${'all forms'.padEnd(26)} ${fmtQ(r.overall)}`);
