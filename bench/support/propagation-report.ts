@@ -12,7 +12,7 @@ export function propagationReport(
     measures:
       `Two OPTIX instances, each its own composition root (createOptix, NODE_ENV=production, client-side cache on), A in the bench process and B in a child process, on the bench's redis-server over loopback. ` +
       `Per sample A logs a user in, B verifies the access token twice (warm) and then again and again; A revokes with one of ${FORMS.join(', ')} in turn. ` +
-      `B polls either once per turn of its event loop (immediate: it spins, as the brief for this bench asked) or sleeps and verifies on the turn after each invalidation push and every 5 ms (event: a gateway that waits for requests); modes run: ${settings.modes.join(', ')}. ` +
+      `B polls either once per turn of its event loop (immediate: it spins) or sleeps and verifies on the turn after each invalidation push and every 5 ms (event: a gateway that waits for requests); modes run: ${settings.modes.join(', ')}. ` +
       `Delay = start of B's first failing verification − A's revoke call resolved, both on performance.timeOrigin + performance.now() (ms; negative: B saw it before A's reply arrived). ` +
       `Conditions: idle (B does nothing else) and loaded (B also verifies warm tokens of ${settings.loadUsers} other users at ${settings.loadRatePerSec}/s; A runs ${settings.stormConcurrency} logins in flight beside the revokes).`,
     settings: { ...settings },
