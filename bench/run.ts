@@ -11,6 +11,7 @@ import { scenario as createSession } from './scenarios/create-session.js';
 import { scenario as httpIntrospect } from './scenarios/http-introspect.js';
 import { scenario as middleware } from './scenarios/middleware.js';
 import { scenario as refreshRotation } from './scenarios/refresh-rotation.js';
+import { scenario as revocationPropagation } from './scenarios/revocation-propagation.js';
 import { scenario as revokeAll } from './scenarios/revoke-all.js';
 import { scenario as validateSession } from './scenarios/validate-session.js';
 import { scenario as verifyFirstSight } from './scenarios/verify-first-sight.js';
@@ -28,6 +29,7 @@ const SCENARIOS: readonly Scenario[] = [
   revokeAll,
   httpIntrospect,
   middleware,
+  revocationPropagation,
 ];
 
 const DEFAULTS: Settings = {
@@ -41,6 +43,7 @@ const DEFAULTS: Settings = {
   httpWarmupMs: 1000,
   httpConnections: 64,
   httpLoad: 'auto',
+  propagationSamples: 2000,
 };
 
 /** `--quick`: a smoke run (seconds, not minutes); its numbers are not worth keeping. */
@@ -52,6 +55,7 @@ const QUICK: Partial<Settings> = {
   httpRounds: 1,
   httpDurationMs: 1000,
   httpWarmupMs: 500,
+  propagationSamples: 200,
 };
 
 /** The settings given as positive integers on the command line. */
@@ -67,6 +71,7 @@ const FLAGS: Record<string, NumericSetting> = {
   '--http-duration': 'httpDurationMs',
   '--http-warmup': 'httpWarmupMs',
   '--http-connections': 'httpConnections',
+  '--samples': 'propagationSamples',
 };
 
 const USAGE = `usage: npm run bench [-- [scenario...] [options]]
@@ -162,6 +167,11 @@ async function main(): Promise<void> {
             `${scenario.name.padEnd(20)} ${q.label.padEnd(46)} ${q.target.met ? 'PASS' : 'FAIL'}  ${q.target.verdict}${q.target.informational ? ' (informational)' : ''}`,
           );
         }
+      }
+      for (const c of report.checks ?? []) {
+        summary.push(
+          `${scenario.name.padEnd(20)} ${c.label.padEnd(46)} ${c.met ? 'PASS' : 'FAIL'}  ${c.verdict}`,
+        );
       }
     }
   } finally {

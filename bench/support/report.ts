@@ -103,7 +103,19 @@ export interface ScenarioReport {
   settings: Record<string, unknown>;
   results: ContenderResult[];
   ratios: RatioResult[];
+  /** Goals that are not a ratio of throughputs (e.g. a latency bound); counted in `pass` like the targets. */
+  checks?: Check[];
+  /** What a latency scenario measured (its own shape, written as is under this name). */
+  latency?: unknown;
   notes: string[];
+}
+
+export interface Check {
+  /** `revoke seen by another instance, p99 (idle)` */
+  label: string;
+  met: boolean;
+  /** e.g. "met: p99 0.41 ms against ≤ 5 ms" */
+  verdict: string;
 }
 
 export interface RunInfo {
@@ -165,6 +177,12 @@ export function printReport(report: ScenarioReport, log: (line: string) => void)
   log(`${report.scenario} — ${report.title}`);
   log(`  ${report.measures}`);
   log(`  settings: ${JSON.stringify(report.settings)}`);
+  if (report.results.length > 0) printResults(report, log);
+  for (const c of report.checks ?? []) log(`  check ${c.label}: ${c.met ? 'PASS' : 'FAIL'}  ${c.verdict}`);
+  for (const n of report.notes) log(`  note: ${n}`);
+}
+
+function printResults(report: ScenarioReport, log: (line: string) => void): void {
   const head = `  ${'side'.padEnd(64)} ${'ops/s'.padStart(10)} ${'p50 µs'.padStart(10)} ${'p99 µs'.padStart(10)}`;
   log(head);
   log(`  ${'-'.repeat(head.length - 2)}`);
@@ -183,7 +201,6 @@ export function printReport(report: ScenarioReport, log: (line: string) => void)
       `  ratio ${q.label.padEnd(58)} ${`${q.median.toFixed(2)}×`.padStart(10)} ${range.padStart(13)}${t}${noisy}`,
     );
   }
-  for (const n of report.notes) log(`  note: ${n}`);
 }
 
 /** Lays the file out as `biome format` would, so `biome check bench` stays clean after a run. */
@@ -202,6 +219,7 @@ function formatWithBiome(file: string): void {
 export function writeReport(dir: string, report: ScenarioReport, run: RunInfo): string {
   const targets = report.ratios.filter((q) => q.target !== null);
   const decisive = targets.filter((q) => !q.target!.informational);
+  const checks = report.checks ?? [];
   const body = {
     scenario: report.scenario,
     title: report.title,
@@ -218,7 +236,12 @@ export function writeReport(dir: string, report: ScenarioReport, run: RunInfo): 
       informational: q.target!.informational,
       verdict: q.target!.verdict,
     })),
-    pass: decisive.length === 0 ? null : decisive.every((q) => q.target!.met),
+    ...(checks.length > 0 ? { checks } : {}),
+    pass:
+      decisive.length + checks.length === 0
+        ? null
+        : decisive.every((q) => q.target!.met) && checks.every((c) => c.met),
+    ...(report.latency === undefined ? {} : { latency: report.latency }),
     notes: report.notes,
   };
   mkdirSync(dir, { recursive: true });

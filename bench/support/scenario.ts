@@ -18,6 +18,8 @@ export interface Settings {
   httpDurationMs: number;
   httpWarmupMs: number;
   httpConnections: number;
+  /** revocation-propagation: samples per condition (idle, loaded). */
+  propagationSamples: number;
   /** HTTP load generator: wrk when installed, else autocannon (`auto`), or one of them. */
   httpLoad: 'auto' | 'wrk' | 'autocannon';
 }
