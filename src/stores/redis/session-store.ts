@@ -179,14 +179,16 @@ export class RedisSessionStore implements GuideSessionStore {
       if (reply.newDevice && options.events.newDevice !== undefined)
         late.push(this.#events.record({ ...options.events.newDevice, userId }));
     }
-    await Promise.all([
-      this.#discardRecords(undeclared),
-      this.#deviceRemove(ended),
-      deviceIndex === null || oneStep || !reply.swept
-        ? null
-        : this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
-      ...late,
-    ]);
+    const readd = deviceIndex !== null && !oneStep && reply.swept;
+    // Most logins end nothing and have room for their events: no step 3 (nor its promises).
+    if (ended.length + undeclared.length + late.length > 0 || readd) {
+      await Promise.all([
+        this.#discardRecords(undeclared),
+        this.#deviceRemove(ended),
+        readd ? this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now) : null,
+        ...late,
+      ]);
+    }
     // Step 4: the refresh families of the sessions that ended here go too.
     if (ended.length + undeclared.length > 0) await dropEndedFamilies(this.#ctx, { userId: session.userId });
     return options.reportDeviceSeen === true && deviceIndex !== null

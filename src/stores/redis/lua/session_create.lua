@@ -251,7 +251,8 @@ if eventKeys > 0 then
   end
   local eventIdx = KEYS[5]
   redis.call('ZREMRANGEBYSCORE', eventIdx, '-inf', ARGV[13])
-  if redis.call('ZCARD', eventIdx) + 1 + newDevice <= tonumber(ARGV[14]) then
+  local count = redis.call('ZCARD', eventIdx)
+  if count + 1 + newDevice <= tonumber(ARGV[14]) then
     local longest = tonumber(ARGV[17])
     redis.call('SET', KEYS[6], ARGV[18], 'PX', ARGV[17])
     redis.call('ZADD', eventIdx, ARGV[16], ARGV[15])
@@ -261,7 +262,8 @@ if eventKeys > 0 then
       longest = math.max(longest, tonumber(ARGV[21]))
     end
     local ttl = longest + tonumber(ARGV[8])
-    if redis.call('PTTL', eventIdx) < ttl then
+    -- An index that was empty (no key) has no TTL yet: no need to ask.
+    if count == 0 or redis.call('PTTL', eventIdx) < ttl then
       redis.call('PEXPIRE', eventIdx, ttl)
     end
     events = 1
