@@ -50,8 +50,10 @@
                this create makes `seen` 1
     ARGV[11]   E, the event keys passed: 0 (no events), 2 (session_created), 4 (and new_device)
     ARGV[12]   D, the device index: 0 not passed, 1 passed (add the session to it), 2 passed, and
-               `seen` is decided from it: 1 when another session of the user, live in the user
-               index, is live in the device index (ARGV[10] is then '')
+               `seen` is decided from it (ARGV[10] is then ''): under a cap, 1 when another of the
+               user's live sessions is live in the device index; without a cap (the user index is
+               not bounded), when one of the device index's first 256 live members is live in the
+               user index, as on Cluster
     ARGV[13..n] with events:
       ARGV[13] the event index's prune bound (ms, now - retention)
       ARGV[14] the event index's bound (> 0)
@@ -108,28 +110,43 @@ local function byteLess(x, y)
   return #x < #y
 end
 
--- The whole index in one read (it holds at most the cap's sessions and those expired since the
--- last write). Prune on write: expired members leave (chunks keep unpack() under Lua's stack
--- limit). `others` are the live members but this session, soonest expiry first; `scoreOf` their
--- scores, for the index's TTL.
-local expired, others, scoreOf = {}, {}, {}
-local all = redis.call('ZRANGE', userIdx, 0, -1, 'WITHSCORES')
-for i = 1, #all, 2 do
-  local member, score = all[i], tonumber(all[i + 1])
-  if score <= now then
-    expired[#expired + 1] = member
-  elseif member ~= sid then
-    others[#others + 1] = member
-    scoreOf[member] = score
+-- Prune on write: expired members leave (chunks keep unpack() under Lua's stack limit). Under a
+-- cap the whole index is read once (the cap's sessions and those expired since the last write):
+-- `others` are the live members but this session, soonest expiry first, `scoreOf` their scores,
+-- for the cap, "seen" and the index's TTL. Without a cap the index is not bounded, so only its
+-- expired members are read (`others` stays nil).
+local expired, others, scoreOf = {}, nil, {}
+if cap > 0 then
+  others = {}
+  local all = redis.call('ZRANGE', userIdx, 0, -1, 'WITHSCORES')
+  for i = 1, #all, 2 do
+    local member, score = all[i], tonumber(all[i + 1])
+    if score <= now then
+      expired[#expired + 1] = member
+    elseif member ~= sid then
+      others[#others + 1] = member
+      scoreOf[member] = score
+    end
   end
+else
+  expired = redis.call('ZRANGE', userIdx, '-inf', now, 'BYSCORE')
 end
 for i = 1, #expired, 500 do
   redis.call('ZREM', userIdx, unpack(expired, i, math.min(i + 499, #expired)))
 end
 
+-- Is `member` (not this session) live in the user index?
+local function liveInIndex(member)
+  if member == sid then return false end
+  if others then return scoreOf[member] ~= nil end
+  local score = redis.call('ZSCORE', userIdx, member)
+  return score ~= false and score ~= nil and tonumber(score) > now
+end
+
 -- Was the device already on a live session of the user (decided before anything is evicted)?
 local seen = 0
-if deviceMode == 2 then
+if deviceMode == 2 and others then
+  -- The user's live sessions (at most the cap): is one of them live on the device?
   for _, member in ipairs(others) do
     local score = redis.call('ZSCORE', deviceIdx, member)
     if score and tonumber(score) > now then
@@ -137,9 +154,17 @@ if deviceMode == 2 then
       break
     end
   end
+elseif deviceMode == 2 then
+  -- No cap: the device's first live members (as session_device_add.lua answers them) instead.
+  for _, member in ipairs(redis.call('ZRANGE', deviceIdx, '(' .. ARGV[1], '+inf', 'BYSCORE', 'LIMIT', 0, 256)) do
+    if liveInIndex(member) then
+      seen = 1
+      break
+    end
+  end
 else
   for candidate in string.gmatch(ARGV[10], '%S+') do
-    if candidate ~= sid and scoreOf[candidate] then
+    if liveInIndex(candidate) then
       seen = 1
       break
     end
@@ -211,11 +236,15 @@ end
 redis.call('SET', record, ARGV[4], 'PX', ARGV[5])
 redis.call('ZADD', userIdx, ARGV[3], sid)
 
--- The index lives as long as its latest member plus the slack (idle users' indexes vanish): the
--- members left are this session and the live others not removed above.
+-- The index lives as long as its latest member plus the slack (idle users' indexes vanish). Under
+-- a cap the members left are known: this session and the live others not removed above.
 local top = tonumber(ARGV[3])
-for _, score in pairs(scoreOf) do
-  if score > top then top = score end
+if others then
+  for _, score in pairs(scoreOf) do
+    if score > top then top = score end
+  end
+else
+  top = tonumber(redis.call('ZRANGE', userIdx, -1, -1, 'WITHSCORES')[2])
 end
 redis.call('PEXPIRE', userIdx, math.ceil(top - now + tonumber(ARGV[8])))
 
