@@ -6,6 +6,8 @@
  * DevTools format, sampled every 100 µs; `node bench/support/cpuprofile.mjs FILE` summarises it).
  * `--peer` measures the scenario's peer the same way (fast-jwt + ioredis EXISTS, connect-redis
  * set, the hand-rolled rotation), so the two CPU costs can be compared in one run.
+ * `--server` also prints Redis's side of the timed phase: its CPU per operation (`INFO cpu`) and
+ * the commands per operation with their `usec_per_call` (`INFO commandstats`).
  *
  * Paths: first-sight (verifyToken on fresh tokens), create (createSession, new user and device),
  * refresh (refreshTokens), validate (validateSession, warm), warm-verify (verifyToken of tokens seen
@@ -25,7 +27,7 @@ import {
   fastJwtSigner,
   fastJwtVerifier,
 } from './support/peers.js';
-import { startRedis } from './support/redis.js';
+import { type BenchRedisServer, startRedis } from './support/redis.js';
 import { createSessions, issueAccessTokens } from './support/tokens.js';
 
 const IN_FLIGHT = 64;
@@ -38,6 +40,7 @@ const option = (name: string) => {
 const OPS = Number(option('--ops') ?? 20_000);
 const profileFile = option('--profile') ?? null;
 const peer = args.includes('--peer');
+const serverSide = args.includes('--server');
 
 type Op = (i: number) => Promise<unknown>;
 
@@ -150,6 +153,33 @@ async function prepare(): Promise<{ ours: Op; theirs: Op }> {
 
 const phaseHooks: (() => void)[] = [];
 
+async function resetServerStats(redis: BenchRedisServer): Promise<void> {
+  await redis.command('CONFIG RESETSTAT');
+  serverCpu0 = cpuSeconds(await redis.command('INFO cpu'));
+}
+let serverCpu0 = 0;
+
+function cpuSeconds(info: string): number {
+  const field = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return field('used_cpu_sys') + field('used_cpu_user');
+}
+
+/**
+ * Redis's CPU per op, and the commands per op with µs per call (the commands a script runs are
+ * counted under their own names too, and their time is also inside `evalsha`'s).
+ */
+async function serverReport(redis: BenchRedisServer, ops: number): Promise<string> {
+  const cpuUs = ((cpuSeconds(await redis.command('INFO cpu')) - serverCpu0) * 1e6) / ops;
+  const lines = [`  redis: CPU ${cpuUs.toFixed(1)} µs per op`];
+  const stats = await redis.command('INFO commandstats');
+  for (const m of stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+),usec=(\d+),usec_per_call=([0-9.]+)/g)) {
+    const calls = Number(m[2]);
+    if (calls < ops / 100 || /^(config|info)/.test(m[1]!)) continue;
+    lines.push(`  ${m[1]}: ${(calls / ops).toFixed(2)} per op, ${m[4]} µs per call`);
+  }
+  return lines.join('\n');
+}
+
 async function run(op: Op, count: number): Promise<{ ms: number; cpuUs: number }> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -176,7 +206,9 @@ try {
     await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
     await inspector.post('Profiler.start');
   }
+  if (serverSide) await resetServerStats(server);
   const { ms, cpuUs } = await run(op, OPS);
+  if (serverSide) console.log(await serverReport(server, OPS));
   if (profileFile !== null) {
     const { profile } = await inspector.post('Profiler.stop');
     writeFileSync(profileFile, JSON.stringify(profile));

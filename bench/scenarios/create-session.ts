@@ -47,7 +47,7 @@ export const scenario: Scenario = {
         scenario: 'create-session',
         title: 'create a session (login)',
         measures:
-          'A login by a user with no session yet, on a new device (realistic payload). Ours: new-device check (user index + trusted devices), one script that enforces the cap and writes the session and its indexes, then the session_created and new_device security events. ' +
+          'A login by a user with no session yet, on a new device (realistic payload). Ours: one script (off Cluster) that enforces the cap, writes the session, its user and device indexes, decides new-device (user index, device index, trusted device) and records the session_created and new_device security events. ' +
           'connect-redis: one SET EX of the serialized session.',
         settings: {
           ...load,

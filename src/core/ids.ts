@@ -39,6 +39,9 @@ const NOT_PRINTABLE = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]/u;
  * Throws `InvalidIdError` (ERR_INVALID_ID).
  */
 export function assertUserId(value: unknown): asserts value is string {
+  // A login checks its user id four times (the manager, the store's checks, each event's): the
+  // last id that passed is not checked again (a string is immutable, the checks are pure).
+  if (value === lastUserId) return;
   if (typeof value !== 'string') throw new InvalidIdError('userId', 'must be a string');
   if (value.length === 0) throw new InvalidIdError('userId', 'must not be empty');
   if (Buffer.byteLength(value, 'utf8') > MAX_USER_ID_BYTES) {
@@ -47,7 +50,10 @@ export function assertUserId(value: unknown): asserts value is string {
   if (NOT_PRINTABLE.test(value)) {
     throw new InvalidIdError('userId', 'may contain only printable characters (no control characters)');
   }
+  lastUserId = value;
 }
+/** The last user id `assertUserId` accepted (`undefined`: none yet; never a rejected value). */
+let lastUserId: string | undefined;
 
 /** True when `value` is a valid user id (no throw). */
 export function isUserId(value: unknown): value is string {
@@ -152,6 +158,9 @@ export function createIdCodec(secret: Uint8Array | null): IdCodec {
     const block = Buffer.concat([Buffer.from(tag, 'base64url'), SEAL_MARKER]);
     const sealed = encryptor.update(block).toString('base64url');
     sealOf.set(tag, sealed);
+    // Opening what was just sealed gives `tag` back: remembered, a new user's id handed out here
+    // (a login) is parsed by the checks and the store without a second AES block.
+    tagOf.set(sealed, tag);
     return sealed;
   };
   const open = (sealed: string): string | null => {
@@ -243,14 +252,21 @@ export function fingerprintDigest(rawFingerprint: string): string {
  * fingerprint never needs to be stored.
  */
 export function trustedDeviceId(userId: string, deviceFingerprint: string): string {
-  return createHash('sha256')
+  // A login derives its device id, then the session record's encoder derives it again to see
+  // whether it may be left out: the last answer is kept (a pure function of the two strings).
+  const last = lastDevice;
+  if (last !== null && last.userId === userId && last.fingerprint === deviceFingerprint) return last.id;
+  const id = createHash('sha256')
     .update('optix:device:')
     .update(userId)
     .update('\0')
     .update(deviceFingerprint)
     .digest('base64url')
     .slice(0, 22);
+  lastDevice = { userId, fingerprint: deviceFingerprint, id };
+  return id;
 }
+let lastDevice: { userId: string; fingerprint: string; id: string } | null = null;
 
 /** An event id for an event with no user: a random tag of its own. */
 export function newUnscopedId(): string {

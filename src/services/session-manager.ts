@@ -145,17 +145,18 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       },
     });
     // Evictions are rare (a user at the cap): their events follow, each one atomic, sent together.
-    await Promise.all(
-      evicted.map((id) =>
-        stores.securityEvents.record({
-          type: 'session_limit_eviction',
-          userId: session.userId,
-          severity: 'warning',
-          sessionId: id,
-          details: { limit: maxSessions, newSessionId: session.sessionId },
-        }),
-      ),
-    );
+    if (evicted.length > 0)
+      await Promise.all(
+        evicted.map((id) =>
+          stores.securityEvents.record({
+            type: 'session_limit_eviction',
+            userId: session.userId,
+            severity: 'warning',
+            sessionId: id,
+            details: { limit: maxSessions, newSessionId: session.sessionId },
+          }),
+        ),
+      );
     return session;
   }
 

@@ -18,6 +18,7 @@ export type AdminRedis = Pick<
   | 'set'
   | 'del'
   | 'exists'
+  | 'pTTL'
   | 'type'
   | 'hGetAll'
   | 'sMembers'

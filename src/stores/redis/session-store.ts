@@ -77,9 +77,15 @@ export class RedisSessionStore implements GuideSessionStore {
   readonly #live: DerivedCache<Session> | null;
   /** Records a login's events when `session_create.lua` could not (the event index at its bound). */
   readonly #events: RedisSecurityEvents;
+  /**
+   * Off Cluster a login's device entry is written by `session_create.lua` itself (the device index
+   * is on the same server); on Cluster it is on another slot, so it is a step of its own.
+   */
+  readonly #oneStepLogin: boolean;
 
   constructor(ctx: RedisStoreContext) {
     this.#ctx = ctx;
+    this.#oneStepLogin = ctx.client.topology !== 'cluster';
     this.#events = new RedisSecurityEvents(ctx);
     this.#live = ctx.client.tracking?.derivedCache<Session>() ?? null;
   }
@@ -99,13 +105,16 @@ export class RedisSessionStore implements GuideSessionStore {
     if (this.#ctx.admission !== null && !this.#ctx.admission.admit('login'))
       throw new StoreBusyError('login');
     const run = client.runScript.bind(client);
+    // Off Cluster every key is on one server: one script writes the device entry with the rest
+    // (one command, one round trip; no moment where the entry exists without its session).
+    const oneStep = deviceIndex !== null && this.#oneStepLogin;
 
-    // Step 1 (device slot): index the device first. Until step 2 lands the member is dead
-    // (no record, not in the user index) and filtered on read, so a crash here is harmless.
+    // Step 1 (device slot, on Cluster): index the device first. Until step 2 lands the member is
+    // dead (no record, not in the user index) and filtered on read, so a crash here is harmless.
     // The same script answers the index's live members: those of this user are the candidates
     // step 2 looks up in the user index (was the device already on a live session of theirs?).
     let candidates: string[] = [];
-    if (deviceIndex !== null) {
+    if (deviceIndex !== null && !oneStep) {
       const members = await sessionDeviceAdd(run, {
         deviceIndexKey: deviceIndex,
         now,
@@ -136,6 +145,7 @@ export class RedisSessionStore implements GuideSessionStore {
       onLimit: options.onLimit ?? DEFAULT_SESSION_LIMIT_POLICY,
       indexTtlSlackMs: INDEX_TTL_SLACK_MS,
       deviceCandidates: candidates,
+      deviceIndex: oneStep ? { key: deviceIndex, decideSeen: wantSeen } : null,
       declared: null,
       events,
     } as const;
@@ -169,14 +179,16 @@ export class RedisSessionStore implements GuideSessionStore {
       if (reply.newDevice && options.events.newDevice !== undefined)
         late.push(this.#events.record({ ...options.events.newDevice, userId }));
     }
-    await Promise.all([
-      this.#discardRecords(undeclared),
-      this.#deviceRemove(ended),
-      deviceIndex === null || !reply.swept
-        ? null
-        : this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now),
-      ...late,
-    ]);
+    const readd = deviceIndex !== null && !oneStep && reply.swept;
+    // Most logins end nothing and have room for their events: no step 3 (nor its promises).
+    if (ended.length + undeclared.length + late.length > 0 || readd) {
+      await Promise.all([
+        this.#discardRecords(undeclared),
+        this.#deviceRemove(ended),
+        readd ? this.#deviceAdd(deviceIndex, session.sessionId, session.expiresAt, now) : null,
+        ...late,
+      ]);
+    }
     // Step 4: the refresh families of the sessions that ended here go too.
     if (ended.length + undeclared.length > 0) await dropEndedFamilies(this.#ctx, { userId: session.userId });
     return options.reportDeviceSeen === true && deviceIndex !== null

@@ -73,4 +73,10 @@ export type ScriptName = keyof typeof SCRIPTS;
  * Sends a script: `RedisClient.runScript` (the main connection), or `RedisTracking.runScript` (the
  * tracked one, for read-only scripts whose keys the client-side cache must follow).
  */
-export type ScriptRunner = (script: LuaScript, keys: string[], args: string[]) => Promise<unknown>;
+export type ScriptRunner = (
+  script: LuaScript,
+  keys: string[],
+  args: string[],
+  /** The keys a tracked read may hold (see `RedisClient.runScript`); default: all of `keys`. */
+  tracked?: readonly string[],
+) => Promise<unknown>;

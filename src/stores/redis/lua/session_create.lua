@@ -16,14 +16,22 @@
   deletes the oldest events' records, which are not declared) and the reply says so: the caller
   records them through `event_record.lua`.
 
+  Off Cluster the session's device index can be passed too (ARGV[12] > 0, the one-step login):
+  the script then adds the session to it as `session_device_add.lua` does (without the read), and
+  decides `seen` itself from the device index. On Cluster the device index is on another slot: the
+  caller adds the entry first with `session_device_add.lua` and passes its candidates (ARGV[10]).
+
   Input:
     KEYS[1]    user index      ZSET sessionId -> expiry (ms); the authority on live sessions
     KEYS[2]    session record  STRING (compact record, see records.ts)
     KEYS[3]    swept set       ZSET sessionId -> until (ms), see session_sweep_check.lua
-    KEYS[4..n] in this order, all on the same slot:
-               with events (E = ARGV[11] keys): KEYS[4] the user's event index (ZSET eventId ->
-               timestamp), KEYS[5] the session_created event's record; E = 4 adds KEYS[6] the
-               new_device event's record and KEYS[7] the trusted-device record of the session's
+    KEYS[4]    with ARGV[12] > 0 (off Cluster), the session's device index (ZSET sessionId ->
+               expiry (ms), may hold other users' sessions and ended ones); with ARGV[12] = 0 the
+               swept set again, not touched (a key of the user's slot keeps the positions fixed)
+    KEYS[5..n] in this order, all on the user's slot:
+               with events (E = ARGV[11] keys): KEYS[5] the user's event index (ZSET eventId ->
+               timestamp), KEYS[6] the session_created event's record; E = 4 adds KEYS[7] the
+               new_device event's record and KEYS[8] the trusted-device record of the session's
                device (STRING JSON, read only);
                then the records of the user's other sessions, declared on the second call
 
@@ -41,14 +49,19 @@
                index, space-separated ('' for none); any of them live in the user index before
                this create makes `seen` 1
     ARGV[11]   E, the event keys passed: 0 (no events), 2 (session_created), 4 (and new_device)
-    ARGV[12..n] with events:
-      ARGV[12] the event index's prune bound (ms, now - retention)
-      ARGV[13] the event index's bound (> 0)
-      ARGV[14] session_created's event id
-      ARGV[15] its timestamp (ms): the index score
-      ARGV[16] its record TTL (ms, > 0)
-      ARGV[17] its record (JSON)
-      ARGV[18], ARGV[19], ARGV[20], ARGV[21]: the same four for new_device (E = 4)
+    ARGV[12]   D, the device index: 0 not passed, 1 passed (add the session to it), 2 passed, and
+               `seen` is decided from it (ARGV[10] is then ''): under a cap, 1 when another of the
+               user's live sessions is live in the device index; without a cap (the user index is
+               not bounded), when one of the device index's first 256 live members is live in the
+               user index, as on Cluster
+    ARGV[13..n] with events:
+      ARGV[13] the event index's prune bound (ms, now - retention)
+      ARGV[14] the event index's bound (> 0)
+      ARGV[15] session_created's event id
+      ARGV[16] its timestamp (ms): the index score
+      ARGV[17] its record TTL (ms, > 0)
+      ARGV[18] its record (JSON)
+      ARGV[19], ARGV[20], ARGV[21], ARGV[22]: the same four for new_device (E = 4)
     then the session id of each declared record, in KEYS order
 
   Output:
@@ -61,7 +74,8 @@
         events: 0 none asked, 1 written, 2 not written (the bound): the caller records them.
         newDevice: 1 when the device is new to the user (with E = 4), else 0.
         swept: 1 when a cleanup sweep found this session id not live (between the caller's
-        device-index add and this script) and may have removed its device entry: add it again.
+        device-index add and this script) and may have removed its device entry: add it again
+        (never needed with D > 0: the entry is written here).
     {'declare', {id, ...}} at the cap on the first call: the other members, whose records to declare
     {'limit', liveCount}   'deny' policy at the cap; nothing was written
 ]]
@@ -70,10 +84,12 @@ local now = tonumber(ARGV[1])
 local sid = ARGV[2]
 local cap = tonumber(ARGV[6])
 local eventKeys = tonumber(ARGV[11])
+local deviceMode = tonumber(ARGV[12])
 local eventArgs = ({ [0] = 0, [2] = 6, [4] = 10 })[eventKeys]
+local deviceIdx = KEYS[4]
 -- Where the declared records start, in KEYS and in ARGV (their ids).
-local firstDeclaredKey = 4 + eventKeys
-local firstDeclaredArg = 12 + eventArgs
+local firstDeclaredKey = 5 + eventKeys
+local firstDeclaredArg = 13 + eventArgs
 
 -- #include record_end (recordEnd(v), recordCreatedAt(v))
 
@@ -94,18 +110,61 @@ local function byteLess(x, y)
   return #x < #y
 end
 
--- Prune on write: expired members leave the index (chunks keep unpack() under Lua's stack limit).
-local expired = redis.call('ZRANGE', userIdx, '-inf', now, 'BYSCORE')
+-- Prune on write: expired members leave (chunks keep unpack() under Lua's stack limit). Under a
+-- cap the whole index is read once (the cap's sessions and those expired since the last write):
+-- `others` are the live members but this session, soonest expiry first, `scoreOf` their scores,
+-- for the cap, "seen" and the index's TTL. Without a cap the index is not bounded, so only its
+-- expired members are read (`others` stays nil).
+local expired, others, scoreOf = {}, nil, {}
+if cap > 0 then
+  others = {}
+  local all = redis.call('ZRANGE', userIdx, 0, -1, 'WITHSCORES')
+  for i = 1, #all, 2 do
+    local member, score = all[i], tonumber(all[i + 1])
+    if score <= now then
+      expired[#expired + 1] = member
+    elseif member ~= sid then
+      others[#others + 1] = member
+      scoreOf[member] = score
+    end
+  end
+else
+  expired = redis.call('ZRANGE', userIdx, '-inf', now, 'BYSCORE')
+end
 for i = 1, #expired, 500 do
   redis.call('ZREM', userIdx, unpack(expired, i, math.min(i + 499, #expired)))
 end
 
+-- Is `member` (not this session) live in the user index?
+local function liveInIndex(member)
+  if member == sid then return false end
+  if others then return scoreOf[member] ~= nil end
+  local score = redis.call('ZSCORE', userIdx, member)
+  return score ~= false and score ~= nil and tonumber(score) > now
+end
+
 -- Was the device already on a live session of the user (decided before anything is evicted)?
 local seen = 0
-for candidate in string.gmatch(ARGV[10], '%S+') do
-  if candidate ~= sid then
-    local score = redis.call('ZSCORE', userIdx, candidate)
+if deviceMode == 2 and others then
+  -- The user's live sessions (at most the cap): is one of them live on the device?
+  for _, member in ipairs(others) do
+    local score = redis.call('ZSCORE', deviceIdx, member)
     if score and tonumber(score) > now then
+      seen = 1
+      break
+    end
+  end
+elseif deviceMode == 2 then
+  -- No cap: the device's first live members (as session_device_add.lua answers them) instead.
+  for _, member in ipairs(redis.call('ZRANGE', deviceIdx, '(' .. ARGV[1], '+inf', 'BYSCORE', 'LIMIT', 0, 256)) do
+    if liveInIndex(member) then
+      seen = 1
+      break
+    end
+  end
+else
+  for candidate in string.gmatch(ARGV[10], '%S+') do
+    if liveInIndex(candidate) then
       seen = 1
       break
     end
@@ -114,10 +173,6 @@ end
 
 local evicted, dead = {}, {}
 if cap > 0 then
-  local others = {}
-  for _, member in ipairs(redis.call('ZRANGE', userIdx, 0, -1)) do
-    if member ~= sid then others[#others + 1] = member end
-  end
   if #others >= cap then
     if ARGV[9] ~= '1' then
       return { 'declare', others }
@@ -136,6 +191,7 @@ if cap > 0 then
           live[#live + 1] = { id = member, created = created, i = i, v = v }
         else
           redis.call('ZREM', userIdx, member)
+          scoreOf[member] = nil
           if v then redis.call('DEL', KEYS[i]) end
           dead[#dead + 1] = member
           dead[#dead + 1] = v or false
@@ -159,6 +215,7 @@ if cap > 0 then
         if need == 0 then break end
         local i = s.i
         redis.call('ZREM', userIdx, s.id)
+        scoreOf[s.id] = nil
         redis.call('DEL', KEYS[i])
         evicted[#evicted + 1] = s.id
         evicted[#evicted + 1] = s.v
@@ -167,6 +224,7 @@ if cap > 0 then
       for _, member in ipairs(undeclared) do
         if need == 0 then break end
         redis.call('ZREM', userIdx, member)
+        scoreOf[member] = nil
         evicted[#evicted + 1] = member
         evicted[#evicted + 1] = false
         need = need - 1
@@ -178,16 +236,39 @@ end
 redis.call('SET', record, ARGV[4], 'PX', ARGV[5])
 redis.call('ZADD', userIdx, ARGV[3], sid)
 
--- The index lives as long as its latest member plus the slack (idle users' indexes vanish).
-local top = redis.call('ZRANGE', userIdx, -1, -1, 'WITHSCORES')
-redis.call('PEXPIRE', userIdx, math.ceil(tonumber(top[2]) - now + tonumber(ARGV[8])))
+-- The index lives as long as its latest member plus the slack (idle users' indexes vanish). Under
+-- a cap the members left are known: this session and the live others not removed above.
+local top = tonumber(ARGV[3])
+if others then
+  for _, score in pairs(scoreOf) do
+    if score > top then top = score end
+  end
+else
+  top = tonumber(redis.call('ZRANGE', userIdx, -1, -1, 'WITHSCORES')[2])
+end
+redis.call('PEXPIRE', userIdx, math.ceil(top - now + tonumber(ARGV[8])))
+
+-- Off Cluster, the device index too (as session_device_add.lua, without its read): pruned of at
+-- most 500 members scored at or before now, the session added, the TTL after its latest member.
+if deviceMode > 0 then
+  local stale = math.min(redis.call('ZCOUNT', deviceIdx, '-inf', now), 500)
+  if stale > 0 then
+    redis.call('ZREMRANGEBYRANK', deviceIdx, 0, stale - 1)
+  end
+  redis.call('ZADD', deviceIdx, ARGV[3], sid)
+  local highest = redis.call('ZRANGE', deviceIdx, -1, -1, 'WITHSCORES')
+  local ttl = math.ceil(tonumber(highest[2]) - now + tonumber(ARGV[8]))
+  if ttl > 0 then
+    redis.call('PEXPIRE', deviceIdx, ttl)
+  end
+end
 
 -- The login's events, as event_record.lua writes one (same record, index entry and TTLs).
 local events, newDevice = 0, 0
 if eventKeys > 0 then
   if eventKeys == 4 and seen == 0 then
     newDevice = 1
-    local json = redis.call('GET', KEYS[7])
+    local json = redis.call('GET', KEYS[8])
     if json then
       local ok, d = pcall(cjson.decode, json)
       -- A readable, unexpired trust (as records.ts decodes one): the device is known.
@@ -197,19 +278,21 @@ if eventKeys > 0 then
       end
     end
   end
-  local eventIdx = KEYS[4]
-  redis.call('ZREMRANGEBYSCORE', eventIdx, '-inf', ARGV[12])
-  if redis.call('ZCARD', eventIdx) + 1 + newDevice <= tonumber(ARGV[13]) then
-    local longest = tonumber(ARGV[16])
-    redis.call('SET', KEYS[5], ARGV[17], 'PX', ARGV[16])
-    redis.call('ZADD', eventIdx, ARGV[15], ARGV[14])
+  local eventIdx = KEYS[5]
+  redis.call('ZREMRANGEBYSCORE', eventIdx, '-inf', ARGV[13])
+  local count = redis.call('ZCARD', eventIdx)
+  if count + 1 + newDevice <= tonumber(ARGV[14]) then
+    local longest = tonumber(ARGV[17])
+    redis.call('SET', KEYS[6], ARGV[18], 'PX', ARGV[17])
+    redis.call('ZADD', eventIdx, ARGV[16], ARGV[15])
     if newDevice == 1 then
-      redis.call('SET', KEYS[6], ARGV[21], 'PX', ARGV[20])
-      redis.call('ZADD', eventIdx, ARGV[19], ARGV[18])
-      longest = math.max(longest, tonumber(ARGV[20]))
+      redis.call('SET', KEYS[7], ARGV[22], 'PX', ARGV[21])
+      redis.call('ZADD', eventIdx, ARGV[20], ARGV[19])
+      longest = math.max(longest, tonumber(ARGV[21]))
     end
     local ttl = longest + tonumber(ARGV[8])
-    if redis.call('PTTL', eventIdx) < ttl then
+    -- An index that was empty (no key) has no TTL yet: no need to ask.
+    if count == 0 or redis.call('PTTL', eventIdx) < ttl then
       redis.call('PEXPIRE', eventIdx, ttl)
     end
     events = 1

@@ -21,6 +21,12 @@ export interface SessionCreateInput {
   readonly indexTtlSlackMs: number;
   /** The user's sessions found in the device index: `seen` says whether one was live. */
   readonly deviceCandidates: readonly string[];
+  /**
+   * Off Cluster, the session's device index, written in this script (the one-step login); with
+   * `decideSeen`, `seen` comes from it (then `deviceCandidates` is empty). `null` on Cluster or
+   * without a device: the caller adds the entry with `session_device_add`.
+   */
+  readonly deviceIndex?: { readonly key: string; readonly decideSeen: boolean } | null;
   /** Other sessions' records declared (second call), each with its key. */
   readonly declared: ReadonlyArray<{ readonly sessionId: string; readonly key: string }> | null;
   /** The login's events, written with the session when the user's event index has room. */
@@ -72,7 +78,9 @@ export async function sessionCreate(
   input: SessionCreateInput,
 ): Promise<SessionCreateReply> {
   const declared = input.declared ?? [];
-  const keys = [input.userIndexKey, input.recordKey, input.sweptKey];
+  const device = input.deviceIndex ?? null;
+  // KEYS[4]: the device index, or (on Cluster, another slot) the swept set again, untouched.
+  const keys = [input.userIndexKey, input.recordKey, input.sweptKey, device?.key ?? input.sweptKey];
   const eventArgs: string[] = [];
   const ev = input.events;
   if (ev !== null) {
@@ -83,23 +91,35 @@ export async function sessionCreate(
       eventArgs.push(...eventFields(ev.newDevice));
     }
   }
+  const eventKeys = keys.length - 4;
   for (const d of declared) keys.push(d.key);
+  // Of these keys, tracked reads (the live-session cache) see only the session records and the
+  // user index; the swept set, the events, the trust record and the device index are never read
+  // there.
+  const tracked = [input.userIndexKey, input.recordKey];
+  for (const d of declared) tracked.push(d.key);
   const reply = replyArray(
-    await run(SCRIPTS.session_create, keys, [
-      String(input.now),
-      input.sessionId,
-      String(input.expiresAt),
-      input.record,
-      String(input.recordTtlMs),
-      String(input.maxSessions),
-      input.onLimit,
-      String(input.indexTtlSlackMs),
-      input.declared === null ? '0' : '1',
-      input.deviceCandidates.join(' '),
-      String(keys.length - 3 - declared.length),
-      ...eventArgs,
-      ...declared.map((d) => d.sessionId),
-    ]),
+    await run(
+      SCRIPTS.session_create,
+      keys,
+      [
+        String(input.now),
+        input.sessionId,
+        String(input.expiresAt),
+        input.record,
+        String(input.recordTtlMs),
+        String(input.maxSessions),
+        input.onLimit,
+        String(input.indexTtlSlackMs),
+        input.declared === null ? '0' : '1',
+        input.deviceCandidates.join(' '),
+        String(eventKeys),
+        device === null ? '0' : device.decideSeen ? '2' : '1',
+        ...eventArgs,
+        ...declared.map((d) => d.sessionId),
+      ],
+      tracked,
+    ),
     'session_create',
   );
   switch (reply[0]) {

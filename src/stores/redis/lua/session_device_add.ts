@@ -2,6 +2,8 @@
 import { replyArray, replyString } from '../context.js';
 import { SCRIPTS, type ScriptRunner } from './index.js';
 
+const NOT_TRACKED: readonly string[] = [];
+
 /**
  * Adds a session to its device index (pruning at most 500 members scored at or before `now`, the
  * index's TTL following its highest score plus `indexTtlSlackMs`) and returns up to `liveLimit`
@@ -30,6 +32,8 @@ export async function sessionDeviceAdd(
       String(input.indexTtlSlackMs),
       String(input.liveLimit),
     ],
+    // Device indexes are never read on the tracked connection: nothing to invalidate locally.
+    NOT_TRACKED,
   );
   const out: string[] = [];
   for (const member of replyArray(reply, 'session_device_add')) {
