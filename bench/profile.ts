@@ -150,6 +150,22 @@ async function prepare(): Promise<{ ours: Op; theirs: Op }> {
 
 const phaseHooks: (() => void)[] = [];
 
+/** used_cpu_sys + used_cpu_user of the server, in µs. */
+function serverCpuUs(info: string): number {
+  const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (field('used_cpu_sys') + field('used_cpu_user')) * 1e6;
+}
+
+/** Each command of the timed phase: calls per op and µs per call (`INFO commandstats`). */
+function commandStats(info: string, ops: number): string {
+  const out: string[] = [];
+  for (const m of info.matchAll(/^cmdstat_([a-z|_]+):calls=(\d+),usec=(\d+),usec_per_call=([0-9.]+)/gm)) {
+    if (m[1] === 'info' || m[1] === 'config|resetstat') continue;
+    out.push(`${m[1]} ${(Number(m[2]) / ops).toFixed(3)}/op ${m[4]} µs/call`);
+  }
+  return out.join(', ');
+}
+
 async function run(op: Op, count: number): Promise<{ ms: number; cpuUs: number }> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -169,6 +185,9 @@ try {
   const op = peer ? theirs : ours;
   await run(op, Math.min(4000, OPS)); // warm-up (JIT, scripts loaded)
   for (const hook of phaseHooks) hook();
+  // Redis's own side of the timed phase: its CPU (INFO cpu) and each command's µs (commandstats).
+  await io.call('CONFIG', 'RESETSTAT');
+  const serverCpu0 = serverCpuUs(await io.info('cpu'));
   const inspector = new Session();
   if (profileFile !== null) {
     inspector.connect();
@@ -181,9 +200,11 @@ try {
     const { profile } = await inspector.post('Profiler.stop');
     writeFileSync(profileFile, JSON.stringify(profile));
   }
+  const serverUs = (serverCpuUs(await io.info('cpu')) - serverCpu0) / OPS;
   console.log(
-    `${path}${peer ? ' (peer)' : ''}: ${OPS} ops in ${ms.toFixed(0)} ms (${Math.round((OPS * 1000) / ms)}/s); client CPU ${cpuUs.toFixed(1)} µs per op`,
+    `${path}${peer ? ' (peer)' : ''}: ${OPS} ops in ${ms.toFixed(0)} ms (${Math.round((OPS * 1000) / ms)}/s); client CPU ${cpuUs.toFixed(1)} µs per op; server CPU ${serverUs.toFixed(1)} µs per op`,
   );
+  console.log(`  redis: ${commandStats(await io.info('commandstats'), OPS)}`);
 } finally {
   io.disconnect();
   await store.close();

@@ -6,6 +6,7 @@
  * client-side cache) is measured as it comes.
  */
 import {
+  clientSideCacheFor,
   createJwtService,
   createRedisStores,
   loadIdCodec,
@@ -41,6 +42,7 @@ export const REDIS_CLIENT_OPTIONS = {
   retryOnTimeout: true,
   keyPrefix: KEY_PREFIX,
   clientName: 'optix-sessions',
+  clientSideCache: clientSideCacheFor(KEY_PREFIX),
 } as const;
 
 export async function createOurSide(url: string): Promise<OurSide> {
