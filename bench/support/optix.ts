@@ -13,6 +13,7 @@ import {
   createSessionManager,
   type JwtService,
   RedisClient,
+  type RedisClientOptions,
   type SessionManager,
   type Stores,
 } from '../../src/index.js';
@@ -45,8 +46,9 @@ export const REDIS_CLIENT_OPTIONS = {
   clientSideCache: clientSideCacheFor(KEY_PREFIX),
 } as const;
 
-export async function createOurSide(url: string): Promise<OurSide> {
-  const redis = new RedisClient({ url, ...REDIS_CLIENT_OPTIONS });
+/** `options` override `REDIS_CLIENT_OPTIONS` (e.g. `clientSideCache` to compare tracking modes). */
+export async function createOurSide(url: string, options: Partial<RedisClientOptions> = {}): Promise<OurSide> {
+  const redis = new RedisClient({ url, ...REDIS_CLIENT_OPTIONS, ...options });
   await redis.connect();
   // Sealed ids, as the service issues them (the deployment's secret on this Redis).
   const ids = await loadIdCodec(redis, { keyPrefix: KEY_PREFIX });
