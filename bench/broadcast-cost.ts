@@ -103,7 +103,7 @@ if (args[0] === '--idle') {
     const ms = performance.now() - t0;
     const serverUs = ((await serverCpu()) - cpu0) / logins;
     child.send('stop');
-    const { keys, pushes, cpuUs, userUs, inJsUs } = (await reply()) as Record<string, number>;
+    const { keys = 0, pushes = 0, cpuUs = 0, userUs = 0, inJsUs = 0 } = await reply();
     console.log(
       `${mode}: ${logins} logins in ${ms.toFixed(0)} ms (${Math.round((logins * 1000) / ms)}/s); the idle instance was told ${(keys / logins).toFixed(2)} keys per login in ${pushes} pushes (${(keys / Math.max(1, pushes)).toFixed(1)} keys each) and spent ${(cpuUs / logins).toFixed(2)} µs CPU per login (${(cpuUs / 1000).toFixed(0)} ms in all, ${(userUs / 1000).toFixed(0)} ms user, lease PINGs included; ${(inJsUs / 1000).toFixed(0)} ms inside invalidate); Redis ${serverUs.toFixed(1)} µs CPU per login`,
     );
