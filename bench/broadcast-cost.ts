@@ -71,7 +71,11 @@ if (args[0] === '--idle') {
   const logins = at === -1 ? 10_000 : Number(args[at + 1]);
   const server = await startRedis();
   const child = fork(fileURLToPath(import.meta.url), ['--idle', server.url, mode], {
-    execArgv: ['--import', 'tsx', ...(process.env.IDLE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDLE_PROF}`] : [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.IDLE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDLE_PROF}`] : []),
+    ],
   });
   const reply = () => new Promise<Record<string, number>>((resolve) => child.once('message', resolve));
   try {

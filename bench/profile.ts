@@ -1,6 +1,6 @@
 /**
- * `npx tsx bench/profile.ts <path> [--ops N] [--profile FILE] [--peer]`: the client CPU one
- * operation of a Redis path costs, in process, 64 in flight, against a throwaway redis-server
+ * `npx tsx bench/profile.ts <path> [--ops N] [--profile FILE] [--peer] [--tracking broadcast|default]`:
+ * the client CPU one operation of a Redis path costs, in process, 64 in flight, against a throwaway redis-server
  * (`process.cpuUsage` of this process, so Redis's own work is not in it; steadier than wall time
  * on a busy machine), and with `--profile` a CPU profile of the timed phase (`.cpuprofile`, Chrome
  * DevTools format, sampled every 100 µs; `node bench/support/cpuprofile.mjs FILE` summarises it).
@@ -14,9 +14,9 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { createJwtService, login } from '../src/index.js';
+import { clientSideCacheFor, createJwtService, login } from '../src/index.js';
 import { Ring } from './support/measure.js';
-import { AUDIENCE, createOurSide, ISSUER, JWT_KID, JWT_SECRET } from './support/optix.js';
+import { AUDIENCE, createOurSide, ISSUER, JWT_KID, JWT_SECRET, KEY_PREFIX } from './support/optix.js';
 import { expressSession, expressSessionId, IDLE_MS, sessionInput } from './support/payload.js';
 import {
   blacklistKey,
@@ -37,12 +37,16 @@ const option = (name: string) => {
 };
 const OPS = Number(option('--ops') ?? 20_000);
 const profileFile = option('--profile') ?? null;
+// The client-side cache's tracking mode (the service's default: broadcast).
 const peer = args.includes('--peer');
 
 type Op = (i: number) => Promise<unknown>;
 
+const tracking = option('--tracking') ?? 'broadcast';
+if (tracking !== 'broadcast' && tracking !== 'default') throw new Error('--tracking broadcast|default');
+
 const server = await startRedis();
-const our = await createOurSide(server.url);
+const our = await createOurSide(server.url, { clientSideCache: clientSideCacheFor(KEY_PREFIX, tracking) });
 const io = await connectIoredis(server.url);
 const store = await connectRedisStore(server.url, IDLE_MS / 1000);
 

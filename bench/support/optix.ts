@@ -47,7 +47,10 @@ export const REDIS_CLIENT_OPTIONS = {
 } as const;
 
 /** `options` override `REDIS_CLIENT_OPTIONS` (e.g. `clientSideCache` to compare tracking modes). */
-export async function createOurSide(url: string, options: Partial<RedisClientOptions> = {}): Promise<OurSide> {
+export async function createOurSide(
+  url: string,
+  options: Partial<RedisClientOptions> = {},
+): Promise<OurSide> {
   const redis = new RedisClient({ url, ...REDIS_CLIENT_OPTIONS, ...options });
   await redis.connect();
   // Sealed ids, as the service issues them (the deployment's secret on this Redis).
