@@ -4,7 +4,11 @@
  * node-redis (`@redis/client` v6) does the protocol part: with a `clientSideCache` provider it
  * turns tracking on for the connection, caches the replies of read commands and drops them when
  * Redis pushes an `invalidate` message for one of their keys, or when the connection fails or
- * closes. Two things it does not do, which a revocation check needs, are written here:
+ * closes. Tracking is in default mode (Redis remembers the keys this connection read) or, with
+ * `broadcastPrefixes`, in broadcasting mode (`CLIENT TRACKING ON BCAST PREFIX …`: Redis remembers
+ * nothing per read and pushes every write under the prefixes, so they must cover every key read
+ * here; the provider below sends that form in every handshake). Two things node-redis does not do,
+ * which a revocation check needs, are written here:
  *
  * - `DerivedCache`: a cache of facts *derived* from several keys ("token T is not revoked" comes
  *   from up to four keys), each dropped as soon as any key it came from is invalidated. The warm
@@ -291,8 +295,9 @@ export interface RedisTracking {
   readonly commands: TrackedReads;
   /**
    * Runs a read-only script on the tracked connection (`EVALSHA`, `EVAL` on `NOSCRIPT`). Redis
-   * tracks the keys a script reads for the connection that called it, so a value derived from its
-   * reply is invalidated like one derived from plain reads. Its reply is not cached by node-redis.
+   * tracks the keys a script reads for the connection that called it (in broadcasting mode, every
+   * key under the prefixes), so a value derived from its reply is invalidated like one derived from
+   * plain reads. Its reply is not cached by node-redis.
    */
   runScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
   /**

@@ -96,7 +96,8 @@ interface Pending extends RevocationBatchInput {
  * blacklisted, user_revoked, family_revoked, session_ended (as the memory store does).
  *
  * With the client's client-side cache on (`RedisClient.tracking`), the reads go through the
- * tracked connection (Redis tracks every key a script reads for the connection that called it) and
+ * tracked connection (Redis tracks every key a script reads for the connection that called it, or
+ * in broadcasting mode every key under the tracked prefixes; batches are then 16, not 4) and
  * a "not revoked" answer is kept in process, keyed by the query (see `verdictId`) and tied to the
  * keys it was read from: any write to one of them (from any process), also one that lands while
  * the read is in flight, drops it. It is kept no longer than the earliest of the token's `exp`,
