@@ -1,13 +1,11 @@
 /**
- * `npx tsx bench/profile.ts <path> [--ops N] [--profile FILE] [--peer]`: the client CPU one
- * operation of a Redis path costs, in process, 64 in flight, against a throwaway redis-server
+ * `npx tsx bench/profile.ts <path> [--ops N] [--profile FILE] [--peer] [--tracking broadcast|default]`:
+ * the client CPU one operation of a Redis path costs, in process, 64 in flight, against a throwaway redis-server
  * (`process.cpuUsage` of this process, so Redis's own work is not in it; steadier than wall time
  * on a busy machine), and with `--profile` a CPU profile of the timed phase (`.cpuprofile`, Chrome
  * DevTools format, sampled every 100 µs; `node bench/support/cpuprofile.mjs FILE` summarises it).
  * `--peer` measures the scenario's peer the same way (fast-jwt + ioredis EXISTS, connect-redis
  * set, the hand-rolled rotation), so the two CPU costs can be compared in one run.
- * `--server` also prints Redis's side of the timed phase: its CPU per operation (`INFO cpu`) and
- * the commands per operation with their `usec_per_call` (`INFO commandstats`).
  *
  * Paths: first-sight (verifyToken on fresh tokens), create (createSession, new user and device),
  * refresh (refreshTokens), validate (validateSession, warm), warm-verify (verifyToken of tokens seen
@@ -16,9 +14,9 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { createJwtService, login } from '../src/index.js';
+import { clientSideCacheFor, createJwtService, login } from '../src/index.js';
 import { Ring } from './support/measure.js';
-import { AUDIENCE, createOurSide, ISSUER, JWT_KID, JWT_SECRET } from './support/optix.js';
+import { AUDIENCE, createOurSide, ISSUER, JWT_KID, JWT_SECRET, KEY_PREFIX } from './support/optix.js';
 import { expressSession, expressSessionId, IDLE_MS, sessionInput } from './support/payload.js';
 import {
   blacklistKey,
@@ -27,7 +25,7 @@ import {
   fastJwtSigner,
   fastJwtVerifier,
 } from './support/peers.js';
-import { type BenchRedisServer, startRedis } from './support/redis.js';
+import { startRedis } from './support/redis.js';
 import { createSessions, issueAccessTokens } from './support/tokens.js';
 
 const IN_FLIGHT = 64;
@@ -39,13 +37,16 @@ const option = (name: string) => {
 };
 const OPS = Number(option('--ops') ?? 20_000);
 const profileFile = option('--profile') ?? null;
+// The client-side cache's tracking mode (the service's default: broadcast).
 const peer = args.includes('--peer');
-const serverSide = args.includes('--server');
 
 type Op = (i: number) => Promise<unknown>;
 
+const tracking = option('--tracking') ?? 'broadcast';
+if (tracking !== 'broadcast' && tracking !== 'default') throw new Error('--tracking broadcast|default');
+
 const server = await startRedis();
-const our = await createOurSide(server.url);
+const our = await createOurSide(server.url, { clientSideCache: clientSideCacheFor(KEY_PREFIX, tracking) });
 const io = await connectIoredis(server.url);
 const store = await connectRedisStore(server.url, IDLE_MS / 1000);
 
@@ -153,31 +154,20 @@ async function prepare(): Promise<{ ours: Op; theirs: Op }> {
 
 const phaseHooks: (() => void)[] = [];
 
-async function resetServerStats(redis: BenchRedisServer): Promise<void> {
-  await redis.command('CONFIG RESETSTAT');
-  serverCpu0 = cpuSeconds(await redis.command('INFO cpu'));
-}
-let serverCpu0 = 0;
-
-function cpuSeconds(info: string): number {
-  const field = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return field('used_cpu_sys') + field('used_cpu_user');
+/** used_cpu_sys + used_cpu_user of the server, in µs. */
+function serverCpuUs(info: string): number {
+  const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (field('used_cpu_sys') + field('used_cpu_user')) * 1e6;
 }
 
-/**
- * Redis's CPU per op, and the commands per op with µs per call (the commands a script runs are
- * counted under their own names too, and their time is also inside `evalsha`'s).
- */
-async function serverReport(redis: BenchRedisServer, ops: number): Promise<string> {
-  const cpuUs = ((cpuSeconds(await redis.command('INFO cpu')) - serverCpu0) * 1e6) / ops;
-  const lines = [`  redis: CPU ${cpuUs.toFixed(1)} µs per op`];
-  const stats = await redis.command('INFO commandstats');
-  for (const m of stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+),usec=(\d+),usec_per_call=([0-9.]+)/g)) {
-    const calls = Number(m[2]);
-    if (calls < ops / 100 || /^(config|info)/.test(m[1]!)) continue;
-    lines.push(`  ${m[1]}: ${(calls / ops).toFixed(2)} per op, ${m[4]} µs per call`);
+/** Each command of the timed phase: calls per op and µs per call (`INFO commandstats`). */
+function commandStats(info: string, ops: number): string {
+  const out: string[] = [];
+  for (const m of info.matchAll(/^cmdstat_([a-z|_]+):calls=(\d+),usec=(\d+),usec_per_call=([0-9.]+)/gm)) {
+    if (m[1] === 'info' || m[1] === 'config|resetstat') continue;
+    out.push(`${m[1]} ${(Number(m[2]) / ops).toFixed(3)}/op ${m[4]} µs/call`);
   }
-  return lines.join('\n');
+  return out.join(', ');
 }
 
 async function run(op: Op, count: number): Promise<{ ms: number; cpuUs: number }> {
@@ -199,6 +189,9 @@ try {
   const op = peer ? theirs : ours;
   await run(op, Math.min(4000, OPS)); // warm-up (JIT, scripts loaded)
   for (const hook of phaseHooks) hook();
+  // Redis's own side of the timed phase: its CPU (INFO cpu) and each command's µs (commandstats).
+  await io.call('CONFIG', 'RESETSTAT');
+  const serverCpu0 = serverCpuUs(await io.info('cpu'));
   const inspector = new Session();
   if (profileFile !== null) {
     inspector.connect();
@@ -206,16 +199,16 @@ try {
     await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
     await inspector.post('Profiler.start');
   }
-  if (serverSide) await resetServerStats(server);
   const { ms, cpuUs } = await run(op, OPS);
-  if (serverSide) console.log(await serverReport(server, OPS));
   if (profileFile !== null) {
     const { profile } = await inspector.post('Profiler.stop');
     writeFileSync(profileFile, JSON.stringify(profile));
   }
+  const serverUs = (serverCpuUs(await io.info('cpu')) - serverCpu0) / OPS;
   console.log(
-    `${path}${peer ? ' (peer)' : ''}: ${OPS} ops in ${ms.toFixed(0)} ms (${Math.round((OPS * 1000) / ms)}/s); client CPU ${cpuUs.toFixed(1)} µs per op`,
+    `${path}${peer ? ' (peer)' : ''}: ${OPS} ops in ${ms.toFixed(0)} ms (${Math.round((OPS * 1000) / ms)}/s); client CPU ${cpuUs.toFixed(1)} µs per op; server CPU ${serverUs.toFixed(1)} µs per op`,
   );
+  console.log(`  redis: ${commandStats(await io.info('commandstats'), OPS)}`);
 } finally {
   io.disconnect();
   await store.close();

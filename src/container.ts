@@ -25,7 +25,7 @@ import { revokeUser } from './services/revoke-user.js';
 import { createSessionManager } from './services/session-manager.js';
 import type { JwtService, SessionManager } from './services/types.js';
 import { createMemoryStores } from './stores/memory/index.js';
-import { createRedisStores, loadIdCodec } from './stores/redis/index.js';
+import { clientSideCacheFor, createRedisStores, loadIdCodec } from './stores/redis/index.js';
 import { createIdCodec, type IdCodec } from './core/ids.js';
 import { SCRIPTS } from './stores/redis/lua/index.js';
 
@@ -173,7 +173,7 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
         connectTimeoutMs: r.connectTimeoutMs,
         commandTimeoutMs: r.commandTimeoutMs,
         retryOnTimeout: r.retryOnTimeout,
-        ...(r.clientCache ? {} : { clientSideCache: false as const }),
+        clientSideCache: r.clientCache ? clientSideCacheFor(r.keyPrefix, r.clientCacheMode) : false,
         ...(r.replicaAcks === undefined ? {} : { replicaAcks: r.replicaAcks }),
         keyPrefix: r.keyPrefix,
         ...(r.tls ? { tls: r.tls } : {}),

@@ -31,7 +31,7 @@ export {
   type RedisTopology,
 } from './connection/config.js';
 export { createKeySchema, type KeySchema } from './stores/redis/keys.js';
-export { createRedisStores, loadIdCodec } from './stores/redis/index.js';
+export { clientSideCacheFor, createRedisStores, loadIdCodec } from './stores/redis/index.js';
 export { createMemoryStores } from './stores/memory/index.js';
 export { createJwtService } from './services/jwt-service.js';
 export { createSessionManager } from './services/session-manager.js';

@@ -18,6 +18,11 @@ export function createInstance(redisUrl: string): Promise<Optix> {
       REDIS_URL: redisUrl,
       JWT_SECRET,
       SERVICE_API_KEYS: SERVICE_KEY,
+      // The client-side cache's tracking mode, when the bench's environment names one (inherited
+      // by B's process): compares `broadcast` (the default) with `default`.
+      ...(process.env.REDIS_CLIENT_CACHE_MODE === undefined
+        ? {}
+        : { REDIS_CLIENT_CACHE_MODE: process.env.REDIS_CLIENT_CACHE_MODE }),
     }),
   );
 }

@@ -6,12 +6,14 @@
  * client-side cache) is measured as it comes.
  */
 import {
+  clientSideCacheFor,
   createJwtService,
   createRedisStores,
   loadIdCodec,
   createSessionManager,
   type JwtService,
   RedisClient,
+  type RedisClientOptions,
   type SessionManager,
   type Stores,
 } from '../../src/index.js';
@@ -41,10 +43,15 @@ export const REDIS_CLIENT_OPTIONS = {
   retryOnTimeout: true,
   keyPrefix: KEY_PREFIX,
   clientName: 'optix-sessions',
+  clientSideCache: clientSideCacheFor(KEY_PREFIX),
 } as const;
 
-export async function createOurSide(url: string): Promise<OurSide> {
-  const redis = new RedisClient({ url, ...REDIS_CLIENT_OPTIONS });
+/** `options` override `REDIS_CLIENT_OPTIONS` (e.g. `clientSideCache` to compare tracking modes). */
+export async function createOurSide(
+  url: string,
+  options: Partial<RedisClientOptions> = {},
+): Promise<OurSide> {
+  const redis = new RedisClient({ url, ...REDIS_CLIENT_OPTIONS, ...options });
   await redis.connect();
   // Sealed ids, as the service issues them (the deployment's secret on this Redis).
   const ids = await loadIdCodec(redis, { keyPrefix: KEY_PREFIX });

@@ -20,6 +20,7 @@ export function describeConfig(config: OptixConfig): Record<string, unknown> {
             commandTimeoutMs: config.redis.commandTimeoutMs,
             retryOnTimeout: config.redis.retryOnTimeout,
             clientCache: config.redis.clientCache,
+            clientCacheMode: config.redis.clientCacheMode,
             replicaAcks: config.redis.replicaAcks ?? 'by topology',
             keyPrefix: config.redis.keyPrefix,
             shedAbovePercent: config.redis.shedAbovePercent,

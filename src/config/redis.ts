@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { parseRedisUrl, redactRedisUrl } from '../connection/config.js';
-import { bool, type Env, file, int, type Problems, raw } from './read.js';
+import { bool, type Env, file, int, oneOf, type Problems, raw } from './read.js';
 import type { RedisConfig } from './types.js';
 
 /** `null` without `REDIS_URL` (the in-memory backend). */
@@ -22,6 +22,13 @@ export function redisConfig(
   const commandTimeoutMs = int(env, p, 'REDIS_COMMAND_TIMEOUT_MS', 1000, 1, 600_000);
   const retryOnTimeout = bool(env, p, 'REDIS_RETRY_ON_TIMEOUT', true);
   const clientCache = bool(env, p, 'REDIS_CLIENT_CACHE', true);
+  const clientCacheMode = oneOf(
+    env,
+    p,
+    'REDIS_CLIENT_CACHE_MODE',
+    ['broadcast', 'default'] as const,
+    'broadcast',
+  );
   const shedAbovePercent = int(env, p, 'REDIS_SHED_ABOVE_PERCENT', 90, 0, 99);
   const memorySampleIntervalMs = int(env, p, 'REDIS_MEMORY_SAMPLE_INTERVAL_MS', 1000, 10, 60_000);
   // Unset: the client's default by topology (1 on Sentinel and Cluster, 0 on a standalone server).
@@ -85,6 +92,7 @@ export function redisConfig(
     commandTimeoutMs,
     retryOnTimeout,
     clientCache,
+    clientCacheMode,
     replicaAcks,
     keyPrefix,
     shedAbovePercent,

@@ -20,6 +20,12 @@ export interface RedisConfig {
   readonly retryOnTimeout: boolean;
   /** `REDIS_CLIENT_CACHE`: the client-side cache of revocation and session reads. */
   readonly clientCache: boolean;
+  /**
+   * `REDIS_CLIENT_CACHE_MODE`: `broadcast` tracks the key prefixes of the cached reads
+   * (`CLIENT TRACKING … BCAST`: no per-read work on Redis, every write under them pushed to every
+   * instance); `default` tracks the keys each instance read.
+   */
+  readonly clientCacheMode: 'broadcast' | 'default';
   /** `REDIS_REPLICA_ACKS`; `undefined`: the client's default by topology. */
   readonly replicaAcks: number | undefined;
   readonly keyPrefix: string;

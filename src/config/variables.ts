@@ -110,6 +110,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
       'Client-side cache of revocation and session reads (RESP3 `CLIENT TRACKING`, one more connection per node): a token or session already seen is checked in process, and a revoke anywhere reaches it as an invalidation within ~1 ms; `false` asks Redis every time.',
   },
   {
+    name: 'REDIS_CLIENT_CACHE_MODE',
+    default: 'broadcast',
+    description:
+      'How Redis tracks the cached reads: `broadcast` (`CLIENT TRACKING … BCAST` over the key prefixes of revocation and session reads) costs Redis no work per read and lets a first-sight verification batch 16 checks per call, but pushes every write under those prefixes (logins, session activity, revokes) to every instance; `default` pushes each instance only the keys it read, at ~2× the Redis time per first-sight check.',
+  },
+  {
     name: 'REDIS_REPLICA_ACKS',
     default: '(1 on Sentinel and Cluster, 0 standalone)',
     description:

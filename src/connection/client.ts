@@ -97,7 +97,11 @@ export class RedisClient {
       return;
     }
     const hub = new InvalidationHub();
-    const providerConfig = { ttl: csc.ttlMs, maxEntries: csc.maxEntries * 4 };
+    const providerConfig = {
+      ttl: csc.ttlMs,
+      maxEntries: csc.maxEntries * 4,
+      broadcastPrefixes: csc.broadcastPrefixes,
+    };
     const provider = trackedCache(this.topology !== 'standalone', hub, providerConfig);
     const reader = createNodeRedis(this.options, provider);
     reader.on('error', (err: unknown) => this.#onError(err));
@@ -110,6 +114,7 @@ export class RedisClient {
       leaseMs: csc.leaseMs,
       ttlMs: csc.ttlMs,
       maxEntries: csc.maxEntries,
+      broadcastPrefixes: csc.broadcastPrefixes,
       isNoScript: isNoScriptError,
     });
     this.#commands = invalidatingWrites(commands, this.#tracking);

@@ -105,6 +105,30 @@ export interface ClientSideCacheOptions {
   leaseMs?: number;
   /** Longest life of one cached entry, whatever happens. Default 60 000. */
   ttlMs?: number;
+  /**
+   * Track in broadcasting mode (`CLIENT TRACKING ON BCAST PREFIX …`): Redis then records nothing
+   * per read and pushes an invalidation for every write to a key under one of these prefixes, to
+   * every process tracking them. Must cover every key read through the tracked connection:
+   * `createRedisStores` refuses a client whose prefixes do not cover its key schema's
+   * (`KeySchema.trackedPrefixes`; the service passes exactly those). Empty (the default):
+   * default mode, Redis remembers each key this connection read and pushes only those.
+   *
+   * Why: in default mode Redis 7.0 re-records every declared key of a script at each read the
+   * script makes (quadratic in a batch's size), which made a first-sight revocation check cost
+   * Redis ~20 µs; in broadcasting mode ~10 µs, and batches may grow. The price: every process
+   * receives the invalidation of every write to these prefixes, read by it or not (see
+   * docs/performance.md).
+   */
+  broadcastPrefixes?: readonly string[];
+}
+
+/** What `ClientSideCacheOptions` resolve to. */
+export interface ResolvedClientSideCacheOptions {
+  readonly maxEntries: number;
+  readonly leaseMs: number;
+  readonly ttlMs: number;
+  /** Sorted, frozen; empty for default mode. */
+  readonly broadcastPrefixes: readonly string[];
 }
 
 const DEFAULT_PORT = 6379;
@@ -268,7 +292,7 @@ export interface ResolvedRedisOptions {
   readonly keyPrefix: string;
   readonly tls: RedisTlsOptions | undefined;
   readonly clientName: string | undefined;
-  readonly clientSideCache: Readonly<Required<ClientSideCacheOptions>> | null;
+  readonly clientSideCache: ResolvedClientSideCacheOptions | null;
   readonly replicaAcks: number;
   readonly replicaAckTimeoutMs: number;
 }
@@ -317,7 +341,7 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
 
 function resolveClientSideCache(
   option: false | ClientSideCacheOptions | undefined,
-): Readonly<Required<ClientSideCacheOptions>> | null {
+): ResolvedClientSideCacheOptions | null {
   if (option === false) return null;
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new ConfigError('clientSideCache', 'must be false or an object');
@@ -327,5 +351,30 @@ function resolveClientSideCache(
     maxEntries: intOption('clientSideCache.maxEntries', o.maxEntries, 100_000, 1, 10_000_000),
     leaseMs: intOption('clientSideCache.leaseMs', o.leaseMs, 1000, 40, 60_000),
     ttlMs: intOption('clientSideCache.ttlMs', o.ttlMs, 60_000, 1, 3_600_000),
+    broadcastPrefixes: resolveBroadcastPrefixes(o.broadcastPrefixes),
   });
+}
+
+/**
+ * Checked as Redis would (it refuses a prefix that is a prefix of another, since a key would then
+ * be reported twice), so a bad list fails at construction, not at every connection's handshake.
+ */
+function resolveBroadcastPrefixes(option: readonly string[] | undefined): readonly string[] {
+  const path = 'clientSideCache.broadcastPrefixes';
+  if (option === undefined) return Object.freeze([]);
+  if (!Array.isArray(option) || option.length > 64)
+    throw new ConfigError(path, 'must be an array of at most 64');
+  const prefixes = [...new Set(option)].sort();
+  for (const prefix of prefixes) {
+    if (typeof prefix !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(prefix)) {
+      throw new ConfigError(path, 'each must be 1 to 256 printable ASCII characters without spaces');
+    }
+  }
+  for (let i = 1; i < prefixes.length; i++) {
+    // Sorted: a prefix of another sorts right before the first string it prefixes.
+    if (prefixes[i]!.startsWith(prefixes[i - 1]!)) {
+      throw new ConfigError(path, `'${prefixes[i - 1]}' is a prefix of '${prefixes[i]}'`);
+    }
+  }
+  return Object.freeze(prefixes);
 }

@@ -4,7 +4,11 @@
  * node-redis (`@redis/client` v6) does the protocol part: with a `clientSideCache` provider it
  * turns tracking on for the connection, caches the replies of read commands and drops them when
  * Redis pushes an `invalidate` message for one of their keys, or when the connection fails or
- * closes. Two things it does not do, which a revocation check needs, are written here:
+ * closes. Tracking is in default mode (Redis remembers the keys this connection read) or, with
+ * `broadcastPrefixes`, in broadcasting mode (`CLIENT TRACKING ON BCAST PREFIX …`: Redis remembers
+ * nothing per read and pushes every write under the prefixes, so they must cover every key read
+ * here; the provider below sends that form in every handshake). Two things node-redis does not do,
+ * which a revocation check needs, are written here:
  *
  * - `DerivedCache`: a cache of facts *derived* from several keys ("token T is not revoked" comes
  *   from up to four keys), each dropped as soon as any key it came from is invalidated. The warm
@@ -107,6 +111,8 @@ type RedisArgument = any;
 export interface TrackedCacheConfig {
   ttl: number;
   maxEntries: number;
+  /** Broadcasting mode's key prefixes; empty: default mode. */
+  broadcastPrefixes: readonly string[];
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a mixin's base constructor must take `any[]`
@@ -119,6 +125,19 @@ type CacheConstructor = new (...args: any[]) => BasicClientSideCache;
 function reportingTo<Base extends CacheConstructor>(Base: Base) {
   return class extends Base {
     hub: InvalidationHub | undefined;
+    /** Broadcasting mode's prefixes (see `ClientSideCacheOptions.broadcastPrefixes`); empty: default mode. */
+    broadcastPrefixes: readonly string[] = [];
+
+    /**
+     * The command node-redis sends in every handshake of every connection this provider serves
+     * (each node's on Cluster and Sentinel, and again after a reconnect), so the mode holds on all.
+     */
+    override trackingOn(): string[] {
+      if (this.broadcastPrefixes.length === 0) return super.trackingOn();
+      const command = ['CLIENT', 'TRACKING', 'ON', 'BCAST'];
+      for (const prefix of this.broadcastPrefixes) command.push('PREFIX', prefix);
+      return command;
+    }
 
     override invalidate(key: RedisArgument | null): void {
       super.invalidate(key);
@@ -151,9 +170,15 @@ export function trackedCache(
   hub: InvalidationHub,
   config: TrackedCacheConfig,
 ): TrackedCache {
-  const options = { ...config, evictPolicy: 'LRU' as const, recordStats: false };
+  const options = {
+    ttl: config.ttl,
+    maxEntries: config.maxEntries,
+    evictPolicy: 'LRU' as const,
+    recordStats: false,
+  };
   const cache = pooled ? new ReportingPooledCache(options) : new ReportingCache(options);
   cache.hub = hub;
+  cache.broadcastPrefixes = config.broadcastPrefixes;
   return cache;
 }
 
@@ -270,8 +295,9 @@ export interface RedisTracking {
   readonly commands: TrackedReads;
   /**
    * Runs a read-only script on the tracked connection (`EVALSHA`, `EVAL` on `NOSCRIPT`). Redis
-   * tracks the keys a script reads for the connection that called it, so a value derived from its
-   * reply is invalidated like one derived from plain reads. Its reply is not cached by node-redis.
+   * tracks the keys a script reads for the connection that called it (in broadcasting mode, every
+   * key under the prefixes), so a value derived from its reply is invalidated like one derived from
+   * plain reads. Its reply is not cached by node-redis.
    */
   runScript(script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
   /**
@@ -302,6 +328,12 @@ export interface RedisTracking {
   derivedCache<V>(maxEntries?: number): DerivedCache<V>;
   /** Longest life of a cached entry, in ms. */
   readonly ttlMs: number;
+  /**
+   * The key prefixes tracked in broadcasting mode (every write under them is pushed, whoever read
+   * it), or empty in default mode (Redis pushes only keys this connection read). A store whose
+   * tracked reads fall outside these prefixes must not use this connection's cache.
+   */
+  readonly broadcastPrefixes: readonly string[];
   /** Hits and misses of every derived cache of this connection since it was made (only grow). */
   readonly lookups: Readonly<CacheLookups>;
 }
@@ -322,6 +354,7 @@ export interface TrackedReads {
 export class TrackingController implements RedisTracking {
   readonly commands: TrackedReads;
   readonly ttlMs: number;
+  readonly broadcastPrefixes: readonly string[];
   readonly lookups: CacheLookups = { hits: 0, misses: 0 };
   readonly #provider: TrackedCache;
   readonly #hub: InvalidationHub;
@@ -341,6 +374,7 @@ export class TrackingController implements RedisTracking {
     leaseMs: number;
     ttlMs: number;
     maxEntries: number;
+    broadcastPrefixes: readonly string[];
     /** Recognises the server's `NOSCRIPT` reply (the client's one matcher). */
     isNoScript: (err: unknown) => boolean;
   }) {
@@ -351,6 +385,7 @@ export class TrackingController implements RedisTracking {
     this.#ping = options.ping;
     this.#leaseMs = options.leaseMs;
     this.ttlMs = options.ttlMs;
+    this.broadcastPrefixes = options.broadcastPrefixes;
     this.#maxEntries = options.maxEntries;
   }
 

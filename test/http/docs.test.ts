@@ -76,6 +76,7 @@ describe('configuration documentation', () => {
       REDIS_COMMAND_TIMEOUT_MS: (x) => x.redis?.commandTimeoutMs,
       REDIS_RETRY_ON_TIMEOUT: (x) => x.redis?.retryOnTimeout,
       REDIS_CLIENT_CACHE: (x) => x.redis?.clientCache,
+      REDIS_CLIENT_CACHE_MODE: (x) => x.redis?.clientCacheMode,
       REDIS_KEY_PREFIX: (x) => x.redis?.keyPrefix,
       JWT_ALG: () => loadConfigWithKey().jwt.keys[0]?.alg,
       JWT_ISSUER: (x) => x.jwt.issuer,
@@ -202,6 +203,13 @@ describe('docs/data-model.md', () => {
     assert.equal(derived.userSecurityEventsOf, built.userSecurityEvents);
     assert.equal(derived.userFamiliesOf, built.userFamilies);
     assert.equal(derived.userSweptSessionsOf, built.userSweptSessions);
+    // The broadcast prefixes of the client-side cache name exactly the key kinds read through it.
+    assert.deepEqual(
+      keys.trackedPrefixes.map((prefix) =>
+        Object.keys(built).filter((name) => built[name]!.startsWith(prefix)),
+      ),
+      [['blacklist'], ['family'], ['userWatermark'], ['userSessions'], ['session']],
+    );
     for (const [name, key] of Object.entries(built)) {
       // The fixed part of the key name: up to its hash tag's `{`, or up to the sample id.
       const cut = [key.indexOf('{'), key.indexOf(SAMPLE)].filter((i) => i >= 0);

@@ -5,6 +5,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import { RedisClient } from '../../src/connection/client.js';
 import { parseInfo } from '../../src/connection/diagnostics.js';
 import { parseRedisUrl, redactRedisUrl, resolveRedisOptions } from '../../src/connection/config.js';
+import { createKeySchema } from '../../src/stores/redis/keys.js';
 
 describe('REDIS_URL parsing', () => {
   it('reads every form of the guide', () => {
@@ -110,6 +111,22 @@ describe('REDIS_URL parsing', () => {
       resolveRedisOptions({ url: 'rediss://h/0', tls: { ca: 'x' } }).tls?.rejectUnauthorized,
       true,
     );
+  });
+
+  it('broadcast prefixes of the client-side cache: sorted, and refused when one prefixes another', () => {
+    const cache = (broadcastPrefixes: readonly string[] | undefined) =>
+      resolveRedisOptions({ url: 'redis://h/0', clientSideCache: { broadcastPrefixes } }).clientSideCache;
+    assert.deepEqual(cache(undefined)?.broadcastPrefixes, []);
+    assert.deepEqual(cache(['p:session:', 'p:token:blacklist:', 'p:session:'])?.broadcastPrefixes, [
+      'p:session:',
+      'p:token:blacklist:',
+    ]);
+    // The service's own list (every key kind read through the tracked connection) is accepted.
+    assert.equal(cache(createKeySchema('optix:').trackedPrefixes)?.broadcastPrefixes.length, 5);
+    assert.equal(cache(createKeySchema('').trackedPrefixes)?.broadcastPrefixes.length, 5);
+    for (const bad of [['a:', 'a:b'], ['a:', 'b:', 'a:b:c'], [''], ['a b'], 'a:' as unknown as string[]]) {
+      assert.throws(() => cache(bad), { code: 'ERR_CONFIG', path: 'clientSideCache.broadcastPrefixes' });
+    }
   });
 
   it('revocations wait for one replica by default on Sentinel and Cluster, none on a standalone server', () => {

@@ -6,12 +6,13 @@
 import { checkStores } from '../../core/checked/index.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { randomBytes } from 'node:crypto';
-import { StoreTimeoutError, StoreUnavailableError } from '../../core/errors.js';
+import { ConfigError, StoreTimeoutError, StoreUnavailableError } from '../../core/errors.js';
 import { resolveEventRetention } from '../../core/limits.js';
 import { createIdCodec, type IdCodec, MIN_ID_TAG_SECRET_BYTES, PLAIN_ID_CODEC } from '../../core/ids.js';
 import type { WriteAdmission } from '../../connection/memory-guard.js';
 import type { GuideStores } from '../../core/ports.js';
 import type { RedisClient } from '../../connection/client.js';
+import type { ClientSideCacheOptions } from '../../connection/config.js';
 import type { RedisStoreContext } from './context.js';
 import { createKeySchema } from './keys.js';
 import { RedisActivityBuckets } from './activity-buckets.js';
@@ -106,13 +107,47 @@ export async function loadIdCodec(
 }
 
 /**
+ * The client-side cache options for stores under `keyPrefix`: in `broadcast` mode (what the
+ * service uses) the tracked connection tracks exactly the key prefixes the stores read through it
+ * (`KeySchema.trackedPrefixes`); in `default` mode Redis tracks each key read.
+ *
+ * @example
+ * const redis = new RedisClient({ url, keyPrefix: 'optix:', clientSideCache: clientSideCacheFor('optix:') });
+ */
+export function clientSideCacheFor(
+  keyPrefix: string,
+  mode: 'broadcast' | 'default' = 'broadcast',
+): ClientSideCacheOptions {
+  return mode === 'default' ? {} : { broadcastPrefixes: createKeySchema(keyPrefix).trackedPrefixes };
+}
+
+/**
+ * A tracked connection in broadcasting mode is pushed only writes under its prefixes: a key the
+ * stores read through it outside them would be cached and never invalidated (a revoked token
+ * accepted until the entry's `ttlMs`). Refused here, once, rather than trusted.
+ */
+function assertTrackedKeysCovered(client: RedisClient, tracked: readonly string[]): void {
+  const broadcast = client.tracking?.broadcastPrefixes ?? [];
+  if (broadcast.length === 0) return;
+  for (const prefix of tracked) {
+    if (!broadcast.some((b) => prefix.startsWith(b))) {
+      throw new ConfigError(
+        'clientSideCache.broadcastPrefixes',
+        `do not cover '${prefix}', read through the tracked connection (pass the key schema's trackedPrefixes)`,
+      );
+    }
+  }
+}
+
+/**
  * Builds every store over one connected `RedisClient`, each behind its checked facade
  * (`core/checked/`): the classes below only store. The stores hold no state of their own, so
  * any number of processes may share the same Redis and key prefix.
  *
  * @throws ConfigError (ERR_CONFIG) when `keyPrefix` has characters other than letters, digits and
  *   `._:-`, `securityEventTtlSeconds` is not a finite number > 0, or `maxEventsPerUser` is not an
- *   integer ≥ 1.
+ *   integer ≥ 1, or the client's cache tracks in broadcasting mode with prefixes that do not cover
+ *   the key schema's `trackedPrefixes`.
  * @example
  * const redis = new RedisClient({ url: process.env.REDIS_URL! });
  * await redis.connect();
@@ -122,6 +157,7 @@ export async function loadIdCodec(
 export function createRedisStores(client: RedisClient, options: RedisStoresOptions = {}): GuideStores {
   const ids = options.ids ?? PLAIN_ID_CODEC;
   const keys = createKeySchema(options.keyPrefix ?? client.keyPrefix, ids);
+  assertTrackedKeysCovered(client, keys.trackedPrefixes);
   const { eventRetentionMs, maxEventsPerUser } = resolveEventRetention(options);
   const ctx: RedisStoreContext = {
     client,

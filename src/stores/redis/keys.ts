@@ -86,6 +86,13 @@ export interface KeySchema {
   activity(minuteMs: number, field: string): string;
   /** STRING, no TTL: the deployment's id-tag secret (base64url), created once with SET NX. */
   idTagSecret(): string;
+  /**
+   * The prefixes of every key kind the stores read through the client-side cache's tracked
+   * connection (blacklist entries, families, watermarks, user indexes, session records): what a
+   * connection tracking in broadcasting mode must cover (`clientSideCache.broadcastPrefixes`). No
+   * other kind is under them, so writes to events, device indexes, rate limits… are not pushed.
+   */
+  readonly trackedPrefixes: readonly string[];
   /** SCAN patterns used by maintenance (bounded SCAN only). */
   patterns: {
     session: string;
@@ -185,6 +192,13 @@ export function createKeySchema(prefix = '', ids: IdCodec = PLAIN_ID_CODEC): Key
       if (!/^[a-z_]{1,32}$/.test(field)) throw new InvalidIdError('activity field', 'malformed');
       return `${p}activity:{${minuteMs}}:${field}`;
     },
+    trackedPrefixes: Object.freeze([
+      `${p}token:blacklist:`,
+      `${p}token:family:`,
+      `${p}user:revoked_before:`,
+      `${p}user:sessions:`,
+      `${p}session:`,
+    ]),
     patterns: {
       session: `${p}session:*`,
       blacklist: `${p}token:blacklist:*`,

@@ -58,11 +58,15 @@ export async function revocationReadBatch(
   run: ScriptRunner,
   inputs: readonly RevocationBatchInput[],
 ): Promise<RevocationBatchReply> {
+  // The string keys of every check first (the script reads them with one MGET), then the rest.
   const keys: string[] = [];
   const args: string[] = [];
   for (const input of inputs) {
-    for (const key of input.keys) keys.push(key);
+    keys.push(input.keys[0]!, input.keys[1]!);
     args.push(input.readsFamily ? '1' : '0', input.sessionId ?? '');
+  }
+  for (const input of inputs) {
+    for (let at = 2; at < input.keys.length; at++) keys.push(input.keys[at]!);
   }
   const reply = replyArray(await run(SCRIPTS.revocation_read_batch, keys, args), 'revocation_read_batch');
   if (reply.length !== inputs.length * PER_CHECK) throw unexpectedReply('revocation_read_batch', reply);
