@@ -15,7 +15,7 @@ export interface RatioSpec {
   label: string;
   numerator: string;
   denominator: string;
-  /** A target from issue 6; `informational` targets are shown but do not decide pass/fail. */
+  /** A target (issue 6 or 17); `informational` targets are shown but do not decide pass/fail. */
   target?: { min: number; informational?: boolean; note?: string };
 }
 
