@@ -14,7 +14,7 @@
  */
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { startRedis } from './support/redis.js';
+import { startBenchRedis } from './support/redis.js';
 import {
   type Condition,
   type PropagationSettings,
@@ -80,13 +80,7 @@ function parseArgs(argv: readonly string[]) {
 async function main(): Promise<void> {
   const { settings, conditions, outDir } = parseArgs(process.argv.slice(2));
   const log = (line: string) => console.log(line);
-  const redis = await startRedis();
-  const stopOnSignal = () => {
-    void redis.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
-  log(`redis-server ${redis.version} on port ${redis.port} (pid ${redis.pid}); node ${process.version}`);
+  const redis = await startBenchRedis(log);
   log(`settings: ${JSON.stringify({ ...settings, conditions })}`);
   const loadAverageAtStart = os.loadavg();
   try {

@@ -16,7 +16,7 @@ import { scenario as revokeAll } from './scenarios/revoke-all.js';
 import { scenario as validateSession } from './scenarios/validate-session.js';
 import { scenario as verifyFirstSight } from './scenarios/verify-first-sight.js';
 import { scenario as verifyWarm } from './scenarios/verify-warm.js';
-import { startRedis } from './support/redis.js';
+import { startBenchRedis } from './support/redis.js';
 import { printReport, writeReport } from './support/report.js';
 import type { Scenario, Settings } from './support/scenario.js';
 
@@ -128,13 +128,7 @@ function parseArgs(argv: readonly string[]) {
 async function main(): Promise<void> {
   const { settings, selected, outDir } = parseArgs(process.argv.slice(2));
   const log = (line: string) => console.log(line);
-  const redis = await startRedis();
-  const stopOnSignal = () => {
-    void redis.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
-  log(`redis-server ${redis.version} on port ${redis.port} (pid ${redis.pid}); node ${process.version}`);
+  const redis = await startBenchRedis(log);
   log(`settings: ${JSON.stringify(settings)}`);
   const summary: string[] = [];
   const started = Date.now();

@@ -50,3 +50,18 @@ export async function startRedis(extraArgs: readonly string[] = []): Promise<Ben
     },
   };
 }
+
+/**
+ * What a bench entry point starts with: the throwaway server, stopped on SIGINT/SIGTERM (exit
+ * 130) so an interrupted run leaves no process behind, and its one header line logged.
+ */
+export async function startBenchRedis(log: (line: string) => void): Promise<BenchRedisServer> {
+  const redis = await startRedis();
+  const stopOnSignal = () => {
+    void redis.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  log(`redis-server ${redis.version} on port ${redis.port} (pid ${redis.pid}); node ${process.version}`);
+  return redis;
+}
