@@ -174,7 +174,9 @@ export function createRemoteVerifier(options: RemoteModeOptions): AuthVerifier {
     const arrival = performance.now();
     const cached = cache.get(token);
     let answer: CachedAnswer | null;
-    if (cached !== undefined && fresh(cached, arrival)) {
+    // An answer past its token's exp is never used, even if the cache's own clock (which lru-cache
+    // reads at most once per millisecond) still holds it: the service is asked, as on a miss.
+    if (cached !== undefined && fresh(cached, arrival) && cached.auth.expiresAt > Date.now()) {
       answer = cached;
     } else {
       try {
