@@ -77,6 +77,8 @@ describe('configuration documentation', () => {
       REDIS_RETRY_ON_TIMEOUT: (x) => x.redis?.retryOnTimeout,
       REDIS_CLIENT_CACHE: (x) => x.redis?.clientCache,
       REDIS_CLIENT_CACHE_MODE: (x) => x.redis?.clientCacheMode,
+      REDIS_FIRST_SIGHT: (x) => x.redis?.firstSight,
+      MAX_CLOCK_SKEW_MS: (x) => x.redis?.maxClockSkewMs,
       REDIS_KEY_PREFIX: (x) => x.redis?.keyPrefix,
       JWT_ALG: () => loadConfigWithKey().jwt.keys[0]?.alg,
       JWT_ISSUER: (x) => x.jwt.issuer,
@@ -169,6 +171,7 @@ describe('docs/data-model.md', () => {
       blacklist: keys.blacklist(SAMPLE),
       blacklistIndex: keys.blacklistIndex(),
       family: keys.family(scoped),
+      familyRevoked: keys.familyRevoked(scoped),
       revokedFamilies: keys.revokedFamilies(),
       userFamilies: keys.userFamilies(userId),
       session: keys.session(scoped),
@@ -203,13 +206,20 @@ describe('docs/data-model.md', () => {
     assert.equal(derived.userSecurityEventsOf, built.userSecurityEvents);
     assert.equal(derived.userFamiliesOf, built.userFamilies);
     assert.equal(derived.userSweptSessionsOf, built.userSweptSessions);
-    // The broadcast prefixes of the client-side cache name exactly the key kinds read through it.
-    assert.deepEqual(
-      keys.trackedPrefixes.map((prefix) =>
-        Object.keys(built).filter((name) => built[name]!.startsWith(prefix)),
-      ),
-      [['blacklist'], ['family'], ['userWatermark'], ['userSessions'], ['session']],
-    );
+    // The broadcast prefixes of the client-side cache name exactly the key kinds read through it,
+    // and the family revocation marks (heard, never read); the revocation-only ones, exactly the
+    // kinds written only to revoke.
+    const kinds = (prefixes: readonly string[]) =>
+      prefixes.map((prefix) => Object.keys(built).filter((name) => built[name]!.startsWith(prefix)));
+    assert.deepEqual(kinds(keys.trackedPrefixes), [
+      ['blacklist'],
+      ['family'],
+      ['familyRevoked'],
+      ['userWatermark'],
+      ['userSessions'],
+      ['session'],
+    ]);
+    assert.deepEqual(kinds(keys.revocationOnlyPrefixes), [['blacklist'], ['familyRevoked']]);
     for (const [name, key] of Object.entries(built)) {
       // The fixed part of the key name: up to its hash tag's `{`, or up to the sample id.
       const cut = [key.indexOf('{'), key.indexOf(SAMPLE)].filter((i) => i >= 0);

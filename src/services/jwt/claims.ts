@@ -77,6 +77,17 @@ export interface ClaimsOptions {
   readonly clock: Clock;
 }
 
+/** When a token is minted from a refresh family (see `RedisRevocationChecker`'s first sight). */
+export interface MintTimes {
+  /**
+   * The issue time to sign (ms), read before the family's store step: a family revoked after it
+   * could not have been revoked before the token's `iat_ms` (default: now).
+   */
+  readonly issuedAtMs?: number;
+  /** `exp` is cut to this (ms; the family's expiry): no token outlives its family. */
+  readonly notAfterMs?: number;
+}
+
 /** Minting and checking of access-token claims with one service's settings. */
 export interface Claims {
   mint(
@@ -85,6 +96,7 @@ export interface Claims {
     sessionId: string | undefined,
     familyId: string | undefined,
     userGeneration: number | null,
+    times?: MintTimes,
   ): { token: string; record: AccessTokenRecord };
   /** The time claims against now (also for a token taken from the verified cache). */
   checkTimes(raw: { exp?: unknown; nbf?: unknown; iat?: unknown }): void;
@@ -101,10 +113,12 @@ export function createClaims(options: ClaimsOptions): Claims {
     sessionId: string | undefined,
     familyId: string | undefined,
     userGeneration: number | null,
+    times: MintTimes = {},
   ): { token: string; record: AccessTokenRecord } {
-    const nowMs = clock.now();
+    const nowMs = times.issuedAtMs ?? clock.now();
     const iat = Math.floor(nowMs / 1000);
-    const exp = iat + accessTtl;
+    let exp = iat + accessTtl;
+    if (times.notAfterMs !== undefined) exp = Math.min(exp, Math.floor(times.notAfterMs / 1000));
     const jti = randomToken(16);
     const payload: AccessTokenPayload = {
       iss: issuer,

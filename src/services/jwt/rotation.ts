@@ -8,6 +8,7 @@ import {
   RefreshTokenReusedError,
   RefreshTokenRevokedError,
 } from '../../core/errors.js';
+import type { Clock } from '../../core/clock.js';
 import { assertUserId } from '../../core/ids.js';
 import type { Stores } from '../../core/ports.js';
 import type { Session } from '../../core/types.js';
@@ -37,8 +38,9 @@ export interface RefreshFlow {
 export function createRefreshFlow(options: {
   stores: Stores;
   claims: Claims;
-  accessTtl: number;
   refreshTtl: number;
+  /** The claims' clock (the issue time of a new family's first token is read before the family). */
+  clock: Clock;
   graceSeconds: number;
   /**
    * Records a use of the session; `false` when it is no longer live. `found`: the session as the
@@ -46,7 +48,10 @@ export function createRefreshFlow(options: {
    */
   recordUse(sessionId: string, endpoint: string | undefined, found?: Session | null): Promise<boolean>;
 }): RefreshFlow {
-  const { stores, accessTtl, refreshTtl, graceSeconds, recordUse } = options;
+  const { stores, refreshTtl, graceSeconds, recordUse, clock } = options;
+  /** Seconds the access token lives (`accessTtl`, or less when its family ends sooner). */
+  const expiresIn = (record: { issuedAt: number; expiresAt: number }): number =>
+    Math.max(0, Math.round((record.expiresAt - Math.floor(record.issuedAt / 1000) * 1000) / 1000));
   const { mint } = options.claims;
 
   async function issueTokenPair(input: CreateAccessTokenInput & { sessionId: string }): Promise<TokenPair> {
@@ -56,6 +61,8 @@ export function createRefreshFlow(options: {
     const claims = extraClaims(input);
     const familyId = stores.ids.newId(input.userId);
     const rt = newRefreshToken(familyId);
+    // Read before the family exists: nothing can revoke it before the token's `iat_ms`.
+    const issuedAtMs = clock.now();
     const family = await stores.refreshFamilies.create({
       familyId,
       userId: input.userId,
@@ -66,8 +73,11 @@ export function createRefreshFlow(options: {
     });
     // The token carries the generation the family was created under (read in the same atomic
     // step): both stand or fall together at the next revoke-all.
-    const { token, record } = mint(input.userId, claims, input.sessionId, familyId, family.userGeneration);
-    return { accessToken: token, refreshToken: formatRefreshToken(rt), expiresIn: accessTtl, record };
+    const { token, record } = mint(input.userId, claims, input.sessionId, familyId, family.userGeneration, {
+      issuedAtMs,
+      notAfterMs: family.expiresAt,
+    });
+    return { accessToken: token, refreshToken: formatRefreshToken(rt), expiresIn: expiresIn(record), record };
   }
 
   async function refreshTokens(
@@ -101,11 +111,15 @@ export function createRefreshFlow(options: {
     // The child is prepared before the atomic consume so the store can keep it, sealed under the
     // presented secret, for the grace window.
     const next = newRefreshToken(presented.familyId);
-    const minted = mint(family.userId, claims, family.sessionId, family.familyId, family.userGeneration);
+    // Minted before the consume below: a family revoked before it refuses the consume, so this
+    // token is handed out only when the family was not revoked before its `iat_ms`.
+    const minted = mint(family.userId, claims, family.sessionId, family.familyId, family.userGeneration, {
+      notAfterMs: family.expiresAt,
+    });
     const child: TokenPair = {
       accessToken: minted.token,
       refreshToken: formatRefreshToken(next),
-      expiresIn: accessTtl,
+      expiresIn: expiresIn(minted.record),
       record: minted.record,
     };
     const childBlob = sealChild(presented.secret, presented.familyId, JSON.stringify(child));

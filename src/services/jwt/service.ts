@@ -113,8 +113,8 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   const { issueTokenPair, refreshTokens } = createRefreshFlow({
     stores,
     claims: claimsOf,
-    accessTtl,
     refreshTtl,
+    clock,
     graceSeconds,
     recordUse,
   });

@@ -23,6 +23,13 @@ export interface KeySchema {
    * deleted once its session has ended (`family_drop.lua`). Tag: the user's.
    */
   family(familyId: string): string;
+  /**
+   * The family's revocation mark: written and deleted at once by the script that sets the family's
+   * `revoked` flag, and never otherwise, so it holds nothing. What counts is the write, pushed to
+   * every broadcasting listener (`RevocationWatch`): no write heard under this prefix since a token
+   * was minted proves its family was not revoked since, without a read. Tag: the user's.
+   */
+  familyRevoked(familyId: string): string;
   /** ZSET familyId → expiry ms of revoked families (the guide's SET, scored for pruning). */
   revokedFamilies(): string;
   /**
@@ -93,6 +100,12 @@ export interface KeySchema {
    * other kind is under them, so writes to events, device indexes, rate limits… are not pushed.
    */
   readonly trackedPrefixes: readonly string[];
+  /**
+   * The tracked prefixes whose keys are written only when something is revoked (blacklist entries,
+   * family revocation marks): a listener that heard no write to such a key since a token was minted
+   * knows it was not revoked that way (`RevocationWatch`).
+   */
+  readonly revocationOnlyPrefixes: readonly string[];
   /** SCAN patterns used by maintenance (bounded SCAN only). */
   patterns: {
     session: string;
@@ -130,6 +143,7 @@ export function createKeySchema(prefix = '', ids: IdCodec = PLAIN_ID_CODEC): Key
     },
     blacklistIndex: () => `${p}token:blacklist_index`,
     family: (familyId) => `${p}token:family:${tagged('familyId', familyId)}`,
+    familyRevoked: (familyId) => `${p}token:family_revoked:${tagged('familyId', familyId)}`,
     revokedFamilies: () => `${p}token:revoked_families`,
     userFamilies(userId) {
       assertUserId(userId);
@@ -195,10 +209,12 @@ export function createKeySchema(prefix = '', ids: IdCodec = PLAIN_ID_CODEC): Key
     trackedPrefixes: Object.freeze([
       `${p}token:blacklist:`,
       `${p}token:family:`,
+      `${p}token:family_revoked:`,
       `${p}user:revoked_before:`,
       `${p}user:sessions:`,
       `${p}session:`,
     ]),
+    revocationOnlyPrefixes: Object.freeze([`${p}token:blacklist:`, `${p}token:family_revoked:`]),
     patterns: {
       session: `${p}session:*`,
       blacklist: `${p}token:blacklist:*`,

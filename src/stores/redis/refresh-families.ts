@@ -235,6 +235,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     const reply = await familyRotate(client.runScript.bind(client), {
       familyKey,
       ...sessionKeys,
+      markKey: keys.familyRevoked(input.familyId),
       now,
       userId: owner.userId,
       sessionId: owner.sessionId,
@@ -295,6 +296,7 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
     const now = clock.now();
     const view = await familyRevokeToken(client.runScript.bind(client), {
       familyKey: key,
+      markKey: keys.familyRevoked(input.familyId),
       now,
       presentedHash: input.presentedHash,
       reason: input.reason,

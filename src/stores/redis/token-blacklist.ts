@@ -163,6 +163,7 @@ export async function revokeFamily(
   const now = clock.now();
   const expiresAt = await familyRevoke(client.runScript.bind(client), {
     familyKey: key,
+    markKey: keys.familyRevoked(familyId),
     now,
     ttlMs: px,
     reason,

@@ -5,6 +5,7 @@
 
   Input:
     KEYS[1] family  HASH
+    KEYS[2] the family's revocation mark (keys.ts `familyRevoked`): written and deleted, same slot
 
     ARGV[1] now (ms)
     ARGV[2] TTL (ms, > 0): the family stays revoked at least this long
@@ -28,4 +29,7 @@ end
 local expiry = string.format('%.0f', expiresAt)
 redis.call('HSET', family, 'revoked', '1', 'reason', ARGV[3], 'expiresAt', expiry)
 redis.call('PEXPIRE', family, math.ceil(expiresAt - now))
+-- The revocation mark: written and deleted at once (broadcasting listeners hear it; nothing stays).
+redis.call('SET', KEYS[2], '1')
+redis.call('DEL', KEYS[2])
 return expiry

@@ -7,6 +7,8 @@ export async function familyRevoke(
   run: ScriptRunner,
   input: {
     readonly familyKey: string;
+    /** The family's revocation mark (`keys.familyRevoked`). */
+    readonly markKey: string;
     readonly now: number;
     /** The family stays revoked at least this long (ms, > 0); its life is never shortened. */
     readonly ttlMs: number;
@@ -16,7 +18,7 @@ export async function familyRevoke(
   return replyNumber(
     await run(
       SCRIPTS.family_revoke,
-      [input.familyKey],
+      [input.familyKey, input.markKey],
       [String(input.now), String(input.ttlMs), input.reason],
     ),
     'family_revoke',

@@ -4,6 +4,7 @@
 
   Input:
     KEYS[1] family  HASH (see family_rotate.lua)
+    KEYS[2] the family's revocation mark (keys.ts `familyRevoked`): written and deleted, same slot
 
     ARGV[1] now (ms)
     ARGV[2] presented token hash
@@ -34,6 +35,9 @@ if not known then
 end
 if f[2] ~= '1' then
   redis.call('HSET', family, 'revoked', '1', 'reason', ARGV[3])
+  -- The revocation mark: written and deleted at once (broadcasting listeners hear it; nothing stays).
+  redis.call('SET', KEYS[2], '1')
+  redis.call('DEL', KEYS[2])
 end
 return redis.call('HMGET', family, 'userId', 'sessionId', 'gen', 'createdAt', 'expiresAt', 'revoked', 'reason',
   'claims', 'ugen')

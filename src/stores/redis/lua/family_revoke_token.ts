@@ -11,6 +11,8 @@ export async function familyRevokeToken(
   run: ScriptRunner,
   input: {
     readonly familyKey: string;
+    /** The family's revocation mark (`keys.familyRevoked`). */
+    readonly markKey: string;
     readonly now: number;
     readonly presentedHash: string;
     /** Recorded unless the family is already revoked (the first reason is kept). */
@@ -19,7 +21,7 @@ export async function familyRevokeToken(
 ): Promise<Array<string | null> | null> {
   const reply = await run(
     SCRIPTS.family_revoke_token,
-    [input.familyKey],
+    [input.familyKey, input.markKey],
     [String(input.now), input.presentedHash, input.reason],
   );
   if (reply === null || reply === undefined) return null;

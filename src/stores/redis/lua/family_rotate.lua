@@ -11,6 +11,7 @@
     KEYS[2] session record      STRING (compact record, see records.ts) of the family's session
     KEYS[3] user index          ZSET sessionId -> expiry (ms)
     KEYS[4] user watermark      STRING JSON {beforeMs, expiresAt, gen}
+    KEYS[5] revocation mark     (keys.ts `familyRevoked`): written and deleted when reuse revokes
 
     ARGV[1] now (ms)
     ARGV[2] the family's session id, as the caller read it
@@ -138,6 +139,9 @@ end
 
 -- Reuse: revoke the family and end its session (if still there) in this same step.
 redis.call('HSET', family, 'revoked', '1', 'reason', ARGV[7])
+-- The revocation mark: written and deleted at once (broadcasting listeners hear it; nothing stays).
+redis.call('SET', KEYS[5], '1')
+redis.call('DEL', KEYS[5])
 redis.call('DEL', record)
 redis.call('ZREM', userIdx, sid)
 return { 'reused', view(), json }

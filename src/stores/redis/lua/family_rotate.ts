@@ -8,6 +8,8 @@ export interface FamilyRotateInput {
   readonly recordKey: string;
   readonly userIndexKey: string;
   readonly watermarkKey: string;
+  /** The family's revocation mark (`keys.familyRevoked`), written when reuse revokes the family. */
+  readonly markKey: string;
   readonly now: number;
   /** The family's owner as the caller read it; another owner gets 'stale'. */
   readonly userId: string;
@@ -27,7 +29,7 @@ export async function familyRotate(run: ScriptRunner, input: FamilyRotateInput):
   const reply = replyArray(
     await run(
       SCRIPTS.family_rotate,
-      [input.familyKey, input.recordKey, input.userIndexKey, input.watermarkKey],
+      [input.familyKey, input.recordKey, input.userIndexKey, input.watermarkKey, input.markKey],
       [
         String(input.now),
         input.sessionId,
