@@ -213,6 +213,8 @@ export async function createOptix(config: OptixConfig, deps: OptixDeps = {}): Pr
       keyPrefix: r.keyPrefix,
       ids,
       maxEventsPerUser: config.sessions.maxSecurityEventsPerUser,
+      firstSight: r.firstSight,
+      maxClockSkewMs: r.maxClockSkewMs,
       ...(guard !== null ? { admission: guard } : {}),
       ...(deps.clock ? { clock: deps.clock } : {}),
     });

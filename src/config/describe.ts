@@ -21,6 +21,8 @@ export function describeConfig(config: OptixConfig): Record<string, unknown> {
             retryOnTimeout: config.redis.retryOnTimeout,
             clientCache: config.redis.clientCache,
             clientCacheMode: config.redis.clientCacheMode,
+            firstSight: config.redis.firstSight,
+            maxClockSkewMs: config.redis.maxClockSkewMs,
             replicaAcks: config.redis.replicaAcks ?? 'by topology',
             keyPrefix: config.redis.keyPrefix,
             shedAbovePercent: config.redis.shedAbovePercent,

@@ -29,6 +29,8 @@ export function redisConfig(
     ['broadcast', 'default'] as const,
     'broadcast',
   );
+  const firstSight = oneOf(env, p, 'REDIS_FIRST_SIGHT', ['watch', 'read'] as const, 'watch');
+  const maxClockSkewMs = int(env, p, 'MAX_CLOCK_SKEW_MS', 5000, 0, 60_000);
   const shedAbovePercent = int(env, p, 'REDIS_SHED_ABOVE_PERCENT', 90, 0, 99);
   const memorySampleIntervalMs = int(env, p, 'REDIS_MEMORY_SAMPLE_INTERVAL_MS', 1000, 10, 60_000);
   // Unset: the client's default by topology (1 on Sentinel and Cluster, 0 on a standalone server).
@@ -93,6 +95,8 @@ export function redisConfig(
     retryOnTimeout,
     clientCache,
     clientCacheMode,
+    firstSight,
+    maxClockSkewMs,
     replicaAcks,
     keyPrefix,
     shedAbovePercent,

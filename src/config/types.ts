@@ -26,6 +26,14 @@ export interface RedisConfig {
    * instance); `default` tracks the keys each instance read.
    */
   readonly clientCacheMode: 'broadcast' | 'default';
+  /**
+   * `REDIS_FIRST_SIGHT`: `watch` answers a token's first verification without a read when this
+   * instance has heard every revocation write since the token was minted (broadcast mode,
+   * standalone Redis) and knows its user and session; `read` always reads.
+   */
+  readonly firstSight: 'watch' | 'read';
+  /** `MAX_CLOCK_SKEW_MS`: how far ahead another instance's clock may run (first sight by watch). */
+  readonly maxClockSkewMs: number;
   /** `REDIS_REPLICA_ACKS`; `undefined`: the client's default by topology. */
   readonly replicaAcks: number | undefined;
   readonly keyPrefix: string;

@@ -116,6 +116,18 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
       'How Redis tracks the cached reads: `broadcast` (`CLIENT TRACKING … BCAST` over the key prefixes of revocation and session reads) costs Redis no work per read and lets a first-sight verification batch 16 checks per call, but pushes every write under those prefixes (logins, session activity, revokes) to every instance; `default` pushes each instance only the keys it read, at ~2× the Redis time per first-sight check.',
   },
   {
+    name: 'REDIS_FIRST_SIGHT',
+    default: 'watch',
+    description:
+      "A token's first verification, in `broadcast` mode on a standalone server (with TLS or not): `watch` answers it in process, without a read, when the token was minted after this instance began listening, no write to its blacklist entry or its family's revocation mark has been pushed here since, and its user's revoke-all record and its session were read before (each dropped by any write to it); otherwise, and with `read`, it reads Redis. Set `read` while any instance sharing the Redis runs a version from before this variable (they revoke families without the mark).",
+  },
+  {
+    name: 'MAX_CLOCK_SKEW_MS',
+    default: '5000',
+    description:
+      "How far another instance's clock may run ahead of this one's (0–60000 ms). With `REDIS_FIRST_SIGHT=watch`, a token counts as minted after this instance began listening only when its `iat_ms` is at least this much later; a larger real skew could let a token revoked before this instance started pass its first check here.",
+  },
+  {
     name: 'REDIS_REPLICA_ACKS',
     default: '(1 on Sentinel and Cluster, 0 standalone)',
     description:

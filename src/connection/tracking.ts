@@ -47,6 +47,8 @@ import type { LuaScript } from './commands.js';
  */
 export class InvalidationHub {
   readonly #onClear = new Set<() => void>();
+  readonly #watches: RevocationWatch[] = [];
+  #losses = 0;
   #seq = 0;
   #floor = 0;
   /** The highest number the old generation holds (what the floor becomes when it is dropped). */
@@ -69,6 +71,33 @@ export class InvalidationHub {
     return () => this.#onClear.delete(listener);
   }
 
+  /** Feeds `watch` every invalidation from now on (see `RevocationWatch`). */
+  addWatch(watch: RevocationWatch): void {
+    this.#watches.push(watch);
+  }
+
+  /** Every watch fed by this hub. */
+  get watches(): readonly RevocationWatch[] {
+    return this.#watches;
+  }
+
+  /** How many times the stream of pushes may have broken (`lost`): a proof of listening names one. */
+  get losses(): number {
+    return this.#losses;
+  }
+
+  /**
+   * The stream of pushes may have a gap: the socket failed or closed (node-redis's `onError`,
+   * `onClose`; a new connection has not heard what came before it), or Redis dropped every key
+   * (`FLUSHALL`). Every watch forgets what it heard and waits for a new proof of listening. (A
+   * lapsed lease alone is no gap: while the socket lives, pushes arrive in order before any later
+   * reply; the watches are then only unusable until the lease is renewed.)
+   */
+  lost(): void {
+    this.#losses++;
+    for (const watch of this.#watches) watch.reset();
+  }
+
   /** Records that `key` was invalidated, or everything (`null`). */
   emit(key: string | null): void {
     const seq = ++this.#seq;
@@ -79,6 +108,7 @@ export class InvalidationHub {
       for (const listener of this.#onClear) listener();
       return;
     }
+    for (const watch of this.#watches) watch.note(key);
     if (this.#record.set(key, seq)) {
       // The old generation was dropped: what it knew is now only "at most `#oldTop`", and the
       // generation that just became old holds numbers below this one.
@@ -101,6 +131,72 @@ export class InvalidationHub {
       if (seq !== undefined && seq > since) return false;
     }
     return true;
+  }
+}
+
+/**
+ * What a connection tracking in broadcasting mode has heard of the keys that are written only when
+ * something is revoked (`KeySchema.revocationOnlyPrefixes`: blacklist entries, family revocation
+ * marks). Redis pushes every write under a broadcast prefix to every listening connection, so from
+ * the moment tracking is known to be on (`since`) every such write reaches this process (this
+ * process's own writes too, through `invalidateLocal`). A key written after `since` and not heard
+ * is still in flight, as for any cached answer (the lease bounds a silent connection). Hence, for a
+ * key that cannot have been written before a moment T (a token's blacklist entry or its family's
+ * mark, never written before the token was minted: the JWT service's ordering), "not heard, and
+ * T ≥ since" means "not written": the token was not revoked that way, without a read.
+ *
+ * `since` is unknown (+∞) until the tracked connection answers a `PING` sent after the stream of
+ * pushes last broke (a socket error or close, `FLUSHALL`: `InvalidationHub.lost`); it is then the
+ * time of that answer (tracking is part of the connection's handshake, so it was on before the
+ * `PING` was read). A lapsed lease is no break (the fast path waits for its renewal). The keys heard are bounded in two generations (`Generations`); when a
+ * rotation forgets some, `since` moves to now (what was forgotten was heard before now).
+ * Written here rather than taken from a library: node-redis's cache keeps only keys it read.
+ */
+export class RevocationWatch {
+  readonly #prefixes: readonly string[];
+  readonly #heard: Generations<string, true>;
+  readonly #now: () => number;
+  #since = Number.POSITIVE_INFINITY;
+
+  /** `now`: the clock tokens are minted on (ms), e.g. the stores' `clock.now`. */
+  constructor(prefixes: readonly string[], now: () => number, generationSize = 50_000) {
+    this.#prefixes = prefixes;
+    this.#now = now;
+    this.#heard = new Generations(generationSize);
+  }
+
+  /** From when every write under the prefixes has been heard (ms), or +∞ while unknown. */
+  get since(): number {
+    return this.#since;
+  }
+
+  /** An invalidation of `key` (from the hub). */
+  note(key: string): void {
+    for (const prefix of this.#prefixes) {
+      if (key.startsWith(prefix)) {
+        if (this.#heard.set(key, true)) this.#since = Math.max(this.#since, this.#now());
+        return;
+      }
+    }
+  }
+
+  /** The stream of pushes broke (`InvalidationHub.lost`): nothing is known until it is proven again. */
+  reset(): void {
+    this.#since = Number.POSITIVE_INFINITY;
+    this.#heard.clear();
+  }
+
+  /** The tracked connection answered a `PING` sent after the last break of its stream. */
+  listening(): void {
+    if (this.#since === Number.POSITIVE_INFINITY) this.#since = this.#now();
+  }
+
+  /**
+   * True when no write to `key` can have happened since `fromMs` unheard: listening since then
+   * (`fromMs ≥ since`) and nothing heard for the key. The caller must also hold the lease.
+   */
+  unwrittenSince(key: string, fromMs: number): boolean {
+    return fromMs >= this.#since && !this.#heard.has(key);
   }
 }
 
@@ -140,8 +236,19 @@ function reportingTo<Base extends CacheConstructor>(Base: Base) {
     }
 
     override invalidate(key: RedisArgument | null): void {
+      if (key === null) this.hub?.lost();
       super.invalidate(key);
       this.hub?.emit(key === null ? null : String(key));
+    }
+
+    override onError(): void {
+      this.hub?.lost();
+      super.onError();
+    }
+
+    override onClose(): void {
+      this.hub?.lost();
+      super.onClose();
     }
 
     override clear(resetStats?: boolean): void {
@@ -326,6 +433,12 @@ export interface RedisTracking {
   invalidateLocal(keys: readonly string[]): void;
   /** A new derived cache fed by this connection's invalidations. */
   derivedCache<V>(maxEntries?: number): DerivedCache<V>;
+  /**
+   * A watch of the keys under `prefixes` fed by this connection's invalidations (broadcasting
+   * mode only: in default mode Redis pushes only keys this connection read, and `null` is
+   * returned). `now`: the clock the watched keys' tokens are minted on.
+   */
+  watch(prefixes: readonly string[], now: () => number): RevocationWatch | null;
   /** Longest life of a cached entry, in ms. */
   readonly ttlMs: number;
   /**
@@ -365,6 +478,8 @@ export class TrackingController implements RedisTracking {
   #confirmedAt = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
   #inFlight = false;
+  /** `InvalidationHub.losses` when a PING last proved listening. */
+  #lossesAtLastProof = -1;
 
   constructor(options: {
     commands: TrackedReads;
@@ -433,6 +548,18 @@ export class TrackingController implements RedisTracking {
     return new DerivedCache<V>(this.#hub, maxEntries, this.lookups);
   }
 
+  watch(prefixes: readonly string[], now: () => number): RevocationWatch | null {
+    if (this.broadcastPrefixes.length === 0) return null;
+    for (const prefix of prefixes) {
+      if (!this.broadcastPrefixes.some((tracked) => prefix.startsWith(tracked))) return null;
+    }
+    const watch = new RevocationWatch(prefixes, now);
+    this.#hub.addWatch(watch);
+    // Listening already proven (a PING answered since the last reset): the watch starts now.
+    if (this.isFresh() && this.#hub.losses === this.#lossesAtLastProof) watch.listening();
+    return watch;
+  }
+
   /** Starts the lease: one `PING` now (awaited), then one every quarter of the lease. */
   async start(): Promise<void> {
     await this.#renew();
@@ -452,6 +579,7 @@ export class TrackingController implements RedisTracking {
     if (this.#inFlight) return;
     this.#inFlight = true;
     const sentAt = performance.now();
+    const losses = this.#hub.losses;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -461,6 +589,12 @@ export class TrackingController implements RedisTracking {
         }),
       ]);
       if (sentAt > this.#confirmedAt) this.#confirmedAt = sentAt;
+      // Sent after the stream last broke and answered: the connection that answered was tracking
+      // (its handshake turned it on) before it read the PING, so the watches hear from now on.
+      if (losses === this.#hub.losses) {
+        this.#lossesAtLastProof = losses;
+        for (const watch of this.#hub.watches) watch.listening();
+      }
     } catch {
       // No proof of liveness: the lease runs out by itself and the next renewal drops the cache.
     } finally {

@@ -249,6 +249,8 @@ describe('loadConfig', () => {
       REDIS_RETRY_ON_TIMEOUT: 'false',
       REDIS_CLIENT_CACHE: 'false',
       REDIS_CLIENT_CACHE_MODE: 'default',
+      REDIS_FIRST_SIGHT: 'read',
+      MAX_CLOCK_SKEW_MS: '2000',
       REDIS_REPLICA_ACKS: '0',
       REDIS_KEY_PREFIX: 'prod:',
       REDIS_SHED_ABOVE_PERCENT: '80',
@@ -267,6 +269,8 @@ describe('loadConfig', () => {
         retryOnTimeout: false,
         clientCache: false,
         clientCacheMode: 'default',
+        firstSight: 'read',
+        maxClockSkewMs: 2000,
         replicaAcks: 0,
         keyPrefix: 'prod:',
         shedAbovePercent: 80,
@@ -275,6 +279,11 @@ describe('loadConfig', () => {
       },
     );
     assert.match(String(c.redis?.tls?.ca), /BEGIN CERTIFICATE/);
+    const defaults = loadConfig({ REDIS_URL: 'redis://h:6379' }).redis;
+    assert.equal(defaults?.firstSight, 'watch');
+    assert.equal(defaults?.maxClockSkewMs, 5000);
+    assert.throws(() => loadConfig({ REDIS_URL: 'redis://h:6379', REDIS_FIRST_SIGHT: 'peek' }), /REDIS_FIRST_SIGHT/);
+    assert.throws(() => loadConfig({ REDIS_URL: 'redis://h:6379', MAX_CLOCK_SKEW_MS: '60001' }), /MAX_CLOCK_SKEW_MS/);
     // Unset: left to the client, which picks by topology (1 on Sentinel and Cluster).
     assert.equal(loadConfig({ REDIS_URL: 'redis://h:6379' }).redis?.replicaAcks, undefined);
   });

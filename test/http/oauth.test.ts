@@ -128,6 +128,56 @@ describe('OAuth clients (oauth4webapi) on two instances sharing Redis', async ()
   });
 });
 
+describe('a gateway introspecting at B every token minted by refreshes at A (first sight by watch)', async () => {
+  const url = await getTestRedisUrl();
+  // One machine, one clock: no skew allowance, so tokens minted right after start are answered
+  // from what B has heard (REDIS_FIRST_SIGHT=watch, the default) instead of a read.
+  const env = {
+    ...OAUTH_ENV,
+    REDIS_URL: url,
+    REDIS_KEY_PREFIX: uniquePrefix(),
+    REFRESH_GRACE_SECONDS: '0',
+    MAX_CLOCK_SKEW_MS: '0',
+  };
+  const a = await createHarness(env);
+  const b = await createHarness(env);
+  test('each new token is active at its first introspection; one revoked at A before B ever saw it is not', async () => {
+    const asA = await discover(await listen(a));
+    const asB = await discover(await listen(b));
+    for (let user = 0; user < 3; user++) {
+      const login = await a.login(uniqueUser('gw'), { permissions: ['trade', 'read'] });
+      assert.equal((await introspect(asB, login.accessToken)).active, true);
+      let refreshToken = login.refreshToken;
+      for (let i = 0; i < 5; i++) {
+        const pair = await refresh(asA, refreshToken);
+        refreshToken = String(pair.refresh_token);
+        const seen = await introspect(asB, pair.access_token);
+        assert.equal(seen.active, true, `refresh ${i}`);
+        assert.equal(seen.scope, 'trade read');
+      }
+      // Revoked at A before B's first look, each way a gateway or app revokes.
+      const access = await refresh(asA, refreshToken);
+      await revoke(asA, access.access_token);
+      assert.deepEqual(await introspect(asB, access.access_token), { active: false }, 'access token revoked');
+      const family = await refresh(asA, String(access.refresh_token));
+      await revoke(asA, String(family.refresh_token));
+      assert.deepEqual(await introspect(asB, family.access_token), { active: false }, 'family revoked');
+    }
+    // Revoke-all at A: a token B never saw, minted before it, is inactive at B.
+    const userId = uniqueUser('gw');
+    const login = await a.login(userId);
+    assert.equal((await introspect(asB, login.accessToken)).active, true);
+    const unseen = await refresh(asA, login.refreshToken);
+    const res = await a.inject({
+      method: 'DELETE',
+      url: `/v1/admin/users/${encodeURIComponent(userId)}/sessions`,
+      headers: { authorization: `Bearer ${SERVICE_KEY}` },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(await introspect(asB, unseen.access_token), { active: false }, 'revoke-all');
+  });
+});
+
 describe('authorization-server metadata', async () => {
   const h = await createHarness({ ...OAUTH_ENV, OAUTH_ISSUER_URL: 'https://sessions.example/' });
   test('lists the endpoints under OAUTH_ISSUER_URL, without a trailing slash', async () => {

@@ -477,7 +477,14 @@ for (const mode of ['default', 'broadcast'] as const) {
         reads++;
         return realRun.apply(this, args);
       };
-      const query = { jti: 'cache-exp-1', userId, issuedAtMs: clock.now(), expiresAtMs: clock.now() + 5000 };
+      // Minted before this instance began listening (the clock has moved on since): a first sight
+      // the broadcast watch cannot answer, so the first check reads.
+      const query = {
+        jti: 'cache-exp-1',
+        userId,
+        issuedAtMs: clock.now() - 3_600_000,
+        expiresAtMs: clock.now() + 5000,
+      };
       assert.equal(await checker.check(query), null);
       assert.equal(reads, 1);
       assert.equal(await checker.check(query), null);

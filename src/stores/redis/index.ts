@@ -69,6 +69,22 @@ export interface RedisStoresOptions {
    * and device trusts reject with `StoreBusyError`, refused events are dropped. Default: none.
    */
   admission?: WriteAdmission;
+  /**
+   * A token's first verification when the client's cache tracks in broadcasting mode on standalone
+   * Redis (`RedisClient.tracking`, `clientSideCacheFor`). `watch` (default): a token minted after
+   * this process began listening, whose user's revoke-all generation and session are already known
+   * here, is answered without a read — no write to its blacklist entry or its family's revocation
+   * mark was heard, and every such write is pushed here (`RevocationWatch`). `read`: every first
+   * sight reads Redis. Use `read` while any process sharing the Redis runs a version that revokes
+   * families without writing their mark (before this option existed).
+   */
+  firstSight?: 'watch' | 'read';
+  /**
+   * The most the clocks of the processes minting tokens may run ahead of this one's, in ms
+   * (default 5000, at most 60000): a token counts as minted after listening began only when its
+   * `iat_ms` is at least this much later.
+   */
+  maxClockSkewMs?: number;
 }
 
 /**
@@ -139,6 +155,16 @@ function assertTrackedKeysCovered(client: RedisClient, tracked: readonly string[
   }
 }
 
+function resolveFirstSight(options: RedisStoresOptions): { watch: boolean; skewMs: number } {
+  const mode = options.firstSight ?? 'watch';
+  if (mode !== 'watch' && mode !== 'read') throw new ConfigError('firstSight', "must be 'watch' or 'read'");
+  const skewMs = options.maxClockSkewMs ?? 5000;
+  if (!Number.isSafeInteger(skewMs) || skewMs < 0 || skewMs > 60_000) {
+    throw new ConfigError('maxClockSkewMs', 'must be an integer from 0 to 60000');
+  }
+  return { watch: mode === 'watch', skewMs };
+}
+
 /**
  * Builds every store over one connected `RedisClient`, each behind its checked facade
  * (`core/checked/`): the classes below only store. The stores hold no state of their own, so
@@ -146,7 +172,7 @@ function assertTrackedKeysCovered(client: RedisClient, tracked: readonly string[
  *
  * @throws ConfigError (ERR_CONFIG) when `keyPrefix` has characters other than letters, digits and
  *   `._:-`, `securityEventTtlSeconds` is not a finite number > 0, or `maxEventsPerUser` is not an
- *   integer ≥ 1, or the client's cache tracks in broadcasting mode with prefixes that do not cover
+ *   integer ≥ 1, `firstSight` or `maxClockSkewMs` is out of range, or the client's cache tracks in broadcasting mode with prefixes that do not cover
  *   the key schema's `trackedPrefixes`.
  * @example
  * const redis = new RedisClient({ url: process.env.REDIS_URL! });
@@ -176,7 +202,7 @@ export function createRedisStores(client: RedisClient, options: RedisStoresOptio
       trustedDevices: new RedisTrustedDevices(ctx),
       securityEvents: new RedisSecurityEvents(ctx),
       refreshFamilies: new RedisRefreshFamilies(ctx),
-      revocation: new RedisRevocationChecker(ctx),
+      revocation: new RedisRevocationChecker(ctx, resolveFirstSight(options)),
       maintenance: new RedisStoreMaintenance(ctx),
       rateLimits: new RedisRateLimits(ctx),
       handoffs: new RedisHandoffs(ctx),

@@ -1,7 +1,7 @@
 import type { RevocationReason } from '../../core/errors.js';
 import type { RevocationChecker, RevocationQuery } from '../../core/ports.js';
 import { Generations } from '../../core/generations.js';
-import type { DerivedCache, DerivedId } from '../../connection/tracking.js';
+import type { DerivedCache, DerivedId, RevocationWatch } from '../../connection/tracking.js';
 import type { RedisStoreContext } from './context.js';
 import type { ScriptRunner } from './lua/index.js';
 import { revocationRead } from './lua/revocation_read.js';
@@ -109,6 +109,14 @@ interface Pending extends RevocationBatchInput {
 export class RedisRevocationChecker implements RevocationChecker {
   readonly #ctx: RedisStoreContext;
   readonly #verdicts: DerivedCache<true> | null;
+  /** Broadcast listening for first sights without a read (see `#fromWatch`), or `null`. */
+  readonly #watch: RevocationWatch | null;
+  readonly #skewMs: number;
+  /** With a watch: each user's revoke-all record (JSON, '' when none), as last read. */
+  readonly #watermarks: DerivedCache<string> | null;
+  /** With a watch: each session's score in its user index, as last read (only while live). */
+  readonly #sessionScores: DerivedCache<number> | null;
+  readonly #markKeys: KeysOf;
   readonly #batched: boolean;
   readonly #maxPerCall: number;
   #batch: Pending[] | null = null;
@@ -116,11 +124,24 @@ export class RedisRevocationChecker implements RevocationChecker {
   readonly #familyKeys: KeysOf;
   readonly #sessionIndexKeys: KeysOf;
 
-  constructor(ctx: RedisStoreContext) {
+  constructor(
+    ctx: RedisStoreContext,
+    firstSight: { watch: boolean; skewMs: number } = { watch: false, skewMs: 0 },
+  ) {
     this.#ctx = ctx;
     this.#verdicts = ctx.client.tracking?.derivedCache<true>() ?? null;
     this.#batched = ctx.client.topology !== 'cluster';
     const tracking = ctx.client.tracking;
+    // Standalone only: on Sentinel and Cluster the tracked connections are several (a pool, one
+    // per node, made as needed), and one made later would not have heard what came before it.
+    this.#watch =
+      firstSight.watch && tracking !== null && ctx.client.topology === 'standalone'
+        ? tracking.watch(ctx.keys.revocationOnlyPrefixes, () => ctx.clock.now())
+        : null;
+    this.#skewMs = firstSight.skewMs;
+    this.#watermarks = this.#watch === null ? null : (tracking?.derivedCache<string>() ?? null);
+    this.#sessionScores = this.#watch === null ? null : (tracking?.derivedCache<number>() ?? null);
+    this.#markKeys = new KeysOf((familyId) => ctx.keys.familyRevoked(familyId));
     this.#maxPerCall =
       tracking !== null && tracking.broadcastPrefixes.length === 0
         ? MAX_CHECKS_PER_CALL
@@ -136,6 +157,7 @@ export class RedisRevocationChecker implements RevocationChecker {
     const id = verdicts === null ? null : verdictId(query);
     if (tracking !== null && verdicts !== null && id !== null) {
       if (tracking.lookup(verdicts, id, this.#ctx.clock.now()) === true) return Promise.resolve(null);
+      if (this.#watch !== null && this.#fromWatch(query, id)) return Promise.resolve(null);
     }
     if (!this.#batched) return this.#checkAlone(query, id);
     try {
@@ -143,6 +165,56 @@ export class RedisRevocationChecker implements RevocationChecker {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * True when the token is known not revoked without a read (a first sight, with a watch): minted
+   * after this process began listening (`iat_ms` − `maxClockSkewMs` ≥ the watch's `since`), no
+   * write heard to its blacklist entry or its family's revocation mark (neither is ever written
+   * before the token is minted: a jti is new, and a family revoked before a token of it was handed
+   * out never hands it out — the rotation's consume refuses, and `issueTokenPair` mints with the
+   * time read before the family existed), its user's revoke-all record and its session's score
+   * known here (read before, dropped by any write to them), and not past its `exp` (a token is
+   * minted with `exp` at most its family's expiry, so the family has not expired either). The
+   * verdict is then kept as a read one would be. Anything else: `false`, and the check reads.
+   */
+  #fromWatch(query: RevocationQuery, id: DerivedId): boolean {
+    const watch = this.#watch!;
+    const tracking = this.#ctx.client.tracking!;
+    const expiresAtMs = query.expiresAtMs;
+    if (expiresAtMs === undefined || !tracking.isFresh()) return false;
+    const now = this.#ctx.clock.now();
+    if (now >= expiresAtMs) return false;
+    const from = query.issuedAtMs - this.#skewMs;
+    if (!(from >= watch.since)) return false;
+    const since = this.#verdicts!.since();
+    const blacklistKey = this.#ctx.keys.blacklist(query.jti);
+    if (!watch.unwrittenSince(blacklistKey, from)) return false;
+    let markKey: string | null = null;
+    if (query.familyId !== undefined) {
+      markKey = this.#markKeys.get(query.familyId);
+      if (!watch.unwrittenSince(markKey, from)) return false;
+    }
+    const watermarkJson = this.#watermarks!.get(query.userId, now);
+    if (watermarkJson === undefined) return false;
+    const watermarkKey = this.#watermarkKeys.get(query.userId);
+    let validUntil = Math.min(now + tracking.ttlMs, expiresAtMs);
+    let indexKey: string | null = null;
+    const sessionId = query.sessionId;
+    if (sessionId !== undefined) {
+      const score = this.#sessionScores!.get(sessionId, now);
+      if (score === undefined || !(score > now)) return false;
+      validUntil = Math.min(validUntil, score);
+      indexKey = this.#sessionIndexKeys.get(sessionId);
+    }
+    if (decideUser(query, now, watermarkJson === '' ? null : watermarkJson)) {
+      return false;
+    }
+    const deps = [watermarkKey, blacklistKey];
+    if (markKey !== null) deps.push(markKey);
+    if (indexKey !== null) deps.push(indexKey);
+    this.#verdicts!.set(id, true, validUntil, deps, since);
+    return true;
   }
 
   #enqueue(query: RevocationQuery, id: DerivedId | null): Promise<RevocationReason | null> {
@@ -210,7 +282,29 @@ export class RedisRevocationChecker implements RevocationChecker {
       if (reason === null && pending.id !== null) {
         this.#keep(pending.query, pending.id, now, family, sessionScore, pending.keys, pending.since);
       }
+      if (this.#watch !== null) this.#learn(pending, now, reply.watermarkJson(at), sessionScore);
       pending.resolve(reason);
+    }
+  }
+
+  /**
+   * Keeps what a batch read of one check found about its user and session (with a watch), for the
+   * first sights of the user's and the session's next tokens (`#fromWatch`); each entry is dropped
+   * by any write to the key it was read from, also one that landed while the read was out.
+   */
+  #learn(pending: Pending, now: number, watermarkJson: string | null, sessionScore: number | null): void {
+    const ttl = this.#ctx.client.tracking!.ttlMs;
+    const { query, keys, since } = pending;
+    this.#watermarks!.set(query.userId, watermarkJson ?? '', now + ttl, [keys[0]!], since);
+    const sessionId = query.sessionId;
+    if (sessionId !== undefined && sessionScore !== null && sessionScore > now) {
+      this.#sessionScores!.set(
+        sessionId,
+        sessionScore,
+        Math.min(now + ttl, sessionScore),
+        [keys[keys.length - 1]!],
+        since,
+      );
     }
   }
 
@@ -285,6 +379,13 @@ export class RedisRevocationChecker implements RevocationChecker {
   }
 }
 
+/** Whether the user's revoke-all record revokes the token (`decide`'s second rule alone). */
+function decideUser(query: RevocationQuery, now: number, watermarkJson: string | null): boolean {
+  if (query.userGeneration !== undefined) return decodeUserGeneration(watermarkJson) > query.userGeneration;
+  const watermark = decodeWatermark(watermarkJson, now);
+  return watermark !== null && watermark > query.issuedAtMs;
+}
+
 function decide(
   query: RevocationQuery,
   now: number,
@@ -295,14 +396,9 @@ function decide(
 ): RevocationReason | null {
   const entry = decodeBlacklistEntry(query.jti, entryJson);
   if (entry !== null && entry.expiresAt > now) return 'blacklisted';
-  if (query.userGeneration !== undefined) {
-    // Clock-independent: the generation the token was minted under against the user's now.
-    if (decodeUserGeneration(watermarkJson) > query.userGeneration) return 'user_revoked';
-  } else {
-    // A token minted before generations existed: the legacy time watermark.
-    const watermark = decodeWatermark(watermarkJson, now);
-    if (watermark !== null && watermark > query.issuedAtMs) return 'user_revoked';
-  }
+  // Clock-independent with a generation (the one the token was minted under against the user's
+  // now); a token minted before generations existed: the legacy time watermark.
+  if (decideUser(query, now, watermarkJson)) return 'user_revoked';
   if (family !== null && family[0] === '1') return 'family_revoked';
   // The user index is the authority: a session is live while its score is ahead of now.
   if (query.sessionId !== undefined && !(sessionScore !== null && Number(sessionScore) > now))
