@@ -16,7 +16,15 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { clientSideCacheFor, createJwtService, login } from '../src/index.js';
 import { Ring } from './support/measure.js';
-import { AUDIENCE, createOurSide, ISSUER, JWT_KID, JWT_SECRET, KEY_PREFIX } from './support/optix.js';
+import {
+  AUDIENCE,
+  createOurSide,
+  ISSUER,
+  JWT_KID,
+  JWT_SECRET,
+  KEY_PREFIX,
+  pastStartUpWindow,
+} from './support/optix.js';
 import { expressSession, expressSessionId, IDLE_MS, sessionInput } from './support/payload.js';
 import {
   blacklistKey,
@@ -54,6 +62,7 @@ const store = await connectRedisStore(server.url, IDLE_MS / 1000);
 async function prepare(): Promise<{ ours: Op; theirs: Op }> {
   if (path === 'first-sight') {
     const sessions = await createSessions(our, 'pf', 1000);
+    await pastStartUpWindow(our);
     // Two pools: the warm-up and the timed phase each see tokens never seen before.
     const warm = await issueAccessTokens(our, sessions, 4000);
     const timed = await issueAccessTokens(our, sessions, OPS);
