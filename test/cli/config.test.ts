@@ -282,8 +282,14 @@ describe('loadConfig', () => {
     const defaults = loadConfig({ REDIS_URL: 'redis://h:6379' }).redis;
     assert.equal(defaults?.firstSight, 'watch');
     assert.equal(defaults?.maxClockSkewMs, 5000);
-    assert.throws(() => loadConfig({ REDIS_URL: 'redis://h:6379', REDIS_FIRST_SIGHT: 'peek' }), /REDIS_FIRST_SIGHT/);
-    assert.throws(() => loadConfig({ REDIS_URL: 'redis://h:6379', MAX_CLOCK_SKEW_MS: '60001' }), /MAX_CLOCK_SKEW_MS/);
+    assert.throws(
+      () => loadConfig({ REDIS_URL: 'redis://h:6379', REDIS_FIRST_SIGHT: 'peek' }),
+      /REDIS_FIRST_SIGHT/,
+    );
+    assert.throws(
+      () => loadConfig({ REDIS_URL: 'redis://h:6379', MAX_CLOCK_SKEW_MS: '60001' }),
+      /MAX_CLOCK_SKEW_MS/,
+    );
     // Unset: left to the client, which picks by topology (1 on Sentinel and Cluster).
     assert.equal(loadConfig({ REDIS_URL: 'redis://h:6379' }).redis?.replicaAcks, undefined);
   });

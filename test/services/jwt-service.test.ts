@@ -180,6 +180,13 @@ for (const backend of BACKENDS) {
       const [h, p, sig] = token.split('.') as [string, string, string];
       const flipped = `${h}.${p}.${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`;
       await rejectsCode(jwt.verifyToken(flipped), 'ERR_JWT_SIGNATURE');
+      // Another payload under the stored token's signature (the lookup key) is not the stored token:
+      // checked in full, refused, and the stored one is still answered.
+      const forged = Buffer.from(JSON.stringify({ ...first.payload, roles: ['admin'] })).toString(
+        'base64url',
+      );
+      await rejectsCode(jwt.verifyToken(`${h}.${forged}.${sig}`), 'ERR_JWT_SIGNATURE');
+      assert.equal((await jwt.verifyToken(token)).payload, first.payload);
       // Revocation is checked on every call, stored or not.
       const { token: other, record } = await jwt.createAccessToken({ userId });
       await jwt.verifyToken(other);

@@ -121,9 +121,10 @@ describe('REDIS_URL parsing', () => {
       'p:session:',
       'p:token:blacklist:',
     ]);
-    // The service's own list (every key kind read through the tracked connection) is accepted.
-    assert.equal(cache(createKeySchema('optix:').trackedPrefixes)?.broadcastPrefixes.length, 5);
-    assert.equal(cache(createKeySchema('').trackedPrefixes)?.broadcastPrefixes.length, 5);
+    // The service's own list (every key kind read through the tracked connection, and the family
+    // revocation marks') is accepted.
+    assert.equal(cache(createKeySchema('optix:').trackedPrefixes)?.broadcastPrefixes.length, 6);
+    assert.equal(cache(createKeySchema('').trackedPrefixes)?.broadcastPrefixes.length, 6);
     for (const bad of [['a:', 'a:b'], ['a:', 'b:', 'a:b:c'], [''], ['a b'], 'a:' as unknown as string[]]) {
       assert.throws(() => cache(bad), { code: 'ERR_CONFIG', path: 'clientSideCache.broadcastPrefixes' });
     }

@@ -53,11 +53,24 @@ export function extraClaims(input: CreateAccessTokenInput): ExtraClaims {
   return out;
 }
 
-/** Freezes `value` and every object inside it (claims shared between callers). */
+/**
+ * Freezes `value` and every object inside it (claims shared between callers). Walks keys and
+ * indexes in place (no `Object.values` array per object: this runs at every first sight).
+ */
 export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (v !== null && typeof v === 'object') deepFreeze(v);
+    }
+  } else {
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      const v = record[key];
+      if (v !== null && typeof v === 'object') deepFreeze(v);
+    }
   }
   return value;
 }

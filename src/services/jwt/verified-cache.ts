@@ -15,6 +15,11 @@ export interface VerifiedToken {
   readonly query: RevocationQuery;
 }
 
+/** A cache entry: the verified token and the exact text it was verified from. */
+interface Entry extends VerifiedToken {
+  readonly token: string;
+}
+
 export interface VerifiedTokens {
   /**
    * The checked claims of `token` and its revocation query (from the cache when its exact text
@@ -33,21 +38,26 @@ export function createVerifiedTokens(options: {
   const { checkTimes, checkClaims } = options.claims;
 
   /**
-   * Verified tokens by their exact text (see `verifiedTokenCacheSize`), each with its revocation
-   * query: one entry per token. Only a token whose signature and claims passed is stored; its
+   * Verified tokens by their exact text (see `verifiedTokenCacheSize`; looked up by the
+   * signature), each with its revocation query: one entry per token. Only a token whose signature and claims passed is stored; its
    * claims are frozen, since every later caller shares them. The key ring never changes after
    * creation, so a stored verdict on the signature stays true; the time claims are checked again
    * on every hit. Two generations of half the size each (`Generations`).
    */
-  const verified = new Generations<string, VerifiedToken>(Math.ceil(verifiedCacheSize / 2));
+  const verified = new Generations<string, Entry>(Math.ceil(verifiedCacheSize / 2));
 
   function decode(token: string): VerifiedToken {
-    const hit = verified.get(token);
-    if (hit !== undefined) {
+    // Looked up by the signature segment (43 characters for HS256) rather than the whole text
+    // (~600): hashing the key is most of a lookup's cost, and every request brings a new string.
+    // Only the exact text is a hit: a token reusing another's signature is verified in full.
+    const dot = token.lastIndexOf('.');
+    const key = dot === -1 ? token : token.slice(dot + 1);
+    const hit = verified.get(key);
+    if (hit !== undefined && hit.token === token) {
       try {
         checkTimes(hit.payload);
       } catch (err) {
-        verified.delete(token);
+        verified.delete(key);
         throw err;
       }
       return hit;
@@ -55,7 +65,8 @@ export function createVerifiedTokens(options: {
     const payload = deepFreeze(checkClaims(verifyCompact(ring, token)));
     // The revocation question, built from the claims just checked (so the checked facade need not
     // check it again) and frozen (a store may key what it keeps in process on the object).
-    const entry: VerifiedToken = {
+    const entry: Entry = {
+      token,
       payload,
       query: new ClaimsRevocationQuery(
         payload.jti,
@@ -67,7 +78,7 @@ export function createVerifiedTokens(options: {
         payload.exp * 1000,
       ),
     };
-    if (verifiedCacheSize > 0) verified.set(token, entry);
+    if (verifiedCacheSize > 0) verified.set(key, entry);
     return entry;
   }
 

@@ -116,7 +116,6 @@ export class RedisRevocationChecker implements RevocationChecker {
   readonly #watermarks: DerivedCache<string> | null;
   /** With a watch: each session's score in its user index, as last read (only while live). */
   readonly #sessionScores: DerivedCache<number> | null;
-  readonly #markKeys: KeysOf;
   readonly #batched: boolean;
   readonly #maxPerCall: number;
   #batch: Pending[] | null = null;
@@ -141,7 +140,6 @@ export class RedisRevocationChecker implements RevocationChecker {
     this.#skewMs = firstSight.skewMs;
     this.#watermarks = this.#watch === null ? null : (tracking?.derivedCache<string>() ?? null);
     this.#sessionScores = this.#watch === null ? null : (tracking?.derivedCache<number>() ?? null);
-    this.#markKeys = new KeysOf((familyId) => ctx.keys.familyRevoked(familyId));
     this.#maxPerCall =
       tracking !== null && tracking.broadcastPrefixes.length === 0
         ? MAX_CHECKS_PER_CALL
@@ -192,7 +190,8 @@ export class RedisRevocationChecker implements RevocationChecker {
     if (!watch.unwrittenSince(blacklistKey, from)) return false;
     let markKey: string | null = null;
     if (query.familyId !== undefined) {
-      markKey = this.#markKeys.get(query.familyId);
+      // Built, not kept: a new family per login or refresh chain (the sealed tag's opening is cached).
+      markKey = this.#ctx.keys.familyRevoked(query.familyId);
       if (!watch.unwrittenSince(markKey, from)) return false;
     }
     const watermarkJson = this.#watermarks!.get(query.userId, now);
