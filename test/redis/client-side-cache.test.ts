@@ -5,7 +5,7 @@
  * connection, and nothing is kept past the token's, the family's or the session's expiry.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { RedisClient } from '../../src/connection/client.js';
 import type { RedisClientOptions } from '../../src/connection/config.js';
@@ -17,7 +17,8 @@ import { clientSideCacheFor, createRedisStores } from '../../src/stores/redis/in
 import { createKeySchema } from '../../src/stores/redis/keys.js';
 import { MAX_CHECKS_PER_BROADCAST_CALL, MAX_CHECKS_PER_CALL } from '../../src/stores/redis/revocation.js';
 import { USER_AGENT, uniqueUserId } from '../helpers/fixtures.js';
-import { type RedisServerHandle, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
+import { ownRedisServer } from '../helpers/own-redis.js';
+import { uniquePrefix } from '../helpers/redis-server.js';
 import { TEST_SECRET } from '../services/backends.js';
 
 const ACCESS_TTL_SECONDS = 900;
@@ -68,21 +69,19 @@ function delayPushes(redis: RedisClient): void {
  */
 for (const mode of ['default', 'broadcast'] as const) {
   describe(`client-side cache of revocation checks (${mode} tracking)`, () => {
-    let server: RedisServerHandle;
-    let admin: RedisClient;
+    const own = ownRedisServer();
     const prefix = uniquePrefix();
-    const opened: RedisClient[] = [];
 
     async function instance(options: Partial<RedisClientOptions> = {}, clock?: ManualClock) {
       const redis = new RedisClient({
-        url: server.url,
+        url: own.server.url,
         keyPrefix: prefix,
         commandTimeoutMs: 2000,
         clientSideCache: clientSideCacheFor(prefix, mode),
         ...options,
       });
       await redis.connect();
-      opened.push(redis);
+      own.opened(redis);
       const stores = createRedisStores(redis, clock ? { clock } : {});
       const jwt = createJwtService({
         stores,
@@ -101,7 +100,7 @@ for (const mode of ['default', 'broadcast'] as const) {
 
     /** Calls of the revocation reads the server has answered so far. */
     async function revocationReads(): Promise<number> {
-      const stats = await admin.info('commandstats');
+      const stats = await own.admin.info('commandstats');
       let total = 0;
       for (const cmd of ['get', 'mget', 'hmget', 'zscore']) {
         const line = stats[`cmdstat_${cmd}`];
@@ -125,17 +124,6 @@ for (const mode of ['default', 'broadcast'] as const) {
         () => null,
         (err: { code?: string; reason?: string }) => `${err.code}:${err.reason ?? ''}`,
       );
-
-    before(async () => {
-      server = await startRedisServer();
-      admin = new RedisClient({ url: server.url, clientSideCache: false });
-      await admin.connect();
-    });
-    after(async () => {
-      await Promise.all(opened.map((c) => c.close()));
-      await admin?.close();
-      await server?.stop();
-    });
 
     it('answers a warm verification without asking Redis; with the cache off every one asks', async () => {
       const cached = await instance();
@@ -274,8 +262,9 @@ for (const mode of ['default', 'broadcast'] as const) {
         calls++;
         return realRun.apply(this, args);
       };
-      // biome-ignore lint/suspicious/noExplicitAny: raw commands, not in the narrow interface
-      const raw = (args: string[]) => admin.wrap('raw', () => (admin.commands as any).sendCommand(args));
+      const raw = (args: string[]) =>
+        // biome-ignore lint/suspicious/noExplicitAny: raw commands, not in the narrow interface
+        own.admin.wrap('raw', () => (own.admin.commands as any).sendCommand(args));
       // Writes that change no verdict (only the invalidation can make the next check read again).
       const kinds: Array<[string, (l: Awaited<ReturnType<typeof login>>) => Promise<unknown>]> = [
         ['blacklist entry', (l) => raw(['SET', keys.blacklist(jtiOf(svc, l)), '{}', 'PX', '60000'])],
@@ -307,7 +296,7 @@ for (const mode of ['default', 'broadcast'] as const) {
       if (mode === 'broadcast') await pushesIn(svc.redis);
       assert.ok(await svc.sessions.validateSession(l.session.sessionId));
       const reads = async () =>
-        /calls=(\d+)/.exec(String((await admin.info('commandstats')).cmdstat_get))?.[1];
+        /calls=(\d+)/.exec(String((await own.admin.info('commandstats')).cmdstat_get))?.[1];
       const before = await reads();
       assert.ok(await svc.sessions.validateSession(l.session.sessionId));
       assert.equal(await reads(), before, 'warm session validation');
@@ -386,7 +375,7 @@ for (const mode of ['default', 'broadcast'] as const) {
       const b = await instance();
       delayPushes(a.redis);
       const reads = async () => {
-        const stats = await admin.info('commandstats');
+        const stats = await own.admin.info('commandstats');
         return ['get', 'zscore', 'evalsha'].reduce((sum, cmd) => {
           const m = /calls=(\d+)/.exec(String(stats[`cmdstat_${cmd}`] ?? ''));
           return sum + (m ? Number(m[1]) : 0);
@@ -430,9 +419,9 @@ for (const mode of ['default', 'broadcast'] as const) {
       await b.jwt.verifyToken(l.pair.accessToken);
       await b.jwt.verifyToken(l.pair.accessToken);
       // Kill b's tracked connection: invalidations for it are lost from now until it reconnects.
-      await admin.wrap('client kill', () =>
+      await own.admin.wrap('client kill', () =>
         // biome-ignore lint/suspicious/noExplicitAny: CLIENT KILL is not in the narrow command interface
-        (admin.commands as any).sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']),
+        (own.admin.commands as any).sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']),
       );
       await a.jwt.revokeAccessToken(l.pair.accessToken, 'logout');
       assert.equal(await rejected(b.jwt.verifyToken(l.pair.accessToken)), 'ERR_TOKEN_REVOKED:blacklisted');

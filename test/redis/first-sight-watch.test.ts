@@ -6,7 +6,7 @@
  * Against a real redis-server; reads are counted with `INFO commandstats`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RedisClient } from '../../src/connection/client.js';
 import type { RedisClientOptions } from '../../src/connection/config.js';
 import { RevocationWatch } from '../../src/connection/tracking.js';
@@ -19,14 +19,13 @@ import {
   type RedisStoresOptions,
 } from '../../src/stores/redis/index.js';
 import { USER_AGENT, uniqueUserId } from '../helpers/fixtures.js';
-import { type RedisServerHandle, startRedisServer, uniquePrefix } from '../helpers/redis-server.js';
+import { ownRedisServer } from '../helpers/own-redis.js';
+import { uniquePrefix } from '../helpers/redis-server.js';
 import { TEST_SECRET } from '../services/backends.js';
 
 describe('first sight by watch (broadcast tracking, standalone)', () => {
-  let server: RedisServerHandle;
-  let admin: RedisClient;
+  const own = ownRedisServer();
   const prefix = uniquePrefix();
-  const opened: RedisClient[] = [];
 
   async function instance(
     options: Partial<RedisClientOptions> = {},
@@ -34,14 +33,14 @@ describe('first sight by watch (broadcast tracking, standalone)', () => {
     refreshTokenTtlSeconds = 3600,
   ) {
     const redis = new RedisClient({
-      url: server.url,
+      url: own.server.url,
       keyPrefix: prefix,
       commandTimeoutMs: 2000,
       clientSideCache: clientSideCacheFor(prefix, 'broadcast'),
       ...options,
     });
     await redis.connect();
-    opened.push(redis);
+    own.opened(redis);
     // Same machine, one clock: no skew allowance, so tokens minted right after start count.
     const stores = createRedisStores(redis, { maxClockSkewMs: 0, ...storeOptions });
     const jwt = createJwtService({
@@ -60,7 +59,7 @@ describe('first sight by watch (broadcast tracking, standalone)', () => {
 
   /** Calls of the commands a revocation check reads with, as the server counted them. */
   async function reads(): Promise<number> {
-    const stats = await admin.info('commandstats');
+    const stats = await own.admin.info('commandstats');
     let total = 0;
     for (const cmd of ['get', 'mget', 'hmget', 'zscore', 'evalsha', 'eval', 'exists']) {
       const m = /calls=(\d+)/.exec(String(stats[`cmdstat_${cmd}`] ?? ''));
@@ -100,17 +99,6 @@ describe('first sight by watch (broadcast tracking, standalone)', () => {
       () => 'accepted',
       (err: { code?: string; reason?: string }) => `${err.code}:${err.reason ?? ''}`,
     );
-
-  before(async () => {
-    server = await startRedisServer();
-    admin = new RedisClient({ url: server.url, clientSideCache: false });
-    await admin.connect();
-  });
-  after(async () => {
-    await Promise.all(opened.map((c) => c.close()));
-    await admin?.close();
-    await server?.stop();
-  });
 
   it('verifies a new token of a user and session it knows with no Redis command; with firstSight read it reads', async () => {
     const gateway = await instance();
@@ -206,7 +194,7 @@ describe('first sight by watch (broadcast tracking, standalone)', () => {
     const { jti } = issuer.jwt.decodeVerified(pair.accessToken);
     const list = String(
       // biome-ignore lint/suspicious/noExplicitAny: CLIENT LIST is not in the narrow command interface
-      await admin.wrap('client list', () => (admin.commands as any).sendCommand(['CLIENT', 'LIST'])),
+      await own.admin.wrap('client list', () => (own.admin.commands as any).sendCommand(['CLIENT', 'LIST'])),
     );
     const tracked = /id=(\d+) [^\n]*name=watch-gateway:tracking/.exec(list)?.[1];
     assert.ok(tracked, 'the gateway has a tracked connection');
@@ -218,9 +206,9 @@ describe('first sight by watch (broadcast tracking, standalone)', () => {
       revokedAt: Date.now(),
       expiresAt: Date.now() + 900_000,
     });
-    const exec = await admin.wrap('multi', () =>
+    const exec = await own.admin.wrap('multi', () =>
       // biome-ignore lint/suspicious/noExplicitAny: MULTI is not in the narrow command interface
-      (admin.commands as any)
+      (own.admin.commands as any)
         .multi()
         .addCommand(['CLIENT', 'KILL', 'ID', tracked])
         .addCommand(['SET', `${prefix}token:blacklist:${jti}`, entry, 'PX', '900000'])
