@@ -50,7 +50,8 @@ export function createVerifiedTokens(options: {
     // Looked up by the signature segment (43 characters for HS256) rather than the whole text
     // (~600): hashing the key is most of a lookup's cost, and every request brings a new string.
     // Only the exact text is a hit: a token reusing another's signature is verified in full.
-    const dot = token.lastIndexOf('.');
+    // (Anything but a string goes to `verifyCompact`, which refuses it with a typed error.)
+    const dot = typeof token === 'string' ? token.lastIndexOf('.') : -1;
     const key = dot === -1 ? token : token.slice(dot + 1);
     const hit = verified.get(key);
     if (hit !== undefined && hit.token === token) {
