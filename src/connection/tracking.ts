@@ -319,22 +319,36 @@ const NOOP = (): void => {};
 /**
  * Facts derived from Redis keys, each dropped when any of its keys is invalidated (judged by the
  * hub's sequence numbers at lookup, see `InvalidationHub`), when its own `validUntil` passes, or
- * when everything is dropped. Bounded by `maxEntries` in two generations of half as many
- * (`Generations`): a hit in the old generation moves the entry to the young one.
+ * when everything is dropped. Under string ids, bounded by `maxEntries` in two generations of half
+ * as many (`Generations`): a hit in the old generation moves the entry to the young one. Under an
+ * object id (a frozen query), held as long as the object is (`WeakMap`).
  */
 export class DerivedCache<V> {
   readonly #lookups: CacheLookups;
   readonly #hub: InvalidationHub;
   readonly #entries: Generations<DerivedId, Entry<V>>;
+  /**
+   * Entries under an object id (a frozen query, kept by whoever asks with it: the JWT service's
+   * verified-token cache): they live as long as the object does, and go with it. In the bounded
+   * generations they outlived it, unreachable (a new query object is a new id), and kept up to
+   * `maxEntries` dead entries alive for the garbage collector to walk.
+   */
+  #byObject = new WeakMap<object, Entry<V>>();
 
   constructor(hub: InvalidationHub, maxEntries: number, lookups: CacheLookups = { hits: 0, misses: 0 }) {
     this.#entries = new Generations(Math.ceil(maxEntries / 2));
     this.#lookups = lookups;
     this.#hub = hub;
-    hub.onClear(() => this.#entries.clear());
+    hub.onClear(() => {
+      this.#entries.clear();
+      this.#byObject = new WeakMap();
+    });
   }
 
-  /** Entries held (an entry moved to the young generation may be counted twice until rotation). */
+  /**
+   * Entries held under string ids (an entry moved to the young generation may be counted twice
+   * until rotation); entries under object ids are not counted (a `WeakMap`).
+   */
   get size(): number {
     return this.#entries.size;
   }
@@ -343,14 +357,16 @@ export class DerivedCache<V> {
   get(id: DerivedId, now: number): V | undefined {
     // A hit in the old generation moves to the young one before it is judged: one found stale is
     // deleted from both right after.
-    const entry = this.#entries.get(id);
+    const byObject = typeof id === 'object';
+    const entry = byObject ? this.#byObject.get(id) : this.#entries.get(id);
     if (entry === undefined) {
       this.#lookups.misses++;
       return undefined;
     }
     const hub = this.#hub;
     if (now >= entry.validUntil || !hub.unchangedSince(entry.deps, entry.since)) {
-      this.#entries.delete(id);
+      if (byObject) this.#byObject.delete(id);
+      else this.#entries.delete(id);
       this.#lookups.misses++;
       return undefined;
     }
@@ -371,7 +387,9 @@ export class DerivedCache<V> {
    */
   set(id: DerivedId, value: V, validUntil: number, deps: readonly string[], since: number): void {
     if (!this.#hub.unchangedSince(deps, since)) return;
-    this.#entries.set(id, { value, validUntil, deps, since });
+    const entry = { value, validUntil, deps, since };
+    if (typeof id === 'object') this.#byObject.set(id, entry);
+    else this.#entries.set(id, entry);
   }
 
   /** Starts a derivation from `deps`; call it before the reads are sent. */

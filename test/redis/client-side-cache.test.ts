@@ -581,4 +581,22 @@ describe('DerivedCache', () => {
     hub.emit('k0');
     assert.equal(cache.get('id2', 0), 2);
   });
+
+  it('keeps an entry under an object id as long as the object, judged like any other', () => {
+    const hub = new InvalidationHub();
+    const cache = new DerivedCache<number>(hub, 2);
+    const queries = Array.from({ length: 5 }, (_, i) => Object.freeze({ i }));
+    queries.forEach((q, i) => cache.begin([`k${i}`]).commit(q, i, 100));
+    // Not evicted by the bound of string ids: each lives with its query object.
+    assert.deepEqual(
+      queries.map((q) => cache.get(q, 0)),
+      [0, 1, 2, 3, 4],
+    );
+    assert.equal(cache.get(Object.freeze({ i: 0 }), 0), undefined, 'another object is another id');
+    hub.emit('k1');
+    assert.equal(cache.get(queries[1]!, 0), undefined, 'invalidated');
+    assert.equal(cache.get(queries[2]!, 100), undefined, 'expired');
+    hub.emit(null);
+    assert.equal(cache.get(queries[0]!, 0), undefined, 'dropped with everything');
+  });
 });
