@@ -586,7 +586,7 @@ describe('DerivedCache', () => {
     const hub = new InvalidationHub();
     const cache = new DerivedCache<number>(hub, 2);
     const queries = Array.from({ length: 5 }, (_, i) => Object.freeze({ i }));
-    queries.forEach((q, i) => cache.begin([`k${i}`]).commit(q, i, 100));
+    for (const [i, q] of queries.entries()) cache.begin([`k${i}`]).commit(q, i, 100);
     // Not evicted by the bound of string ids: each lives with its query object.
     assert.deepEqual(
       queries.map((q) => cache.get(q, 0)),
