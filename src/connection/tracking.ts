@@ -148,8 +148,9 @@ export class InvalidationHub {
  * `since` is unknown (+∞) until the tracked connection answers a `PING` sent after the stream of
  * pushes last broke (a socket error or close, `FLUSHALL`: `InvalidationHub.lost`); it is then the
  * time of that answer (tracking is part of the connection's handshake, so it was on before the
- * `PING` was read). A lapsed lease is no break (the fast path waits for its renewal). The keys heard are bounded in two generations (`Generations`); when a
- * rotation forgets some, `since` moves to now (what was forgotten was heard before now).
+ * `PING` was read). A lapsed lease is no break (the fast path waits for its renewal). The keys
+ * heard are bounded in two generations (`Generations`); when a rotation forgets some, `since`
+ * moves to now (what was forgotten was heard before now).
  * Written here rather than taken from a library: node-redis's cache keeps only keys it read.
  */
 export class RevocationWatch {

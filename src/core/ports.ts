@@ -472,7 +472,12 @@ export interface RefreshFamilyStore {
 export interface RevocationQuery {
   jti: string;
   userId: string;
-  /** When the token was issued, in ms. */
+  /**
+   * When the token was issued, in ms: its own signed issue time (`iat_ms`). A store that listens to
+   * Redis's broadcast may answer a first check from what it heard since then (nothing revokes a
+   * token, nor a family of it, before it was minted: the JWT service's ordering), so a later time
+   * than the real one must not be given.
+   */
   issuedAtMs: number;
   /**
    * The user's generation the token was minted under (`ugen` claim). When given, `user_revoked`

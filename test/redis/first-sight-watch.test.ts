@@ -224,6 +224,45 @@ describe('first sight by watch (broadcast tracking, standalone)', () => {
     assert.equal(await outcome(gateway.jwt.verifyToken(pair.accessToken)), 'ERR_TOKEN_REVOKED:blacklisted');
   });
 
+  it('answers nothing by watch once the lease lapses on a hung server: first sights fail closed', async () => {
+    const LEASE_MS = 300;
+    const DEADLINE_MS = 300;
+    const gateway = await instance({
+      commandTimeoutMs: DEADLINE_MS,
+      retryOnTimeout: false,
+      clientSideCache: { ...clientSideCacheFor(prefix, 'broadcast'), leaseMs: LEASE_MS },
+    });
+    const issuer = await instance();
+    const l = await login(issuer);
+    await gateway.jwt.verifyToken(l.pair.accessToken);
+    const unseen = [];
+    for (let i = 0; i < 200; i++) unseen.push((await another(issuer, l)).accessToken);
+    assert.equal(await outcome(gateway.jwt.verifyToken(unseen.pop()!)), 'accepted', 'by watch');
+    own.server.process.kill('SIGSTOP'); // connections stay open, nothing answers, nothing is pushed
+    try {
+      const stoppedAt = performance.now();
+      let last = 'accepted';
+      while (last === 'accepted' && unseen.length > 0) {
+        last = await outcome(gateway.jwt.verifyToken(unseen.pop()!));
+        if (last === 'accepted') await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const answeredFor = performance.now() - stoppedAt;
+      assert.match(last, /^ERR_STORE_(UNAVAILABLE|TIMEOUT):$/);
+      // The lease is judged from the last answered PING's send time: at most one lease (and a
+      // renewal interval) after the stop, then every first sight reads, and fails closed.
+      assert.ok(
+        answeredFor < LEASE_MS + DEADLINE_MS + 200,
+        `answered by watch for ${answeredFor.toFixed(0)} ms`,
+      );
+      assert.match(
+        await outcome(gateway.jwt.verifyToken(unseen.pop()!)),
+        /^ERR_STORE_(UNAVAILABLE|TIMEOUT):$/,
+      );
+    } finally {
+      own.server.process.kill('SIGCONT');
+    }
+  });
+
   it('holds under concurrency: revokes racing first sights on another instance are all seen once pushed', async () => {
     const gateway = await instance();
     const issuer = await instance();

@@ -39,10 +39,10 @@ export function createVerifiedTokens(options: {
 
   /**
    * Verified tokens by their exact text (see `verifiedTokenCacheSize`; looked up by the
-   * signature), each with its revocation query: one entry per token. Only a token whose signature and claims passed is stored; its
-   * claims are frozen, since every later caller shares them. The key ring never changes after
-   * creation, so a stored verdict on the signature stays true; the time claims are checked again
-   * on every hit. Two generations of half the size each (`Generations`).
+   * signature), each with its revocation query: one entry per token. Only a token whose signature
+   * and claims passed is stored; its claims are frozen, since every later caller shares them. The
+   * key ring never changes after creation, so a stored verdict on the signature stays true; the
+   * time claims are checked again on every hit. Two generations of half the size each (`Generations`).
    */
   const verified = new Generations<string, Entry>(Math.ceil(verifiedCacheSize / 2));
 

@@ -172,7 +172,8 @@ function resolveFirstSight(options: RedisStoresOptions): { watch: boolean; skewM
  *
  * @throws ConfigError (ERR_CONFIG) when `keyPrefix` has characters other than letters, digits and
  *   `._:-`, `securityEventTtlSeconds` is not a finite number > 0, or `maxEventsPerUser` is not an
- *   integer ≥ 1, `firstSight` or `maxClockSkewMs` is out of range, or the client's cache tracks in broadcasting mode with prefixes that do not cover
+ *   integer ≥ 1, `firstSight` or `maxClockSkewMs` is out of range, or the client's cache tracks
+ *   in broadcasting mode with prefixes that do not cover
  *   the key schema's `trackedPrefixes`.
  * @example
  * const redis = new RedisClient({ url: process.env.REDIS_URL! });
