@@ -124,6 +124,27 @@ describe('first sight by watch (broadcast tracking, standalone)', () => {
     assert.ok((await reads()) - beforeRead >= 1, "firstSight 'read' answered without reading");
   });
 
+  it('keeps answering by watch on the instance that rotates: its refreshes do not count as revokes', async () => {
+    const svc = await instance();
+    const l = await login(svc);
+    await svc.jwt.verifyToken(l.pair.accessToken); // user and session now known
+    let refreshToken = l.pair.refreshToken;
+    let extra = 0;
+    for (let i = 0; i < 20; i++) {
+      const pair = await svc.jwt.refreshTokens(refreshToken);
+      refreshToken = pair.refreshToken;
+      const before = await reads();
+      assert.equal((await svc.jwt.verifyToken(pair.accessToken)).revocationChecked, true);
+      extra += (await reads()) - before;
+    }
+    assert.equal(extra, 0, 'a first sight after a rotation on the same instance asked Redis');
+    // Reuse through this instance is still seen by its next first sight, push or not.
+    const next = await svc.jwt.refreshTokens(refreshToken);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await assert.rejects(svc.jwt.refreshTokens(refreshToken), { code: 'ERR_REFRESH_REUSED' });
+    assert.match(await outcome(svc.jwt.verifyToken(next.accessToken)), /^ERR_TOKEN_REVOKED:/);
+  });
+
   it('refuses at first sight a token revoked elsewhere in any form before it was first seen', async () => {
     const gateway = await instance();
     const issuer = await instance();

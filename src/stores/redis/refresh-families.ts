@@ -232,20 +232,34 @@ export class RedisRefreshFamilies implements RefreshFamilyStore {
 
     // Step 2: the compare-and-set over family, session, user index and watermark (one slot).
     const now = clock.now();
-    const reply = await familyRotate(client.runScript.bind(client), {
-      familyKey,
-      ...sessionKeys,
-      markKey: keys.familyRevoked(input.familyId),
-      now,
-      userId: owner.userId,
-      sessionId: owner.sessionId,
-      presentedHash: input.presentedHash,
-      nextHash: input.nextHash,
-      childBlob: input.childBlob,
-      graceMs: input.graceMs,
-      reuseReason: REUSE_REASON,
-    });
+    const markKey = keys.familyRevoked(input.familyId);
+    // Locally invalidated at once: the family, the one key every rotation writes. The session
+    // record, the user index and the family's revocation mark are written only by reuse (or by a
+    // script that failed half-way): invalidated then, below. Invalidating them at every rotation
+    // dropped this instance's cached session, and made its watch count the mark as heard (a
+    // first sight of the family's next token read Redis, and 50,000 rotations moved `since`).
+    const reuseKeys = [sessionKeys.recordKey, sessionKeys.userIndexKey, markKey];
+    let reply: Awaited<ReturnType<typeof familyRotate>>;
+    try {
+      reply = await familyRotate((script, k, a) => client.runScript(script, k, a, [familyKey]), {
+        familyKey,
+        ...sessionKeys,
+        markKey,
+        now,
+        userId: owner.userId,
+        sessionId: owner.sessionId,
+        presentedHash: input.presentedHash,
+        nextHash: input.nextHash,
+        childBlob: input.childBlob,
+        graceMs: input.graceMs,
+        reuseReason: REUSE_REASON,
+      });
+    } catch (err) {
+      client.tracking?.invalidateLocal(reuseKeys);
+      throw err;
+    }
     const [status, view, extra, graceSession] = reply;
+    if (status === 'reused') client.tracking?.invalidateLocal(reuseKeys);
     switch (status) {
       case 'not_found':
       case 'stale':
