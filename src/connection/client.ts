@@ -296,12 +296,17 @@ export class RedisClient {
   ): Promise<unknown> {
     // The master the write goes to: a WAIT on another one (after a failover) would prove nothing.
     const master = script.durable && keys.length > 0 ? this.replicaAcks.connectionOf(keys[0]!) : '';
-    const run = () => this.#runScript(script, keys, args, master, tracked);
-    return this.#tracer !== undefined
-      ? traced(this.#tracer, this.topology, script.name, 'script', run)
-      : run();
+    if (this.#tracer !== undefined) {
+      return traced(this.#tracer, this.topology, script.name, 'script', () =>
+        this.#runScript(script, keys, args, master, tracked),
+      );
+    }
+    return this.#runScript(script, keys, args, master, tracked);
   }
 
+  // Every login, refresh and batch of revocation reads comes through here: no async frames or
+  // closures beyond the call's own (each costs a promise and a microtask, and under tsx a
+  // per-call name wrapper), and no extra step unless the script is durable.
   #runScript(
     script: LuaScript,
     keys: string[],
@@ -309,24 +314,36 @@ export class RedisClient {
     master: string,
     tracked: readonly string[],
   ): Promise<unknown> {
-    return this.#wrap(
+    const reply = this.#wrap(
       script.name,
-      async () => {
-        try {
-          return await this.#client.evalSha(script.sha1, { keys, arguments: args });
-        } catch (err) {
-          if (!isNoScriptError(err)) throw err;
-          return await this.#client.eval(script.source, { keys, arguments: args });
-        } finally {
-          // A script may have written any of its keys (even when it failed half-way).
-          if (tracked.length > 0) this.#tracking?.invalidateLocal(tracked);
-        }
-      },
+      () => this.#evalScript(script, keys, args, tracked),
       this.options.commandTimeoutMs,
-    ).then(async (reply) => {
-      if (script.durable && keys.length > 0) await this.replicaAcks.confirm(keys[0]!, master);
-      return reply;
-    });
+    );
+    if (!script.durable || keys.length === 0) return reply;
+    return reply.then((r) => this.replicaAcks.confirm(keys[0]!, master).then(() => r));
+  }
+
+  /** EVALSHA, and EVAL on NOSCRIPT; then the local invalidation of `tracked` (also on failure). */
+  #evalScript(
+    script: LuaScript,
+    keys: string[],
+    args: string[],
+    tracked: readonly string[],
+  ): Promise<unknown> {
+    const options = { keys, arguments: args };
+    const tracking = tracked.length > 0 ? this.#tracking : null;
+    // A script may have written any of its keys (even when it failed half-way).
+    return this.#client.evalSha(script.sha1, options).then(
+      (reply: unknown) => {
+        tracking?.invalidateLocal(tracked);
+        return reply;
+      },
+      (err: unknown) => {
+        tracking?.invalidateLocal(tracked);
+        if (!isNoScriptError(err)) throw err;
+        return this.#client.eval(script.source, options).finally(() => tracking?.invalidateLocal(tracked));
+      },
+    );
   }
 
   /** `PING` (every master on Cluster). Resolves with the round-trip time in ms. */
