@@ -50,20 +50,22 @@ function checkLoginEvents(
   events: NonNullable<CreateSessionOptions['events']>,
 ): NonNullable<CreateSessionOptions['events']> {
   assertObject('events', events);
-  const check = (name: string, input: SecurityEventInput): SecurityEventInput => {
-    const checked = checkEventInput(input, name);
-    if (checked.userId !== undefined && checked.userId !== session.userId) {
-      throw new InvalidArgumentError(`${name}.userId`, "must be the session's user");
-    }
-    if (checked.timestamp !== undefined && checked.timestamp !== null) {
-      throw new InvalidArgumentError(`${name}.timestamp`, 'is the time of the create: leave it out');
-    }
-    return checked;
-  };
-  const created = check('events.created', events.created);
+  const created = checkLoginEvent(session, 'events.created', events.created);
   return events.newDevice === undefined
     ? { created }
-    : { created, newDevice: check('events.newDevice', events.newDevice) };
+    : { created, newDevice: checkLoginEvent(session, 'events.newDevice', events.newDevice) };
+}
+
+/** One of a login's events: its user is the session's, its time the create's. */
+function checkLoginEvent(session: Session, name: string, input: SecurityEventInput): SecurityEventInput {
+  const checked = checkEventInput(input, name);
+  if (checked.userId !== undefined && checked.userId !== session.userId) {
+    throw new InvalidArgumentError(`${name}.userId`, "must be the session's user");
+  }
+  if (checked.timestamp !== undefined && checked.timestamp !== null) {
+    throw new InvalidArgumentError(`${name}.timestamp`, 'is the time of the create: leave it out');
+  }
+  return checked;
 }
 
 /** `GuideSessionStore` (the port and the guide's extra methods) with every argument checked before the backend sees it. */
@@ -78,13 +80,19 @@ export class CheckedSessionStore implements GuideSessionStore {
     this.#knownSessionIds = new KnownIds(ctx.ids);
   }
 
-  async createSession(session: Session, options: CreateSessionOptions = {}): Promise<CreateSessionResult> {
-    assertSession(this.#ctx.ids, session);
-    assertLimitOptions(options);
-    if (session.expiresAt <= this.#ctx.clock.now()) {
-      throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
+  createSession(session: Session, options: CreateSessionOptions = {}): Promise<CreateSessionResult> {
+    // Every login: the checks, then the backend's own promise (no async frame of its own).
+    let events: CreateSessionOptions['events'];
+    try {
+      assertSession(this.#ctx.ids, session);
+      assertLimitOptions(options);
+      if (session.expiresAt <= this.#ctx.clock.now()) {
+        throw new InvalidArgumentError('session.expiresAt', 'must be in the future');
+      }
+      events = options.events === undefined ? undefined : checkLoginEvents(session, options.events);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const events = options.events === undefined ? undefined : checkLoginEvents(session, options.events);
     return this.#inner.createSession(session, events === undefined ? options : { ...options, events });
   }
 

@@ -209,27 +209,32 @@ export class RedisSessionStore implements GuideSessionStore {
     const { keys, eventRetentionMs, maxEventsPerUser, admission } = this.#ctx;
     // Under memory pressure events are dropped (counted by the guard), as `record` drops them.
     if (admission !== null && !admission.admit('event')) return null;
-    const build = (input: SecurityEventInput) => {
-      const event = newSecurityEvent({ ...input, userId: session.userId }, this.#ctx.ids, now);
-      const expiresAt = event.timestamp + eventRetentionMs;
-      return {
-        recordKey: keys.securityEvent(event.eventId),
-        eventId: event.eventId,
-        timestamp: event.timestamp,
-        ttlMs: Math.max(1, expiresAt - now),
-        recordJson: encodeSecurityEvent(event, expiresAt),
-      };
-    };
     const device = session.deviceId;
     return {
       userIndexKey: keys.userSecurityEvents(session.userId),
       pruneAtOrBelow: now - eventRetentionMs,
       maxEvents: maxEventsPerUser,
-      created: build(asked.created),
+      created: this.#loginEvent(session.userId, asked.created, now),
       newDevice:
         asked.newDevice === undefined || device === null
           ? null
-          : { ...build(asked.newDevice), trustedDeviceKey: keys.trustedDevice(session.userId, device) },
+          : {
+              ...this.#loginEvent(session.userId, asked.newDevice, now),
+              trustedDeviceKey: keys.trustedDevice(session.userId, device),
+            },
+    };
+  }
+
+  /** One of a login's events as `session_create.lua` writes it. */
+  #loginEvent(userId: string, input: SecurityEventInput, now: number) {
+    const event = newSecurityEvent({ ...input, userId }, this.#ctx.ids, now);
+    const expiresAt = event.timestamp + this.#ctx.eventRetentionMs;
+    return {
+      recordKey: this.#ctx.keys.securityEvent(event.eventId),
+      eventId: event.eventId,
+      timestamp: event.timestamp,
+      ttlMs: Math.max(1, expiresAt - now),
+      recordJson: encodeSecurityEvent(event, expiresAt),
     };
   }
 
