@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hash, hkdfSync } from 'node:crypto';
 import { InvalidIdError } from './errors.js';
 import { Generations } from './generations.js';
 import { randomToken } from './random.js';
@@ -78,11 +78,7 @@ export function isUserId(value: unknown): value is string {
 export function userTag(userId: string): string {
   const cached = userTags.get(userId);
   if (cached !== undefined) return cached;
-  const tag = createHash('sha256')
-    .update('optix:user:')
-    .update(userId)
-    .digest('base64url')
-    .slice(0, USER_TAG_LENGTH);
+  const tag = hash('sha256', `optix:user:${userId}`, 'base64url').slice(0, USER_TAG_LENGTH);
   userTags.set(userId, tag);
   return tag;
 }
@@ -152,10 +148,13 @@ export function createIdCodec(secret: Uint8Array | null): IdCodec {
   const decryptor = createDecipheriv('aes-128-ecb', key, null).setAutoPadding(false);
   const sealOf = new Generations<string, string>(SEALED_TAG_CACHE_SIZE / 2);
   const tagOf = new Generations<string, string>(SEALED_TAG_CACHE_SIZE / 2);
+  // One block reused (filled and encrypted synchronously): the tag's 12 bytes, then the marker.
+  const block = Buffer.alloc(16);
+  SEAL_MARKER.copy(block, 12);
   const seal = (tag: string): string => {
     const cached = sealOf.get(tag);
     if (cached !== undefined) return cached;
-    const block = Buffer.concat([Buffer.from(tag, 'base64url'), SEAL_MARKER]);
+    if (block.write(tag, 0, 12, 'base64url') !== 12) throw new RangeError('a user tag is 12 bytes');
     const sealed = encryptor.update(block).toString('base64url');
     sealOf.set(tag, sealed);
     // Opening what was just sealed gives `tag` back: remembered, a new user's id handed out here
@@ -176,15 +175,29 @@ export function createIdCodec(secret: Uint8Array | null): IdCodec {
     tagOf.set(sealed, tag);
     return tag;
   };
+  // The last id parsed, and its parts (frozen: every caller gets the same object). A login checks
+  // and keys its new session id five times in one synchronous run, a verification its session and
+  // family ids twice each: parsed once (a regular expression and two substrings each time).
+  let lastValue: string | null = null;
+  let lastParsed: Readonly<{ tag: string; rest: string }> | null = null;
   const tryParse = (value: unknown): { tag: string; rest: string } | null => {
     if (typeof value !== 'string') return null;
+    if (value === lastValue) return lastParsed;
+    let parsed: { tag: string; rest: string } | null = null;
     const sealed = SEALED_ID_PATTERN.exec(value);
     if (sealed) {
       const tag = open(sealed[1]!);
-      return tag === null ? null : { tag, rest: sealed[2]! };
+      if (tag !== null) parsed = { tag, rest: sealed[2]! };
+    } else {
+      const plain = SCOPED_ID_PATTERN.exec(value);
+      if (plain) parsed = { tag: plain[1]!, rest: plain[2]! };
     }
-    const plain = SCOPED_ID_PATTERN.exec(value);
-    return plain ? { tag: plain[1]!, rest: plain[2]! } : null;
+    // Refusals are not remembered (as in `open`).
+    if (parsed !== null) {
+      lastValue = value;
+      lastParsed = Object.freeze(parsed);
+    }
+    return parsed;
   };
   const parse = (kind: string, value: unknown): { tag: string; rest: string } => {
     const parsed = tryParse(value);
@@ -233,8 +246,12 @@ export function isUserScopedId(value: unknown): value is string {
 }
 
 /** SHA-256 as base64url: how refresh secrets and device fingerprints are kept at rest. */
+// SHA-256 here and on the HTTP paths is node:crypto's one-shot `hash` (Node ≥ 20.12): the same
+// bytes as `createHash().update().digest()` (strings as UTF-8), without a Hash object and its
+// calls: ~0.25 µs against ~1.2–1.5 µs per digest measured here. A login takes three (user tag,
+// fingerprint digest, device id), a request with a credential one or two.
 export function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
+  return hash('sha256', value, 'base64url');
 }
 
 /**
@@ -243,7 +260,7 @@ export function sha256(value: string): string {
  * and trusted-device ids are derived from it.
  */
 export function fingerprintDigest(rawFingerprint: string): string {
-  return createHash('sha256').update(rawFingerprint).digest('hex');
+  return hash('sha256', rawFingerprint, 'hex');
 }
 
 /**
@@ -256,13 +273,7 @@ export function trustedDeviceId(userId: string, deviceFingerprint: string): stri
   // whether it may be left out: the last answer is kept (a pure function of the two strings).
   const last = lastDevice;
   if (last !== null && last.userId === userId && last.fingerprint === deviceFingerprint) return last.id;
-  const id = createHash('sha256')
-    .update('optix:device:')
-    .update(userId)
-    .update('\0')
-    .update(deviceFingerprint)
-    .digest('base64url')
-    .slice(0, 22);
+  const id = hash('sha256', `optix:device:${userId}\0${deviceFingerprint}`, 'base64url').slice(0, 22);
   lastDevice = { userId, fingerprint: deviceFingerprint, id };
   return id;
 }

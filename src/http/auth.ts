@@ -2,7 +2,7 @@
  * The two kinds of caller: services (internal and admin routes) with a key from
  * `SERVICE_API_KEYS`, and users (`/v1/me/*`) with their own access token.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isOptixError } from '../core/errors.js';
 import type { JwtService, SessionManager } from '../services/types.js';
@@ -32,7 +32,7 @@ export function bearerToken(request: FastifyRequest): string | null {
   return m ? m[1]! : null;
 }
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+const digest = (value: string) => hash('sha256', value, 'buffer');
 
 /**
  * Width, in bytes, of the comparison of a presented service key: a public constant, so whether a

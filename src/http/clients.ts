@@ -6,7 +6,7 @@
  * caller has an audit identity (`client:<id>` or `key:<digest>`) and its own introspection budget,
  * counted in process.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthClientConfig } from '../config/types.js';
 import { bearerToken, type Principal } from './auth.js';
@@ -75,7 +75,7 @@ export function createClientAuthenticator(options: {
 
   function checkClient(id: string, secret: string): ServiceCaller {
     const client = byId.get(id);
-    const presented = createHash('sha256').update(secret, 'utf8').digest();
+    const presented = hash('sha256', secret, 'buffer');
     const same = timingSafeEqual(presented, client?.secretSha256 ?? dummy);
     if (client === undefined || !same) throw httpError('ERR_UNAUTHORIZED', 'invalid client credentials');
     const callerId = `client:${client.clientId}`;

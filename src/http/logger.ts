@@ -4,7 +4,7 @@
  * patterns), and `redact` censors the usual places anyway. Where a session must be correlated
  * across lines, log `hashId(salt, id)`: a salted SHA-256 prefix, not the id (OWASP).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger, pino } from 'pino';
@@ -67,7 +67,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
 
 /** A salted hash of an id for logs: 16 base64url characters, stable for one salt. */
 export function hashId(salt: string, id: string): string {
-  return createHash('sha256').update(salt).update('\0').update(id).digest('base64url').slice(0, 16);
+  return hash('sha256', `${salt}\0${id}`, 'base64url').slice(0, 16);
 }
 
 type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';

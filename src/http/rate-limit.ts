@@ -4,14 +4,14 @@
  * instance shares them; in memory they are this process's. (The plugin's own Redis store assumes
  * ioredis.) This module only adapts the port to the plugin's store interface.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyRateLimitOptions, FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { RouteOptions } from 'fastify';
 import type { RateLimitStore } from '../core/ports.js';
 
 /** A client identity as a bucket-safe string: a digest, so raw keys and addresses never reach Redis. */
 export function clientBucket(route: string, client: string): string {
-  return `${route}.${createHash('sha256').update(client).digest('base64url').slice(0, 22)}`;
+  return `${route}.${hash('sha256', client, 'base64url').slice(0, 22)}`;
 }
 
 type Callback = (error: Error | null, result?: { current: number; ttl: number }) => void;
