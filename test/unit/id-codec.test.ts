@@ -5,13 +5,15 @@
  * the old form keep parsing.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   createIdCodec,
+  fingerprintDigest,
   newUserScopedId,
   PLAIN_ID_CODEC,
   SEALED_TAG_CACHE_SIZE,
+  trustedDeviceId,
   userTag,
 } from '../../src/core/ids.js';
 import { uniqueUserId } from '../helpers/fixtures.js';
@@ -87,5 +89,48 @@ describe('id codec (sealed user tags)', () => {
       if (i % 97 === 0 || i < 5) assert.equal(a.parse('sessionId', id).tag, userTag(users[i]!));
     }
     assert.throws(() => createIdCodec(randomBytes(31)), RangeError);
+  });
+
+  it('parses ids one after another, the same one again, and a forgery right after its original', () => {
+    const a = createIdCodec(secretA);
+    const users = ['memo-user-1', 'memo-user-2', 'memo-user-3'];
+    const ids = users.map((u) => a.newId(u));
+    for (let round = 0; round < 3; round++) {
+      for (const [i, id] of ids.entries()) {
+        assert.equal(a.parse('sessionId', id).tag, userTag(users[i]!));
+        assert.equal(a.parse('sessionId', id).tag, userTag(users[i]!));
+        assert.equal(a.is(id), true);
+        invalidId(() => a.parse('sessionId', flip(id, 3)));
+        assert.equal(a.is(flip(id, 3)), false);
+        assert.equal(a.parse('sessionId', id).rest, id.slice(23));
+      }
+    }
+    // What a parse answers cannot be changed by a caller (the same object is handed out again).
+    const parsed = a.parse('sessionId', ids[0]!);
+    assert.ok(Object.isFrozen(parsed));
+  });
+});
+
+describe('derived digests', () => {
+  // Stored data depends on these (keys' hash tags, trusted-device ids, session records): they must
+  // stay what the first versions computed with createHash, for any user id (UTF-8).
+  const users = ['u-1', 'üser 名前', 'a\u{1F600}b', 'x'.repeat(300)];
+  const fingerprints = ['fp', 'ü\u{1F600}', 'z'.repeat(600)];
+  it('user tags, fingerprint digests and trusted-device ids are the published SHA-256 forms', () => {
+    for (const u of users) {
+      const tag = createHash('sha256').update('optix:user:').update(u).digest('base64url').slice(0, 16);
+      assert.equal(userTag(u), tag);
+      for (const f of fingerprints) {
+        const device = createHash('sha256')
+          .update('optix:device:')
+          .update(u)
+          .update('\0')
+          .update(f)
+          .digest('base64url')
+          .slice(0, 22);
+        assert.equal(trustedDeviceId(u, f), device);
+        assert.equal(fingerprintDigest(f), createHash('sha256').update(f).digest('hex'));
+      }
+    }
   });
 });
