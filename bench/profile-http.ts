@@ -4,7 +4,7 @@
  * (`bench/servers/optix-app.ts`, as the http-introspect scenario starts it) and for the Fastify
  * hello-world `GET /` and `POST /` (same bodies and headers as ours), each loaded by wrk (1 thread,
  * 64 connections) in turn, rounds alternated. The CPU is the server process's own (utime + stime
- * from `/proc/<pid>/stat`), so the load generator and Redis are not in it: on a shared 2-core
+ * from `/proc/<pid>/stat`; each round also prints the kernel's share, stime: sockets and loopback TCP), so the load generator and Redis are not in it: on a shared 2-core
  * machine it is much steadier than requests per second, and at 64 connections the server process
  * is the bottleneck, so hello CPU ÷ our CPU approximates the throughput ratio.
  *
@@ -68,11 +68,12 @@ function start(file: string, env: Record<string, string>): Promise<Server> {
 }
 
 /** utime + stime of `pid`, in µs. */
-function cpuUs(pid: number): number {
+/** The process's CPU time so far (µs): user and system (the kernel's: sockets, loopback TCP). */
+function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of proc(5); fields[0] here is field 3.
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  // Fields 14 and 15 of proc(5) (clock ticks of 10 ms); fields[0] here is field 3.
+  return { user: (Number(fields[11]) * 1e6) / 100, system: (Number(fields[12]) * 1e6) / 100 };
 }
 
 function wrk(
@@ -172,10 +173,17 @@ try {
   ].filter((r) => only === null || only.includes(r.id));
   const measure = async (row: Row, seconds: number) => {
     const pid = row.server.child.pid!;
-    const before = cpuUs(pid);
+    const before = cpuTimes(pid);
     const r = await wrk(script, row.server.port, seconds, row.method, row.path, row.bodies, row.auth);
-    const used = cpuUs(pid) - before;
-    return { rps: r.requests / (r.durationUs / 1e6), usPerReq: used / r.requests, util: used / r.durationUs };
+    const after = cpuTimes(pid);
+    const system = after.system - before.system;
+    const used = after.user - before.user + system;
+    return {
+      rps: r.requests / (r.durationUs / 1e6),
+      usPerReq: used / r.requests,
+      sysPerReq: system / r.requests,
+      util: used / r.durationUs,
+    };
   };
   for (const row of rows) await measure(row, 1);
   const results = new Map<string, number[]>(rows.map((r) => [r.id, []]));
@@ -185,7 +193,7 @@ try {
       const m = await measure(row, SECONDS);
       results.get(row.id)!.push(m.usPerReq);
       console.log(
-        `round ${round + 1} ${row.id.padEnd(10)} ${Math.round(m.rps).toString().padStart(7)} req/s  ${m.usPerReq.toFixed(1).padStart(6)} µs CPU/req  util ${m.util.toFixed(2)}  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+        `round ${round + 1} ${row.id.padEnd(10)} ${Math.round(m.rps).toString().padStart(7)} req/s  ${m.usPerReq.toFixed(1).padStart(6)} µs CPU/req (kernel ${m.sysPerReq.toFixed(1)})  util ${m.util.toFixed(2)}  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
       );
     }
   }
