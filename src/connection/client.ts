@@ -263,18 +263,25 @@ export class RedisClient {
         this.#tracking?.reset();
         reject(new StoreTimeoutError(timeoutMs, operation));
       }, timeoutMs);
-      fn().then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          const mapped = toStoreError(operation, err);
-          if (mapped instanceof StoreBusyError) this.onOom?.();
-          reject(mapped);
-        },
-      );
+      const failed = (err: unknown) => {
+        clearTimeout(timer);
+        const mapped = toStoreError(operation, err);
+        if (mapped instanceof StoreBusyError) this.onOom?.();
+        reject(mapped);
+      };
+      let pending: Promise<T>;
+      try {
+        pending = fn();
+      } catch (err) {
+        // `fn` need not be async (the script runner is not): a synchronous throw is a failure of
+        // the call like a rejection, typed and with its deadline cleared.
+        failed(err);
+        return;
+      }
+      pending.then((v) => {
+        clearTimeout(timer);
+        resolve(v);
+      }, failed);
     });
   }
 
