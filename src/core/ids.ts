@@ -245,11 +245,12 @@ export function isUserScopedId(value: unknown): value is string {
   return typeof value === 'string' && SCOPED_ID_PATTERN.test(value);
 }
 
-/** SHA-256 as base64url: how refresh secrets and device fingerprints are kept at rest. */
 // SHA-256 here and on the HTTP paths is node:crypto's one-shot `hash` (Node ≥ 20.12): the same
 // bytes as `createHash().update().digest()` (strings as UTF-8), without a Hash object and its
 // calls: ~0.25 µs against ~1.2–1.5 µs per digest measured here. A login takes three (user tag,
 // fingerprint digest, device id), a request with a credential one or two.
+
+/** SHA-256 as base64url: how refresh secrets and device fingerprints are kept at rest. */
 export function sha256(value: string): string {
   return hash('sha256', value, 'base64url');
 }
