@@ -201,6 +201,17 @@ export class RevocationWatch {
   }
 }
 
+/**
+ * The first of `prefixes` under none of the `broadcast` prefixes (Redis would push no write to its
+ * keys), or `undefined` when all are covered.
+ */
+export function uncoveredPrefix(
+  broadcast: readonly string[],
+  prefixes: readonly string[],
+): string | undefined {
+  return prefixes.find((prefix) => !broadcast.some((b) => prefix.startsWith(b)));
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: node-redis's RedisArgument (string | Buffer) is not exported
 type RedisArgument = any;
 
@@ -569,9 +580,7 @@ export class TrackingController implements RedisTracking {
 
   watch(prefixes: readonly string[], now: () => number): RevocationWatch | null {
     if (this.broadcastPrefixes.length === 0) return null;
-    for (const prefix of prefixes) {
-      if (!this.broadcastPrefixes.some((tracked) => prefix.startsWith(tracked))) return null;
-    }
+    if (uncoveredPrefix(this.broadcastPrefixes, prefixes) !== undefined) return null;
     const watch = new RevocationWatch(prefixes, now);
     this.#hub.addWatch(watch);
     // Listening already proven (a PING answered since the last reset): the watch starts now.

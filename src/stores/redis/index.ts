@@ -13,6 +13,7 @@ import type { WriteAdmission } from '../../connection/memory-guard.js';
 import type { GuideStores } from '../../core/ports.js';
 import type { RedisClient } from '../../connection/client.js';
 import type { ClientSideCacheOptions } from '../../connection/config.js';
+import { uncoveredPrefix } from '../../connection/tracking.js';
 import type { RedisStoreContext } from './context.js';
 import { createKeySchema } from './keys.js';
 import { RedisActivityBuckets } from './activity-buckets.js';
@@ -145,13 +146,12 @@ export function clientSideCacheFor(
 function assertTrackedKeysCovered(client: RedisClient, tracked: readonly string[]): void {
   const broadcast = client.tracking?.broadcastPrefixes ?? [];
   if (broadcast.length === 0) return;
-  for (const prefix of tracked) {
-    if (!broadcast.some((b) => prefix.startsWith(b))) {
-      throw new ConfigError(
-        'clientSideCache.broadcastPrefixes',
-        `do not cover '${prefix}', read through the tracked connection (pass the key schema's trackedPrefixes)`,
-      );
-    }
+  const prefix = uncoveredPrefix(broadcast, tracked);
+  if (prefix !== undefined) {
+    throw new ConfigError(
+      'clientSideCache.broadcastPrefixes',
+      `do not cover '${prefix}', read through the tracked connection (pass the key schema's trackedPrefixes)`,
+    );
   }
 }
 
