@@ -8,6 +8,8 @@
  * set, the hand-rolled rotation), so the two CPU costs can be compared in one run.
  *
  * Paths: first-sight (verifyToken on fresh tokens), create (createSession, new user and device),
+ * create-floor and create-floor-no-events (the login's `session_create` call alone, replayed by a
+ * bare client: what a login costs Redis, with and without its two events; `bench/support/login-script.ts`),
  * refresh (refreshTokens), validate (validateSession, warm), warm-verify (verifyToken of tokens seen
  * before, recording the session's use as `POST /v1/introspect` does). docs/performance.md quotes them.
  */
@@ -15,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { clientSideCacheFor, createJwtService, login } from '../src/index.js';
+import { captureLoginCall, loginReplayer } from './support/login-script.js';
 import { Ring } from './support/measure.js';
 import {
   AUDIENCE,
@@ -89,6 +92,17 @@ async function prepare(): Promise<{ ours: Op; theirs: Op }> {
         store.store.set(expressSessionId(), expressSession(`pc-${n++}`, i) as never) as Promise<unknown>,
     };
   }
+  if (path === 'create-floor' || path === 'create-floor-no-events') {
+    const call = await captureLoginCall(our, 'pf-template');
+    const replay = await loginReplayer(server.url, call, path === 'create-floor' ? 'full' : 'without-events');
+    closers.push(replay.close);
+    let n = 0;
+    return {
+      ours: () => replay.login(),
+      theirs: (i) =>
+        store.store.set(expressSessionId(), expressSession(`pc-${n++}`, i) as never) as Promise<unknown>,
+    };
+  }
   if (path === 'refresh') {
     const slots: { rt: string }[] = [];
     const theirSlots: { rt: string }[] = [];
@@ -158,10 +172,13 @@ async function prepare(): Promise<{ ours: Op; theirs: Op }> {
       },
     };
   }
-  throw new Error(`unknown path ${path}: first-sight, create, refresh, validate, warm-verify`);
+  throw new Error(
+    `unknown path ${path}: first-sight, create, create-floor, create-floor-no-events, refresh, validate, warm-verify`,
+  );
 }
 
 const phaseHooks: (() => void)[] = [];
+const closers: (() => Promise<unknown>)[] = [];
 
 /** used_cpu_sys + used_cpu_user of the server, in µs. */
 function serverCpuUs(info: string): number {
@@ -219,6 +236,7 @@ try {
   );
   console.log(`  redis: ${commandStats(await io.info('commandstats'), OPS)}`);
 } finally {
+  for (const close of closers) await close();
   io.disconnect();
   await store.close();
   await our.close();

@@ -1,0 +1,91 @@
+/**
+ * `npx tsx bench/login-redis-cost.ts [--ops N]`: what a login costs Redis itself, by part. One
+ * real login's `session_create` call (`support/login-script.ts`) is replayed, 64 in flight, for
+ * new users and devices against a throwaway redis-server, through variants of the script, and
+ * `INFO commandstats` gives the server's µs per `EVALSHA` and the share of the commands run
+ * inside it:
+ * - `real`: the script as shipped;
+ * - `arguments only`: the same call returning at once (the call, its 8 keys and 30 arguments);
+ * - `without events`: the script with the events' block skipped;
+ * - `the writes alone`: only the login's seven writes (record, user index, device index, two
+ *   event records and their index entries): no cap, pruning, TTL upkeep or new-device decision.
+ * docs/performance.md ("Login: the Redis floor") quotes it.
+ */
+import { createClient } from '@redis/client';
+import { scriptSource } from '../src/stores/redis/lua/index.js';
+import { captureLoginCall } from './support/login-script.js';
+import { createOurSide, KEY_PREFIX } from './support/optix.js';
+import { startRedis } from './support/redis.js';
+
+const at = process.argv.indexOf('--ops');
+const OPS = at === -1 ? 30_000 : Number(process.argv[at + 1]);
+const server = await startRedis();
+const client = createClient({ url: server.url });
+client.on('error', () => {});
+try {
+  const our = await createOurSide(server.url);
+  const call = await captureLoginCall(our, 'cost-template');
+  await our.close();
+  await client.connect();
+  const source = scriptSource('session_create');
+  const variants: [string, string][] = [
+    ['real', source],
+    ['arguments only', `do return {'ok', {}, {}, 0, 1, 1, 0} end\n${source}`],
+    ['without events', source.replace('if eventKeys > 0 then', 'if false then')],
+    [
+      'the writes alone',
+      [
+        "redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])",
+        "redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])",
+        "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])",
+        "redis.call('SET', KEYS[6], ARGV[18], 'PX', ARGV[17])",
+        "redis.call('ZADD', KEYS[5], ARGV[16], ARGV[15])",
+        "redis.call('SET', KEYS[7], ARGV[22], 'PX', ARGV[21])",
+        "redis.call('ZADD', KEYS[5], ARGV[20], ARGV[19])",
+        "return {'ok', {}, {}, 0, 1, 1, 0}",
+      ].join('\n'),
+    ],
+  ];
+  if (call.keys.length !== 8)
+    throw new Error(`expected a login with events (8 keys), got ${call.keys.length}`);
+  const tag = /\{([^}]+)\}/.exec(call.keys[0]!)?.[1];
+  let n = 0;
+  for (let round = 1; round <= 2; round++) {
+    for (const [name, script] of variants) {
+      const sha = String(await client.sendCommand(['SCRIPT', 'LOAD', script]));
+      const one = () => {
+        const suffix = `~${n++}`;
+        const keys = call.keys.map((k) =>
+          k.startsWith(`${KEY_PREFIX}device:sessions:`)
+            ? k + suffix
+            : k.replace(`{${tag}}`, `{${tag}${suffix}}`),
+        );
+        return client.sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...call.args]);
+      };
+      const run = async (count: number) => {
+        let i = 0;
+        await Promise.all(
+          Array.from({ length: 64 }, async () => {
+            while (i++ < count) await one();
+          }),
+        );
+      };
+      await run(3000);
+      await client.sendCommand(['CONFIG', 'RESETSTAT']);
+      await run(OPS);
+      const stats = String(await client.sendCommand(['INFO', 'commandstats']));
+      const evalsha = /cmdstat_evalsha:calls=\d+,usec=(\d+)/.exec(stats);
+      let inner = 0;
+      for (const m of stats.matchAll(/cmdstat_(\w+):calls=\d+,usec=(\d+)/g)) {
+        if (m[1] !== 'evalsha' && m[1] !== 'config') inner += Number(m[2]);
+      }
+      console.log(
+        `round ${round}  ${name.padEnd(17)} EVALSHA ${(Number(evalsha?.[1]) / OPS).toFixed(1).padStart(5)} µs per login, of which commands inside ${(inner / OPS).toFixed(1).padStart(5)} µs`,
+      );
+      await client.sendCommand(['FLUSHALL']);
+    }
+  }
+} finally {
+  await client.close().catch(() => {});
+  await server.stop();
+}
