@@ -32,6 +32,8 @@ const OIDC_CLIENT_SECRET = 'bench-introspector-secret-0123456789abcdef';
 const OIDC_AUTHORIZATION = `Basic ${Buffer.from(`${OIDC_CLIENT_ID}:${OIDC_CLIENT_SECRET}`).toString('base64')}`;
 const LOG_LEVEL = 'info';
 
+const FLOOR_LABEL = 'bare node:http: key check, body parse, the same verification, nothing else';
+
 const OIDC_LABEL =
   'oidc-provider: POST /token/introspection (opaque, in-memory adapter, client_secret_basic)';
 
@@ -193,7 +195,7 @@ export const scenario: Scenario = {
   title: 'HTTP: POST /v1/introspect on the running service',
   async run({ redis, settings, log }) {
     log(
-      `  setup: the service (NODE_ENV=production), two diagnostic variants and the hello-world, each in its own process`,
+      `  setup: the service (NODE_ENV=production), two diagnostic variants, a bare node:http introspection and the hello-world, each in its own process`,
     );
     const children: Child[] = [];
     let scratch: string | null = null;
@@ -218,6 +220,8 @@ export const scenario: Scenario = {
         BENCH_RATE_LIMIT_PER_MINUTE: '0',
       });
       const hello = await launch('hello-world.ts', {});
+      // The least an introspection endpoint can do, no framework (a reference row: the ceiling).
+      const floor = await launch('introspect-floor.ts', base);
       const oidc = await launch('oidc-provider.ts', {
         BENCH_TOKENS: String(TOKENS),
         BENCH_OIDC_CLIENT_ID: OIDC_CLIENT_ID,
@@ -237,7 +241,7 @@ export const scenario: Scenario = {
       const headers = { authorization: `Bearer ${SERVICE_KEY}`, 'content-type': 'application/json' };
       const bodies = optix.tokens.map((token) => JSON.stringify({ token }));
       // Every token answers active from every instance before anything is measured (and is seen once).
-      for (const instance of [optix, quiet, bare]) {
+      for (const instance of [optix, quiet, bare, floor]) {
         for (const body of bodies) {
           const res = await fetch(`http://127.0.0.1:${instance.port}/v1/introspect`, {
             method: 'POST',
@@ -362,6 +366,12 @@ export const scenario: Scenario = {
             run: introspect(quiet.port),
           },
           {
+            id: 'bare-introspect',
+            label: FLOOR_LABEL,
+            role: 'reference',
+            run: introspect(floor.port),
+          },
+          {
             id: 'ours-warn-no-limit',
             label: 'ours, LOG_LEVEL=warn, no rate limit (diagnostic)',
             role: 'reference',
@@ -402,6 +412,7 @@ export const scenario: Scenario = {
             role: 'reference',
             run: introspectAc(quiet.port),
           },
+          { id: 'bare-introspect', label: FLOOR_LABEL, role: 'reference', run: introspectAc(floor.port) },
           {
             id: 'ours-warn-no-limit',
             label: 'ours, LOG_LEVEL=warn, no rate limit (diagnostic)',
@@ -467,6 +478,12 @@ export const scenario: Scenario = {
             denominator: 'hello-get',
           },
           {
+            id: 'bare-introspect/hello-get',
+            label: 'bare node:http introspection / hello-world GET (the ceiling)',
+            numerator: 'bare-introspect',
+            denominator: 'hello-get',
+          },
+          {
             id: 'ours/oidc-provider',
             label: 'ours / oidc-provider introspection',
             numerator: 'ours',
@@ -495,6 +512,7 @@ export const scenario: Scenario = {
             ? 'Load: wrk, one thread, in its own process (it takes a few µs of CPU per request). The last two rows are the target pair loaded by autocannon instead, whose own CPU per request (about twice as much for our POSTs as for a bare GET) is taken from the same two cores.'
             : 'Load: autocannon in the bench process; its own CPU per request (about twice as much for our POSTs as for a bare GET) is taken from the same two cores. Install wrk (Debian: apt-get install wrk) for the lighter load generator.',
           'The target is checked against GET / (the canonical hello-world, the stricter baseline); POST / with the very same requests as ours is shown for reference.',
+          "The bare node:http row (bench/servers/introspect-floor.ts) does only what an introspection cannot skip: the service-key check, reading and parsing the body, the same full verification through the same library and Redis (recording the session's use), the answer built once per token. No framework, request id, rate limit, schemas, metrics or logs: its ratio to the hello-world GET is the most any server built on node:http and this verification could reach here.",
           'The two diagnostic rows run the same service with request logs off (LOG_LEVEL=warn), then also without the introspection rate limit (its per-caller counter, in process): they show where the time goes, they are not the measured configuration.',
         ],
       };
