@@ -1,9 +1,11 @@
 /**
- * `npx tsx bench/login-redis-cost.ts [--ops N]`: what a login costs Redis itself, by part. One
+ * `npx tsx bench/login-redis-cost.ts [--ops N] [--tracking]`: what a login costs Redis itself, by part. One
  * real login's `session_create` call (`support/login-script.ts`) is replayed, 64 in flight, for
  * new users and devices against a throwaway redis-server, through variants of the script, and
  * `INFO commandstats` gives the server's µs per `EVALSHA` and the share of the commands run
- * inside it:
+ * inside it, `INFO cpu` the server's whole CPU per login (the call's I/O too). `--tracking` opens a
+ * connection tracking the service's prefixes in broadcasting mode (as every instance has), so
+ * Redis also pushes the login's tracked keys:
  * - `real`: the script as shipped;
  * - `arguments only`: the same call returning at once (the call, its 8 keys and 30 arguments);
  * - `without events`: the script with the events' block skipped;
@@ -12,6 +14,7 @@
  * docs/performance.md ("Login: the Redis floor") quotes it.
  */
 import { createClient } from '@redis/client';
+import { createKeySchema } from '../src/stores/redis/keys.js';
 import { scriptSource } from '../src/stores/redis/lua/index.js';
 import { captureLoginCall } from './support/login-script.js';
 import { createOurSide, KEY_PREFIX } from './support/optix.js';
@@ -19,14 +22,28 @@ import { startRedis } from './support/redis.js';
 
 const at = process.argv.indexOf('--ops');
 const OPS = at === -1 ? 30_000 : Number(process.argv[at + 1]);
+const tracking = process.argv.includes('--tracking');
 const server = await startRedis();
 const client = createClient({ url: server.url });
 client.on('error', () => {});
+// RESP3, where tracking's invalidations arrive as pushes on the connection itself.
+const listener = createClient({ url: server.url, RESP: 3 });
+listener.on('error', () => {});
 try {
   const our = await createOurSide(server.url);
   const call = await captureLoginCall(our, 'cost-template');
   await our.close();
   await client.connect();
+  if (tracking) {
+    await listener.connect();
+    const prefixes = createKeySchema(KEY_PREFIX).trackedPrefixes.flatMap((p) => ['PREFIX', p]);
+    await listener.sendCommand(['CLIENT', 'TRACKING', 'ON', 'BCAST', ...prefixes]);
+  }
+  const cpu = async () => {
+    const info = String(await client.sendCommand(['INFO', 'cpu']));
+    const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? 0);
+    return (field('used_cpu_sys') + field('used_cpu_user')) * 1e6;
+  };
   const source = scriptSource('session_create');
   const variants: [string, string][] = [
     ['real', source],
@@ -72,7 +89,9 @@ try {
       };
       await run(3000);
       await client.sendCommand(['CONFIG', 'RESETSTAT']);
+      const cpu0 = await cpu();
       await run(OPS);
+      const redisCpu = ((await cpu()) - cpu0) / OPS;
       const stats = String(await client.sendCommand(['INFO', 'commandstats']));
       const evalsha = /cmdstat_evalsha:calls=\d+,usec=(\d+)/.exec(stats);
       let inner = 0;
@@ -80,12 +99,13 @@ try {
         if (m[1] !== 'evalsha' && m[1] !== 'config') inner += Number(m[2]);
       }
       console.log(
-        `round ${round}  ${name.padEnd(17)} EVALSHA ${(Number(evalsha?.[1]) / OPS).toFixed(1).padStart(5)} µs per login, of which commands inside ${(inner / OPS).toFixed(1).padStart(5)} µs`,
+        `round ${round}  ${name.padEnd(17)} EVALSHA ${(Number(evalsha?.[1]) / OPS).toFixed(1).padStart(5)} µs per login, of which commands inside ${(inner / OPS).toFixed(1).padStart(5)} µs; Redis CPU ${redisCpu.toFixed(1).padStart(5)} µs per login${tracking ? ' (tracked)' : ''}`,
       );
       await client.sendCommand(['FLUSHALL']);
     }
   }
 } finally {
   await client.close().catch(() => {});
+  if (tracking) await listener.close().catch(() => {});
   await server.stop();
 }

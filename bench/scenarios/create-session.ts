@@ -47,7 +47,7 @@ export const scenario: Scenario = {
         },
         {
           id: 'login-script-alone',
-          label: 'the login script alone: the same call, no client work (reference)',
+          label: 'the login script alone: the same call, no client work',
           role: 'reference',
           op: () => replay.login(),
         },
