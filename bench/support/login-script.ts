@@ -78,7 +78,14 @@ export async function loginReplayer(url: string, call: LoginCall, part: LoginRep
       }
       for (const arg of args) command.push(arg);
       const reply = (await client.sendCommand(command)) as unknown[];
+      // The replay must do a login's whole work: the session in, and (full) both events written
+      // here (1), the device new to the user (1); a ceiling that skipped work would prove nothing.
       if (reply[0] !== 'ok') throw new Error(`session_create answered ${String(reply[0])}`);
+      if (part === 'full' && (reply[4] !== 1 || reply[5] !== 1)) {
+        throw new Error(
+          `session_create wrote no events (events ${String(reply[4])}, new device ${String(reply[5])})`,
+        );
+      }
     },
     close: () => client.close(),
   };
