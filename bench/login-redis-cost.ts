@@ -11,7 +11,7 @@
  * - `without events`: the script with the events' block skipped;
  * - `the writes alone`: only the login's seven writes (record, user index, device index, two
  *   event records and their index entries): no cap, pruning, TTL upkeep or new-device decision.
- * docs/performance.md ("Login: the Redis floor") quotes it.
+ * docs/performance.md ("The ceilings") quotes it.
  */
 import { createClient } from '@redis/client';
 import { createKeySchema } from '../src/stores/redis/keys.js';
@@ -77,7 +77,15 @@ try {
             ? k + suffix
             : k.replace(`{${tag}}`, `{${tag}${suffix}}`),
         );
-        return client.sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...call.args]);
+        return client
+          .sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...call.args])
+          .then((reply) => {
+            // Every variant answers as a login that wrote its session (and its events, but the
+            // variant without them) would.
+            const r = reply as unknown as unknown[];
+            if (r[0] !== 'ok' || r[4] !== (name === 'without events' ? 0 : 1))
+              throw new Error(`${name}: unexpected reply ${JSON.stringify(r)}`);
+          });
       };
       const run = async (count: number) => {
         let i = 0;

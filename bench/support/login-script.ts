@@ -3,7 +3,8 @@
  * `createSession` (keys and arguments as the store built them), replayed by a bare node-redis
  * client for new users and devices. It answers "how fast could a login go if everything the
  * client does cost nothing?": the ceiling the key schema and Redis put on `createSession`
- * (docs/performance.md, "Login: the Redis floor").
+ * (docs/performance.md, "The ceilings"). The arguments are replayed as captured, clock readings
+ * included: the scores and TTLs stay in the future for the minutes a run lasts.
  */
 import { createClient } from '@redis/client';
 import { SCRIPTS } from '../../src/stores/redis/lua/index.js';
