@@ -13,28 +13,11 @@
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
-import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load.js';
-import { startServer } from '../../src/server.js';
+import { activeAnswer } from '../../src/http/routes/tokens.js';
+import { need, startBenchService } from '../support/service.js';
 
-function need(name: string): string {
-  const v = process.env[name];
-  if (v === undefined || v === '') throw new Error(`${name} is required`);
-  return v;
-}
-
-const config = loadConfig({
-  NODE_ENV: 'production',
-  HOST: '127.0.0.1',
-  PORT: '0',
-  REDIS_URL: need('BENCH_REDIS_URL'),
-  JWT_SECRET: need('BENCH_JWT_SECRET'),
-  SERVICE_API_KEYS: need('BENCH_SERVICE_KEY'),
-  LOG_LEVEL: 'warn',
-});
-const service = await startServer(config, {
-  logger: pino({ level: 'warn' }, pino.destination({ dest: '/dev/null', sync: false })),
-});
+// The container (the limiter is configured off; this server does not use the service's routes).
+const service = await startBenchService({ logLevel: 'warn', rateLimitPerMinute: '0' });
 const { jwt } = service.optix;
 const expected = hash('sha256', `Bearer ${need('BENCH_SERVICE_KEY')}`, 'buffer');
 const INTROSPECTION = Object.freeze({ recordActivity: Object.freeze({ endpoint: '/v1/introspect' }) });
@@ -71,21 +54,8 @@ const server = createServer((req, res) => {
     jwt.verifyToken(token, INTROSPECTION).then(({ payload }) => {
       let answer = answers.get(payload);
       if (answer === undefined) {
-        answer = JSON.stringify({
-          active: true,
-          sub: payload.sub,
-          sid: payload.sid,
-          jti: payload.jti,
-          exp: payload.exp,
-          iat: payload.iat,
-          iss: payload.iss,
-          aud: payload.aud,
-          scope: payload.scope ?? '',
-          token_type: 'Bearer',
-          email: payload.email,
-          roles: payload.roles,
-          mfa: true,
-        });
+        // The route's answer (its serializer aside), for a session made with MFA, as the bench's are.
+        answer = JSON.stringify(activeAnswer(payload, true));
         answers.set(payload, answer);
       }
       res.writeHead(200, {

@@ -8,36 +8,16 @@
  * Environment: BENCH_REDIS_URL, BENCH_SERVICE_KEY, BENCH_JWT_SECRET, BENCH_TOKENS, BENCH_LOG_LEVEL,
  * BENCH_RATE_LIMIT_PER_MINUTE.
  */
-import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/http/logger.js';
-import { startServer } from '../../src/server.js';
 import { USER_AGENT } from '../support/payload.js';
+import { need, startBenchService } from '../support/service.js';
 
-function need(name: string): string {
-  const v = process.env[name];
-  if (v === undefined || v === '') throw new Error(`${name} is required`);
-  return v;
-}
-
-const config = loadConfig({
-  NODE_ENV: 'production',
-  HOST: '127.0.0.1',
-  PORT: '0',
-  REDIS_URL: need('BENCH_REDIS_URL'),
-  JWT_SECRET: need('BENCH_JWT_SECRET'),
-  SERVICE_API_KEYS: need('BENCH_SERVICE_KEY'),
-  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+const server = await startBenchService({
+  logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
   // The default (600,000/min per caller) could turn a fast run into 429s: the limiter still runs
   // (its in-process counter is paid per request) but never trips.
   // BENCH_RATE_LIMIT_PER_MINUTE=0 turns it off (a diagnostic variant).
-  RATE_LIMIT_INTROSPECT_PER_MINUTE: process.env.BENCH_RATE_LIMIT_PER_MINUTE ?? '10000000',
+  rateLimitPerMinute: process.env.BENCH_RATE_LIMIT_PER_MINUTE ?? '10000000',
 });
-const logger = createLogger({
-  level: config.logLevel,
-  destination: pino.destination({ dest: '/dev/null', sync: false }),
-});
-const server = await startServer(config, { logger });
 
 const count = Number(need('BENCH_TOKENS'));
 const tokens: string[] = [];

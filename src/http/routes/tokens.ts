@@ -48,8 +48,11 @@ const Introspection = Type.Object({
 
 type AccessPayload = Awaited<ReturnType<RouteContext['optix']['jwt']['verifyToken']>>['payload'];
 
-/** RFC 7662's answer for an active access token: everything in it comes from the token. */
-function activeAnswer(payload: AccessPayload, mfa: boolean | undefined) {
+/**
+ * RFC 7662's answer for an active access token: everything in it comes from the token (exported
+ * for the bench's bare introspection server, which answers the same).
+ */
+export function activeAnswer(payload: AccessPayload, mfa: boolean | undefined) {
   return {
     active: true,
     sub: payload.sub,
