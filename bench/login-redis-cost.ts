@@ -16,7 +16,7 @@
 import { createClient } from '@redis/client';
 import { createKeySchema } from '../src/stores/redis/keys.js';
 import { scriptSource } from '../src/stores/redis/lua/index.js';
-import { captureLoginCall } from './support/login-script.js';
+import { captureLoginCall, keysForNewUser } from './support/login-script.js';
 import { createOurSide, KEY_PREFIX } from './support/optix.js';
 import { startRedis } from './support/redis.js';
 
@@ -65,18 +65,13 @@ try {
   ];
   if (call.keys.length !== 8)
     throw new Error(`expected a login with events (8 keys), got ${call.keys.length}`);
-  const tag = /\{([^}]+)\}/.exec(call.keys[0]!)?.[1];
+  const keysFor = keysForNewUser(call);
   let n = 0;
   for (let round = 1; round <= 2; round++) {
     for (const [name, script] of variants) {
       const sha = String(await client.sendCommand(['SCRIPT', 'LOAD', script]));
       const one = () => {
-        const suffix = `~${n++}`;
-        const keys = call.keys.map((k) =>
-          k.startsWith(`${KEY_PREFIX}device:sessions:`)
-            ? k + suffix
-            : k.replace(`{${tag}}`, `{${tag}${suffix}}`),
-        );
+        const keys = keysFor(`~${n++}`);
         return client
           .sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...call.args])
           .then((reply) => {

@@ -84,24 +84,17 @@ async function prepare(): Promise<{ ours: Op; theirs: Op }> {
     });
     return { ours, theirs };
   }
-  if (path === 'create') {
+  if (path === 'create' || path === 'create-floor' || path === 'create-floor-no-events') {
     let n = 0;
-    return {
-      ours: (i) => our.sessions.createSession(sessionInput(`pc-${n++}`, i)),
-      theirs: (i) =>
-        store.store.set(expressSessionId(), expressSession(`pc-${n++}`, i) as never) as Promise<unknown>,
-    };
-  }
-  if (path === 'create-floor' || path === 'create-floor-no-events') {
+    const theirs: Op = (i) =>
+      store.store.set(expressSessionId(), expressSession(`pc-${n++}`, i) as never) as Promise<unknown>;
+    if (path === 'create')
+      return { ours: (i) => our.sessions.createSession(sessionInput(`pc-${n++}`, i)), theirs };
+    // The login's script call alone (the ceiling), with or without its events.
     const call = await captureLoginCall(our, 'pf-template');
     const replay = await loginReplayer(server.url, call, path === 'create-floor' ? 'full' : 'without-events');
     closers.push(replay.close);
-    let n = 0;
-    return {
-      ours: () => replay.login(),
-      theirs: (i) =>
-        store.store.set(expressSessionId(), expressSession(`pc-${n++}`, i) as never) as Promise<unknown>,
-    };
+    return { ours: () => replay.login(), theirs };
   }
   if (path === 'refresh') {
     const slots: { rt: string }[] = [];

@@ -45,39 +45,39 @@ export async function captureLoginCall(our: OurSide, userId: string): Promise<Lo
 export type LoginReplayPart = 'full' | 'without-events';
 
 /**
+ * The keys of `call` for a new user and a new device: the user's hash tag and the device index key
+ * get `suffix`, so every key the login touches is new, as in the scenario's logins.
+ */
+export function keysForNewUser(call: LoginCall): (suffix: string) => string[] {
+  const tag = /\{([^}]+)\}/.exec(call.keys[0] ?? '')?.[1];
+  if (tag === undefined) throw new Error('the user index key has no hash tag');
+  const deviceIndex = `${KEY_PREFIX}device:sessions:`;
+  return (suffix) =>
+    call.keys.map((key) =>
+      key.startsWith(deviceIndex) ? key + suffix : key.replace(`{${tag}}`, `{${tag}${suffix}}`),
+    );
+}
+
+/**
  * A bare node-redis client (no client-side cache, no tracking) replaying `call` for a new user and
- * a new device each time (the user's hash tag and the device index key get a counter: every key
- * is new, as in the scenario's logins). `without-events` drops the event keys and arguments
+ * a new device each time (`keysForNewUser`). `without-events` drops the event keys and arguments
  * (ARGV[11] = 0): the session, its indexes and the cap only.
  */
 export async function loginReplayer(url: string, call: LoginCall, part: LoginReplayPart = 'full') {
   const client = createClient({ url });
   client.on('error', () => {});
   await client.connect();
-  const tag = /\{([^}]+)\}/.exec(call.keys[0] ?? '')?.[1];
-  if (tag === undefined) throw new Error('the user index key has no hash tag');
-  const deviceIndex = `${KEY_PREFIX}device:sessions:`;
-  let keys = [...call.keys];
-  let args = [...call.args];
-  if (part === 'without-events') {
-    // KEYS[1..4] (user index, record, swept set, device index); ARGV[1..12] with E = 0.
-    keys = keys.slice(0, 4);
-    args = args.slice(0, 12);
-    args[10] = '0';
-  }
-  const head = ['EVALSHA', SCRIPTS.session_create.sha1, String(keys.length)];
+  const keysFor = keysForNewUser(call);
+  // Without events: KEYS[1..4] (user index, record, swept set, device index); ARGV[1..12], E = 0.
+  const keyCount = part === 'without-events' ? 4 : call.keys.length;
+  const args = part === 'without-events' ? call.args.slice(0, 12) : [...call.args];
+  if (part === 'without-events') args[10] = '0';
+  const head = ['EVALSHA', SCRIPTS.session_create.sha1, String(keyCount)];
   await client.sendCommand(['SCRIPT', 'LOAD', SCRIPTS.session_create.source]);
   let n = 0;
   return {
     async login(): Promise<void> {
-      const suffix = `~${n++}`;
-      const command = [...head];
-      for (const key of keys) {
-        command.push(
-          key.startsWith(deviceIndex) ? key + suffix : key.replace(`{${tag}}`, `{${tag}${suffix}}`),
-        );
-      }
-      for (const arg of args) command.push(arg);
+      const command = [...head, ...keysFor(`~${n++}`).slice(0, keyCount), ...args];
       const reply = (await client.sendCommand(command)) as unknown[];
       // The replay must do a login's whole work: the session in, and (full) both events written
       // here (1), the device new to the user (1); a ceiling that skipped work would prove nothing.
