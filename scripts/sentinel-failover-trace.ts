@@ -12,7 +12,7 @@
 import { createClient } from '@redis/client';
 import { resolveRedisOptions } from '../src/connection/config.js';
 import { createNodeRedis } from '../src/connection/connection.js';
-import { startSentinel } from '../test/topologies/harness.js';
+import { HOST, startSentinel } from '../test/topologies/harness.js';
 
 const topology = await startSentinel();
 const lines: Array<[number, string]> = [];
@@ -29,7 +29,7 @@ client.setTracer({
 });
 const sentinels = await Promise.all(
   topology.sentinelPorts.map(async (port) => {
-    const c = createClient({ socket: { port } });
+    const c = createClient({ socket: { host: HOST, port } });
     c.on('error', () => {});
     await c.connect();
     return c;
@@ -81,5 +81,5 @@ console.log(
   `writes: last failure ${lastFailure.toFixed(0)} ms, first success after it ${resumed.toFixed(0)} ms`,
 );
 await Promise.all(sentinels.map((c) => c.destroy()));
-client.destroy();
+await client.destroy();
 await topology.stop();
